@@ -1,0 +1,167 @@
+/**
+ * Generated interaction data: a power-law matrix at any scale (for benchmarks)
+ * and a small "listening" dataset with planted genres (for examples and tests
+ * that need structure a model should find).
+ *
+ * @module
+ */
+import { Random } from "../random.ts";
+import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
+import { finiteNumber, positiveInteger } from "../validate.ts";
+
+export interface PowerLawOptions {
+  users: number;
+  items: number;
+  /** Target number of distinct (user, item) pairs; duplicates are topped up once, so the result is close. */
+  nnz: number;
+  /** Zipf exponent of user activity (0.8). */
+  userExponent?: number;
+  /** Zipf exponent of item popularity (0.9). */
+  itemExponent?: number;
+  seed?: number;
+}
+
+/**
+ * A user × item play-count matrix where both user activity and item popularity
+ * follow Zipf laws (weight of rank r ∝ r^−s) and play counts are heavy-tailed,
+ * like lastfm-360K. Ranks are shuffled over ids so popular rows are spread out.
+ */
+export function powerLawMatrix(options: PowerLawOptions): CsrMatrix {
+  const users = positiveInteger("users", options.users);
+  const items = positiveInteger("items", options.items);
+  const nnz = positiveInteger("nnz", options.nnz);
+  if (nnz > Math.min(MAX_NNZ, users * items)) throw new RangeError(`Expected nnz to be at most ${Math.min(MAX_NNZ, users * items)} but found ${nnz}`);
+  const random = new Random(options.seed ?? 0);
+  const userCdf = zipfCdf(users, finiteNumber("userExponent", options.userExponent ?? 0.8, { min: 0 }));
+  const itemCdf = zipfCdf(items, finiteNumber("itemExponent", options.itemExponent ?? 0.9, { min: 0 }));
+  const userIds = permutation(users, random);
+  const itemIds = permutation(items, random);
+  let matrix = CsrMatrix.empty([users, items]);
+  // Two rounds: the second tops up the pairs lost to duplicates in the first.
+  for (let round = 0; round < 2 && matrix.nnz < nnz; round++) {
+    const wanted = Math.ceil((nnz - matrix.nnz) * (round === 0 ? 1 : 1.15));
+    const rows = new Int32Array(wanted + matrix.nnz);
+    const cols = new Int32Array(wanted + matrix.nnz);
+    const values = new Float32Array(wanted + matrix.nnz);
+    for (let e = 0; e < wanted; e++) {
+      rows[e] = userIds[sampleCdf(userCdf, random.nextFloat())]!;
+      cols[e] = itemIds[sampleCdf(itemCdf, random.nextFloat())]!;
+      // Heavy-tailed play counts: 1 + floor(Pareto(1.2) − 1), capped.
+      values[e] = Math.min(1 + Math.floor(Math.pow(1 - random.nextFloat(), -1 / 1.2) - 1), 10_000);
+    }
+    appendEntries(matrix, rows, cols, values, wanted);
+    matrix = CsrMatrix.fromCoo({ rows, cols, values, shape: [users, items] });
+  }
+  return matrix.nnz > nnz ? truncateEntries(matrix, nnz) : matrix;
+}
+
+/** The entries of `matrix` written after position `offset` of the coordinate arrays. */
+function appendEntries(matrix: CsrMatrix, rows: Int32Array, cols: Int32Array, values: Float32Array, offset: number): void {
+  let e = offset;
+  for (let r = 0; r < matrix.nRows; r++) {
+    for (let p = matrix.indptr[r]!; p < matrix.indptr[r + 1]!; p++) {
+      rows[e] = r;
+      cols[e] = matrix.indices[p]!;
+      values[e++] = matrix.data[p]!;
+    }
+  }
+}
+
+/** Keeps the first `nnz` stored values in row order (the top-up round overshoots a little). */
+function truncateEntries(matrix: CsrMatrix, nnz: number): CsrMatrix {
+  const indptr = matrix.indptr.map((p) => Math.min(p, nnz));
+  return new CsrMatrix(matrix.shape, indptr, matrix.indices.slice(0, nnz), matrix.data.slice(0, nnz));
+}
+
+function zipfCdf(count: number, exponent: number): Float64Array {
+  const cdf = new Float64Array(count);
+  let total = 0;
+  for (let r = 0; r < count; r++) {
+    total += Math.pow(r + 1, -exponent);
+    cdf[r] = total;
+  }
+  for (let r = 0; r < count; r++) cdf[r]! /= total;
+  return cdf;
+}
+
+/** The first rank whose cumulative weight exceeds u (binary search). */
+function sampleCdf(cdf: Float64Array, u: number): number {
+  let lo = 0;
+  let hi = cdf.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cdf[mid]! > u) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+function permutation(count: number, random: Random): Int32Array {
+  const out = new Int32Array(count);
+  for (let k = 0; k < count; k++) out[k] = k;
+  for (let k = count - 1; k > 0; k--) {
+    const j = random.int(k + 1);
+    const t = out[k]!;
+    out[k] = out[j]!;
+    out[j] = t;
+  }
+  return out;
+}
+
+export interface ListeningOptions {
+  users?: number;
+  /** Items per genre (40). */
+  itemsPerGenre?: number;
+  genres?: string[];
+  /** Average distinct items a user plays (25). */
+  playsPerUser?: number;
+  /** Share of a user's plays inside their favourite genre (0.85). */
+  loyalty?: number;
+  seed?: number;
+}
+
+export interface ListeningData {
+  /** users × items play counts. */
+  plays: CsrMatrix;
+  /** Genre index of every item. */
+  itemGenre: Int32Array;
+  /** Favourite genre index of every user. */
+  userGenre: Int32Array;
+  genres: string[];
+  /** A readable name for every item, e.g. "jazz artist 7". */
+  itemNames: string[];
+}
+
+/**
+ * A listening log with planted genres: every item belongs to one genre, every
+ * user has a favourite genre and plays mostly (`loyalty`) inside it, popular
+ * artists more (Zipf within a genre). A good model's `similarItems` of an item
+ * should return items of the same genre.
+ */
+export function listeningDataset(options: ListeningOptions = {}): ListeningData {
+  const users = positiveInteger("users", options.users ?? 2000);
+  const perGenre = positiveInteger("itemsPerGenre", options.itemsPerGenre ?? 40);
+  const genres = options.genres ?? ["rock", "jazz", "hip-hop", "classical", "electronic", "folk", "metal", "reggae"];
+  if (genres.length < 2) throw new RangeError(`Expected at least 2 genres but found ${genres.length}`);
+  const plays = positiveInteger("playsPerUser", options.playsPerUser ?? 25);
+  const loyalty = finiteNumber("loyalty", options.loyalty ?? 0.85, { min: 0, max: 1 });
+  const random = new Random(options.seed ?? 0);
+  const items = perGenre * genres.length;
+  const itemGenre = Int32Array.from({ length: items }, (_, i) => Math.floor(i / perGenre));
+  const userGenre = Int32Array.from({ length: users }, () => random.int(genres.length));
+  const withinGenre = zipfCdf(perGenre, 0.7);
+  const rows: number[] = [];
+  const cols: number[] = [];
+  const values: number[] = [];
+  for (let u = 0; u < users; u++) {
+    const count = 1 + random.int(2 * plays);
+    for (let k = 0; k < count; k++) {
+      const genre = random.nextFloat() < loyalty ? userGenre[u]! : random.int(genres.length);
+      rows.push(u);
+      cols.push(genre * perGenre + sampleCdf(withinGenre, random.nextFloat()));
+      values.push(1 + random.int(20));
+    }
+  }
+  const itemNames = Array.from({ length: items }, (_, i) => `${genres[itemGenre[i]!]} artist ${i % perGenre}`);
+  return { plays: CsrMatrix.fromCoo({ rows, cols, values, shape: [users, items] }), itemGenre, userGenre, genres, itemNames };
+}

@@ -1,0 +1,353 @@
+/**
+ * Implicit-feedback alternating least squares: Hu, Koren & Volinsky,
+ * "Collaborative Filtering for Implicit Feedback Datasets" (ICDM 2008), with
+ * the conjugate-gradient solver of Takács, Pilászy & Tikk, "Applications of the
+ * conjugate gradient method for implicit feedback collaborative filtering"
+ * (RecSys 2011). The per-row solves run in `zig/als.zig`.
+ *
+ * Confidence, as in Python's `implicit`: a stored value v > 0 means preference
+ * p = 1 with confidence c = 1 + alpha·v; v < 0 means a dislike, p = 0 with
+ * c = 1 + alpha·|v|; a missing entry has p = 0, c = 1.
+ *
+ * @module
+ */
+import { invoke, invokeAsync, setNumThreads, getNumThreads } from "../native/library.ts";
+import { ProgressBar, resolveProgress } from "../progress.ts";
+import { Random } from "../random.ts";
+import { CsrMatrix } from "../sparse.ts";
+import { finiteNumber, nonNegativeInteger, oneOf, positiveInteger } from "../validate.ts";
+import { choleskySolve } from "../linalg.ts";
+import { MatrixFactorizationBase } from "./matrix_factorization.ts";
+import { toIdArray } from "./query.ts";
+
+export interface AlternatingLeastSquaresOptions {
+  /** Latent factors per user and item (100). */
+  factors?: number;
+  /** λ, the L2 penalty on every factor (0.01). */
+  regularization?: number;
+  /** Confidence scale: c = 1 + alpha·|value| (1.0). */
+  alpha?: number;
+  /** Full sweeps (users then items) per fit (15). */
+  iterations?: number;
+  /** "cg" (conjugate gradient, default) or "cholesky" (exact solve). */
+  solver?: "cg" | "cholesky";
+  /** Conjugate-gradient steps per row and sweep (3). */
+  cgSteps?: number;
+  /** Compute the training loss after every iteration (false). */
+  calculateTrainingLoss?: boolean;
+  /** Seed of the factor initialisation; omitted means a random seed. */
+  randomState?: number;
+  /** Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
+  numThreads?: number;
+  /** Only "float32" is supported. */
+  dtype?: "float32";
+}
+
+export interface FitOptions {
+  /** Progress bar on stderr (default: on when stderr is a terminal and TACIT_PROGRESS is not 0). */
+  progress?: boolean;
+  /** Called after each iteration; loss is NaN unless calculateTrainingLoss is set. */
+  callback?: (iteration: number, seconds: number, loss: number) => void;
+  /** Aborts between half-sweeps; the model keeps the factors it had before fit. */
+  signal?: AbortSignal;
+}
+
+/** What `explain` returns, as `implicit`'s explain. */
+export interface Explanation {
+  /** The predicted score of the item, equal to the sum of every contribution. */
+  score: number;
+  /** The liked items contributing most to the score, largest first. */
+  contributions: { ids: Int32Array; scores: Float32Array };
+}
+
+const solverCodes = { cg: 0, cholesky: 1 } as const;
+
+/**
+ * @example
+ * ```ts
+ * import { AlternatingLeastSquares, CsrMatrix } from "../../mod.ts";
+ * const plays = CsrMatrix.fromDense([[1, 0, 3], [0, 2, 1]]);
+ * const model = new AlternatingLeastSquares({ factors: 2, iterations: 3, randomState: 1 });
+ * await model.fit(plays, { progress: false });
+ * console.assert(model.recommend(0, plays, { n: 1 }).ids[0] === 1);
+ * ```
+ */
+export class AlternatingLeastSquares extends MatrixFactorizationBase {
+  readonly kind = "als";
+  readonly factors: number;
+  readonly regularization: number;
+  readonly alpha: number;
+  readonly iterations: number;
+  readonly solver: "cg" | "cholesky";
+  readonly cgSteps: number;
+  readonly calculateTrainingLoss: boolean;
+  readonly randomState: number | undefined;
+  readonly numThreads: number;
+  /** YᵀY + λI of the current item factors, kept for explain. */
+  #itemGram: { source: Float32Array; gram: Float32Array } | undefined;
+
+  constructor(options: AlternatingLeastSquaresOptions = {}) {
+    super();
+    this.factors = positiveInteger("factors", options.factors ?? 100);
+    if (this.factors > 1024) throw new RangeError(`Expected factors to be at most 1024 but found ${this.factors}`);
+    this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, { min: 0 });
+    this.alpha = finiteNumber("alpha", options.alpha ?? 1.0, { min: 0 });
+    this.iterations = nonNegativeInteger("iterations", options.iterations ?? 15);
+    this.solver = oneOf("solver", options.solver ?? "cg", ["cg", "cholesky"] as const);
+    this.cgSteps = positiveInteger("cgSteps", options.cgSteps ?? 3);
+    this.calculateTrainingLoss = Boolean(options.calculateTrainingLoss ?? false);
+    this.randomState = options.randomState === undefined ? undefined : nonNegativeInteger("randomState", options.randomState);
+    this.numThreads = nonNegativeInteger("numThreads", options.numThreads ?? 0);
+    oneOf("dtype", options.dtype ?? "float32", ["float32"] as const);
+  }
+
+  protected parameters(): Record<string, unknown> {
+    return {
+      factors: this.factors,
+      regularization: this.regularization,
+      alpha: this.alpha,
+      iterations: this.iterations,
+      solver: this.solver,
+      cgSteps: this.cgSteps,
+      calculateTrainingLoss: this.calculateTrainingLoss,
+      ...(this.randomState === undefined ? {} : { randomState: this.randomState }),
+      numThreads: this.numThreads,
+    };
+  }
+
+  /**
+   * Fits user and item factors to a user × item matrix of interaction strengths.
+   * Warm-starts from the current factors when their shapes match, as `implicit`.
+   * The model is only updated when fit completes: an abort or an error leaves it
+   * as it was.
+   */
+  async fit(userItems: CsrMatrix, options: FitOptions = {}): Promise<this> {
+    if (!(userItems instanceof CsrMatrix)) throw new TypeError("Expected userItems to be a CsrMatrix");
+    const [nUsers, nItems] = userItems.shape;
+    const f = this.factors;
+    const itemUsers = userItems.transpose();
+    const warm = this.rank === f && this.nUsers === nUsers && this.nItems === nItems;
+    const users = warm ? this.userData.slice() : new Float32Array(nUsers * f);
+    const items = warm ? this.itemData.slice() : new Float32Array(nItems * f);
+    if (!warm) {
+      // implicit's initialisation: uniform in [0, 0.01).
+      const random = new Random(this.randomState);
+      random.fillUniform(users, 0, 0.01);
+      random.fillUniform(items, 0, 0.01);
+    }
+    const bar = new ProgressBar({ total: this.iterations, label: "ALS", enabled: resolveProgress(options.progress) });
+    const restoreThreads = this.numThreads > 0 ? getNumThreads() : 0;
+    if (this.numThreads > 0) setNumThreads(this.numThreads);
+    try {
+      for (let iteration = 0; iteration < this.iterations; iteration++) {
+        const started = performance.now();
+        options.signal?.throwIfAborted();
+        await this.halfSweep(userItems, users, items, nItems);
+        options.signal?.throwIfAborted();
+        await this.halfSweep(itemUsers, items, users, nUsers);
+        const wantLoss = this.calculateTrainingLoss;
+        const loss = wantLoss ? await alsLoss(userItems, users, items, f, this.regularization, this.alpha) : Number.NaN;
+        const seconds = (performance.now() - started) / 1000;
+        bar.update(iteration + 1, wantLoss ? { loss: loss.toFixed(6) } : {});
+        options.callback?.(iteration, seconds, loss);
+      }
+    } finally {
+      bar.close();
+      if (restoreThreads > 0) setNumThreads(restoreThreads);
+    }
+    assertFinite(users, "user");
+    assertFinite(items, "item");
+    this.setFactors(users, items, f);
+    return this;
+  }
+
+  private halfSweep(rows: CsrMatrix, solved: Float32Array, fixed: Float32Array, nFixed: number): Promise<void> {
+    return invokeAsync(
+      "tacit_als_solve",
+      solverCodes[this.solver], this.cgSteps, rows.nRows, rows.indptr, rows.indices, rows.data,
+      solved, fixed, nFixed, this.factors, this.regularization, this.alpha,
+    );
+  }
+
+  /** Exact (Cholesky) solve of each row against fixed factors. */
+  private solveRows(rows: CsrMatrix, fixed: Float32Array): Float32Array {
+    const out = new Float32Array(rows.nRows * this.rank);
+    invoke(
+      "tacit_als_solve",
+      solverCodes.cholesky, this.cgSteps, rows.nRows, rows.indptr, rows.indices, rows.data,
+      out, fixed, fixed.length / this.rank, this.rank, this.regularization, this.alpha,
+    );
+    return out;
+  }
+
+  protected override solveUsers(userRows: CsrMatrix): Float32Array {
+    return this.solveRows(userRows, this.itemData);
+  }
+
+  /** The training objective of the current factors, normalised as `implicit` does. */
+  async loss(userItems: CsrMatrix): Promise<number> {
+    this.requireFitted("loss");
+    this.checkUserItems(userItems);
+    if (userItems.nRows !== this.nUsers) {
+      throw new RangeError(`userItems has ${userItems.nRows} rows but the model has ${this.nUsers} users`);
+    }
+    return await alsLoss(userItems, this.userData, this.itemData, this.rank, this.regularization, this.alpha);
+  }
+
+  /**
+   * Solves fresh factors for users from their rows, exactly (Cholesky), against
+   * the current item factors. One id gives a Float32Array of `factors`; a batch
+   * gives row-major `[ids, factors]`.
+   * @param userItems Rows indexed by user id, as for `recommend`.
+   */
+  recalculateUser(userid: number | ArrayLike<number>, userItems: CsrMatrix): Float32Array {
+    this.requireFitted("recalculateUser");
+    this.checkUserItems(userItems);
+    const ids = toIdArray("userid", userid, userItems.nRows, "rows in userItems");
+    return this.solveRows(userItems.rows(ids), this.itemData);
+  }
+
+  /** As {@link recalculateUser} for items, from an item × user matrix. */
+  recalculateItem(itemid: number | ArrayLike<number>, itemUsers: CsrMatrix): Float32Array {
+    this.requireFitted("recalculateItem");
+    if (!(itemUsers instanceof CsrMatrix)) throw new TypeError("Expected itemUsers to be a CsrMatrix");
+    if (itemUsers.nCols !== this.nUsers) {
+      throw new RangeError(`itemUsers has ${itemUsers.nCols} columns but the model has ${this.nUsers} users`);
+    }
+    const ids = toIdArray("itemid", itemid, itemUsers.nRows, "rows in itemUsers");
+    return this.solveRows(itemUsers.rows(ids), this.userData);
+  }
+
+  /**
+   * Refits the factors of the given users from their rows (exact solve against
+   * the current items), adding users whose id is beyond the model, as
+   * `implicit`'s partial_fit_users. Row k of `userItems` belongs to `userids[k]`.
+   * Users added between the old count and a new id get zero factors.
+   */
+  partialFitUsers(userids: ArrayLike<number>, userItems: CsrMatrix): void {
+    this.requireFitted("partialFitUsers");
+    this.checkUserItems(userItems);
+    const ids = this.growthIds("userids", userids, userItems.nRows, "userItems");
+    const solved = this.solveRows(userItems, this.itemData);
+    this.setFactors(scatterRows(this.userData, this.rank, ids, solved), this.itemData, this.rank);
+  }
+
+  /** As {@link partialFitUsers} for items; row k of `itemUsers` belongs to `itemids[k]`. */
+  partialFitItems(itemids: ArrayLike<number>, itemUsers: CsrMatrix): void {
+    this.requireFitted("partialFitItems");
+    if (!(itemUsers instanceof CsrMatrix)) throw new TypeError("Expected itemUsers to be a CsrMatrix");
+    if (itemUsers.nCols !== this.nUsers) {
+      throw new RangeError(`itemUsers has ${itemUsers.nCols} columns but the model has ${this.nUsers} users`);
+    }
+    const ids = this.growthIds("itemids", itemids, itemUsers.nRows, "itemUsers");
+    const solved = this.solveRows(itemUsers, this.userData);
+    this.setFactors(this.userData, scatterRows(this.itemData, this.rank, ids, solved), this.rank);
+  }
+
+  private growthIds(name: string, ids: ArrayLike<number>, rows: number, matrixName: string): Int32Array {
+    if (ids.length !== rows) {
+      throw new RangeError(`${name} has ${ids.length} ids but ${matrixName} has ${rows} rows`);
+    }
+    return toIdArray(name, ids, 2_147_483_647, "ids");
+  }
+
+  /**
+   * Explains a prediction as `implicit` does: with W = (YᵀC_uY + λI)⁻¹, the
+   * recalculated score of `itemid` is Σ_{liked j} c_uj · (W y_item)·y_j, and each
+   * term is one liked item's contribution. The contributions sum to `score`.
+   */
+  explain(userid: number, userItems: CsrMatrix, itemid: number, options: { n?: number } = {}): Explanation {
+    this.requireFitted("explain");
+    this.checkUserItems(userItems);
+    const user = toIdArray("userid", userid, userItems.nRows, "rows in userItems")[0]!;
+    const item = toIdArray("itemid", itemid, this.nItems, "items")[0]!;
+    const n = positiveInteger("n", options.n ?? 10);
+    const f = this.rank;
+    const system = this.userSystem(userItems.row(user));
+    const target = this.itemData.subarray(item * f, (item + 1) * f);
+    const weighted = choleskySolve(system, Float64Array.from(target), f);
+    const { indices, data } = userItems.row(user);
+    const liked: number[] = [];
+    const terms: number[] = [];
+    let score = 0;
+    for (let p = 0; p < indices.length; p++) {
+      if (data[p]! <= 0) continue;
+      const j = indices[p]!;
+      let dot = 0;
+      for (let d = 0; d < f; d++) dot += weighted[d]! * this.itemData[j * f + d]!;
+      const term = (1 + this.alpha * data[p]!) * dot;
+      score += term;
+      liked.push(j);
+      terms.push(term);
+    }
+    const order = liked.map((_, k) => k).sort((a, b) => terms[b]! - terms[a]! || liked[a]! - liked[b]!).slice(0, n);
+    return {
+      score,
+      contributions: { ids: Int32Array.from(order, (k) => liked[k]!), scores: Float32Array.from(order, (k) => terms[k]!) },
+    };
+  }
+
+  /** YᵀY + λI + Σ_j (c_j − 1) y_j y_jᵀ for one user's row, in float64. */
+  private userSystem(row: { indices: Int32Array; data: Float32Array }): Float64Array {
+    const f = this.rank;
+    if (this.#itemGram?.source !== this.itemData) {
+      const gram = new Float32Array(f * f);
+      invoke("tacit_gram", this.itemData, this.nItems, f, this.regularization, gram);
+      this.#itemGram = { source: this.itemData, gram };
+    }
+    const system = Float64Array.from(this.#itemGram.gram);
+    for (let p = 0; p < row.indices.length; p++) {
+      const weight = this.alpha * Math.abs(row.data[p]!);
+      const base = row.indices[p]! * f;
+      for (let a = 0; a < f; a++) {
+        const ya = weight * this.itemData[base + a]!;
+        for (let b = 0; b < f; b++) system[a * f + b]! += ya * this.itemData[base + b]!;
+      }
+    }
+    return system;
+  }
+
+  /** Reads a model written by `save`. */
+  static load(path: string): Promise<AlternatingLeastSquares> {
+    return MatrixFactorizationBase.loadInto(path, (params) => new AlternatingLeastSquares(params as AlternatingLeastSquaresOptions));
+  }
+}
+
+/** The ALS objective normalised by the total confidence, as `implicit`'s calculate_loss. */
+async function alsLoss(
+  userItems: CsrMatrix,
+  users: Float32Array,
+  items: Float32Array,
+  f: number,
+  regularization: number,
+  alpha: number,
+): Promise<number> {
+  const out = new Float64Array(2);
+  await invokeAsync(
+    "tacit_als_loss",
+    userItems.nRows, userItems.indptr, userItems.indices, userItems.data,
+    users, items, items.length / f, f, regularization, alpha, out,
+  );
+  return out[0]! / out[1]!;
+}
+
+function assertFinite(factors: Float32Array, side: string): void {
+  const count = new Int32Array(1);
+  invoke("tacit_count_nonfinite", factors, factors.length, count);
+  if (count[0]! > 0) {
+    throw new RangeError(
+      `ALS produced ${count[0]} non-finite ${side} factor values; the model was left unchanged. ` +
+        `Try a larger regularization or a smaller alpha, or check the input for extreme values.`,
+    );
+  }
+}
+
+/** A copy of `matrix` grown to hold every id, with row ids[k] replaced by row k of `rows`. */
+function scatterRows(matrix: Float32Array, f: number, ids: Int32Array, rows: Float32Array): Float32Array {
+  let count = matrix.length / f;
+  for (const id of ids) count = Math.max(count, id + 1);
+  const out = new Float32Array(count * f);
+  out.set(matrix);
+  ids.forEach((id, k) => out.set(rows.subarray(k * f, (k + 1) * f), id * f));
+  return out;
+}

@@ -1,0 +1,142 @@
+/**
+ * Building blocks of every factor model's queries: id and filter validation, and
+ * the one native top-k call (`tacit_topk_dot`) behind `recommend`,
+ * `similarItems` and `similarUsers`.
+ *
+ * @module
+ */
+import { invoke } from "../native/library.ts";
+import type { CsrMatrix } from "../sparse.ts";
+
+/** Ranked results of one query: best first. */
+export interface Ranked {
+  ids: Int32Array;
+  scores: Float32Array;
+}
+
+/**
+ * Ranked results of a batch of queries, flat and row-major with `shape =
+ * [queries, n]`. A row with fewer than `n` results is padded with id −1 and
+ * score −Infinity.
+ */
+export interface RankedBatch extends Ranked {
+  shape: [number, number];
+}
+
+/** One id or a batch of ids, as callers may pass them. */
+export type Ids = number | ArrayLike<number>;
+
+/** The options shared by every ranking query. */
+export interface RankOptions {
+  /** How many results per query (10). Clamped to the number of rankable ids. */
+  n?: number;
+  /** Ids never returned. */
+  filterItems?: ArrayLike<number>;
+  /** When given, only these ids are ranked. */
+  items?: ArrayLike<number>;
+}
+
+/** Turns one id or a batch into an Int32Array, checking each against `count`. */
+export function toIdArray(name: string, ids: Ids, count: number, what: string): Int32Array {
+  const list = typeof ids === "number" ? [ids] : ids;
+  if (typeof list !== "object" || list === null || typeof list.length !== "number") {
+    throw new TypeError(`Expected ${name} to be an id or an array of ids but found ${String(ids)}`);
+  }
+  const out = new Int32Array(list.length);
+  for (let k = 0; k < list.length; k++) {
+    const id = list[k]!;
+    if (!Number.isInteger(id) || id < 0 || id >= count) {
+      const where = typeof ids === "number" ? name : `${name}[${k}]`;
+      throw new RangeError(`${where} = ${id} is out of range for a model with ${count} ${what}`);
+    }
+    out[k] = id;
+  }
+  return out;
+}
+
+/** A 0/1 mask of the ids to skip, or null when there are none. */
+export function idMask(name: string, ids: ArrayLike<number> | undefined, count: number, what: string): Uint8Array | null {
+  if (ids === undefined) return null;
+  const mask = new Uint8Array(count);
+  for (const id of toIdArray(name, ids, count, what)) mask[id] = 1;
+  return mask;
+}
+
+/** Sorted, de-duplicated candidate ids, or null for "every id". */
+export function candidateList(name: string, ids: ArrayLike<number> | undefined, count: number, what: string): Int32Array | null {
+  if (ids === undefined) return null;
+  const sorted = toIdArray(name, ids, count, what).sort();
+  let unique = 0;
+  for (let k = 0; k < sorted.length; k++) {
+    if (k === 0 || sorted[k] !== sorted[k - 1]) sorted[unique++] = sorted[k]!;
+  }
+  return sorted.slice(0, unique);
+}
+
+/** Validates `n` and clamps it to the number of rankable ids. */
+export function resultCount(n: number | undefined, candidates: Int32Array | null, count: number): number {
+  const wanted = n ?? 10;
+  if (!Number.isInteger(wanted) || wanted < 1) {
+    throw new RangeError(`Expected n to be a positive integer but found ${wanted}`);
+  }
+  return Math.max(1, Math.min(wanted, candidates?.length ?? count));
+}
+
+export interface TopKRequest {
+  /** Row-major `[nQueries, factors]`. */
+  queries: Float32Array;
+  /** Row-major `[nTargets, factors]`. */
+  targets: Float32Array;
+  factors: number;
+  k: number;
+  /** Row q holds the ids query q must not return; rows aligned with queries. */
+  exclude?: CsrMatrix | undefined;
+  mask: Uint8Array | null;
+  candidates: Int32Array | null;
+}
+
+/** Runs the native top-k for every query in parallel. */
+export function topKDot(request: TopKRequest): RankedBatch {
+  const { queries, targets, factors, k } = request;
+  const nQueries = queries.length / factors;
+  const nTargets = targets.length / factors;
+  const ids = new Int32Array(nQueries * k);
+  const scores = new Float32Array(nQueries * k);
+  invoke(
+    "tacit_topk_dot",
+    queries, nQueries, targets, nTargets, factors,
+    request.exclude?.indptr ?? null, request.exclude?.indices ?? null,
+    request.mask, request.candidates, request.candidates?.length ?? 0,
+    k, ids, scores,
+  );
+  return { ids, scores, shape: [nQueries, k] };
+}
+
+/** The first row of a batch without its padding. */
+export function firstRow(batch: RankedBatch): Ranked {
+  let found = 0;
+  while (found < batch.shape[1] && batch.ids[found]! >= 0) found++;
+  return { ids: batch.ids.slice(0, found), scores: batch.scores.slice(0, found) };
+}
+
+/** Rows `ids` of a row-major matrix, gathered into a new array. */
+export function gatherRows(matrix: Float32Array, factors: number, ids: Int32Array): Float32Array {
+  const out = new Float32Array(ids.length * factors);
+  for (let k = 0; k < ids.length; k++) {
+    const start = ids[k]! * factors;
+    out.set(matrix.subarray(start, start + factors), k * factors);
+  }
+  return out;
+}
+
+/** Each row scaled to unit L2 norm; an all-zero row stays zero. */
+export function normalizeRows(matrix: Float32Array, factors: number): Float32Array {
+  const out = new Float32Array(matrix.length);
+  for (let start = 0; start < matrix.length; start += factors) {
+    let squares = 0;
+    for (let j = 0; j < factors; j++) squares += matrix[start + j]! * matrix[start + j]!;
+    const scale = squares > 0 ? 1 / Math.sqrt(squares) : 0;
+    for (let j = 0; j < factors; j++) out[start + j] = matrix[start + j]! * scale;
+  }
+  return out;
+}

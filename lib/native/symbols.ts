@@ -1,0 +1,152 @@
+/**
+ * The one symbol table of the native library (`zig/c_api.zig`). Every export
+ * returns an `i32` status: 0 is success, a negative value is an error class
+ * (see `Status` below) whose message is read with `tacit_last_error`.
+ *
+ * Conventions shared by every function:
+ * - Counts, ids and shapes are `i32`; a CSR matrix is passed as
+ *   (n_rows, indptr: i32[n_rows + 1], indices: i32[nnz], data: f32[nnz]) with
+ *   `nnz = indptr[n_rows]`, column indices sorted ascending within each row.
+ * - Dense matrices are row-major f32 `[rows, factors]`.
+ * - Native code never keeps a pointer after it returns.
+ * - `buffer` parameters accept a typed array or `null` where marked nullable.
+ *
+ * The adapters in `deno.ts` and `bun.ts` turn this table into their runtime's
+ * FFI declarations; `long: true` marks calls that may take seconds and run
+ * nonblocking on Deno.
+ */
+
+export type NativeType = "i32" | "f32" | "f64" | "buffer";
+
+export interface SymbolSpec {
+  readonly parameters: readonly NativeType[];
+  readonly result: "i32";
+  readonly long?: boolean;
+}
+
+/** Status codes returned by every export (`zig/status.zig`). */
+export const Status = {
+  ok: 0,
+  /** An argument has the wrong type, shape or layout (TypeError). */
+  invalidArgument: -1,
+  /** An index or count is outside its allowed range (RangeError). */
+  outOfRange: -2,
+  /** A float input is NaN or infinite (RangeError). */
+  notFinite: -3,
+  /** The native allocator failed. */
+  outOfMemory: -4,
+  /** A numerical failure: a matrix that is not positive definite, a solve that diverged. */
+  numerical: -5,
+  /** A bug in tacit. */
+  internal: -6,
+} as const;
+
+/** Bumped whenever a signature below changes; the loader refuses a stale library. */
+export const ABI_VERSION = 1;
+
+export const symbols = {
+  /** () -> ABI_VERSION */
+  tacit_abi_version: { parameters: [], result: "i32" },
+
+  /**
+   * (out: u8[capacity] nullable, capacity: i32) -> length of the last error
+   * message in bytes (UTF-8, not NUL-terminated). Copies at most `capacity` bytes.
+   */
+  tacit_last_error: { parameters: ["buffer", "i32"], result: "i32" },
+
+  /** (n: i32) -> status. n <= 0 restores the default (TACIT_NUM_THREADS, else the cores). */
+  tacit_set_num_threads: { parameters: ["i32"], result: "i32" },
+
+  /** () -> the pool's thread count (>= 1), the calling thread included. */
+  tacit_get_num_threads: { parameters: [], result: "i32" },
+
+  /**
+   * Validates a CSR matrix: indptr[0] = 0, indptr non-decreasing, indptr[n_rows] = nnz,
+   * every index in [0, n_cols) and strictly increasing within a row, every value finite.
+   * (n_rows: i32, n_cols: i32, indptr: i32[n_rows+1], indices: i32[nnz],
+   *  data: f32[nnz] nullable, nnz: i32) -> status
+   */
+  tacit_csr_check: {
+    parameters: ["i32", "i32", "buffer", "buffer", "buffer", "i32"],
+    result: "i32",
+  },
+
+  /**
+   * Counts NaN and infinite values: (values: f32[len], len: i32, out_count: i32[1]) -> status
+   */
+  tacit_count_nonfinite: {
+    parameters: ["buffer", "i32", "buffer"],
+    result: "i32",
+  },
+
+  /**
+   * Gram matrix with a ridge: out = Fᵀ F + ridge · I.
+   * (factors: f32[n*f], n: i32, f: i32, ridge: f32, out: f32[f*f]) -> status
+   */
+  tacit_gram: {
+    parameters: ["buffer", "i32", "i32", "f32", "buffer"],
+    result: "i32",
+  },
+
+  /**
+   * One ALS half-sweep (Hu, Koren & Volinsky 2008, eq. 4): for every row u of the
+   * CSR matrix, x_u = (YᵀY + Yᵀ(C_u − I)Y + λI)⁻¹ Yᵀ C_u p(u), where for a stored
+   * value v: p = 1 if v > 0 else 0, and c = 1 + alpha·|v|; missing entries have
+   * c = 1, p = 0. Rows with no stored value get x_u = 0.
+   * solver 0 = conjugate gradient (Takács et al. 2011), warm-started from the x passed in,
+   * `cg_steps` iterations; solver 1 = Cholesky (x's input is ignored).
+   * (solver: i32, cg_steps: i32, n_rows: i32, indptr, indices, data,
+   *  x: f32[n_rows*f] in/out, y: f32[n_other*f], n_other: i32, f: i32,
+   *  regularization: f32, alpha: f32) -> status
+   */
+  tacit_als_solve: {
+    parameters: [
+      "i32", "i32", "i32", "buffer", "buffer", "buffer",
+      "buffer", "buffer", "i32", "i32", "f32", "f32",
+    ],
+    result: "i32",
+    long: true,
+  },
+
+  /**
+   * The ALS objective: Σ_{u,i} c_ui (p_ui − x_u·y_i)² + λ(‖X‖² + ‖Y‖²), summed over
+   * every (user, item) pair, with c and p as in tacit_als_solve.
+   * Writes [objective, Σ_{u,i} c_ui] so the caller can normalise.
+   * (n_rows: i32, indptr, indices, data, x: f32[n_rows*f], y: f32[n_other*f],
+   *  n_other: i32, f: i32, regularization: f32, alpha: f32, out: f64[2]) -> status
+   */
+  tacit_als_loss: {
+    parameters: [
+      "i32", "buffer", "buffer", "buffer", "buffer", "buffer",
+      "i32", "i32", "f32", "f32", "buffer",
+    ],
+    result: "i32",
+    long: true,
+  },
+
+  /**
+   * Top-k by dot product, one query per row of `queries`, in parallel.
+   * Items are ranked by score descending, ties by item id ascending. An item is
+   * skipped (never returned) when
+   *   - it is in the query's row of the exclusion CSR (exclude_indptr/indices, both
+   *     nullable; indices sorted ascending within a row), or
+   *   - item_mask[item] != 0 (item_mask nullable), or
+   *   - candidates is non-null and the item is not in it (candidates sorted ascending,
+   *     no duplicates).
+   * When fewer than k items remain, the row is padded with id −1 and score −Infinity.
+   * (queries: f32[n_q*f], n_q: i32, items: f32[n_items*f], n_items: i32, f: i32,
+   *  exclude_indptr: i32[n_q+1] nullable, exclude_indices: i32[] nullable,
+   *  item_mask: u8[n_items] nullable, candidates: i32[n_cand] nullable, n_cand: i32,
+   *  k: i32, out_ids: i32[n_q*k], out_scores: f32[n_q*k]) -> status
+   */
+  tacit_topk_dot: {
+    parameters: [
+      "buffer", "i32", "buffer", "i32", "i32",
+      "buffer", "buffer", "buffer", "buffer", "i32",
+      "i32", "buffer", "buffer",
+    ],
+    result: "i32",
+  },
+} as const satisfies Record<string, SymbolSpec>;
+
+export type SymbolName = keyof typeof symbols;

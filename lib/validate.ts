@@ -1,0 +1,308 @@
+/**
+ * Argument checkers used at the edge of every public function.
+ *
+ * Each checker returns the value it validated, so a caller can write
+ * `const factors = positiveInteger("factors", options.factors ?? 100)`.
+ * A value of the wrong type is a `TypeError`; a value of the right type that is
+ * out of range (NaN included) is a `RangeError`. Messages name the argument,
+ * say what was expected and show what was found.
+ *
+ * @module
+ */
+
+/** Bounds for {@link finiteNumber}; each is optional. */
+export interface NumberBounds {
+  /** Smallest allowed value (inclusive unless `minExclusive`). */
+  min?: number;
+  /** Largest allowed value (inclusive unless `maxExclusive`). */
+  max?: number;
+  /** Make `min` exclusive. */
+  minExclusive?: boolean;
+  /** Make `max` exclusive. */
+  maxExclusive?: boolean;
+}
+
+/**
+ * Describes a value for an error message: strings quoted, numbers as written
+ * (`-0` kept), objects by their constructor name.
+ *
+ * @param value Anything.
+ * @returns A short, human-readable description.
+ * @example
+ * ```ts
+ * import { describe } from "./validate.ts";
+ * console.assert(describe("gpu") === "'gpu'" && describe(new Int8Array(2)) === "an Int8Array");
+ * ```
+ */
+export function describe(value: unknown): string {
+  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null || value === undefined || typeof value === "boolean") return String(value);
+  if (typeof value === "function") return "a function";
+  if (Array.isArray(value)) return "an array";
+  const name = (value as object).constructor?.name ?? "Object";
+  return /^[AEIOU]/.test(name) ? `an ${name}` : `a ${name}`;
+}
+
+function expectNumber(name: string, value: unknown, what: string): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`Expected ${name} to be ${what} but found ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks for an integer greater than zero (and at most 2^53 - 1).
+ *
+ * @param name The argument's name, used in the error message.
+ * @param value The value to check.
+ * @returns `value`, typed as a number.
+ * @throws TypeError when `value` is not a number; RangeError otherwise.
+ * @example
+ * ```ts
+ * import { positiveInteger } from "./validate.ts";
+ * const factors = positiveInteger("factors", 64);
+ * ```
+ */
+export function positiveInteger(name: string, value: unknown): number {
+  const n = expectNumber(name, value, "a positive integer");
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new RangeError(`Expected ${name} to be a positive integer but found ${describe(n)}`);
+  }
+  return n;
+}
+
+/**
+ * Checks for an integer that is zero or more (and at most 2^53 - 1).
+ *
+ * @param name The argument's name, used in the error message.
+ * @param value The value to check.
+ * @returns `value`, typed as a number.
+ * @throws TypeError when `value` is not a number; RangeError otherwise.
+ * @example
+ * ```ts
+ * import { nonNegativeInteger } from "./validate.ts";
+ * const seed = nonNegativeInteger("randomState", 0);
+ * ```
+ */
+export function nonNegativeInteger(name: string, value: unknown): number {
+  const n = expectNumber(name, value, "a non-negative integer");
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`Expected ${name} to be a non-negative integer but found ${describe(n)}`);
+  }
+  return n;
+}
+
+/**
+ * Checks for a finite number, optionally within bounds.
+ *
+ * @param name The argument's name, used in the error message.
+ * @param value The value to check.
+ * @param bounds Optional `min` / `max`, inclusive unless `minExclusive` / `maxExclusive`.
+ * @returns `value`, typed as a number.
+ * @throws TypeError when `value` is not a number; RangeError for NaN, ±Infinity or out of bounds.
+ * @example
+ * ```ts
+ * import { finiteNumber } from "./validate.ts";
+ * const b = finiteNumber("b", 0.8, { min: 0, max: 1 });
+ * const lr = finiteNumber("learningRate", 0.05, { min: 0, minExclusive: true });
+ * ```
+ */
+export function finiteNumber(name: string, value: unknown, bounds: NumberBounds = {}): number {
+  const { min, max, minExclusive = false, maxExclusive = false } = bounds;
+  const wanted = [
+    min === undefined ? "" : `${minExclusive ? ">" : ">="} ${min}`,
+    max === undefined ? "" : `${maxExclusive ? "<" : "<="} ${max}`,
+  ].filter((s) => s !== "").join(" and ");
+  const what = wanted === "" ? "a finite number" : `a finite number ${wanted}`;
+  const n = expectNumber(name, value, what);
+  const ok = Number.isFinite(n) &&
+    (min === undefined || (minExclusive ? n > min : n >= min)) &&
+    (max === undefined || (maxExclusive ? n < max : n <= max));
+  if (!ok) throw new RangeError(`Expected ${name} to be ${what} but found ${describe(n)}`);
+  return n;
+}
+
+/**
+ * Checks that a value is one of a fixed set (compared with `===`).
+ *
+ * @param name The argument's name, used in the error message.
+ * @param value The value to check.
+ * @param allowed The allowed values.
+ * @returns `value`, narrowed to the allowed union.
+ * @throws TypeError when `value`'s type matches none of the allowed values'; RangeError otherwise.
+ * @example
+ * ```ts
+ * import { oneOf } from "./validate.ts";
+ * const device = oneOf("device", "cpu", ["cpu", "gpu", "auto"] as const);
+ * ```
+ */
+export function oneOf<T extends string | number | boolean>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): T {
+  if ((allowed as readonly unknown[]).includes(value)) return value as T;
+  const list = allowed.map(describe).join(", ");
+  const message = `Expected ${name} to be one of ${list} but found ${describe(value)}`;
+  const sameType = allowed.some((a) => typeof a === typeof value);
+  throw sameType ? new RangeError(message) : new TypeError(message);
+}
+
+/**
+ * Checks for a boolean.
+ *
+ * @param name The argument's name, used in the error message.
+ * @param value The value to check.
+ * @returns `value`, typed as a boolean.
+ * @throws TypeError when `value` is not a boolean.
+ * @example
+ * ```ts
+ * import { booleanOption } from "./validate.ts";
+ * const progress = booleanOption("progress", true);
+ * ```
+ */
+export function booleanOption(name: string, value: unknown): boolean {
+  if (typeof value !== "boolean") {
+    throw new TypeError(`Expected ${name} to be a boolean but found ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks for an `Int32Array`.
+ *
+ * @param name The argument's name, used in the error message.
+ * @param value The value to check.
+ * @returns `value`, typed as an Int32Array.
+ * @throws TypeError for anything else (a plain array included).
+ * @example
+ * ```ts
+ * import { int32Array } from "./validate.ts";
+ * const ids = int32Array("userids", Int32Array.of(1, 2, 3));
+ * ```
+ */
+export function int32Array(name: string, value: unknown): Int32Array {
+  if (!(value instanceof Int32Array)) {
+    throw new TypeError(`Expected ${name} to be an Int32Array but found ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks for a `Float32Array`.
+ *
+ * @param name The argument's name, used in the error message.
+ * @param value The value to check.
+ * @returns `value`, typed as a Float32Array.
+ * @throws TypeError for anything else.
+ * @example
+ * ```ts
+ * import { float32Array } from "./validate.ts";
+ * const factors = float32Array("userFactors", new Float32Array(8));
+ * ```
+ */
+export function float32Array(name: string, value: unknown): Float32Array {
+  if (!(value instanceof Float32Array)) {
+    throw new TypeError(`Expected ${name} to be a Float32Array but found ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Checks that one id lies in `[0, count)`.
+ *
+ * @param name The argument's name, e.g. `"userid"`.
+ * @param id The id to check.
+ * @param count How many ids exist.
+ * @param what The plural noun for the ids, e.g. `"users"`.
+ * @returns `id`, typed as a number.
+ * @throws TypeError when `id` is not a number; RangeError when it is not an integer in range,
+ *   e.g. "userid 943 is out of range for a model with 942 users".
+ * @example
+ * ```ts
+ * import { idInRange } from "./validate.ts";
+ * const user = idInRange("userid", 41, 942, "users");
+ * ```
+ */
+export function idInRange(name: string, id: unknown, count: number, what: string): number {
+  const n = expectNumber(name, id, `an integer id in [0, ${count})`);
+  if (!Number.isInteger(n) || n < 0 || n >= count) {
+    throw new RangeError(
+      `${name} ${describe(n)} is out of range for a model with ${count} ${what}`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Checks that every id of an array lies in `[0, count)`, in one pass.
+ *
+ * @param name The argument's name, e.g. `"userids"`.
+ * @param ids The ids to check.
+ * @param count How many ids exist.
+ * @param what The plural noun for the ids, e.g. `"users"`.
+ * @returns `ids`.
+ * @throws TypeError when `ids` is not an Int32Array; RangeError naming the first bad entry,
+ *   e.g. "userids[2] = 943 is out of range for a model with 942 users".
+ * @example
+ * ```ts
+ * import { idsInRange } from "./validate.ts";
+ * const users = idsInRange("userids", Int32Array.of(0, 5, 9), 942, "users");
+ * ```
+ */
+export function idsInRange(name: string, ids: unknown, count: number, what: string): Int32Array {
+  const array = int32Array(name, ids);
+  for (let k = 0; k < array.length; k++) {
+    const id = array[k]!;
+    if (id < 0 || id >= count) {
+      throw new RangeError(
+        `${name}[${k}] = ${id} is out of range for a model with ${count} ${what}`,
+      );
+    }
+  }
+  return array;
+}
+
+/** Any typed array with a `length`. */
+export type AnyTypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/**
+ * Checks that a typed array has exactly the expected length.
+ *
+ * @param name The argument's name, used in the error message.
+ * @param array The array to check.
+ * @param expected The required number of elements.
+ * @returns `array`, with its type kept.
+ * @throws TypeError when `array` is not a typed array; RangeError for a wrong length.
+ * @example
+ * ```ts
+ * import { typedArrayLength } from "./validate.ts";
+ * const factors = typedArrayLength("userFactors", new Float32Array(6), 2 * 3);
+ * ```
+ */
+export function typedArrayLength<T extends AnyTypedArray>(
+  name: string,
+  array: T,
+  expected: number,
+): T {
+  if (!ArrayBuffer.isView(array) || array instanceof DataView) {
+    throw new TypeError(`Expected ${name} to be a typed array but found ${describe(array)}`);
+  }
+  if (array.length !== expected) {
+    throw new RangeError(`Expected ${name} to have length ${expected} but found ${array.length}`);
+  }
+  return array;
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: installs the pinned toolchain if
+# missing, builds the native library, then runs the Zig unit tests, the
+# TypeScript suite (and JSDoc examples) under Deno, and the same suite under Bun.
+# Ends with one line "tests: N passed, M failed" summing all three.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/toolchain.sh
+set +e
+log="$(mktemp -d)"
+
+zig build -Doptimize=ReleaseFast || { echo "tests: 0 passed, 1 failed (native build)"; exit 1; }
+
+zig build test -Doptimize=ReleaseSafe --summary all 2>&1 | tee "$log/zig"
+zig_status=${PIPESTATUS[0]}
+deno test -A --doc --quiet lib/ mod.ts tests/ 2>&1 | tee "$log/deno"
+deno_status=${PIPESTATUS[0]}
+bun test tests/ 2>&1 | tee "$log/bun"
+bun_status=${PIPESTATUS[0]}
+
+count() { grep -Eo "$1" "$2" | grep -Eo '[0-9]+' | tail -n 1; }
+zig_failed=$(count '[0-9]+ failed' "$log/zig"); zig_failed=${zig_failed:-0}
+deno_passed=$(count '[0-9]+ passed' "$log/deno"); deno_failed=$(count '[0-9]+ failed' "$log/deno")
+bun_passed=$(count '^ *[0-9]+ pass$' "$log/bun"); bun_failed=$(count '^ *[0-9]+ fail$' "$log/bun")
+# zig prints "N/M tests passed": the passed count is the first number.
+zig_passed=$(grep -Eo '[0-9]+/[0-9]+ tests passed' "$log/zig" | tail -n 1 | cut -d/ -f1); zig_passed=${zig_passed:-0}
+passed=$(( zig_passed + ${deno_passed:-0} + ${bun_passed:-0} ))
+failed=$(( zig_failed + ${deno_failed:-0} + ${bun_failed:-0} ))
+status=0
+for s in $zig_status $deno_status $bun_status; do [ "$s" -eq 0 ] || status=1; done
+[ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
+echo "zig: ${zig_passed} passed, deno: ${deno_passed:-0} passed, bun: ${bun_passed:-0} passed"
+echo "tests: ${passed} passed, ${failed} failed"
+exit $status
