@@ -12,7 +12,7 @@ const data = listeningDataset({ users: 3000, itemsPerGenre: 40, seed: 7 });
 const { plays, itemNames, itemGenre, genres } = data;
 console.log(`Generated ${plays.nRows} listeners × ${plays.nCols} artists, ${plays.nnz} (listener, artist) pairs, ${genres.length} genres.`);
 
-const model = new AlternatingLeastSquares({ factors: 32, regularization: 0.05, alpha: 2, iterations: 15, randomState: 42 });
+const model = new AlternatingLeastSquares({ factors: 16, regularization: 10, alpha: 2, iterations: 15, randomState: 42 });
 const started = performance.now();
 await model.fit(bm25Weight(plays), { progress: true });
 console.log(`Fitted ALS in ${((performance.now() - started) / 1000).toFixed(2)} s.\n`);

@@ -7,9 +7,9 @@ const f = 6;
 const nUsers = 30;
 const nItems = 45;
 
-function modelWithFactors(users: Float32Array, items: Float32Array): AlternatingLeastSquares {
-  const model = new AlternatingLeastSquares({ factors: f });
-  model.assignFactors({ data: users, shape: [users.length / f, f] }, { data: items, shape: [items.length / f, f] });
+function modelWithFactors(users: Float32Array, items: Float32Array, factors = f): AlternatingLeastSquares {
+  const model = new AlternatingLeastSquares({ factors });
+  model.assignFactors({ data: users, shape: [users.length / factors, factors] }, { data: items, shape: [items.length / factors, factors] });
   return model;
 }
 
@@ -78,7 +78,7 @@ test("recommend() returns every remaining item when n exceeds them, best first",
 test("ties are broken by ascending item id", () => {
   const tiedItems = new Float32Array(8 * 2).fill(0.5);
   tiedItems.set([1, 1], 3 * 2); // item 3 scores highest
-  const tied = modelWithFactors(new Float32Array([1, 1]), tiedItems);
+  const tied = modelWithFactors(new Float32Array([1, 1]), tiedItems, 2);
   const noLikes = randomMatrix(1, 8, 0, 1);
   const result = tied.recommend(0, noLikes, { n: 5 });
   assert.deepEqual([...result.ids], [3, 0, 1, 2, 4]);

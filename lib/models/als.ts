@@ -11,7 +11,8 @@
  *
  * @module
  */
-import { invoke, invokeAsync, setNumThreads, getNumThreads } from "../native/library.ts";
+import { getNumThreads, invoke, invokeAsync, NativeError, setNumThreads } from "../native/library.ts";
+import { Status } from "../native/symbols.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
@@ -61,6 +62,8 @@ export interface Explanation {
 }
 
 const solverCodes = { cg: 0, cholesky: 1 } as const;
+/** The kernels take float32 parameters. */
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * @example
@@ -90,8 +93,8 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     super();
     this.factors = positiveInteger("factors", options.factors ?? 100);
     if (this.factors > 1024) throw new RangeError(`Expected factors to be at most 1024 but found ${this.factors}`);
-    this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, { min: 0 });
-    this.alpha = finiteNumber("alpha", options.alpha ?? 1.0, { min: 0 });
+    this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, { min: 0, max: FLOAT32_MAX });
+    this.alpha = finiteNumber("alpha", options.alpha ?? 1.0, { min: 0, max: FLOAT32_MAX });
     this.iterations = nonNegativeInteger("iterations", options.iterations ?? 15);
     this.solver = oneOf("solver", options.solver ?? "cg", ["cg", "cholesky"] as const);
     this.cgSteps = positiveInteger("cgSteps", options.cgSteps ?? 3);
@@ -151,6 +154,11 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
         bar.update(iteration + 1, wantLoss ? { loss: loss.toFixed(6) } : {});
         options.callback?.(iteration, seconds, loss);
       }
+    } catch (error) {
+      if (error instanceof NativeError && error.status === Status.numerical) {
+        throw new RangeError(`ALS diverged (${error.message}); the model was left unchanged. ${DIVERGENCE_ADVICE}`);
+      }
+      throw error;
     } finally {
       bar.close();
       if (restoreThreads > 0) setNumThreads(restoreThreads);
@@ -331,13 +339,14 @@ async function alsLoss(
   return out[0]! / out[1]!;
 }
 
+const DIVERGENCE_ADVICE = "Try a larger regularization or a smaller alpha, or check the input for extreme values.";
+
 function assertFinite(factors: Float32Array, side: string): void {
   const count = new Int32Array(1);
   invoke("tacit_count_nonfinite", factors, factors.length, count);
   if (count[0]! > 0) {
     throw new RangeError(
-      `ALS produced ${count[0]} non-finite ${side} factor values; the model was left unchanged. ` +
-        `Try a larger regularization or a smaller alpha, or check the input for extreme values.`,
+      `ALS produced ${count[0]} non-finite ${side} factor values; the model was left unchanged. ${DIVERGENCE_ADVICE}`,
     );
   }
 }

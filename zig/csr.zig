@@ -1,0 +1,188 @@
+//! Validation of CSR matrices at the C boundary, in parallel.
+//!
+//! A CSR matrix is (indptr: i32[n_rows + 1], indices: i32[nnz], data: f32[nnz])
+//! with indptr[0] = 0, indptr non-decreasing and indptr[n_rows] = nnz. A check
+//! finds the *first* bad position (the same one on every thread count) and
+//! names it: "indices[17] = 9 is out of range for 5 columns".
+
+const std = @import("std");
+const assert = std.debug.assert;
+const status = @import("status.zig");
+const simd = @import("simd.zig");
+const partition = @import("partition.zig");
+const ThreadPool = @import("ThreadPool.zig");
+const Error = status.Error;
+
+pub const Csr = struct {
+    indptr: []const i32,
+    indices: []const i32,
+    /// Null when the matrix has no values to check (an exclusion list).
+    data: ?[]const f32,
+
+    pub fn rowCount(csr: Csr) usize {
+        return csr.indptr.len - 1;
+    }
+};
+
+/// How column indices must be ordered within a row.
+pub const Order = enum { any, non_decreasing, strictly_increasing };
+
+/// Argument names used in messages.
+pub const Names = struct {
+    indptr: []const u8 = "indptr",
+    indices: []const u8 = "indices",
+    data: []const u8 = "data",
+};
+
+pub const Options = struct {
+    n_cols: usize,
+    order: Order,
+    names: Names = .{},
+};
+
+/// Checks indptr[0] = 0 and that indptr is non-decreasing, and returns nnz =
+/// indptr[n_rows]. Serial: it reads n_rows + 1 values, a small fraction of a
+/// kernel's work.
+pub fn checkIndptr(indptr: []const i32, names: Names) Error!usize {
+    assert(indptr.len >= 1);
+    if (indptr[0] != 0) {
+        return status.fail(.invalid_argument, "Expected {s}[0] to be 0 but found {d}", .{ names.indptr, indptr[0] });
+    }
+    for (1..indptr.len) |r| {
+        if (indptr[r] < indptr[r - 1]) {
+            return status.fail(.invalid_argument, "Expected {s} to be non-decreasing but found {s}[{d}] = {d} < {s}[{d}] = {d}", .{
+                names.indptr, names.indptr, r, indptr[r], names.indptr, r - 1, indptr[r - 1],
+            });
+        }
+    }
+    return @intCast(indptr[indptr.len - 1]);
+}
+
+/// Checks every column index (in [0, n_cols), ordered as asked) and every
+/// value (finite). `indptr` must already have passed `checkIndptr`.
+pub fn checkEntries(pool: *ThreadPool, csr: Csr, options: Options) Error!void {
+    const nnz: usize = @intCast(csr.indptr[csr.rowCount()]);
+    assert(csr.indices.len == nnz);
+    if (csr.data) |data| assert(data.len == nnz);
+    var context: EntriesContext = .{
+        .csr = csr,
+        .options = options,
+        .n_tasks = partition.taskCount(csr.rowCount(), pool.threadCount(), 8),
+    };
+    pool.run(context.n_tasks, &context, EntriesContext.runTask);
+    const position_bad = context.position_bad_min.load(.monotonic);
+    if (position_bad == no_position) return;
+    return describe(csr, options, position_bad);
+}
+
+const no_position = std.math.maxInt(usize);
+
+const EntriesContext = struct {
+    csr: Csr,
+    options: Options,
+    n_tasks: usize,
+    position_bad_min: std.atomic.Value(usize) = .init(no_position),
+
+    fn runTask(context: *EntriesContext, task_index: usize, worker_index: usize) void {
+        _ = worker_index;
+        const rows = partition.taskRows(context.csr.indptr, 1, context.n_tasks, task_index);
+        const position_bad = firstBadPosition(context.csr, context.options, rows) orelse return;
+        _ = context.position_bad_min.fetchMin(position_bad, .monotonic);
+    }
+};
+
+fn firstBadPosition(csr: Csr, options: Options, rows: partition.Rows) ?usize {
+    for (rows.start..rows.end) |row| {
+        const start: usize = @intCast(csr.indptr[row]);
+        const end: usize = @intCast(csr.indptr[row + 1]);
+        for (start..end) |position| {
+            if (isBadIndex(csr, options, start, position)) return position;
+        }
+        if (csr.data) |data| {
+            if (!simd.allFinite(data[start..end])) {
+                for (start..end) |position| if (!std.math.isFinite(data[position])) return position;
+            }
+        }
+    }
+    return null;
+}
+
+fn isBadIndex(csr: Csr, options: Options, row_start: usize, position: usize) bool {
+    const index = csr.indices[position];
+    if (index < 0 or index >= options.n_cols) return true;
+    if (position == row_start) return false;
+    const previous = csr.indices[position - 1];
+    return switch (options.order) {
+        .any => false,
+        .non_decreasing => index < previous,
+        .strictly_increasing => index <= previous,
+    };
+}
+
+/// The error for the first bad position, which a task found.
+fn describe(csr: Csr, options: Options, position: usize) Error {
+    const names = options.names;
+    const row = rowOf(csr.indptr, position);
+    const row_start: usize = @intCast(csr.indptr[row]);
+    const index = csr.indices[position];
+    if (index < 0 or index >= options.n_cols) {
+        return status.fail(.out_of_range, "{s}[{d}] = {d} is out of range for {d} columns", .{ names.indices, position, index, options.n_cols });
+    }
+    if (isBadIndex(csr, options, row_start, position)) {
+        const relation = if (options.order == .strictly_increasing) "strictly increasing" else "sorted ascending";
+        return status.fail(.invalid_argument, "Expected the column indices of row {d} to be {s} but found {s}[{d}] = {d} after {s}[{d}] = {d}", .{
+            row, relation, names.indices, position, index, names.indices, position - 1, csr.indices[position - 1],
+        });
+    }
+    const data = csr.data.?;
+    assert(!std.math.isFinite(data[position]));
+    return status.fail(.not_finite, "Expected {s}[{d}] to be finite but found {f}", .{ names.data, position, status.floatName(data[position]) });
+}
+
+/// The row that holds `position`: the last r with indptr[r] <= position.
+fn rowOf(indptr: []const i32, position: usize) usize {
+    var low: usize = 0;
+    var high: usize = indptr.len - 1;
+    while (high - low > 1) {
+        const middle = low + (high - low) / 2;
+        if (indptr[middle] <= position) low = middle else high = middle;
+    }
+    return low;
+}
+
+const testing = std.testing;
+
+fn expectMessage(expected: []const u8) !void {
+    var buffer: [status.message_capacity_bytes]u8 = undefined;
+    const len = status.copyMessage(&buffer);
+    try testing.expectEqualStrings(expected, buffer[0..len]);
+}
+
+test "checkIndptr and checkEntries accept a valid matrix and name the first bad entry" {
+    var pool: ThreadPool = .{};
+    pool.start(3);
+    defer pool.stop();
+    const indptr = [_]i32{ 0, 2, 2, 5 };
+    var indices = [_]i32{ 0, 4, 1, 2, 3 };
+    var data = [_]f32{ 1, 2, 3, 4, 5 };
+    const csr: Csr = .{ .indptr = &indptr, .indices = &indices, .data = &data };
+    try testing.expectEqual(5, try checkIndptr(&indptr, .{}));
+    try checkEntries(&pool, csr, .{ .n_cols = 5, .order = .strictly_increasing });
+
+    indices[4] = 9;
+    try testing.expectError(error.OutOfRange, checkEntries(&pool, csr, .{ .n_cols = 5, .order = .strictly_increasing }));
+    try expectMessage("indices[4] = 9 is out of range for 5 columns");
+    indices[4] = 2;
+    try testing.expectError(error.InvalidArgument, checkEntries(&pool, csr, .{ .n_cols = 5, .order = .strictly_increasing }));
+    try expectMessage("Expected the column indices of row 2 to be strictly increasing but found indices[4] = 2 after indices[3] = 2");
+    try checkEntries(&pool, csr, .{ .n_cols = 5, .order = .non_decreasing });
+    indices[4] = 3;
+    data[3] = std.math.nan(f32);
+    data[4] = std.math.inf(f32);
+    try testing.expectError(error.NotFinite, checkEntries(&pool, csr, .{ .n_cols = 5, .order = .any }));
+    try expectMessage("Expected data[3] to be finite but found NaN");
+
+    try testing.expectError(error.InvalidArgument, checkIndptr(&[_]i32{ 0, 3, 2 }, .{ .indptr = "exclude_indptr" }));
+    try expectMessage("Expected exclude_indptr to be non-decreasing but found exclude_indptr[2] = 2 < exclude_indptr[1] = 3");
+    try testing.expectError(error.InvalidArgument, checkIndptr(&[_]i32{ 1, 3 }, .{}));
+}

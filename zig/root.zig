@@ -1,0 +1,30 @@
+//! The root of libtacit. Referencing `c_api` emits every export; the other
+//! files are public so the benchmark and tests can reach the kernels.
+
+pub const c_api = @import("c_api.zig");
+pub const status = @import("status.zig");
+pub const ThreadPool = @import("ThreadPool.zig");
+pub const simd = @import("simd.zig");
+pub const partition = @import("partition.zig");
+pub const linalg = @import("linalg.zig");
+pub const csr = @import("csr.zig");
+pub const finite = @import("finite.zig");
+pub const als = @import("als.zig");
+pub const topk = @import("topk.zig");
+
+comptime {
+    _ = c_api;
+}
+
+test {
+    _ = c_api;
+    _ = status;
+    _ = ThreadPool;
+    _ = simd;
+    _ = partition;
+    _ = linalg;
+    _ = csr;
+    _ = finite;
+    _ = als;
+    _ = topk;
+}
