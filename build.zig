@@ -35,6 +35,8 @@ pub fn build(b: *std.Build) void {
 
     const unit_tests = b.addTest(.{ .root_module = tacit_module });
     const run_unit_tests = b.addRunArtifact(unit_tests);
+    // Always run, so every `zig build test` reports its pass count.
+    run_unit_tests.has_side_effects = true;
     const test_step = b.step("test", "Run the Zig unit tests");
     test_step.dependOn(&run_unit_tests.step);
 

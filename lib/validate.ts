@@ -219,7 +219,7 @@ export function float32Array(name: string, value: unknown): Float32Array {
  * @param what The plural noun for the ids, e.g. `"users"`.
  * @returns `id`, typed as a number.
  * @throws TypeError when `id` is not a number; RangeError when it is not an integer in range,
- *   e.g. "userid 943 is out of range for a model with 942 users".
+ *   e.g. "userid = 943 is out of range for a model with 942 users".
  * @example
  * ```ts
  * import { idInRange } from "./validate.ts";
@@ -230,39 +230,47 @@ export function idInRange(name: string, id: unknown, count: number, what: string
   const n = expectNumber(name, id, `an integer id in [0, ${count})`);
   if (!Number.isInteger(n) || n < 0 || n >= count) {
     throw new RangeError(
-      `${name} ${describe(n)} is out of range for a model with ${count} ${what}`,
+      `${name} = ${describe(n)} is out of range for a model with ${count} ${what}`,
     );
   }
   return n;
 }
 
 /**
- * Checks that every id of an array lies in `[0, count)`, in one pass.
+ * Checks one id or an array of ids against `[0, count)`, in one pass, and
+ * returns them as an Int32Array (a copy: the caller's array is never aliased).
  *
  * @param name The argument's name, e.g. `"userids"`.
- * @param ids The ids to check.
+ * @param ids One id, or any array-like of ids (Int32Array, number[], ...).
  * @param count How many ids exist.
  * @param what The plural noun for the ids, e.g. `"users"`.
- * @returns `ids`.
- * @throws TypeError when `ids` is not an Int32Array; RangeError naming the first bad entry,
- *   e.g. "userids[2] = 943 is out of range for a model with 942 users".
+ * @returns The ids as a new Int32Array.
+ * @throws TypeError when `ids` is neither a number nor an array-like; RangeError naming the
+ *   first bad entry, e.g. "userids[2] = 943 is out of range for a model with 942 users".
  * @example
  * ```ts
  * import { idsInRange } from "./validate.ts";
- * const users = idsInRange("userids", Int32Array.of(0, 5, 9), 942, "users");
+ * const users = idsInRange("userids", [0, 5, 9], 942, "users");
+ * const one = idsInRange("userid", 41, 942, "users");
  * ```
  */
 export function idsInRange(name: string, ids: unknown, count: number, what: string): Int32Array {
-  const array = int32Array(name, ids);
-  for (let k = 0; k < array.length; k++) {
-    const id = array[k]!;
-    if (id < 0 || id >= count) {
+  if (typeof ids === "number") return Int32Array.of(idInRange(name, ids, count, what));
+  if (typeof ids !== "object" || ids === null || typeof (ids as ArrayLike<unknown>).length !== "number") {
+    throw new TypeError(`Expected ${name} to be an id or an array of ids but found ${describe(ids)}`);
+  }
+  const list = ids as ArrayLike<unknown>;
+  const out = new Int32Array(list.length);
+  for (let k = 0; k < list.length; k++) {
+    const id = list[k];
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= count) {
       throw new RangeError(
-        `${name}[${k}] = ${id} is out of range for a model with ${count} ${what}`,
+        `${name}[${k}] = ${describe(id)} is out of range for a model with ${count} ${what}`,
       );
     }
+    out[k] = id;
   }
-  return array;
+  return out;
 }
 
 /** Any typed array with a `length`. */

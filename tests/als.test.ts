@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AlternatingLeastSquares, bm25Weight, CsrMatrix } from "../mod.ts";
+import { AlternatingLeastSquares, bm25Weight, CsrMatrix, getNumThreads } from "../mod.ts";
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
 import { invoke } from "../lib/native/library.ts";
 import {
@@ -185,4 +185,14 @@ test("on a listening log with planted genres, similarItems() returns the item's 
     }
   }
   assert.ok(same / total > 0.95, `${same} of ${total} neighbours share the genre`);
+});
+
+test("numThreads gives the same factors as the default pool and restores the pool size", async () => {
+  const m = randomMatrix(80, 60, 0.1, 17);
+  const before = getNumThreads();
+  const single = await new AlternatingLeastSquares({ factors: 6, iterations: 3, randomState: 8, numThreads: 1 }).fit(m, quiet);
+  assert.equal(getNumThreads(), before);
+  const pooled = await new AlternatingLeastSquares({ factors: 6, iterations: 3, randomState: 8 }).fit(m, quiet);
+  assert.deepEqual(single.userFactors.data, pooled.userFactors.data);
+  assert.deepEqual(single.itemFactors.data, pooled.itemFactors.data);
 });

@@ -22,7 +22,10 @@ test("checkers return the value they validated", () => {
   assert.equal(booleanOption("progress", false), false);
   const ids = Int32Array.of(1, 2);
   assert.equal(int32Array("ids", ids), ids);
-  assert.equal(idsInRange("ids", ids, 3, "items"), ids);
+  assert.deepEqual(idsInRange("ids", ids, 3, "items"), ids);
+  assert.notEqual(idsInRange("ids", ids, 3, "items"), ids);
+  assert.deepEqual(idsInRange("ids", [2, 0], 3, "items"), Int32Array.of(2, 0));
+  assert.deepEqual(idsInRange("id", 2, 3, "items"), Int32Array.of(2));
   assert.equal(idInRange("userid", 941, 942, "users"), 941);
   const f = new Float32Array(6);
   assert.equal(float32Array("factors", f), f);
@@ -81,7 +84,7 @@ test("oneOf() lists the allowed values and shows the one found", () => {
 test("idInRange() says which id is out of range for how many", () => {
   assert.throws(() => idInRange("userid", 943, 942, "users"), {
     name: "RangeError",
-    message: "userid 943 is out of range for a model with 942 users",
+    message: "userid = 943 is out of range for a model with 942 users",
   });
   assert.throws(() => idInRange("userid", -1, 942, "users"), RangeError);
   assert.throws(() => idInRange("userid", 1.5, 942, "users"), RangeError);

@@ -12,7 +12,7 @@ import { finiteNumber, positiveInteger } from "../validate.ts";
 export interface PowerLawOptions {
   users: number;
   items: number;
-  /** Target number of distinct (user, item) pairs; duplicates are topped up once, so the result is close. */
+  /** Number of distinct (user, item) pairs; pairs lost to duplicates are topped up (up to 3 rounds). */
   nnz: number;
   /** Zipf exponent of user activity (0.8). */
   userExponent?: number;
@@ -37,8 +37,8 @@ export function powerLawMatrix(options: PowerLawOptions): CsrMatrix {
   const userIds = permutation(users, random);
   const itemIds = permutation(items, random);
   let matrix = CsrMatrix.empty([users, items]);
-  // Two rounds: the second tops up the pairs lost to duplicates in the first.
-  for (let round = 0; round < 2 && matrix.nnz < nnz; round++) {
+  // Later rounds top up the pairs lost to duplicates in the earlier ones.
+  for (let round = 0; round < 4 && matrix.nnz < nnz; round++) {
     const wanted = Math.ceil((nnz - matrix.nnz) * (round === 0 ? 1 : 1.15));
     const rows = new Int32Array(wanted + matrix.nnz);
     const cols = new Int32Array(wanted + matrix.nnz);

@@ -16,10 +16,9 @@ import { Status } from "../native/symbols.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
-import { finiteNumber, nonNegativeInteger, oneOf, positiveInteger } from "../validate.ts";
+import { finiteNumber, idInRange, idsInRange, nonNegativeInteger, oneOf, positiveInteger } from "../validate.ts";
 import { choleskySolve } from "../linalg.ts";
 import { MatrixFactorizationBase } from "./matrix_factorization.ts";
-import { toIdArray } from "./query.ts";
 
 export interface AlternatingLeastSquaresOptions {
   /** Latent factors per user and item (100). */
@@ -211,7 +210,7 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
   recalculateUser(userid: number | ArrayLike<number>, userItems: CsrMatrix): Float32Array {
     this.requireFitted("recalculateUser");
     this.checkUserItems(userItems);
-    const ids = toIdArray("userid", userid, userItems.nRows, "rows in userItems");
+    const ids = idsInRange("userid", userid, userItems.nRows, "rows in userItems");
     return this.solveRows(userItems.rows(ids), this.itemData);
   }
 
@@ -222,7 +221,7 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     if (itemUsers.nCols !== this.nUsers) {
       throw new RangeError(`itemUsers has ${itemUsers.nCols} columns but the model has ${this.nUsers} users`);
     }
-    const ids = toIdArray("itemid", itemid, itemUsers.nRows, "rows in itemUsers");
+    const ids = idsInRange("itemid", itemid, itemUsers.nRows, "rows in itemUsers");
     return this.solveRows(itemUsers.rows(ids), this.userData);
   }
 
@@ -256,7 +255,7 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     if (ids.length !== rows) {
       throw new RangeError(`${name} has ${ids.length} ids but ${matrixName} has ${rows} rows`);
     }
-    return toIdArray(name, ids, 2_147_483_647, "ids");
+    return idsInRange(name, ids, 2_147_483_647, "ids");
   }
 
   /**
@@ -267,8 +266,8 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
   explain(userid: number, userItems: CsrMatrix, itemid: number, options: { n?: number } = {}): Explanation {
     this.requireFitted("explain");
     this.checkUserItems(userItems);
-    const user = toIdArray("userid", userid, userItems.nRows, "rows in userItems")[0]!;
-    const item = toIdArray("itemid", itemid, this.nItems, "items")[0]!;
+    const user = idInRange("userid", userid, userItems.nRows, "rows in userItems");
+    const item = idInRange("itemid", itemid, this.nItems, "items");
     const n = positiveInteger("n", options.n ?? 10);
     const f = this.rank;
     const system = this.userSystem(userItems.row(user));

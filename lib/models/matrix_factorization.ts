@@ -19,9 +19,9 @@ import {
   type Ranked,
   type RankedBatch,
   resultCount,
-  toIdArray,
   topKDot,
 } from "./query.ts";
+import { idsInRange } from "../validate.ts";
 
 /** A row-major factor matrix: a view of the model's state, not a copy. */
 export interface FactorMatrix {
@@ -135,7 +135,7 @@ export abstract class MatrixFactorizationBase {
     const needsRows = filterLiked || recalculate;
     if (needsRows) this.checkUserItems(userItems);
     const userLimit = recalculate ? userItems.nRows : this.nUsers;
-    const users = toIdArray("userid", userid, userLimit, recalculate ? "rows in userItems" : "users");
+    const users = idsInRange("userid", userid, userLimit, recalculate ? "rows in userItems" : "users");
     if (needsRows) {
       for (const [k, u] of users.entries()) {
         if (u >= userItems.nRows) {
@@ -190,7 +190,7 @@ export abstract class MatrixFactorizationBase {
     subsetName: string,
   ): Ranked | RankedBatch {
     const count = normalized.length / this.rank;
-    const queries = toIdArray(idName, ids, count, what);
+    const queries = idsInRange(idName, ids, count, what);
     const candidates = candidateList(subsetName, subset, count, what);
     const batch = topKDot({
       queries: gatherRows(normalized, this.rank, queries),

@@ -7,6 +7,7 @@
  */
 import { invoke } from "../native/library.ts";
 import type { CsrMatrix } from "../sparse.ts";
+import { idsInRange } from "../validate.ts";
 
 /** Ranked results of one query: best first. */
 export interface Ranked {
@@ -36,36 +37,18 @@ export interface RankOptions {
   items?: ArrayLike<number>;
 }
 
-/** Turns one id or a batch into an Int32Array, checking each against `count`. */
-export function toIdArray(name: string, ids: Ids, count: number, what: string): Int32Array {
-  const list = typeof ids === "number" ? [ids] : ids;
-  if (typeof list !== "object" || list === null || typeof list.length !== "number") {
-    throw new TypeError(`Expected ${name} to be an id or an array of ids but found ${String(ids)}`);
-  }
-  const out = new Int32Array(list.length);
-  for (let k = 0; k < list.length; k++) {
-    const id = list[k]!;
-    if (!Number.isInteger(id) || id < 0 || id >= count) {
-      const where = typeof ids === "number" ? name : `${name}[${k}]`;
-      throw new RangeError(`${where} = ${id} is out of range for a model with ${count} ${what}`);
-    }
-    out[k] = id;
-  }
-  return out;
-}
-
 /** A 0/1 mask of the ids to skip, or null when there are none. */
 export function idMask(name: string, ids: ArrayLike<number> | undefined, count: number, what: string): Uint8Array | null {
   if (ids === undefined) return null;
   const mask = new Uint8Array(count);
-  for (const id of toIdArray(name, ids, count, what)) mask[id] = 1;
+  for (const id of idsInRange(name, ids, count, what)) mask[id] = 1;
   return mask;
 }
 
 /** Sorted, de-duplicated candidate ids, or null for "every id". */
 export function candidateList(name: string, ids: ArrayLike<number> | undefined, count: number, what: string): Int32Array | null {
   if (ids === undefined) return null;
-  const sorted = toIdArray(name, ids, count, what).sort();
+  const sorted = idsInRange(name, ids, count, what).sort();
   let unique = 0;
   for (let k = 0; k < sorted.length; k++) {
     if (k === 0 || sorted[k] !== sorted[k - 1]) sorted[unique++] = sorted[k]!;
