@@ -194,22 +194,31 @@ const SolveContext = struct {
         product,
     };
 
+    /// The factor rows of nonzeros [position, position + batch_len) of a row,
+    /// padded to four by repeating the last (its weight is then zero), and a
+    /// prefetch of the next four: rows of Y are gathered at random.
+    fn gatherRows(context: *const SolveContext, indices: []const i32, position: usize, batch_len: usize) [4][]const f32 {
+        assert(batch_len >= 1 and batch_len <= 4);
+        const f = context.f;
+        var ys: [4][]const f32 = undefined;
+        for (0..4) |j| {
+            const nz = position + @min(j, batch_len - 1);
+            ys[j] = context.y[@as(usize, @intCast(indices[nz])) * f ..][0..f];
+        }
+        prefetchRows(context.y, f, indices, position + 4);
+        return ys;
+    }
+
     /// Adds the row's nonzero terms into `out`, four nonzeros per pass over `out`.
     fn addNonzeroTerms(context: *const SolveContext, row: usize, v: []const f32, out: []f32, comptime term: Term) void {
-        const f = context.f;
         const range = context.ratings.rowRange(row);
         const indices = context.ratings.indices[range.start..range.end];
         const data = context.ratings.data[range.start..range.end];
         var position: usize = 0;
         while (position < indices.len) {
             const batch_len = @min(4, indices.len - position);
-            var ys: [4][]const f32 = undefined;
+            const ys = context.gatherRows(indices, position, batch_len);
             var weights: [4]f32 = @splat(0);
-            for (0..4) |j| {
-                const nz = position + @min(j, batch_len - 1);
-                ys[j] = context.y[@as(usize, @intCast(indices[nz])) * f ..][0..f];
-            }
-            prefetchRows(context.y, f, indices, position + 4);
             for (0..batch_len) |j| {
                 const value = data[position + j];
                 const confidence = context.options.weighting.confidence(value);
@@ -237,13 +246,8 @@ const SolveContext = struct {
         var position: usize = 0;
         while (position < indices.len) {
             const batch_len = @min(4, indices.len - position);
-            var ys: [4][]const f32 = undefined;
+            const ys = context.gatherRows(indices, position, batch_len);
             var weights: [4]f32 = @splat(0);
-            for (0..4) |j| {
-                const nz = position + @min(j, batch_len - 1);
-                ys[j] = context.y[@as(usize, @intCast(indices[nz])) * f ..][0..f];
-            }
-            prefetchRows(context.y, f, indices, position + 4);
             var targets: [4]f32 = @splat(0);
             for (0..batch_len) |j| {
                 const value = data[position + j];

@@ -56,13 +56,13 @@ export function candidateList(name: string, ids: ArrayLike<number> | undefined, 
   return sorted.slice(0, unique);
 }
 
-/** Validates `n` and clamps it to the number of rankable ids. */
+/** Validates `n` and clamps it to the number of rankable ids (0 when there are none). */
 export function resultCount(n: number | undefined, candidates: Int32Array | null, count: number): number {
   const wanted = n ?? 10;
   if (!Number.isInteger(wanted) || wanted < 1) {
     throw new RangeError(`Expected n to be a positive integer but found ${wanted}`);
   }
-  return Math.max(1, Math.min(wanted, candidates?.length ?? count));
+  return Math.min(wanted, candidates?.length ?? count);
 }
 
 export interface TopKRequest {
@@ -85,6 +85,7 @@ export function topKDot(request: TopKRequest): RankedBatch {
   const nTargets = targets.length / factors;
   const ids = new Int32Array(nQueries * k);
   const scores = new Float32Array(nQueries * k);
+  if (ids.length === 0) return { ids, scores, shape: [nQueries, k] };
   invoke(
     "tacit_topk_dot",
     queries, nQueries, targets, nTargets, factors,
