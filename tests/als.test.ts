@@ -196,3 +196,15 @@ test("numThreads gives the same factors as the default pool and restores the poo
   assert.deepEqual(single.userFactors.data, pooled.userFactors.data);
   assert.deepEqual(single.itemFactors.data, pooled.itemFactors.data);
 });
+
+test("fit() lets the event loop run between and during iterations", async () => {
+  const m = randomMatrix(400, 300, 0.05, 19);
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  try {
+    await new AlternatingLeastSquares({ factors: 16, iterations: 8, randomState: 1 }).fit(m, quiet);
+  } finally {
+    clearInterval(timer);
+  }
+  assert.ok(ticks > 0, "a timer never fired while fit() ran");
+});
