@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AlternatingLeastSquares, bm25Weight, CsrMatrix, getNumThreads } from "../mod.ts";
+import { AlternatingLeastSquares, bm25Weight, type CsrMatrix, getNumThreads } from "../mod.ts";
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
 import { invoke } from "../lib/native/library.ts";
 import {
