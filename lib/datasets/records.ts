@@ -1,0 +1,548 @@
+/**
+ * The machinery every loader shares: a streaming line reader over a file (fixed-size
+ * chunks, the partial last line carried to the next chunk, so a 500 MB file is never held
+ * as text), a delimited-field splitter with optional RFC 4180 quotes, a strict number
+ * parser, and a builder that accumulates (user, item, value) triples in growable typed
+ * arrays and turns them into a {@link CsrMatrix}.
+ *
+ * Every loader returns an {@link Interactions}.
+ *
+ * @module
+ */
+import { open } from "node:fs/promises";
+import { ProgressBar, resolveProgress } from "../progress.ts";
+import { CsrMatrix } from "../sparse.ts";
+import { booleanOption, nonNegativeInteger, positiveInteger } from "../validate.ts";
+import { Interner } from "./interner.ts";
+
+const utf8 = new TextDecoder();
+
+/**
+ * What every loader returns.
+ *
+ * - `matrix`: users × items, float32 values; duplicate (user, item) lines are summed.
+ * - `users[u]`: the external id of dense user `u` (first-seen order in the file).
+ * - `items[i]`: the external id of dense item `i` (first-seen order).
+ * - `itemNames[i]`: a display name for item `i` where the format has one (lastfm artist
+ *   names, MovieLens titles; `""` for a MovieLens item missing from the titles file).
+ * - `skipped`: malformed lines skipped (always 0 unless `skipMalformed: true`).
+ */
+export interface Interactions {
+  matrix: CsrMatrix;
+  users: string[];
+  items: string[];
+  itemNames?: string[];
+  skipped: number;
+}
+
+/** Options every reader takes. */
+export interface ReadOptions {
+  /**
+   * Keep only items with at least this many distinct users (counted after duplicates are
+   * summed and after any rating filter), then drop users left with no items; both id
+   * spaces are renumbered densely, first-seen order kept. Default 0 (keep all).
+   */
+  minCount?: number;
+  /** Skip a malformed line and count it in `skipped` instead of throwing. Default false. */
+  skipMalformed?: boolean;
+  /** Show a progress bar on stderr (MiB read / MiB in all). Default {@link resolveProgress}. */
+  progress?: boolean;
+  /** Bytes read per chunk. Default 4 MiB (tests use tiny chunks to cross boundaries). */
+  chunkSize?: number;
+}
+
+/**
+ * A line that does not have the expected shape: a missing or extra field, an empty id,
+ * a value that is not a number, an unterminated quote. The message starts with
+ * `file:line:`, e.g. `ratings.csv:17: expected 4 fields but found 2`.
+ */
+export class MalformedLineError extends SyntaxError {
+  readonly file: string;
+  readonly line: number;
+
+  constructor(file: string, line: number, reason: string) {
+    super(`${file}:${line}: ${reason}`);
+    this.name = "MalformedLineError";
+    this.file = file;
+    this.line = line;
+  }
+}
+
+/**
+ * Called once per non-empty line with the line's bytes `bytes[start, end)` (a trailing
+ * `\r` removed; valid only during the call) and its 1-based number. Returns `undefined`
+ * when the line was taken, or why it is malformed.
+ */
+export type LineHandler = (bytes: Uint8Array, start: number, end: number, lineNo: number) => string | undefined;
+
+/** Options of {@link forEachLine}. */
+export interface LineOptions {
+  chunkSize?: number;
+  progress?: boolean;
+  skipMalformed?: boolean;
+  /** Progress bar label. Default the file name. */
+  label?: string;
+}
+
+const MIB = 2 ** 20;
+const DEFAULT_CHUNK = 4 * MIB;
+const NEWLINE = 10;
+const CR = 13;
+const QUOTE = 34;
+
+/**
+ * Streams a text file line by line as bytes, holding one chunk (plus one partial line)
+ * at a time: each read is cut at its last newline and the rest carried into the next
+ * buffer, so a line (and a multi-byte UTF-8 character) is never split. Lines end at `\n`;
+ * a `\r` before it is dropped; empty lines are passed over but counted; a final line
+ * without a newline is read; a UTF-8 byte-order mark at the start is dropped.
+ *
+ * @param path The file to read.
+ * @param options `chunkSize`, `progress`, `skipMalformed`, `label`.
+ * @param onLine Called per non-empty line; returns a reason when the line is malformed.
+ * @returns How many malformed lines were skipped.
+ * @throws MalformedLineError for the first malformed line unless `skipMalformed`.
+ */
+export async function forEachLine(path: string, options: LineOptions, onLine: LineHandler): Promise<number> {
+  const chunkSize = positiveInteger("chunkSize", options.chunkSize ?? DEFAULT_CHUNK);
+  const skipMalformed = booleanOption("skipMalformed", options.skipMalformed ?? false);
+  const showProgress = resolveProgress(options.progress);
+  const handle = await open(path, "r");
+  let skipped = 0;
+  let lineNo = 0;
+  const take = (bytes: Uint8Array, start: number, end: number): void => {
+    lineNo++;
+    if (lineNo === 1 && end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) {
+      start += 3; // a UTF-8 byte-order mark
+    }
+    if (end > start && bytes[end - 1] === CR) end--;
+    if (end === start) return;
+    const reason = onLine(bytes, start, end, lineNo);
+    if (reason === undefined) return;
+    if (!skipMalformed) throw new MalformedLineError(path, lineNo, reason);
+    skipped++;
+  };
+  try {
+    const size = (await handle.stat()).size;
+    using bar = new ProgressBar({
+      total: Math.ceil(size / MIB),
+      label: `${options.label ?? path} (MiB)`,
+      enabled: showProgress,
+    });
+    let buffer = new Uint8Array(chunkSize);
+    let filled = 0; // bytes in buffer: the carried partial line, then what was just read
+    let bytesRead = 0;
+    for (;;) {
+      if (filled === buffer.length) {
+        // One line longer than the buffer: grow it rather than split the line.
+        const grown = new Uint8Array(buffer.length * 2);
+        grown.set(buffer);
+        buffer = grown;
+      }
+      const want = Math.min(chunkSize, buffer.length - filled);
+      const { bytesRead: n } = await handle.read(buffer, filled, want, null);
+      if (n === 0) break;
+      bytesRead += n;
+      const scanFrom = filled;
+      filled += n;
+      bar.update(Math.floor(bytesRead / MIB));
+      const last = lastNewline(buffer, scanFrom, filled);
+      if (last < 0) continue;
+      let start = 0;
+      while (start <= last) {
+        const nl = buffer.indexOf(NEWLINE, start);
+        take(buffer, start, nl);
+        start = nl + 1;
+      }
+      buffer.copyWithin(0, last + 1, filled);
+      filled -= last + 1;
+    }
+    if (filled > 0) take(buffer, 0, filled);
+    bar.update(Math.ceil(size / MIB));
+  } finally {
+    await handle.close();
+  }
+  return skipped;
+}
+
+function lastNewline(buffer: Uint8Array, from: number, to: number): number {
+  for (let p = to - 1; p >= from; p--) if (buffer[p] === NEWLINE) return p;
+  return -1;
+}
+
+/**
+ * Calls `take` for every line of `text` (split at `\n`, a trailing `\r` removed), the
+ * empty ones included so line numbers stay right.
+ */
+export function splitLines(text: string, take: (line: string) => void): void {
+  let start = 0;
+  for (;;) {
+    const nl = text.indexOf("\n", start);
+    let stop = nl < 0 ? text.length : nl;
+    if (stop > start && text.charCodeAt(stop - 1) === 13) stop--;
+    take(text.slice(start, stop));
+    if (nl < 0) return;
+    start = nl + 1;
+  }
+}
+
+/** {@link splitFields} returns this for a quoted field whose closing quote is missing. */
+export const UNTERMINATED_QUOTE = -1;
+/** {@link splitFields} returns this for text between a closing quote and the delimiter. */
+export const TEXT_AFTER_QUOTE = -2;
+
+/**
+ * Splits one line into fields, written to `out[0..count)`.
+ *
+ * With `quoting`, a field that starts with `"` runs to the next `"` not doubled, may hold
+ * the delimiter, and `""` inside it is one `"` (RFC 4180); a quoted field cannot span
+ * lines, so a line that ends inside quotes is malformed. A `"` inside an unquoted field is
+ * kept as it is.
+ *
+ * @returns The number of fields, or {@link UNTERMINATED_QUOTE} / {@link TEXT_AFTER_QUOTE}.
+ */
+export function splitFields(line: string, delimiter: string, quoting: boolean, out: string[]): number {
+  if (!quoting || line.indexOf('"') < 0) {
+    let count = 0;
+    let start = 0;
+    for (;;) {
+      const at = line.indexOf(delimiter, start);
+      if (at < 0) {
+        out[count++] = line.slice(start);
+        return count;
+      }
+      out[count++] = line.slice(start, at);
+      start = at + delimiter.length;
+    }
+  }
+  return splitQuoted(line, delimiter, out);
+}
+
+function splitQuoted(line: string, delimiter: string, out: string[]): number {
+  let count = 0;
+  let pos = 0;
+  for (;;) {
+    if (line.charCodeAt(pos) === 34) {
+      let value = "";
+      let from = pos + 1;
+      for (;;) {
+        const quote = line.indexOf('"', from);
+        if (quote < 0) return UNTERMINATED_QUOTE;
+        value += line.slice(from, quote);
+        if (line.charCodeAt(quote + 1) === 34) {
+          value += '"';
+          from = quote + 2;
+          continue;
+        }
+        pos = quote + 1;
+        break;
+      }
+      out[count++] = value;
+      if (pos === line.length) return count;
+      if (!line.startsWith(delimiter, pos)) return TEXT_AFTER_QUOTE;
+      pos += delimiter.length;
+      continue;
+    }
+    const at = line.indexOf(delimiter, pos);
+    if (at < 0) {
+      out[count++] = line.slice(pos);
+      return count;
+    }
+    out[count++] = line.slice(pos, at);
+    pos = at + delimiter.length;
+  }
+}
+
+/** Why {@link splitFields} refused a line, or a field-count mismatch, as a message. */
+export function fieldCountReason(count: number, expected: number): string {
+  if (count === UNTERMINATED_QUOTE) return "unterminated quoted field";
+  if (count === TEXT_AFTER_QUOTE) return "expected a delimiter after a closing quote";
+  return `expected ${expected} fields but found ${count}`;
+}
+
+/**
+ * Parses a decimal number (`12`, `-3.5`, `4e2`); anything else, the empty string and
+ * surrounding spaces included, gives NaN, as does a non-finite result.
+ */
+export function parseNumber(text: string): number {
+  const first = text.charCodeAt(0);
+  const last = text.charCodeAt(text.length - 1);
+  if (!((first >= 48 && first <= 57) || first === 45 || first === 43 || first === 46)) return NaN;
+  if (!((last >= 48 && last <= 57) || last === 46)) return NaN;
+  const value = +text;
+  return value - value === 0 ? value : NaN;
+}
+
+/**
+ * Splits a line of bytes into fields, as byte ranges `data[starts[k], ends[k])`.
+ *
+ * Unquoted lines are split in place (`data` is the line's buffer). With `quoting`, a line
+ * holding a `"` is parsed by RFC 4180 rules (see {@link splitFields}) and its unescaped
+ * fields are copied to a scratch buffer, which `data` then points to.
+ */
+export class FieldSplitter {
+  /** The bytes the field ranges refer to; valid until the next `split`. */
+  data: Uint8Array = new Uint8Array(0);
+  starts: Int32Array = new Int32Array(16);
+  ends: Int32Array = new Int32Array(16);
+  readonly #delimiter: Uint8Array;
+  readonly #quoting: boolean;
+  #scratch = new Uint8Array(256);
+
+  constructor(delimiter: string, quoting: boolean) {
+    this.#delimiter = new TextEncoder().encode(delimiter);
+    this.#quoting = quoting;
+  }
+
+  /** Splits `bytes[start, end)`; returns the field count or a negative error code. */
+  split(bytes: Uint8Array, start: number, end: number): number {
+    this.data = bytes;
+    const delimiter = this.#delimiter;
+    const d0 = delimiter[0]!;
+    const dn = delimiter.length;
+    const quoting = this.#quoting;
+    let count = 0;
+    let fieldStart = start;
+    for (let p = start; p < end; p++) {
+      const b = bytes[p]!;
+      if (b === d0 && (dn === 1 || matches(bytes, p, end, delimiter))) {
+        this.#push(count++, fieldStart, p);
+        p += dn - 1;
+        fieldStart = p + 1;
+      } else if (b === QUOTE && quoting) {
+        return this.#splitQuoted(bytes, start, end);
+      }
+    }
+    this.#push(count++, fieldStart, end);
+    return count;
+  }
+
+  /** Field `k` decoded as UTF-8. */
+  text(k: number): string {
+    return utf8.decode(this.data.subarray(this.starts[k]!, this.ends[k]!));
+  }
+
+  #push(k: number, start: number, end: number): void {
+    if (k === this.starts.length) {
+      const starts = new Int32Array(k * 2);
+      starts.set(this.starts);
+      this.starts = starts;
+      const ends = new Int32Array(k * 2);
+      ends.set(this.ends);
+      this.ends = ends;
+    }
+    this.starts[k] = start;
+    this.ends[k] = end;
+  }
+
+  #splitQuoted(bytes: Uint8Array, start: number, end: number): number {
+    if (this.#scratch.length < end - start) this.#scratch = new Uint8Array(2 * (end - start));
+    const out = this.#scratch;
+    this.data = out;
+    const delimiter = this.#delimiter;
+    let count = 0;
+    let w = 0;
+    let p = start;
+    for (;;) {
+      const fieldStart = w;
+      if (bytes[p] === QUOTE && p < end) {
+        p++;
+        for (;;) {
+          if (p >= end) return UNTERMINATED_QUOTE;
+          const b = bytes[p]!;
+          if (b === QUOTE) {
+            if (p + 1 < end && bytes[p + 1] === QUOTE) {
+              out[w++] = QUOTE;
+              p += 2;
+              continue;
+            }
+            p++;
+            break;
+          }
+          out[w++] = b;
+          p++;
+        }
+        this.#push(count++, fieldStart, w);
+        if (p === end) return count;
+        if (!matches(bytes, p, end, delimiter)) return TEXT_AFTER_QUOTE;
+        p += delimiter.length;
+        continue;
+      }
+      while (p < end && !(bytes[p] === delimiter[0] && matches(bytes, p, end, delimiter))) out[w++] = bytes[p++]!;
+      this.#push(count++, fieldStart, w);
+      if (p === end) return count;
+      p += delimiter.length;
+    }
+  }
+}
+
+function matches(bytes: Uint8Array, p: number, end: number, delimiter: Uint8Array): boolean {
+  if (p + delimiter.length > end) return false;
+  for (let k = 0; k < delimiter.length; k++) if (bytes[p + k] !== delimiter[k]) return false;
+  return true;
+}
+
+/**
+ * Parses a decimal number from `bytes[start, end)` like {@link parseNumber}: plain
+ * integers directly from the bytes, anything else through the string parser; NaN for
+ * an empty field or anything that is not a number.
+ */
+export function parseNumberBytes(bytes: Uint8Array, start: number, end: number): number {
+  let p = start;
+  const sign = bytes[p] === 45 ? -1 : 1;
+  if (sign < 0 || bytes[p] === 43) p++;
+  if (p === end || end - p > 15) return parseNumber(asciiText(bytes, start, end));
+  let value = 0;
+  for (; p < end; p++) {
+    const digit = bytes[p]! - 48;
+    if (digit < 0 || digit > 9) return parseNumber(asciiText(bytes, start, end));
+    value = value * 10 + digit;
+  }
+  return sign * value;
+}
+
+function asciiText(bytes: Uint8Array, start: number, end: number): string {
+  return end - start > 64 ? "x" : String.fromCharCode(...bytes.subarray(start, end));
+}
+
+/** Whether `bytes[start, end)` is a non-empty run of ASCII digits. */
+export function isDigitBytes(bytes: Uint8Array, start: number, end: number): boolean {
+  if (start === end) return false;
+  for (let p = start; p < end; p++) {
+    const b = bytes[p]!;
+    if (b < 48 || b > 57) return false;
+  }
+  return true;
+}
+
+/** The message for a field that should hold a number. */
+export function notANumber(what: string, text: string): string {
+  return `expected ${what} to be a number but found '${text}'`;
+}
+
+/**
+ * Accumulates (user, item, value) triples with interned ids into growable typed arrays
+ * (12 bytes per line, no object per line).
+ */
+export class InteractionBuilder {
+  readonly users: Interner = new Interner();
+  readonly items: Interner = new Interner();
+  #rows = new Int32Array(1 << 16);
+  #cols = new Int32Array(1 << 16);
+  #values = new Float32Array(1 << 16);
+  #count = 0;
+
+  /** Dense id of the user `bytes[start, end)`. */
+  user(bytes: Uint8Array, start: number, end: number): number {
+    return this.users.internBytes(bytes, start, end);
+  }
+
+  /** Dense id of the item `bytes[start, end)`. */
+  item(bytes: Uint8Array, start: number, end: number): number {
+    return this.items.internBytes(bytes, start, end);
+  }
+
+  /** Records one interaction of dense ids. */
+  add(user: number, item: number, value: number): void {
+    if (this.#count === this.#rows.length) this.#grow();
+    const k = this.#count++;
+    this.#rows[k] = user;
+    this.#cols[k] = item;
+    this.#values[k] = value;
+  }
+
+  #grow(): void {
+    const capacity = this.#rows.length * 2;
+    const rows = new Int32Array(capacity);
+    rows.set(this.#rows);
+    this.#rows = rows;
+    const cols = new Int32Array(capacity);
+    cols.set(this.#cols);
+    this.#cols = cols;
+    const values = new Float32Array(capacity);
+    values.set(this.#values);
+    this.#values = values;
+  }
+
+  /**
+   * The users × items matrix (duplicates summed) with the id lists, then the `minCount`
+   * filter. `itemNames`, when given, is aligned with the items seen so far.
+   */
+  build(skipped: number, minCount: number, itemNames?: string[]): Interactions {
+    const n = this.#count;
+    const matrix = CsrMatrix.fromCoo({
+      rows: this.#rows.subarray(0, n),
+      cols: this.#cols.subarray(0, n),
+      values: this.#values.subarray(0, n),
+      shape: [this.users.size, this.items.size],
+    });
+    this.#rows = this.#cols = new Int32Array(0);
+    this.#values = new Float32Array(0);
+    const result: Interactions = { matrix, users: this.users.names, items: this.items.names, skipped };
+    if (itemNames !== undefined) result.itemNames = itemNames;
+    return minCount > 0 ? keepFrequentItems(result, minCount) : result;
+  }
+}
+
+/** Checks the options every reader shares and fills in defaults. */
+export function commonOptions(options: ReadOptions): { minCount: number } & LineOptions {
+  const out: { minCount: number } & LineOptions = {
+    minCount: nonNegativeInteger("minCount", options.minCount ?? 0),
+  };
+  if (options.skipMalformed !== undefined) out.skipMalformed = options.skipMalformed;
+  if (options.progress !== undefined) out.progress = options.progress;
+  if (options.chunkSize !== undefined) out.chunkSize = options.chunkSize;
+  return out;
+}
+
+/**
+ * Keeps the items with at least `minCount` stored values (distinct users), then the
+ * users with at least one kept item; ids are renumbered in their previous order, which
+ * keeps every row's columns sorted.
+ */
+export function keepFrequentItems(result: Interactions, minCount: number): Interactions {
+  const { matrix } = result;
+  const [nUsers, nItems] = matrix.shape;
+  const { indptr, indices, data } = matrix;
+  const perItem = new Int32Array(nItems);
+  for (let p = 0; p < indices.length; p++) perItem[indices[p]!]!++;
+  const newItem = new Int32Array(nItems);
+  const items: string[] = [];
+  const itemNames: string[] | undefined = result.itemNames === undefined ? undefined : [];
+  for (let c = 0; c < nItems; c++) {
+    if (perItem[c]! < minCount) {
+      newItem[c] = -1;
+      continue;
+    }
+    newItem[c] = items.length;
+    items.push(result.items[c]!);
+    itemNames?.push(result.itemNames![c]!);
+  }
+  const users: string[] = [];
+  const keptIndptr = [0];
+  const keptIndices = new Int32Array(indices.length);
+  const keptData = new Float32Array(indices.length);
+  let nnz = 0;
+  for (let r = 0; r < nUsers; r++) {
+    const start = nnz;
+    for (let p = indptr[r]!; p < indptr[r + 1]!; p++) {
+      const c = newItem[indices[p]!]!;
+      if (c < 0) continue;
+      keptIndices[nnz] = c;
+      keptData[nnz] = data[p]!;
+      nnz++;
+    }
+    if (nnz === start) continue;
+    users.push(result.users[r]!);
+    keptIndptr.push(nnz);
+  }
+  const filtered = new CsrMatrix(
+    [users.length, items.length],
+    Int32Array.from(keptIndptr),
+    keptIndices.slice(0, nnz),
+    keptData.slice(0, nnz),
+  );
+  const out: Interactions = { matrix: filtered, users, items, skipped: result.skipped };
+  if (itemNames !== undefined) out.itemNames = itemNames;
+  return out;
+}

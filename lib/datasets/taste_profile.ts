@@ -1,0 +1,77 @@
+/**
+ * The Echo Nest Taste Profile subset of the Million Song Dataset: `train_triplets.txt`,
+ * 48M lines of `user \t song \t count`, no header.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { cachedFiles, type FetchOptions } from "./cache.ts";
+import {
+  commonOptions,
+  FieldSplitter,
+  fieldCountReason,
+  forEachLine,
+  InteractionBuilder,
+  type Interactions,
+  notANumber,
+  parseNumberBytes,
+  type ReadOptions,
+} from "./records.ts";
+import { extractZip } from "./zip.ts";
+
+/** The file inside the archive. */
+export const TASTE_PROFILE_FILE = "train_triplets.txt";
+/** Where the Million Song Dataset publishes the triplets. */
+export const TASTE_PROFILE_URL = "http://millionsongdataset.com/sites/default/files/challenge/train_triplets.txt.zip";
+
+/**
+ * Reads taste-profile triplets as a users × songs matrix of play counts (duplicates
+ * summed). `users` are the user hashes, `items` the song ids (`SO…`); there are no names.
+ * A line with other than 3 fields, an empty id or a count that is not a number is malformed.
+ *
+ * @param path `train_triplets.txt` or a file of the same format.
+ * @param options `minCount`, `skipMalformed`, `progress`, `chunkSize`.
+ * @returns `{ matrix, users, items, skipped }`.
+ * @throws MalformedLineError naming `file:line` unless `skipMalformed`.
+ */
+export async function readTasteProfile(path: string, options: ReadOptions = {}): Promise<Interactions> {
+  const common = commonOptions(options);
+  const builder = new InteractionBuilder();
+  const fields = new FieldSplitter("\t", false);
+  const skipped = await forEachLine(path, { ...common, label: "taste profile" }, (bytes, start, end) => {
+    const count = fields.split(bytes, start, end);
+    if (count !== 3) return fieldCountReason(count, 3);
+    const { starts, ends } = fields;
+    if (starts[0] === ends[0]) return "expected a user id in field 1 but found an empty field";
+    if (starts[1] === ends[1]) return "expected a song id in field 2 but found an empty field";
+    const plays = parseNumberBytes(bytes, starts[2]!, ends[2]!);
+    if (plays !== plays) return notANumber("the play count (field 3)", fields.text(2));
+    builder.add(builder.user(bytes, starts[0]!, ends[0]!), builder.item(bytes, starts[1]!, ends[1]!), plays);
+    return undefined;
+  });
+  return builder.build(skipped, common.minCount);
+}
+
+/**
+ * The taste-profile triplets from the cache directory, downloading the zip (about
+ * 500 MB; 2.9 GB unpacked) the first time.
+ *
+ * @param options Where to cache (`dataDir`), `url`, and the options of {@link readTasteProfile}.
+ * @returns What {@link readTasteProfile} returns.
+ */
+export async function fetchTasteProfile(options: ReadOptions & FetchOptions = {}): Promise<Interactions> {
+  const [path] = await cachedFiles({
+    options,
+    subdir: "msd-taste-profile",
+    url: options.url ?? TASTE_PROFILE_URL,
+    archiveName: "train_triplets.txt.zip",
+    files: [TASTE_PROFILE_FILE],
+    extract: extractZip,
+  });
+  return await readTasteProfile(path!, options);
+}
+
+/** Where {@link fetchTasteProfile} keeps the triplets under a data directory. */
+export function tasteProfilePath(dataDir: string): string {
+  return join(dataDir, "msd-taste-profile", TASTE_PROFILE_FILE);
+}
