@@ -202,6 +202,39 @@ export class Random {
   }
 
   /**
+   * Fills `out` with normal deviates of the given mean and standard deviation,
+   * by the Box–Muller transform (Box and Muller, 1958) on pairs of
+   * {@link nextFloat} values (the first of a pair mapped to (0, 1]).
+   *
+   * @param out The array to fill, in place.
+   * @param mean The mean, default 0.
+   * @param std The standard deviation, default 1; must be >= 0.
+   * @returns `out`.
+   * @throws TypeError when `out` is not a Float32Array; RangeError for a mean or
+   *   standard deviation that is not finite, or a negative standard deviation.
+   * @example
+   * ```ts
+   * import { Random } from "./random.ts";
+   * const init = new Random(42).fillNormal(new Float32Array(1000));
+   * console.assert(Math.abs(init.reduce((s, v) => s + v, 0) / 1000) < 0.2);
+   * ```
+   */
+  fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
+    if (!(out instanceof Float32Array)) {
+      throw new TypeError(`Expected out to be a Float32Array but found ${describe(out)}`);
+    }
+    finiteNumber("mean", mean);
+    finiteNumber("std", std, { min: 0 });
+    for (let k = 0; k < out.length; k += 2) {
+      const radius = Math.sqrt(-2 * Math.log(1 - this.nextFloat()));
+      const angle = 2 * Math.PI * this.nextFloat();
+      out[k] = mean + std * radius * Math.cos(angle);
+      if (k + 1 < out.length) out[k + 1] = mean + std * radius * Math.sin(angle);
+    }
+    return out;
+  }
+
+  /**
    * A uniform integer in [0, n), without modulo bias (rejection sampling).
    *
    * @param n The number of possible values, an integer in [1, 2^32].

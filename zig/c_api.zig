@@ -17,6 +17,7 @@ const finite = @import("finite.zig");
 const linalg = @import("linalg.zig");
 const als = @import("als.zig");
 const topk = @import("topk.zig");
+const metrics = @import("metrics.zig");
 const Error = status.Error;
 const Status = status.Status;
 
@@ -125,8 +126,22 @@ pub export fn tacit_topk_dot(
     return call(topkDot, .{ queries, n_q, items, n_items, f, exclude_indptr, exclude_indices, item_mask, candidates, n_cand, k, out_ids, out_scores });
 }
 
+pub export fn tacit_ranking_metrics(
+    top_ids: ?[*]const i32,
+    n_users: c_int,
+    width: c_int,
+    k: c_int,
+    test_indptr: ?[*]const i32,
+    test_indices: ?[*]const i32,
+    n_items: c_int,
+    n_columns: c_int,
+    out: ?[*]f64,
+) c_int {
+    return call(rankingMetrics, .{ top_ids, n_users, width, k, test_indptr, test_indices, n_items, n_columns, out });
+}
+
 /// Runs an implementation and turns its error into a status.
-fn call(comptime implementation: anytype, args: anytype) c_int {
+pub fn call(comptime implementation: anytype, args: anytype) c_int {
     @call(.auto, implementation, args) catch |err| {
         if (err == error.OutOfMemory) status.setMessage("The native allocator could not allocate the memory this call needs");
         return @backingInt(status.statusOf(err));
@@ -312,6 +327,48 @@ fn topkDot(
     try topk.topkDot(allocator, lease.pool, &problem);
 }
 
+fn rankingMetrics(
+    top_ids_ptr: ?[*]const i32,
+    n_users_c: c_int,
+    width_c: c_int,
+    k_c: c_int,
+    test_indptr_ptr: ?[*]const i32,
+    test_indices_ptr: ?[*]const i32,
+    n_items_c: c_int,
+    n_columns_c: c_int,
+    out_ptr: ?[*]f64,
+) Error!void {
+    const n_users = try count(n_users_c, "n_users");
+    const width = try count(width_c, "width");
+    const n_items = try count(n_items_c, "n_items");
+    if (k_c < 1) return status.fail(.out_of_range, "Expected k to be >= 1 but found {d}", .{k_c});
+    const k: usize = @intCast(k_c);
+    if (width > k) return status.fail(.out_of_range, "Expected width to be <= k = {d} but found {d}", .{ k, width });
+    if (n_columns_c != metrics.column_count) {
+        return status.fail(.invalid_argument, "Expected n_columns to be {d} but found {d}", .{ metrics.column_count, n_columns_c });
+    }
+    const top_ids = try buffer(i32, top_ids_ptr, n_users * width, "top_ids");
+    try metrics.checkTopIds(top_ids, n_items);
+    const test_names: csr.Names = .{ .indptr = "test_indptr", .indices = "test_indices" };
+    const test_indptr = try buffer(i32, test_indptr_ptr, n_users + 1, "test_indptr");
+    const nnz = try csr.checkIndptr(test_indptr, test_names);
+    const test_indices = try buffer(i32, test_indices_ptr, nnz, "test_indices");
+    const problem: metrics.Problem = .{
+        .top_ids = top_ids,
+        .width = width,
+        .k = k,
+        .test_indptr = test_indptr,
+        .test_indices = test_indices,
+        .n_items = n_items,
+        .out = try bufferMut(f64, out_ptr, n_users * metrics.column_count, "out"),
+    };
+    const lease = ThreadPool.acquireGlobal();
+    defer lease.release();
+    const tests: csr.Csr = .{ .indptr = test_indptr, .indices = test_indices, .data = null };
+    try csr.checkEntries(lease.pool, tests, .{ .n_cols = n_items, .order = .strictly_increasing, .names = test_names });
+    try metrics.rankingMetrics(allocator, lease.pool, &problem);
+}
+
 // ---------------------------------------------------------------------------
 // Argument checks.
 
@@ -349,26 +406,26 @@ fn ratingsCsr(ratings: als.Ratings) csr.Csr {
     return .{ .indptr = ratings.indptr, .indices = ratings.indices, .data = ratings.data };
 }
 
-fn count(value: c_int, comptime name: []const u8) Error!usize {
+pub fn count(value: c_int, comptime name: []const u8) Error!usize {
     if (value < 0) return status.fail(.out_of_range, "Expected " ++ name ++ " to be >= 0 but found {d}", .{value});
     return @intCast(value);
 }
 
-fn factorCount(f: c_int) Error!usize {
+pub fn factorCount(f: c_int) Error!usize {
     if (f < 1 or f > factors_max) {
         return status.fail(.out_of_range, "Expected f to be in 1..{d} but found {d}", .{ factors_max, f });
     }
     return @intCast(f);
 }
 
-fn requireFinite(value: f32, comptime name: []const u8) Error!void {
+pub fn requireFinite(value: f32, comptime name: []const u8) Error!void {
     if (!std.math.isFinite(value)) {
         return status.fail(.not_finite, "Expected " ++ name ++ " to be finite but found {f}", .{status.floatName(value)});
     }
 }
 
 /// Fails naming the first NaN or infinity of a [rows, f] matrix.
-fn requireAllFinite(pool: *ThreadPool, values: []const f32, f: usize, comptime name: []const u8) Error!void {
+pub fn requireAllFinite(pool: *ThreadPool, values: []const f32, f: usize, comptime name: []const u8) Error!void {
     const position = finite.firstNonFinite(pool, values) orelse return;
     return status.fail(.not_finite, "Expected " ++ name ++ " to be finite but found {f} at " ++ name ++ "[{d}] (row {d}, factor {d})", .{
         status.floatName(values[position]), position, position / f, position % f,
@@ -376,14 +433,14 @@ fn requireAllFinite(pool: *ThreadPool, values: []const f32, f: usize, comptime n
 }
 
 /// A slice over a caller's buffer of `len` elements; null only when len is 0.
-fn buffer(comptime T: type, ptr: ?[*]const T, len: usize, comptime name: []const u8) Error![]const T {
+pub fn buffer(comptime T: type, ptr: ?[*]const T, len: usize, comptime name: []const u8) Error![]const T {
     if (len == 0) return &.{};
     const many = ptr orelse return nullBuffer(len, name);
     return many[0..len];
 }
 
 /// `buffer` for an output.
-fn bufferMut(comptime T: type, ptr: ?[*]T, len: usize, comptime name: []const u8) Error![]T {
+pub fn bufferMut(comptime T: type, ptr: ?[*]T, len: usize, comptime name: []const u8) Error![]T {
     if (len == 0) return &.{};
     const many = ptr orelse return nullBuffer(len, name);
     return many[0..len];
@@ -449,6 +506,24 @@ test "exports validate their arguments and name them" {
     const two = [_]i32{ 2, 3 };
     try testing.expectEqual(0, tacit_topk_dot(&queries, 2, &y, 50, 4, &exclude_indptr, &exclude_indices, null, &two, 2, 3, &out_ids, &out_scores));
     try testing.expectEqualSlices(i32, &.{ 3, -1, -1, 2, 3, -1 }, &out_ids);
+
+    const test_indptr = [_]i32{ 0, 1, 1 };
+    const test_indices = [_]i32{3};
+    var metric_rows: [2 * 8]f64 = undefined;
+    try testing.expectEqual(0, tacit_ranking_metrics(&out_ids, 2, 3, 3, &test_indptr, &test_indices, 50, 8, &metric_rows));
+    try testing.expectEqual(1, metric_rows[0]); // user 0's list [3, -1, -1] hits item 3
+    try testing.expectEqual(-1, tacit_ranking_metrics(&out_ids, 2, 3, 3, &test_indptr, &test_indices, 50, 7, &metric_rows));
+    try testing.expectEqualStrings("Expected n_columns to be 8 but found 7", lastError());
+    try testing.expectEqual(-2, tacit_ranking_metrics(&out_ids, 2, 3, 2, &test_indptr, &test_indices, 50, 8, &metric_rows));
+    try testing.expectEqualStrings("Expected width to be <= k = 2 but found 3", lastError());
+    try testing.expectEqual(-2, tacit_ranking_metrics(&out_ids, 2, 3, 3, &test_indptr, &test_indices, 3, 8, &metric_rows));
+    try testing.expectEqualStrings("top_ids[0] = 3 is out of range for 3 items (-1 marks padding)", lastError());
+    const unsorted = [_]i32{ 0, 2, 2 };
+    const repeated = [_]i32{ 4, 4 };
+    try testing.expectEqual(-1, tacit_ranking_metrics(&out_ids, 2, 3, 3, &unsorted, &repeated, 50, 8, &metric_rows));
+    try testing.expectEqualStrings("Expected the column indices of row 0 to be strictly increasing but found test_indices[1] = 4 after test_indices[0] = 4", lastError());
+    try testing.expectEqual(-1, tacit_ranking_metrics(&out_ids, 2, 3, 3, &test_indptr, &test_indices, 50, 8, null));
+    try testing.expectEqualStrings("Expected out to be a buffer of 16 elements but found null", lastError());
 
     try testing.expectEqual(0, tacit_set_num_threads(2));
     try testing.expectEqual(2, tacit_get_num_threads());

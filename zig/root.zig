@@ -2,6 +2,7 @@
 //! files are public so the benchmark and tests can reach the kernels.
 
 pub const c_api = @import("c_api.zig");
+pub const c_api_sgd = @import("c_api_sgd.zig");
 pub const status = @import("status.zig");
 pub const ThreadPool = @import("ThreadPool.zig");
 pub const simd = @import("simd.zig");
@@ -11,13 +12,20 @@ pub const csr = @import("csr.zig");
 pub const finite = @import("finite.zig");
 pub const als = @import("als.zig");
 pub const topk = @import("topk.zig");
+pub const bpr = @import("bpr.zig");
+pub const lmf = @import("lmf.zig");
+pub const metrics = @import("metrics.zig");
 
 comptime {
     _ = c_api;
+    _ = c_api_sgd;
 }
 
 test {
     _ = c_api;
+    _ = c_api_sgd;
+    _ = bpr;
+    _ = lmf;
     _ = status;
     _ = ThreadPool;
     _ = simd;
@@ -27,4 +35,5 @@ test {
     _ = finite;
     _ = als;
     _ = topk;
+    _ = metrics;
 }

@@ -147,6 +147,101 @@ export const symbols = {
     ],
     result: "i32",
   },
+
+  /**
+   * Ranking metrics at k for a batch of users, one user per row, in parallel
+   * (definitions in `zig/metrics.zig` and `lib/evaluation/metrics.ts`).
+   * Row u of `top_ids` is user u's recommendations, best first, training items
+   * already left out, padded with −1 (padding is skipped); only its first
+   * min(width, k) entries count. Row u of the test CSR (test_indptr/indices,
+   * indices strictly increasing and in [0, n_items)) is user u's held-out items.
+   * Writes n_columns = 8 values per user, in this order:
+   *   hits, min(k, |T|), recall, average precision, ndcg, auc, reciprocal rank, |T|
+   * A user with no test items gets 0, 0, NaN × 5, 0.
+   * (top_ids: i32[n_users*width], n_users: i32, width: i32 (<= k), k: i32,
+   *  test_indptr: i32[n_users+1], test_indices: i32[nnz], n_items: i32,
+   *  n_columns: i32 (= 8), out: f64[n_users*n_columns]) -> status
+   */
+  tacit_ranking_metrics: {
+    parameters: [
+      "buffer", "i32", "i32", "i32",
+      "buffer", "buffer", "i32",
+      "i32", "buffer",
+    ],
+    result: "i32",
+  },
+
+  /**
+   * One epoch of Bayesian personalised ranking (Rendle et al. 2009, LearnBPR;
+   * `zig/bpr.zig`): n_samples Hogwild SGD steps on (user, liked, negative)
+   * triples, updating both factor matrices in place. A sample draws two stored
+   * entries uniformly: the first gives (user, liked), the second's column the
+   * negative (so negatives follow item popularity). A negative equal to the
+   * liked item, or (verify_negatives = 1) stored in the user's row, is skipped.
+   * Rows have f columns, the last a bias: item bias, and a user value held
+   * unchanged (1). The samples are cut into chunks seeded from (seed, chunk);
+   * on one thread the result is reproducible bit for bit.
+   * Writes out_counts = [samples with x_u·(y_i − y_j) > 0 before their step, skipped].
+   * (n_rows: i32, n_cols: i32, indptr, indices (strictly increasing per row),
+   *  row_of: i32[nnz] (the row of every nonzero), user_factors: f32[n_rows*f] in/out,
+   *  item_factors: f32[n_cols*f] in/out, f: i32, learning_rate: f32, regularization: f32,
+   *  verify_negatives: i32 (0 or 1), seed: i32, n_samples: i32, out_counts: i32[2]) -> status
+   */
+  tacit_bpr_epoch: {
+    parameters: [
+      "i32", "i32", "buffer", "buffer", "buffer", "buffer", "buffer",
+      "i32", "f32", "f32", "i32", "i32", "i32", "buffer",
+    ],
+    result: "i32",
+    long: true,
+  },
+
+  /**
+   * The BPR update of one triple, exactly as tacit_bpr_epoch steps it (for
+   * tests and for callers that sample themselves). Rows have f columns, the last
+   * a bias; the user's last value is left unchanged. The three rows must not overlap.
+   * (user: f32[f] in/out, liked: f32[f] in/out, disliked: f32[f] in/out, f: i32,
+   *  learning_rate: f32, regularization: f32, out_correct: i32[1]) -> status;
+   * out_correct = 1 when x_u·(y_i − y_j) > 0 before the step.
+   */
+  tacit_bpr_step: {
+    parameters: ["buffer", "buffer", "buffer", "i32", "f32", "f32", "buffer"],
+    result: "i32",
+  },
+
+  /**
+   * The triples tacit_bpr_epoch would step through with the same matrix, seed,
+   * n_samples and verify_negatives, in order, without touching any factor (a
+   * diagnostic, used by the tests). out_disliked[k] = −1 marks a skipped sample.
+   * (n_rows: i32, n_cols: i32, indptr, indices, row_of: i32[nnz], verify_negatives: i32,
+   *  seed: i32, n_samples: i32, out_users: i32[n_samples], out_liked: i32[n_samples],
+   *  out_disliked: i32[n_samples]) -> status
+   */
+  tacit_bpr_sample: {
+    parameters: ["i32", "i32", "buffer", "buffer", "buffer", "i32", "i32", "i32", "buffer", "buffer", "buffer"],
+    result: "i32",
+  },
+
+  /**
+   * One logistic-MF half-epoch (Johnson 2014; `zig/lmf.zig`): one Adagrad step
+   * on every row x_u of the CSR matrix against fixed y, along
+   *   g = Σ_stored c·(1 − σ(x·y_i)) y_i − Σ_{neg_prop·|row| sampled j} σ(x·y_j) y_j − λx,
+   * with c the stored value and negatives drawn as the columns of uniform stored
+   * entries; adagrad += g², x += η g / √(adagrad + 1e-6). Column fixed_column of
+   * x is never changed. Rows draw from generators seeded from (seed, row): the
+   * result does not depend on the thread count.
+   * (n_rows: i32, indptr, indices, data, x: f32[n_rows*f] in/out, y: f32[n_other*f],
+   *  n_other: i32, f: i32, adagrad: f32[n_rows*f] in/out, fixed_column: i32,
+   *  learning_rate: f32, regularization: f32, neg_prop: i32, seed: i32) -> status
+   */
+  tacit_lmf_update: {
+    parameters: [
+      "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "i32",
+      "i32", "buffer", "i32", "f32", "f32", "i32", "i32",
+    ],
+    result: "i32",
+    long: true,
+  },
 } as const satisfies Record<string, SymbolSpec>;
 
 export type SymbolName = keyof typeof symbols;

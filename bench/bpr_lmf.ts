@@ -1,0 +1,49 @@
+/**
+ * BPR and LMF at lastfm-360K scale: epochs per second and samples per second
+ * on one and two threads, and peak RSS.
+ *
+ *   deno run -A bench/bpr_lmf.ts [--users 358000 --items 292000 --nnz 17500000
+ *                                 --factors 64 --bprEpochs 3 --lmfEpochs 2 --negProp 30]
+ *
+ * A BPR epoch draws nnz (user, liked, negative) samples. An LMF epoch is a user
+ * pass and an item pass, each evaluating every stored pair plus negProp sampled
+ * pairs per stored pair: 2 · (1 + negProp) · nnz pairs ("samples" below).
+ */
+import { BayesianPersonalizedRanking } from "../lib/models/bpr.ts";
+import { LogisticMatrixFactorization } from "../lib/models/lmf.ts";
+import { getNumThreads } from "../lib/native/library.ts";
+import { lastfmSized, numberArgs, peakRssMiB, runtimeName } from "./common.ts";
+
+const args = numberArgs({ users: 358_000, items: 292_000, nnz: 17_500_000, factors: 64, bprEpochs: 3, lmfEpochs: 2, negProp: 30 });
+const plays = lastfmSized(args);
+console.log(`runtime: ${runtimeName()}, pool: ${getNumThreads()} threads, factors: ${args.factors}`);
+
+function report(name: string, threads: number, seconds: number[], samplesPerEpoch: number): void {
+  const mean = seconds.reduce((a, b) => a + b, 0) / seconds.length;
+  console.log(
+    `${name} ${threads} thread${threads === 1 ? " " : "s"}: ${(1 / mean).toFixed(3)} epochs/s (${mean.toFixed(2)} s/epoch: ` +
+      `${seconds.map((s) => s.toFixed(2)).join(", ")}), ${(samplesPerEpoch / mean / 1e6).toFixed(1)} M samples/s`,
+  );
+}
+
+for (const threads of [1, 2]) {
+  const seconds: number[] = [];
+  let auc = 0;
+  await new BayesianPersonalizedRanking({ factors: args.factors, iterations: args.bprEpochs, randomState: 1, numThreads: threads })
+    .fit(plays, {
+      progress: false,
+      callback: (_epoch, s, correct, skipped) => {
+        seconds.push(s);
+        auc = correct / (plays.nnz - skipped);
+      },
+    });
+  report("bpr", threads, seconds, plays.nnz);
+  console.log(`    training AUC after ${args.bprEpochs} epochs: ${(100 * auc).toFixed(2)}%`);
+}
+for (const threads of [1, 2]) {
+  const seconds: number[] = [];
+  await new LogisticMatrixFactorization({ factors: args.factors, iterations: args.lmfEpochs, negProp: args.negProp, randomState: 1, numThreads: threads })
+    .fit(plays, { progress: false, callback: (_epoch, s) => seconds.push(s) });
+  report("lmf", threads, seconds, 2 * (1 + args.negProp) * plays.nnz);
+}
+console.log(`peak RSS: ${peakRssMiB().toFixed(0)} MiB`);

@@ -1,0 +1,211 @@
+/**
+ * Bayesian personalised ranking: Rendle, Freudenthaler, Gantner &
+ * Schmidt-Thieme, "BPR: Bayesian Personalized Ranking from Implicit Feedback"
+ * (UAI 2009), trained by Hogwild stochastic gradient ascent on the native
+ * thread pool (`zig/bpr.zig`), with the options and defaults of Python
+ * `implicit`'s BayesianPersonalizedRanking.
+ *
+ * What the model learns: user u prefers a liked item i to an item j it has not
+ * interacted with with probability σ(x_u·y_i − x_u·y_j). Every stored entry of
+ * the user × item matrix counts as liked, whatever its value. A score
+ * `recommend` returns is x_u·y_i: only its order within a user means anything.
+ *
+ * Factor layout, as `implicit`: both factor matrices have `factors + 1`
+ * columns. The last item column is the item's bias and the last user column is
+ * held at 1, so the dot product `recommend` ranks by includes the bias
+ * (`factorCount` is `factors + 1`).
+ *
+ * @module
+ */
+import { getNumThreads, invoke, invokeAsync, setNumThreads } from "../native/library.ts";
+import { ProgressBar, resolveProgress } from "../progress.ts";
+import { Random } from "../random.ts";
+import { CsrMatrix } from "../sparse.ts";
+import { booleanOption, finiteNumber, nonNegativeInteger, oneOf, positiveInteger } from "../validate.ts";
+import { MatrixFactorizationBase } from "./matrix_factorization.ts";
+
+export interface BayesianPersonalizedRankingOptions {
+  /** Latent factors per user and item, the bias column not included (100; at most 1023). */
+  factors?: number;
+  /** η, the SGD step size (0.01); must be > 0. */
+  learningRate?: number;
+  /** λ, the L2 penalty applied at every step (0.01). */
+  regularization?: number;
+  /** Epochs per fit; an epoch draws as many samples as the matrix has nonzeros (100). */
+  iterations?: number;
+  /**
+   * Reject a sampled negative the user has in fact liked (true). Costs a binary
+   * search of the user's row per sample; rejected samples are counted as skipped.
+   */
+  verifyNegativeSamples?: boolean;
+  /** Seed of the initialisation and of the samplers; omitted means a random seed. */
+  randomState?: number;
+  /**
+   * Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS.
+   * With one thread a seeded fit is reproducible bit for bit; with several, the
+   * threads update shared factors without locks (Hogwild) and runs differ slightly.
+   */
+  numThreads?: number;
+  /** Only "float32" is supported. */
+  dtype?: "float32";
+}
+
+export interface BprFitOptions {
+  /**
+   * Progress bar on stderr showing the last epoch's training AUC (share of its
+   * stepped samples ordered correctly) and skipped samples (default: on when
+   * stderr is a terminal and TACIT_PROGRESS is not 0).
+   */
+  progress?: boolean;
+  /**
+   * Called after each epoch with the epoch's index, its seconds, the samples
+   * it ordered correctly before their step (x_u·y_i > x_u·y_j) and the samples
+   * it skipped. `correct / (samples − skipped)` is the running training AUC.
+   */
+  callback?: (epoch: number, seconds: number, correct: number, skipped: number) => void;
+  /** Aborts between epochs; the model keeps the factors it had before fit. */
+  signal?: AbortSignal;
+}
+
+/** The kernels take float32 parameters. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * @example
+ * ```ts
+ * import { BayesianPersonalizedRanking } from "./bpr.ts";
+ * import { CsrMatrix } from "../sparse.ts";
+ * const plays = CsrMatrix.fromDense([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]]);
+ * const model = new BayesianPersonalizedRanking({ factors: 4, iterations: 200, learningRate: 0.05, randomState: 1, numThreads: 1 });
+ * await model.fit(plays, { progress: false });
+ * console.assert(model.factorCount === 5);
+ * const { ids } = model.recommend(0, plays, { n: 2 });
+ * console.assert(ids.length === 2);
+ * ```
+ */
+export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
+  readonly kind = "bpr";
+  readonly factors: number;
+  readonly learningRate: number;
+  readonly regularization: number;
+  readonly iterations: number;
+  readonly verifyNegativeSamples: boolean;
+  readonly randomState: number | undefined;
+  readonly numThreads: number;
+
+  constructor(options: BayesianPersonalizedRankingOptions = {}) {
+    super();
+    this.factors = positiveInteger("factors", options.factors ?? 100);
+    if (this.factors > 1023) throw new RangeError(`Expected factors to be at most 1023 but found ${this.factors}`);
+    this.learningRate = finiteNumber("learningRate", options.learningRate ?? 0.01, { min: 0, minExclusive: true, max: FLOAT32_MAX });
+    this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, { min: 0, max: FLOAT32_MAX });
+    this.iterations = nonNegativeInteger("iterations", options.iterations ?? 100);
+    this.verifyNegativeSamples = booleanOption("verifyNegativeSamples", options.verifyNegativeSamples ?? true);
+    this.randomState = options.randomState === undefined ? undefined : nonNegativeInteger("randomState", options.randomState);
+    this.numThreads = nonNegativeInteger("numThreads", options.numThreads ?? 0);
+    oneOf("dtype", options.dtype ?? "float32", ["float32"] as const);
+  }
+
+  protected parameters(): Record<string, unknown> {
+    return {
+      factors: this.factors,
+      learningRate: this.learningRate,
+      regularization: this.regularization,
+      iterations: this.iterations,
+      verifyNegativeSamples: this.verifyNegativeSamples,
+      ...(this.randomState === undefined ? {} : { randomState: this.randomState }),
+      numThreads: this.numThreads,
+    };
+  }
+
+  /**
+   * Fits user and item factors to a user × item matrix whose stored entries
+   * are the liked items (values are ignored). Warm-starts from the current
+   * factors when their shapes match, as `implicit`. The model is only updated
+   * when fit completes: an abort or an error leaves it as it was.
+   */
+  async fit(userItems: CsrMatrix, options: BprFitOptions = {}): Promise<this> {
+    if (!(userItems instanceof CsrMatrix)) throw new TypeError("Expected userItems to be a CsrMatrix");
+    if (userItems.nnz === 0) throw new RangeError("Expected userItems to have at least one stored entry to sample from but found none");
+    const [nUsers, nItems] = userItems.shape;
+    const columns = this.factors + 1;
+    const random = new Random(this.randomState);
+    const warm = this.rank === columns && this.nUsers === nUsers && this.nItems === nItems;
+    const users = warm ? this.userData.slice() : new Float32Array(nUsers * columns);
+    const items = warm ? this.itemData.slice() : new Float32Array(nItems * columns);
+    if (!warm) initialise(userItems, users, items, this.factors, random);
+    const rowOf = rowOfNonzeros(userItems);
+    const bar = new ProgressBar({ total: this.iterations, label: "BPR", enabled: resolveProgress(options.progress) });
+    const restoreThreads = this.numThreads > 0 ? getNumThreads() : 0;
+    if (this.numThreads > 0) setNumThreads(this.numThreads);
+    const counts = new Int32Array(2);
+    try {
+      for (let epoch = 0; epoch < this.iterations; epoch++) {
+        options.signal?.throwIfAborted();
+        const started = performance.now();
+        await invokeAsync(
+          "tacit_bpr_epoch",
+          nUsers, nItems, userItems.indptr, userItems.indices, rowOf, users, items, columns,
+          this.learningRate, this.regularization, this.verifyNegativeSamples ? 1 : 0,
+          random.nextUint32() | 0, userItems.nnz, counts,
+        );
+        const seconds = (performance.now() - started) / 1000;
+        const [correct, skipped] = [counts[0]!, counts[1]!];
+        const stepped = userItems.nnz - skipped;
+        bar.update(epoch + 1, {
+          train_auc: stepped > 0 ? `${(100 * correct / stepped).toFixed(2)}%` : "n/a",
+          skipped: `${skipped} (${(100 * skipped / userItems.nnz).toFixed(2)}%)`,
+        });
+        options.callback?.(epoch, seconds, correct, skipped);
+      }
+    } finally {
+      bar.close();
+      if (restoreThreads > 0) setNumThreads(restoreThreads);
+    }
+    assertFinite(users, "user");
+    assertFinite(items, "item");
+    this.setFactors(users, items, columns);
+    return this;
+  }
+
+  /** Reads a model written by `save`. */
+  static load(path: string): Promise<BayesianPersonalizedRanking> {
+    return MatrixFactorizationBase.loadInto(path, (params) => new BayesianPersonalizedRanking(params as BayesianPersonalizedRankingOptions));
+  }
+}
+
+/**
+ * `implicit`'s initialisation: every value uniform in [−0.5, 0.5) / factors,
+ * rows without a stored entry zero, then the user bias column set to 1.
+ */
+function initialise(userItems: CsrMatrix, users: Float32Array, items: Float32Array, factors: number, random: Random): void {
+  const columns = factors + 1;
+  random.fillUniform(items, -0.5, 0.5);
+  random.fillUniform(users, -0.5, 0.5);
+  for (let k = 0; k < items.length; k++) items[k] = items[k]! / factors;
+  for (let k = 0; k < users.length; k++) users[k] = users[k]! / factors;
+  const itemSeen = new Uint8Array(userItems.nCols);
+  for (const item of userItems.indices) itemSeen[item] = 1;
+  itemSeen.forEach((seen, item) => seen === 0 && items.fill(0, item * columns, (item + 1) * columns));
+  for (let user = 0; user < userItems.nRows; user++) {
+    if (userItems.indptr[user] === userItems.indptr[user + 1]) users.fill(0, user * columns, (user + 1) * columns);
+    users[user * columns + factors] = 1;
+  }
+}
+
+/** The row of every stored entry: the samplers draw (user, item) pairs as entries. */
+export function rowOfNonzeros(matrix: CsrMatrix): Int32Array {
+  const rowOf = new Int32Array(matrix.nnz);
+  for (let row = 0; row < matrix.nRows; row++) rowOf.fill(row, matrix.indptr[row]!, matrix.indptr[row + 1]!);
+  return rowOf;
+}
+
+function assertFinite(factors: Float32Array, side: string): void {
+  const count = new Int32Array(1);
+  invoke("tacit_count_nonfinite", factors, factors.length, count);
+  if (count[0]! > 0) {
+    throw new RangeError(
+      `BPR produced ${count[0]} non-finite ${side} factor values; the model was left unchanged. Try a smaller learningRate.`,
+    );
+  }
+}

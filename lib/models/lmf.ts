@@ -1,0 +1,248 @@
+/**
+ * Logistic matrix factorization: Johnson, "Logistic Matrix Factorization for
+ * Implicit Feedback Data" (NIPS 2014 workshop), trained by alternating Adagrad
+ * steps over users and items on the native thread pool (`zig/lmf.zig`), with
+ * the options and defaults of Python `implicit`'s LogisticMatrixFactorization.
+ *
+ * What scores mean: the model says user u interacts with item i with
+ * probability σ(x_u·y_i + β_u + β_i). A score `recommend` returns is that
+ * logit, x_u·y_i + β_u + β_i; pass `{ probabilities: true }` to get
+ * σ(score) ∈ (0, 1) instead (the order is the same). A stored value r_ui is
+ * the confidence c_ui of its positive observation (the paper's α·r_ui: scale
+ * the data to choose α); values must be >= 0.
+ *
+ * Negative sampling: each step of a row draws `negProp` × (the row's stored
+ * entries) negatives, in proportion to their popularity, as the paper intends.
+ * `implicit` 0.7 caps that sample at factors + 2 per row because it reads the
+ * factor count where it meant the item count; this model does not, so an
+ * epoch costs about (1 + negProp) × nnz dot products per side.
+ *
+ * Factor layout, as `implicit`: both matrices have `factors + 2` columns,
+ * a user row [x_u, 1, β_u] and an item row [y_i, β_i, 1], so the plain dot
+ * product is the logit (`factorCount` is `factors + 2`).
+ *
+ * @module
+ */
+import { getNumThreads, invoke, invokeAsync, setNumThreads } from "../native/library.ts";
+import { ProgressBar, resolveProgress } from "../progress.ts";
+import { Random } from "../random.ts";
+import { CsrMatrix } from "../sparse.ts";
+import { booleanOption, finiteNumber, nonNegativeInteger, oneOf, positiveInteger } from "../validate.ts";
+import { MatrixFactorizationBase, type RecommendOptions } from "./matrix_factorization.ts";
+import type { Ids, Ranked, RankedBatch } from "./query.ts";
+
+export interface LogisticMatrixFactorizationOptions {
+  /** Latent factors per user and item, the two bias columns not included (30; at most 1022). */
+  factors?: number;
+  /** η, Adagrad's base step size (1.0); must be > 0. */
+  learningRate?: number;
+  /** λ, the L2 penalty (0.6). */
+  regularization?: number;
+  /** Epochs (a user pass then an item pass) per fit (30). */
+  iterations?: number;
+  /** Negatives sampled per stored entry of a row at each step (30). */
+  negProp?: number;
+  /** Seed of the initialisation and the samplers; omitted means a random seed. */
+  randomState?: number;
+  /**
+   * Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS.
+   * Rows draw from their own seeded generators, so a seeded fit gives the same
+   * factors on any number of threads.
+   */
+  numThreads?: number;
+  /** Only "float32" is supported. */
+  dtype?: "float32";
+}
+
+export interface LmfFitOptions {
+  /** Progress bar on stderr (default: on when stderr is a terminal and TACIT_PROGRESS is not 0). */
+  progress?: boolean;
+  /** Called after each epoch with its index and seconds. */
+  callback?: (epoch: number, seconds: number) => void;
+  /** Aborts between passes; the model keeps the factors it had before fit. */
+  signal?: AbortSignal;
+}
+
+export interface LmfRecommendOptions extends RecommendOptions {
+  /** Return σ(logit), the modelled probability, instead of the logit (false). Padding scores become 0. */
+  probabilities?: boolean;
+}
+
+/** The kernels take float32 parameters. */
+const FLOAT32_MAX = 3.4028234663852886e38;
+const INT32_MAX = 2_147_483_647;
+
+/**
+ * @example
+ * ```ts
+ * import { LogisticMatrixFactorization } from "./lmf.ts";
+ * import { CsrMatrix } from "../sparse.ts";
+ * const plays = CsrMatrix.fromDense([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]]);
+ * const model = new LogisticMatrixFactorization({ factors: 2, iterations: 20, negProp: 2, randomState: 1 });
+ * await model.fit(plays, { progress: false });
+ * const { scores } = model.recommend(0, plays, { n: 2, probabilities: true });
+ * console.assert(scores.every((p) => p >= 0 && p <= 1));
+ * ```
+ */
+export class LogisticMatrixFactorization extends MatrixFactorizationBase {
+  readonly kind = "lmf";
+  readonly factors: number;
+  readonly learningRate: number;
+  readonly regularization: number;
+  readonly iterations: number;
+  readonly negProp: number;
+  readonly randomState: number | undefined;
+  readonly numThreads: number;
+
+  constructor(options: LogisticMatrixFactorizationOptions = {}) {
+    super();
+    this.factors = positiveInteger("factors", options.factors ?? 30);
+    if (this.factors > 1022) throw new RangeError(`Expected factors to be at most 1022 but found ${this.factors}`);
+    this.learningRate = finiteNumber("learningRate", options.learningRate ?? 1.0, { min: 0, minExclusive: true, max: FLOAT32_MAX });
+    this.regularization = finiteNumber("regularization", options.regularization ?? 0.6, { min: 0, max: FLOAT32_MAX });
+    this.iterations = nonNegativeInteger("iterations", options.iterations ?? 30);
+    this.negProp = nonNegativeInteger("negProp", options.negProp ?? 30);
+    if (this.negProp > INT32_MAX) throw new RangeError(`Expected negProp to be at most ${INT32_MAX} but found ${this.negProp}`);
+    this.randomState = options.randomState === undefined ? undefined : nonNegativeInteger("randomState", options.randomState);
+    this.numThreads = nonNegativeInteger("numThreads", options.numThreads ?? 0);
+    oneOf("dtype", options.dtype ?? "float32", ["float32"] as const);
+  }
+
+  protected parameters(): Record<string, unknown> {
+    return {
+      factors: this.factors,
+      learningRate: this.learningRate,
+      regularization: this.regularization,
+      iterations: this.iterations,
+      negProp: this.negProp,
+      ...(this.randomState === undefined ? {} : { randomState: this.randomState }),
+      numThreads: this.numThreads,
+    };
+  }
+
+  /**
+   * Fits user and item factors to a user × item matrix of confidences (values
+   * >= 0). Warm-starts from the current factors when their shapes match, as
+   * `implicit` (the Adagrad sums start afresh). The model is only updated when
+   * fit completes: an abort or an error leaves it as it was.
+   */
+  async fit(userItems: CsrMatrix, options: LmfFitOptions = {}): Promise<this> {
+    if (!(userItems instanceof CsrMatrix)) throw new TypeError("Expected userItems to be a CsrMatrix");
+    if (userItems.nnz === 0) throw new RangeError("Expected userItems to have at least one stored entry but found none");
+    const negative = userItems.data.findIndex((v) => v < 0);
+    if (negative >= 0) {
+      throw new RangeError(
+        `Expected userItems.data to be >= 0 (LMF reads values as confidences) but found data[${negative}] = ${userItems.data[negative]}`,
+      );
+    }
+    const [nUsers, nItems] = userItems.shape;
+    const f = this.factors;
+    const columns = f + 2;
+    const itemUsers = userItems.transpose();
+    const random = new Random(this.randomState);
+    const warm = this.rank === columns && this.nUsers === nUsers && this.nItems === nItems;
+    const users = warm ? this.userData.slice() : new Float32Array(nUsers * columns);
+    const items = warm ? this.itemData.slice() : new Float32Array(nItems * columns);
+    if (!warm) initialise(userItems, itemUsers, users, items, f, random);
+    const userSums = new Float32Array(users.length);
+    const itemSums = new Float32Array(items.length);
+    const bar = new ProgressBar({ total: this.iterations, label: "LMF", enabled: resolveProgress(options.progress) });
+    const restoreThreads = this.numThreads > 0 ? getNumThreads() : 0;
+    if (this.numThreads > 0) setNumThreads(this.numThreads);
+    try {
+      for (let epoch = 0; epoch < this.iterations; epoch++) {
+        const started = performance.now();
+        options.signal?.throwIfAborted();
+        await this.pass(userItems, users, items, nItems, userSums, f, random);
+        options.signal?.throwIfAborted();
+        await this.pass(itemUsers, items, users, nUsers, itemSums, f + 1, random);
+        const seconds = (performance.now() - started) / 1000;
+        bar.update(epoch + 1);
+        options.callback?.(epoch, seconds);
+      }
+    } finally {
+      bar.close();
+      if (restoreThreads > 0) setNumThreads(restoreThreads);
+    }
+    assertFinite(users, "user");
+    assertFinite(items, "item");
+    this.setFactors(users, items, columns);
+    return this;
+  }
+
+  private pass(
+    rows: CsrMatrix,
+    solved: Float32Array,
+    fixed: Float32Array,
+    nFixed: number,
+    sums: Float32Array,
+    fixedColumn: number,
+    random: Random,
+  ): Promise<void> {
+    return invokeAsync(
+      "tacit_lmf_update",
+      rows.nRows, rows.indptr, rows.indices, rows.data, solved, fixed, nFixed, this.factors + 2,
+      sums, fixedColumn, this.learningRate, this.regularization, this.negProp, random.nextUint32() | 0,
+    );
+  }
+
+  /**
+   * As the shared `recommend`; with `probabilities: true` the scores are
+   * σ(logit), the modelled probability that the user interacts with the item.
+   */
+  override recommend(userid: number, userItems: CsrMatrix, options?: LmfRecommendOptions): Ranked;
+  override recommend(userid: ArrayLike<number>, userItems: CsrMatrix, options?: LmfRecommendOptions): RankedBatch;
+  override recommend(userid: Ids, userItems: CsrMatrix, options: LmfRecommendOptions = {}): Ranked | RankedBatch {
+    const probabilities = booleanOption("probabilities", options.probabilities ?? false);
+    const result = typeof userid === "number"
+      ? super.recommend(userid, userItems, options)
+      : super.recommend(userid, userItems, options);
+    if (probabilities) {
+      const scores = result.scores;
+      for (let k = 0; k < scores.length; k++) scores[k] = sigmoid(scores[k]!);
+    }
+    return result;
+  }
+
+  /** Reads a model written by `save`. */
+  static load(path: string): Promise<LogisticMatrixFactorization> {
+    return MatrixFactorizationBase.loadInto(path, (params) => new LogisticMatrixFactorization(params as LogisticMatrixFactorizationOptions));
+  }
+}
+
+/** σ(s) = 1 / (1 + e^−s), computed without overflow on either side; σ(−∞) = 0. */
+function sigmoid(s: number): number {
+  if (s >= 0) return 1 / (1 + Math.exp(-s));
+  const e = Math.exp(s);
+  return e / (1 + e);
+}
+
+/**
+ * `implicit`'s initialisation: every value standard normal, rows without a
+ * stored entry zero, then the constant columns (user column `factors`, item
+ * column `factors + 1`) set to 1 on every row (implicit resets them to 1 after
+ * each pass, so every row has them from the first epoch on).
+ */
+function initialise(userItems: CsrMatrix, itemUsers: CsrMatrix, users: Float32Array, items: Float32Array, f: number, random: Random): void {
+  const columns = f + 2;
+  random.fillNormal(users);
+  random.fillNormal(items);
+  const zeroEmpty = (matrix: CsrMatrix, factors: Float32Array, one: number) => {
+    for (let row = 0; row < matrix.nRows; row++) {
+      if (matrix.indptr[row] === matrix.indptr[row + 1]) factors.fill(0, row * columns, (row + 1) * columns);
+      factors[row * columns + one] = 1;
+    }
+  };
+  zeroEmpty(userItems, users, f);
+  zeroEmpty(itemUsers, items, f + 1);
+}
+
+function assertFinite(factors: Float32Array, side: string): void {
+  const count = new Int32Array(1);
+  invoke("tacit_count_nonfinite", factors, factors.length, count);
+  if (count[0]! > 0) {
+    throw new RangeError(
+      `LMF produced ${count[0]} non-finite ${side} factor values; the model was left unchanged. Try a smaller learningRate.`,
+    );
+  }
+}
