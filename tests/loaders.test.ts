@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { crc32, deflateRawSync, gzipSync } from "node:zlib";
+import { Dataset } from "../lib/dataset.ts";
 import { dataDir } from "../lib/datasets/cache.ts";
 import { readDelimited } from "../lib/datasets/delimited.ts";
 import { fetchLastfm360k, lastfm360kPath, readLastfm360k } from "../lib/datasets/lastfm.ts";
@@ -192,6 +193,11 @@ test("readLastfm360k parses ids, names and plays exactly (CRLF, empty line, no f
   });
   assert.deepEqual(result.matrix.shape, [2, 4]);
   assert.equal(result.skipped, 0);
+  // The id lists give the same dense ids as a Dataset fitted on them.
+  const dataset = new Dataset().fit(result.users, result.items);
+  assert.equal(dataset.userId("00001411"), 1);
+  assert.equal(dataset.itemId("Сплин"), 3);
+  assert.equal(dataset.externalItem(1), "f2fb0ff0-5679-42ec-a55c-15109ce6e320");
 });
 
 test("readLastfm360k gives the same result for every chunk size, multi-byte names split across chunks", async () => {
