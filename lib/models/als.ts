@@ -11,16 +11,16 @@
  *
  * @module
  */
-import { getNumThreads, invoke, invokeAsync, NativeError, setNumThreads } from "../native/library.ts";
+import { invoke, invokeAsync, NativeError } from "../native/library.ts";
 import { Status } from "../native/symbols.ts";
-import { ProgressBar, resolveProgress } from "../progress.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
 import { finiteNumber, idInRange, idsInRange, nonNegativeInteger, oneOf, positiveInteger } from "../validate.ts";
+import { assertFiniteFactors, canWarmStart, type CommonModelOptions, commonOptions, FLOAT32_MAX, runIterations } from "./training.ts";
 import { choleskySolve } from "../linalg.ts";
 import { MatrixFactorizationBase } from "./matrix_factorization.ts";
 
-export interface AlternatingLeastSquaresOptions {
+export interface AlternatingLeastSquaresOptions extends CommonModelOptions {
   /** Latent factors per user and item (100). */
   factors?: number;
   /** λ, the L2 penalty on every factor (0.01). */
@@ -35,12 +35,6 @@ export interface AlternatingLeastSquaresOptions {
   cgSteps?: number;
   /** Compute the training loss after every iteration (false). */
   calculateTrainingLoss?: boolean;
-  /** Seed of the factor initialisation; omitted means a random seed. */
-  randomState?: number;
-  /** Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
-  numThreads?: number;
-  /** Only "float32" is supported. */
-  dtype?: "float32";
 }
 
 export interface FitOptions {
@@ -61,8 +55,6 @@ export interface Explanation {
 }
 
 const solverCodes = { cg: 0, cholesky: 1 } as const;
-/** The kernels take float32 parameters. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * @example
@@ -98,9 +90,7 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     this.solver = oneOf("solver", options.solver ?? "cg", ["cg", "cholesky"] as const);
     this.cgSteps = positiveInteger("cgSteps", options.cgSteps ?? 3);
     this.calculateTrainingLoss = Boolean(options.calculateTrainingLoss ?? false);
-    this.randomState = options.randomState === undefined ? undefined : nonNegativeInteger("randomState", options.randomState);
-    this.numThreads = nonNegativeInteger("numThreads", options.numThreads ?? 0);
-    oneOf("dtype", options.dtype ?? "float32", ["float32"] as const);
+    ({ randomState: this.randomState, numThreads: this.numThreads } = commonOptions(options));
   }
 
   protected parameters(): Record<string, unknown> {
@@ -128,7 +118,7 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     const [nUsers, nItems] = userItems.shape;
     const f = this.factors;
     const itemUsers = userItems.transpose();
-    const warm = this.rank === f && this.nUsers === nUsers && this.nItems === nItems;
+    const warm = canWarmStart(this, f, userItems.shape);
     const users = warm ? this.userData.slice() : new Float32Array(nUsers * f);
     const items = warm ? this.itemData.slice() : new Float32Array(nItems * f);
     if (!warm) {
@@ -137,33 +127,33 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
       random.fillUniform(users, 0, 0.01);
       random.fillUniform(items, 0, 0.01);
     }
-    const bar = new ProgressBar({ total: this.iterations, label: "ALS", enabled: resolveProgress(options.progress) });
-    const restoreThreads = this.numThreads > 0 ? getNumThreads() : 0;
-    if (this.numThreads > 0) setNumThreads(this.numThreads);
+    let loss = Number.NaN;
     try {
-      for (let iteration = 0; iteration < this.iterations; iteration++) {
-        const started = performance.now();
-        options.signal?.throwIfAborted();
-        await this.halfSweep(userItems, users, items, nItems);
-        options.signal?.throwIfAborted();
-        await this.halfSweep(itemUsers, items, users, nUsers);
-        const wantLoss = this.calculateTrainingLoss;
-        const loss = wantLoss ? await alsLoss(userItems, users, items, f, this.regularization, this.alpha) : Number.NaN;
-        const seconds = (performance.now() - started) / 1000;
-        bar.update(iteration + 1, wantLoss ? { loss: loss.toFixed(6) } : {});
-        options.callback?.(iteration, seconds, loss);
-      }
+      await runIterations({
+        label: "ALS",
+        iterations: this.iterations,
+        numThreads: this.numThreads,
+        progress: options.progress,
+        signal: options.signal,
+        step: async () => {
+          await this.halfSweep(userItems, users, items, nItems);
+          options.signal?.throwIfAborted();
+          await this.halfSweep(itemUsers, items, users, nUsers);
+          if (this.calculateTrainingLoss) loss = await alsLoss(userItems, users, items, f, this.regularization, this.alpha);
+        },
+        report: (iteration, seconds) => {
+          options.callback?.(iteration, seconds, loss);
+          return this.calculateTrainingLoss ? { loss: loss.toFixed(6) } : {};
+        },
+      });
     } catch (error) {
       if (error instanceof NativeError && error.status === Status.numerical) {
         throw new RangeError(`ALS diverged (${error.message}); the model was left unchanged. ${DIVERGENCE_ADVICE}`);
       }
       throw error;
-    } finally {
-      bar.close();
-      if (restoreThreads > 0) setNumThreads(restoreThreads);
     }
-    assertFinite(users, "user");
-    assertFinite(items, "item");
+    assertFiniteFactors("ALS", "user", users, DIVERGENCE_ADVICE);
+    assertFiniteFactors("ALS", "item", items, DIVERGENCE_ADVICE);
     this.setFactors(users, items, f);
     return this;
   }
@@ -340,15 +330,6 @@ async function alsLoss(
 
 const DIVERGENCE_ADVICE = "Try a larger regularization or a smaller alpha, or check the input for extreme values.";
 
-function assertFinite(factors: Float32Array, side: string): void {
-  const count = new Int32Array(1);
-  invoke("tacit_count_nonfinite", factors, factors.length, count);
-  if (count[0]! > 0) {
-    throw new RangeError(
-      `ALS produced ${count[0]} non-finite ${side} factor values; the model was left unchanged. ${DIVERGENCE_ADVICE}`,
-    );
-  }
-}
 
 /** A copy of `matrix` grown to hold every id, with row ids[k] replaced by row k of `rows`. */
 function scatterRows(matrix: Float32Array, f: number, ids: Int32Array, rows: Float32Array): Float32Array {

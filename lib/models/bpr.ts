@@ -17,14 +17,14 @@
  *
  * @module
  */
-import { getNumThreads, invoke, invokeAsync, setNumThreads } from "../native/library.ts";
-import { ProgressBar, resolveProgress } from "../progress.ts";
+import { invokeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
-import { booleanOption, finiteNumber, nonNegativeInteger, oneOf, positiveInteger } from "../validate.ts";
+import { booleanOption, finiteNumber, nonNegativeInteger, positiveInteger } from "../validate.ts";
+import { assertFiniteFactors, canWarmStart, type CommonModelOptions, commonOptions, FLOAT32_MAX, runIterations } from "./training.ts";
 import { MatrixFactorizationBase } from "./matrix_factorization.ts";
 
-export interface BayesianPersonalizedRankingOptions {
+export interface BayesianPersonalizedRankingOptions extends CommonModelOptions {
   /** Latent factors per user and item, the bias column not included (100; at most 1023). */
   factors?: number;
   /** η, the SGD step size (0.01); must be > 0. */
@@ -67,8 +67,6 @@ export interface BprFitOptions {
   signal?: AbortSignal;
 }
 
-/** The kernels take float32 parameters. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 /**
  * @example
@@ -101,9 +99,7 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
     this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, { min: 0, max: FLOAT32_MAX });
     this.iterations = nonNegativeInteger("iterations", options.iterations ?? 100);
     this.verifyNegativeSamples = booleanOption("verifyNegativeSamples", options.verifyNegativeSamples ?? true);
-    this.randomState = options.randomState === undefined ? undefined : nonNegativeInteger("randomState", options.randomState);
-    this.numThreads = nonNegativeInteger("numThreads", options.numThreads ?? 0);
-    oneOf("dtype", options.dtype ?? "float32", ["float32"] as const);
+    ({ randomState: this.randomState, numThreads: this.numThreads } = commonOptions(options));
   }
 
   protected parameters(): Record<string, unknown> {
@@ -130,40 +126,37 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
     const [nUsers, nItems] = userItems.shape;
     const columns = this.factors + 1;
     const random = new Random(this.randomState);
-    const warm = this.rank === columns && this.nUsers === nUsers && this.nItems === nItems;
+    const warm = canWarmStart(this, columns, userItems.shape);
     const users = warm ? this.userData.slice() : new Float32Array(nUsers * columns);
     const items = warm ? this.itemData.slice() : new Float32Array(nItems * columns);
     if (!warm) initialise(userItems, users, items, this.factors, random);
     const rowOf = rowOfNonzeros(userItems);
-    const bar = new ProgressBar({ total: this.iterations, label: "BPR", enabled: resolveProgress(options.progress) });
-    const restoreThreads = this.numThreads > 0 ? getNumThreads() : 0;
-    if (this.numThreads > 0) setNumThreads(this.numThreads);
     const counts = new Int32Array(2);
-    try {
-      for (let epoch = 0; epoch < this.iterations; epoch++) {
-        options.signal?.throwIfAborted();
-        const started = performance.now();
-        await invokeAsync(
+    await runIterations({
+      label: "BPR",
+      iterations: this.iterations,
+      numThreads: this.numThreads,
+      progress: options.progress,
+      signal: options.signal,
+      step: () =>
+        invokeAsync(
           "tacit_bpr_epoch",
           nUsers, nItems, userItems.indptr, userItems.indices, rowOf, users, items, columns,
           this.learningRate, this.regularization, this.verifyNegativeSamples ? 1 : 0,
           random.nextUint32() | 0, userItems.nnz, counts,
-        );
-        const seconds = (performance.now() - started) / 1000;
+        ),
+      report: (epoch, seconds) => {
         const [correct, skipped] = [counts[0]!, counts[1]!];
         const stepped = userItems.nnz - skipped;
-        bar.update(epoch + 1, {
+        options.callback?.(epoch, seconds, correct, skipped);
+        return {
           train_auc: stepped > 0 ? `${(100 * correct / stepped).toFixed(2)}%` : "n/a",
           skipped: `${skipped} (${(100 * skipped / userItems.nnz).toFixed(2)}%)`,
-        });
-        options.callback?.(epoch, seconds, correct, skipped);
-      }
-    } finally {
-      bar.close();
-      if (restoreThreads > 0) setNumThreads(restoreThreads);
-    }
-    assertFinite(users, "user");
-    assertFinite(items, "item");
+        };
+      },
+    });
+    assertFiniteFactors("BPR", "user", users, "Try a smaller learningRate.");
+    assertFiniteFactors("BPR", "item", items, "Try a smaller learningRate.");
     this.setFactors(users, items, columns);
     return this;
   }
@@ -200,12 +193,3 @@ export function rowOfNonzeros(matrix: CsrMatrix): Int32Array {
   return rowOf;
 }
 
-function assertFinite(factors: Float32Array, side: string): void {
-  const count = new Int32Array(1);
-  invoke("tacit_count_nonfinite", factors, factors.length, count);
-  if (count[0]! > 0) {
-    throw new RangeError(
-      `BPR produced ${count[0]} non-finite ${side} factor values; the model was left unchanged. Try a smaller learningRate.`,
-    );
-  }
-}

@@ -23,15 +23,15 @@
  *
  * @module
  */
-import { getNumThreads, invoke, invokeAsync, setNumThreads } from "../native/library.ts";
-import { ProgressBar, resolveProgress } from "../progress.ts";
+import { invokeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
-import { booleanOption, finiteNumber, nonNegativeInteger, oneOf, positiveInteger } from "../validate.ts";
+import { booleanOption, finiteNumber, nonNegativeInteger, positiveInteger } from "../validate.ts";
+import { assertFiniteFactors, canWarmStart, type CommonModelOptions, commonOptions, FLOAT32_MAX, runIterations } from "./training.ts";
 import { MatrixFactorizationBase, type RecommendOptions } from "./matrix_factorization.ts";
 import type { Ids, Ranked, RankedBatch } from "./query.ts";
 
-export interface LogisticMatrixFactorizationOptions {
+export interface LogisticMatrixFactorizationOptions extends CommonModelOptions {
   /** Latent factors per user and item, the two bias columns not included (30; at most 1022). */
   factors?: number;
   /** η, Adagrad's base step size (1.0); must be > 0. */
@@ -68,8 +68,6 @@ export interface LmfRecommendOptions extends RecommendOptions {
   probabilities?: boolean;
 }
 
-/** The kernels take float32 parameters. */
-const FLOAT32_MAX = 3.4028234663852886e38;
 const INT32_MAX = 2_147_483_647;
 
 /**
@@ -103,9 +101,7 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
     this.iterations = nonNegativeInteger("iterations", options.iterations ?? 30);
     this.negProp = nonNegativeInteger("negProp", options.negProp ?? 30);
     if (this.negProp > INT32_MAX) throw new RangeError(`Expected negProp to be at most ${INT32_MAX} but found ${this.negProp}`);
-    this.randomState = options.randomState === undefined ? undefined : nonNegativeInteger("randomState", options.randomState);
-    this.numThreads = nonNegativeInteger("numThreads", options.numThreads ?? 0);
-    oneOf("dtype", options.dtype ?? "float32", ["float32"] as const);
+    ({ randomState: this.randomState, numThreads: this.numThreads } = commonOptions(options));
   }
 
   protected parameters(): Record<string, unknown> {
@@ -140,32 +136,30 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
     const columns = f + 2;
     const itemUsers = userItems.transpose();
     const random = new Random(this.randomState);
-    const warm = this.rank === columns && this.nUsers === nUsers && this.nItems === nItems;
+    const warm = canWarmStart(this, columns, userItems.shape);
     const users = warm ? this.userData.slice() : new Float32Array(nUsers * columns);
     const items = warm ? this.itemData.slice() : new Float32Array(nItems * columns);
     if (!warm) initialise(userItems, itemUsers, users, items, f, random);
     const userSums = new Float32Array(users.length);
     const itemSums = new Float32Array(items.length);
-    const bar = new ProgressBar({ total: this.iterations, label: "LMF", enabled: resolveProgress(options.progress) });
-    const restoreThreads = this.numThreads > 0 ? getNumThreads() : 0;
-    if (this.numThreads > 0) setNumThreads(this.numThreads);
-    try {
-      for (let epoch = 0; epoch < this.iterations; epoch++) {
-        const started = performance.now();
-        options.signal?.throwIfAborted();
+    await runIterations({
+      label: "LMF",
+      iterations: this.iterations,
+      numThreads: this.numThreads,
+      progress: options.progress,
+      signal: options.signal,
+      step: async () => {
         await this.pass(userItems, users, items, nItems, userSums, f, random);
         options.signal?.throwIfAborted();
         await this.pass(itemUsers, items, users, nUsers, itemSums, f + 1, random);
-        const seconds = (performance.now() - started) / 1000;
-        bar.update(epoch + 1);
+      },
+      report: (epoch, seconds) => {
         options.callback?.(epoch, seconds);
-      }
-    } finally {
-      bar.close();
-      if (restoreThreads > 0) setNumThreads(restoreThreads);
-    }
-    assertFinite(users, "user");
-    assertFinite(items, "item");
+        return {};
+      },
+    });
+    assertFiniteFactors("LMF", "user", users, "Try a smaller learningRate.");
+    assertFiniteFactors("LMF", "item", items, "Try a smaller learningRate.");
     this.setFactors(users, items, columns);
     return this;
   }
@@ -237,12 +231,3 @@ function initialise(userItems: CsrMatrix, itemUsers: CsrMatrix, users: Float32Ar
   zeroEmpty(itemUsers, items, f + 1);
 }
 
-function assertFinite(factors: Float32Array, side: string): void {
-  const count = new Int32Array(1);
-  invoke("tacit_count_nonfinite", factors, factors.length, count);
-  if (count[0]! > 0) {
-    throw new RangeError(
-      `LMF produced ${count[0]} non-finite ${side} factor values; the model was left unchanged. Try a smaller learningRate.`,
-    );
-  }
-}
