@@ -17,6 +17,7 @@ const status = @import("status.zig");
 const simd = @import("simd.zig");
 const linalg = @import("linalg.zig");
 const partition = @import("partition.zig");
+const csr = @import("csr.zig");
 const ThreadPool = @import("ThreadPool.zig");
 const Error = status.Error;
 
@@ -31,19 +32,7 @@ pub const Solver = enum(u1) {
 
 /// The ratings: a CSR matrix whose rows are solved for and whose columns index
 /// the fixed factors. Column indices must be in range; their order is free.
-pub const Ratings = struct {
-    indptr: []const i32,
-    indices: []const i32,
-    data: []const f32,
-
-    pub fn rowCount(ratings: Ratings) usize {
-        return ratings.indptr.len - 1;
-    }
-
-    fn rowRange(ratings: Ratings, row: usize) struct { start: usize, end: usize } {
-        return .{ .start = @intCast(ratings.indptr[row]), .end = @intCast(ratings.indptr[row + 1]) };
-    }
-};
+pub const Ratings = csr.Ratings;
 
 pub const Weighting = struct {
     regularization: f32,

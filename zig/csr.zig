@@ -13,6 +13,22 @@ const partition = @import("partition.zig");
 const ThreadPool = @import("ThreadPool.zig");
 const Error = status.Error;
 
+/// A CSR matrix of float values as the kernels read it: rows are users (or
+/// items), indices their columns, data the stored values.
+pub const Ratings = struct {
+    indptr: []const i32,
+    indices: []const i32,
+    data: []const f32,
+
+    pub fn rowCount(ratings: Ratings) usize {
+        return ratings.indptr.len - 1;
+    }
+
+    pub fn rowRange(ratings: Ratings, row: usize) struct { start: usize, end: usize } {
+        return .{ .start = @intCast(ratings.indptr[row]), .end = @intCast(ratings.indptr[row + 1]) };
+    }
+};
+
 pub const Csr = struct {
     indptr: []const i32,
     indices: []const i32,

@@ -32,18 +32,11 @@ const assert = std.debug.assert;
 const status = @import("status.zig");
 const simd = @import("simd.zig");
 const partition = @import("partition.zig");
+const csr = @import("csr.zig");
 const ThreadPool = @import("ThreadPool.zig");
 const Error = status.Error;
 
-pub const Ratings = struct {
-    indptr: []const i32,
-    indices: []const i32,
-    data: []const f32,
-
-    pub fn rowCount(ratings: Ratings) usize {
-        return ratings.indptr.len - 1;
-    }
-};
+pub const Ratings = csr.Ratings;
 
 pub const Options = struct {
     learning_rate: f32,
