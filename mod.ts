@@ -55,3 +55,17 @@ export { BayesianPersonalizedRanking } from "./lib/models/bpr.ts";
 export type { BayesianPersonalizedRankingOptions, BprFitOptions } from "./lib/models/bpr.ts";
 export { LogisticMatrixFactorization } from "./lib/models/lmf.ts";
 export type { LmfFitOptions, LmfRecommendOptions, LogisticMatrixFactorizationOptions } from "./lib/models/lmf.ts";
+export {
+  BM25Recommender,
+  CosineRecommender,
+  ItemItemRecommender,
+  NearestNeighboursRecommender,
+  TFIDFRecommender,
+} from "./lib/models/nearest_neighbours.ts";
+export type {
+  BM25RecommenderOptions,
+  ItemItemRecommenderOptions,
+  NeighboursFitOptions,
+  NeighboursRecommendOptions,
+  NeighboursSimilarOptions,
+} from "./lib/models/nearest_neighbours.ts";

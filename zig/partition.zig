@@ -52,6 +52,39 @@ fn cost(indptr: []const i32, row_cost: u64, row: usize) u64 {
     return @as(u64, @intCast(indptr[row])) + row_cost * row;
 }
 
+/// The rows [start, end) of task `task_index` of `n_tasks` when row r costs
+/// prefix_cost[r + 1] − prefix_cost[r] (any non-decreasing u64 prefix sums
+/// with prefix_cost[0] = 0, n_rows + 1 entries): for work that is not
+/// proportional to a row's nonzeros, such as a sparse product where a row
+/// costs the lengths of the rows it gathers. Same contract as `taskRows`.
+pub fn taskRowsByCost(prefix_cost: []const u64, n_tasks: usize, task_index: usize) Rows {
+    assert(prefix_cost.len >= 1 and prefix_cost[0] == 0);
+    assert(n_tasks >= 1);
+    assert(task_index < n_tasks);
+    const rows: Rows = .{
+        .start = costRowStart(prefix_cost, n_tasks, task_index),
+        .end = costRowStart(prefix_cost, n_tasks, task_index + 1),
+    };
+    assert(rows.start <= rows.end);
+    return rows;
+}
+
+fn costRowStart(prefix_cost: []const u64, n_tasks: usize, task_index: usize) usize {
+    const n_rows = prefix_cost.len - 1;
+    if (task_index == 0) return 0;
+    if (task_index >= n_tasks) return n_rows;
+    const cost_total: u128 = prefix_cost[n_rows];
+    const cost_target: u64 = @intCast(cost_total * task_index / n_tasks);
+    // The smallest r in [0, n_rows] with prefix_cost[r] >= cost_target.
+    var low: usize = 0;
+    var high: usize = n_rows;
+    while (low < high) {
+        const middle = low + (high - low) / 2;
+        if (prefix_cost[middle] < cost_target) low = middle + 1 else high = middle;
+    }
+    return low;
+}
+
 /// A task count for `n_rows` rows on `thread_count` threads: enough tasks per
 /// thread that dynamic scheduling evens out the estimate's errors, never more
 /// tasks than rows, at least one.
@@ -94,6 +127,21 @@ test "taskRows covers every row exactly once and balances a skewed matrix" {
             }
         }
     }
+}
+
+test "taskRowsByCost covers every row once and ends a costly row's task with it" {
+    // Row 3 costs 1000, the others 1: the rows after it go to other tasks.
+    const prefix = [_]u64{ 0, 1, 2, 3, 1003, 1004, 1005, 1006 };
+    var row_next: usize = 0;
+    for (0..4) |t| {
+        const rows = taskRowsByCost(&prefix, 4, t);
+        try std.testing.expectEqual(row_next, rows.start);
+        row_next = rows.end;
+        if (rows.start <= 3 and 3 < rows.end) try std.testing.expectEqual(4, rows.end);
+    }
+    try std.testing.expectEqual(7, row_next);
+    const empty = [_]u64{0};
+    try std.testing.expectEqual(Rows{ .start = 0, .end = 0 }, taskRowsByCost(&empty, 3, 1));
 }
 
 test "evenRows covers every row exactly once" {

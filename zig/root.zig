@@ -3,6 +3,7 @@
 
 pub const c_api = @import("c_api.zig");
 pub const c_api_sgd = @import("c_api_sgd.zig");
+pub const c_api_knn = @import("c_api_knn.zig");
 pub const status = @import("status.zig");
 pub const ThreadPool = @import("ThreadPool.zig");
 pub const simd = @import("simd.zig");
@@ -15,15 +16,19 @@ pub const topk = @import("topk.zig");
 pub const bpr = @import("bpr.zig");
 pub const lmf = @import("lmf.zig");
 pub const metrics = @import("metrics.zig");
+pub const knn = @import("knn.zig");
 
 comptime {
     _ = c_api;
     _ = c_api_sgd;
+    _ = c_api_knn;
 }
 
 test {
     _ = c_api;
     _ = c_api_sgd;
+    _ = c_api_knn;
+    _ = knn;
     _ = bpr;
     _ = lmf;
     _ = status;

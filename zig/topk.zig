@@ -284,14 +284,7 @@ const Group = struct {
 
     fn offer(group: *Group, query: usize, id: i32, score: f32) void {
         const local = query - group.query_start;
-        const heap = group.heapOf(query);
-        const len = group.heap_len[local];
-        if (len < heap.ids.len) {
-            heap.push(len, id, score);
-            group.heap_len[local] = len + 1;
-        } else if (Heap.worse(heap.scores[0], heap.ids[0], score, id)) {
-            heap.replaceRoot(len, id, score);
-        }
+        group.heap_len[local] = group.heapOf(query).offer(group.heap_len[local], id, score);
     }
 
     /// Sorts the query's kept items best first and pads the row.
@@ -305,14 +298,28 @@ const Group = struct {
 };
 
 /// A binary min-heap on parallel id and score arrays; the root is the worst
-/// entry kept (lowest score, then highest id).
-const Heap = struct {
+/// entry kept (lowest score, then highest id). Capacity is `ids.len`; the
+/// caller keeps the length. Shared by every top-k in tacit (zig/knn.zig too),
+/// so all of them order results the same way: score descending, id ascending.
+pub const Heap = struct {
     ids: []i32,
     scores: []f32,
 
     /// True when (score_a, id_a) ranks after (score_b, id_b).
-    fn worse(score_a: f32, id_a: i32, score_b: f32, id_b: i32) bool {
+    pub fn worse(score_a: f32, id_a: i32, score_b: f32, id_b: i32) bool {
         return score_a < score_b or (score_a == score_b and id_a > id_b);
+    }
+
+    /// Keeps (id, score) if the heap has room or it ranks before the root;
+    /// returns the new length.
+    pub fn offer(heap: Heap, len: usize, id: i32, score: f32) usize {
+        assert(len <= heap.ids.len);
+        if (len < heap.ids.len) {
+            heap.push(len, id, score);
+            return len + 1;
+        }
+        if (len > 0 and worse(heap.scores[0], heap.ids[0], score, id)) heap.replaceRoot(len, id, score);
+        return len;
     }
 
     fn push(heap: Heap, len: usize, id: i32, score: f32) void {
@@ -348,7 +355,7 @@ const Heap = struct {
     }
 
     /// Heap sort: repeatedly moves the worst entry to the end.
-    fn sortBestFirst(heap: Heap, len: usize) void {
+    pub fn sortBestFirst(heap: Heap, len: usize) void {
         var end = len;
         while (end > 1) {
             end -= 1;

@@ -242,6 +242,51 @@ export const symbols = {
     result: "i32",
     long: true,
   },
+
+  /**
+   * Rows [item_start, item_end) of the item-item similarity S = Wᵀ W of a
+   * weighted user × item matrix W, keeping the k largest entries per row
+   * (`zig/knn.zig`): S[i, j] = Σ_u W[u, i]·W[u, j]. Row i's candidates are the
+   * items sharing a user with i, i itself included; they rank by score
+   * descending then id ascending. Row i of the outputs holds its kept
+   * neighbours sorted by id ascending (a CSR row), out_counts[i] of them, the
+   * rest padded with −1 / −Infinity. The item × user matrix must be Wᵀ.
+   * (n_users: i32, n_items: i32,
+   *  user_indptr: i32[n_users+1], user_indices, user_data (W),
+   *  item_indptr: i32[n_items+1], item_indices, item_data (Wᵀ),
+   *  item_start: i32, item_end: i32, k: i32,
+   *  out_ids: i32[n_items*k], out_scores: f32[n_items*k], out_counts: i32[n_items]) -> status
+   */
+  tacit_knn_fit: {
+    parameters: [
+      "i32", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer",
+      "i32", "i32", "i32", "buffer", "buffer", "buffer",
+    ],
+    result: "i32",
+    long: true,
+  },
+
+  /**
+   * Item-item recommendations for a batch of users, in parallel (`zig/knn.zig`):
+   * query q's score for item j is Σ_{i in row q} x_qi · S[i, j]. Every item that
+   * is not left out is ranked, by score descending then id ascending (an item no
+   * liked item reaches scores 0). An item is left out when filter_liked = 1 and
+   * it is stored in the query's row, when item_mask[item] != 0 (nullable), or
+   * when candidates is non-null (sorted ascending, unique) and lacks it. Rows
+   * with fewer eligible items are padded with id −1 and score −Infinity.
+   * (n_q: i32, query_indptr: i32[n_q+1], query_indices, query_data,
+   *  n_items: i32, sim_indptr: i32[n_items+1], sim_indices, sim_data,
+   *  filter_liked: i32 (0 or 1), item_mask: u8[n_items] nullable,
+   *  candidates: i32[n_cand] nullable, n_cand: i32, k: i32,
+   *  out_ids: i32[n_q*k], out_scores: f32[n_q*k]) -> status
+   */
+  tacit_knn_recommend: {
+    parameters: [
+      "i32", "buffer", "buffer", "buffer", "i32", "buffer", "buffer", "buffer",
+      "i32", "buffer", "buffer", "i32", "i32", "buffer", "buffer",
+    ],
+    result: "i32",
+  },
 } as const satisfies Record<string, SymbolSpec>;
 
 export type SymbolName = keyof typeof symbols;

@@ -1,0 +1,525 @@
+/**
+ * Item-item nearest-neighbour recommenders, with the semantics of Python
+ * `implicit.nearest_neighbours` (`ItemItemRecommender`, `CosineRecommender`,
+ * `TFIDFRecommender`, `BM25Recommender`). The products run in `zig/knn.zig`.
+ *
+ * ## The model
+ *
+ * `fit(userItems)` weighs the user × item matrix X into W and keeps, for every
+ * item i, the `k` largest entries of row i of the item-item similarity
+ *
+ * ```
+ * S = Wᵀ W        S[i, j] = Σ_u W[u, i] · W[u, j]
+ * ```
+ *
+ * The weighting works on the item × user matrix Xᵀ (items are the documents,
+ * users the terms), exactly as `implicit` transposes before weighting:
+ *
+ * | class                  | Wᵀ                                                    |
+ * | ---------------------- | ----------------------------------------------------- |
+ * | `ItemItemRecommender`  | Xᵀ (raw co-occurrence)                                |
+ * | `CosineRecommender`    | `normalize(Xᵀ)`: each item's column scaled to unit L2 |
+ * | `TFIDFRecommender`     | `normalize(tfidfWeight(Xᵀ))`: N = items, df = the user's item count |
+ * | `BM25Recommender`      | `bm25Weight(Xᵀ, {k1, b})`: N = items, length = the item's total |
+ *
+ * (the functions of `lib/weighting.ts`; TF-IDF and BM25 need non-negative values).
+ *
+ * Neighbours of item i are the items that share at least one user with it,
+ * ranked by S[i, j] descending and then by id ascending (so ties are broken
+ * deterministically); the first `k` are kept. As in `implicit`, the diagonal is
+ * kept: item i is a candidate neighbour of itself with S[i, i] = Σ_u W[u, i]²
+ * (1 for the cosine model), so `similarItems(i)` usually starts with i. Rows of
+ * `similarity` are stored in CSR order (ids ascending).
+ *
+ * `fit` needs memory for the weighted matrix and its transpose plus an
+ * `[nItems, k]` buffer; the item × item product is never dense.
+ *
+ * ## Queries
+ *
+ * - `recommend(u, userItems)` scores item j as Σ_{i ∈ row u} x_ui · S[i, j], with
+ *   the raw values of row u of `userItems` (as `implicit`). Liked items (with
+ *   `filterAlreadyLiked`, the default) and `filterItems` are left out, not
+ *   scored 0; `items` ranks a subset. Every other item is ranked, by score
+ *   descending then id ascending: an item no liked item reaches scores 0 and
+ *   comes after the positive scores (where `implicit` returns only the items the
+ *   user's neighbourhood reaches, or appends missing `items` with −FLT_MAX). So
+ *   exactly `n` results come back whenever `n` items remain; a batch row with
+ *   fewer is padded with −1 / −Infinity.
+ * - `similarItems(i)` returns the stored neighbours of i (row i of
+ *   `similarity`), best first: fewer than `n` when the row has fewer, and with
+ *   `items` only the stored neighbours in that subset (`implicit` appends the
+ *   others with −FLT_MAX).
+ *
+ * @module
+ */
+import { expectArray, readTacitFile, writeTacitFile } from "../io/format.ts";
+import { getNumThreads, invoke, invokeAsync, setNumThreads } from "../native/library.ts";
+import { ProgressBar, resolveProgress } from "../progress.ts";
+import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
+import { booleanOption, describe, finiteNumber, idsInRange, nonNegativeInteger, positiveInteger } from "../validate.ts";
+import { bm25Weight, normalize, tfidfWeight } from "../weighting.ts";
+import { candidateList, firstRow, idMask, type Ids, type RankOptions, type Ranked, type RankedBatch, resultCount } from "./query.ts";
+
+export interface ItemItemRecommenderOptions {
+  /** Neighbours kept per item, the item itself included (20). */
+  k?: number;
+  /** Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
+  numThreads?: number;
+}
+
+export interface BM25RecommenderOptions extends ItemItemRecommenderOptions {
+  /** BM25 term-frequency saturation K1 (>= 0; 1.2, as `implicit`'s BM25Recommender). */
+  k1?: number;
+  /** BM25 length normalisation B, in [0, 1] (0.75). */
+  b?: number;
+}
+
+export interface NeighboursFitOptions {
+  /** Progress bar on stderr (default: on when stderr is a terminal and TACIT_PROGRESS is not 0). */
+  progress?: boolean;
+  /** Aborts between blocks of items; the model keeps the similarity it had before fit. */
+  signal?: AbortSignal;
+}
+
+export interface NeighboursRecommendOptions extends RankOptions {
+  /** Leave out the items the user already has in `userItems` (true). */
+  filterAlreadyLiked?: boolean;
+}
+
+/** Options of `similarItems`: `n` (10), `filterItems`, `items`. */
+export type NeighboursSimilarOptions = RankOptions;
+
+/** The weighted user × item matrix W and its transpose, as fit multiplies them. */
+interface Weighted {
+  userItems: CsrMatrix;
+  itemUsers: CsrMatrix;
+}
+
+const I32_MAX = 2_147_483_647;
+/** Item rows per native call of fit: blocks give a progress bar and abort points. */
+const FIT_BLOCKS = 16;
+
+/**
+ * What every item-item model shares: fit, recommend, similarItems, save and
+ * load. A subclass only says how it weighs the matrix.
+ */
+export abstract class NearestNeighboursRecommender {
+  /** The file kind written by `save` and checked by `load`. */
+  abstract readonly kind: string;
+  /** Neighbours kept per item. */
+  readonly k: number;
+  readonly numThreads: number;
+  #similarity: CsrMatrix | undefined;
+  #nUsers = 0;
+
+  constructor(options: ItemItemRecommenderOptions) {
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(`Expected options to be an object but found ${describe(options)}`);
+    }
+    this.k = positiveInteger("k", options.k ?? 20);
+    if (this.k > I32_MAX) throw new RangeError(`Expected k to be at most ${I32_MAX} but found ${this.k}`);
+    this.numThreads = nonNegativeInteger("numThreads", options.numThreads ?? 0);
+  }
+
+  /** Users in the matrix the model was fitted on (0 before fit). */
+  get nUsers(): number {
+    return this.#nUsers;
+  }
+
+  /** Items of the model (0 before fit). */
+  get nItems(): number {
+    return this.#similarity?.nRows ?? 0;
+  }
+
+  /**
+   * The `[nItems, nItems]` similarity matrix: row i holds item i's kept
+   * neighbours (at most `k`, ids ascending). The model's own matrix, not a copy.
+   */
+  get similarity(): CsrMatrix {
+    return this.requireFitted("similarity");
+  }
+
+  /** W and Wᵀ from the user × item matrix X (validated as a CsrMatrix). */
+  protected abstract weigh(userItems: CsrMatrix): Weighted;
+
+  /** The options `save` records and `load` passes back to the constructor. */
+  protected abstract parameters(): Record<string, unknown>;
+
+  /**
+   * Computes the similarity matrix from a user × item matrix of interaction
+   * strengths. The model is only updated when fit completes: an abort or an
+   * error leaves it as it was.
+   */
+  async fit(userItems: CsrMatrix, options: NeighboursFitOptions = {}): Promise<this> {
+    if (!(userItems instanceof CsrMatrix)) {
+      throw new TypeError(`Expected userItems to be a CsrMatrix but found ${describe(userItems)}`);
+    }
+    const [nUsers, nItems] = userItems.shape;
+    const width = Math.min(this.k, nItems);
+    if (nItems * width > MAX_NNZ) {
+      throw new RangeError(
+        `Expected nItems × k = ${nItems} × ${width} to be at most ${MAX_NNZ} (a CsrMatrix's capacity) but found ${nItems * width}; use a smaller k`,
+      );
+    }
+    options.signal?.throwIfAborted();
+    const weighted = this.weigh(userItems);
+    const ids = new Int32Array(nItems * width);
+    const scores = new Float32Array(nItems * width);
+    const counts = new Int32Array(nItems);
+    const bar = new ProgressBar({ total: nItems, label: this.kind, enabled: resolveProgress(options.progress) });
+    const restoreThreads = this.numThreads > 0 ? getNumThreads() : 0;
+    if (this.numThreads > 0) setNumThreads(this.numThreads);
+    try {
+      for (const [start, end] of itemBlocks(weighted.itemUsers.indptr, FIT_BLOCKS)) {
+        options.signal?.throwIfAborted();
+        await invokeAsync(
+          "tacit_knn_fit",
+          nUsers, nItems,
+          weighted.userItems.indptr, weighted.userItems.indices, weighted.userItems.data,
+          weighted.itemUsers.indptr, weighted.itemUsers.indices, weighted.itemUsers.data,
+          start, end, Math.max(width, 1), ids, scores, counts,
+        );
+        bar.update(end);
+      }
+    } finally {
+      bar.close();
+      if (restoreThreads > 0) setNumThreads(restoreThreads);
+    }
+    options.signal?.throwIfAborted();
+    this.#similarity = compactRows(nItems, width, ids, scores, counts);
+    this.#nUsers = nUsers;
+    return this;
+  }
+
+  /**
+   * The top `n` items for one user (`{ids, scores}`, best first) or for a batch
+   * of users (flat `[users, n]` arrays, padded with −1 / −Infinity), ranked in
+   * parallel natively. See the module documentation for the scores.
+   *
+   * @param userid One user id or an array of them: rows of `userItems`.
+   * @param userItems A user × item matrix with one column per item of the model;
+   *   row u holds the values user u is scored from (and filtered by).
+   */
+  recommend(userid: number, userItems: CsrMatrix, options?: NeighboursRecommendOptions): Ranked;
+  recommend(userid: ArrayLike<number>, userItems: CsrMatrix, options?: NeighboursRecommendOptions): RankedBatch;
+  recommend(userid: Ids, userItems: CsrMatrix, options: NeighboursRecommendOptions = {}): Ranked | RankedBatch {
+    const similarity = this.requireFitted("recommend");
+    this.checkUserItems(userItems);
+    const nItems = this.nItems;
+    const filterLiked = booleanOption("filterAlreadyLiked", options.filterAlreadyLiked ?? true);
+    const users = idsInRange("userid", userid, userItems.nRows, "rows in userItems");
+    const candidates = candidateList("items", options.items, nItems, "items");
+    const k = resultCount(options.n, candidates, nItems);
+    const mask = idMask("filterItems", options.filterItems, nItems, "items");
+    const rows = userItems.rows(users);
+    const ids = new Int32Array(users.length * k);
+    const scores = new Float32Array(users.length * k);
+    if (ids.length > 0) {
+      invoke(
+        "tacit_knn_recommend",
+        rows.nRows, rows.indptr, rows.indices, rows.data,
+        nItems, similarity.indptr, similarity.indices, similarity.data,
+        filterLiked ? 1 : 0, mask, candidates, candidates?.length ?? 0,
+        k, ids, scores,
+      );
+    }
+    const batch: RankedBatch = { ids, scores, shape: [users.length, k] };
+    return typeof userid === "number" ? firstRow(batch) : batch;
+  }
+
+  /**
+   * The stored neighbours of an item (row `itemid` of `similarity`), best first
+   * (score descending, id ascending), the item itself included as in
+   * `implicit`; fewer than `n` when the row holds fewer. A batch gives flat
+   * `[items, n]` arrays padded with −1 / −Infinity.
+   */
+  similarItems(itemid: number, options?: NeighboursSimilarOptions): Ranked;
+  similarItems(itemid: ArrayLike<number>, options?: NeighboursSimilarOptions): RankedBatch;
+  similarItems(itemid: Ids, options: NeighboursSimilarOptions = {}): Ranked | RankedBatch {
+    const similarity = this.requireFitted("similarItems");
+    const nItems = this.nItems;
+    const queries = idsInRange("itemid", itemid, nItems, "items");
+    const candidates = candidateList("items", options.items, nItems, "items");
+    const width = resultCount(options.n, candidates, nItems);
+    const skip = idMask("filterItems", options.filterItems, nItems, "items") ?? new Uint8Array(nItems);
+    if (candidates !== null) {
+      const outside = new Uint8Array(nItems).fill(1);
+      for (const c of candidates) outside[c] = 0;
+      for (let j = 0; j < nItems; j++) skip[j]! |= outside[j]!;
+    }
+    const ids = new Int32Array(queries.length * width).fill(-1);
+    const scores = new Float32Array(queries.length * width).fill(Number.NEGATIVE_INFINITY);
+    const { indptr, indices, data } = similarity;
+    const order: number[] = [];
+    queries.forEach((item, q) => {
+      order.length = 0;
+      for (let p = indptr[item]!; p < indptr[item + 1]!; p++) if (skip[indices[p]!] === 0) order.push(p);
+      order.sort((a, b) => data[b]! - data[a]! || indices[a]! - indices[b]!);
+      const kept = Math.min(width, order.length);
+      for (let r = 0; r < kept; r++) {
+        ids[q * width + r] = indices[order[r]!]!;
+        scores[q * width + r] = data[order[r]!]!;
+      }
+    });
+    const batch: RankedBatch = { ids, scores, shape: [queries.length, width] };
+    return typeof itemid === "number" ? firstRow(batch) : batch;
+  }
+
+  /**
+   * Writes the model to one checked file: its kind, parameters, nUsers and the
+   * similarity matrix's CSR arrays (written to a temporary file and renamed).
+   */
+  async save(path: string): Promise<void> {
+    const similarity = this.requireFitted("save");
+    await writeTacitFile(path, {
+      kind: this.kind,
+      params: { ...this.parameters(), nUsers: this.#nUsers },
+      arrays: {
+        indptr: { array: similarity.indptr, shape: [similarity.nRows + 1] },
+        indices: { array: similarity.indices, shape: [similarity.nnz] },
+        data: { array: similarity.data, shape: [similarity.nnz] },
+      },
+    });
+  }
+
+  /** Reads a file written by `save` into a model made by `create`, checking kind and arrays. */
+  protected static async loadInto<M extends NearestNeighboursRecommender>(
+    path: string,
+    create: (params: Record<string, unknown>) => M,
+  ): Promise<M> {
+    const probe = create({});
+    const file = await readTacitFile(path, { kind: probe.kind });
+    const { nUsers, ...params } = file.params;
+    const model = create(params);
+    const indptr = expectArray(file, "indptr", "i32");
+    const indices = expectArray(file, "indices", "i32");
+    const data = expectArray(file, "data", "f32");
+    const nItems = indptr.length - 1;
+    if (nItems < 0) throw new RangeError(`Expected array 'indptr' in ${path} to have at least 1 entry but found 0`);
+    model.#similarity = new CsrMatrix([nItems, nItems], indptr, indices, data);
+    model.#nUsers = nonNegativeInteger("nUsers", nUsers);
+    return model;
+  }
+
+  /** The similarity matrix, or an error naming the method that needs it. */
+  protected requireFitted(method: string): CsrMatrix {
+    if (this.#similarity === undefined) {
+      throw new Error(`${method}${method === "similarity" ? "" : "()"} needs a fitted model: call fit() or load() first`);
+    }
+    return this.#similarity;
+  }
+
+  /** Checks that a user × item matrix has one column per item of the model. */
+  protected checkUserItems(userItems: CsrMatrix, name = "userItems"): void {
+    if (!(userItems instanceof CsrMatrix)) {
+      throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(userItems)}`);
+    }
+    if (userItems.nCols !== this.nItems) {
+      throw new RangeError(`${name} has ${userItems.nCols} columns but the model has ${this.nItems} items`);
+    }
+  }
+}
+
+/**
+ * Item-item neighbours on raw co-occurrence: S = Xᵀ X.
+ *
+ * @example
+ * ```ts
+ * import { CsrMatrix } from "../sparse.ts";
+ * import { ItemItemRecommender } from "./nearest_neighbours.ts";
+ * const plays = CsrMatrix.fromDense([[1, 1, 0], [1, 1, 0], [0, 1, 1]]);
+ * const model = await new ItemItemRecommender({ k: 2 }).fit(plays, { progress: false });
+ * console.assert(model.recommend(0, plays, { n: 1 }).ids[0] === 2);
+ * ```
+ */
+export class ItemItemRecommender extends NearestNeighboursRecommender {
+  readonly kind: string = "itemitem";
+
+  constructor(options: ItemItemRecommenderOptions = {}) {
+    super(options);
+  }
+
+  protected weigh(userItems: CsrMatrix): Weighted {
+    return { userItems, itemUsers: userItems.transpose() };
+  }
+
+  protected parameters(): Record<string, unknown> {
+    return { k: this.k, numThreads: this.numThreads };
+  }
+
+  /** Reads a model written by `save`. */
+  static load(path: string): Promise<ItemItemRecommender> {
+    return NearestNeighboursRecommender.loadInto(path, (params) => new ItemItemRecommender(params as ItemItemRecommenderOptions));
+  }
+}
+
+/** Wᵀ from a weighting of the item × user matrix, and W = its transpose. */
+function fromItemUsers(itemUsers: CsrMatrix): Weighted {
+  return { userItems: itemUsers.transpose(), itemUsers };
+}
+
+function requireNonNegative(userItems: CsrMatrix, model: string): void {
+  const data = userItems.data;
+  for (let p = 0; p < data.length; p++) {
+    if (data[p]! < 0) {
+      throw new RangeError(`Expected userItems to hold non-negative values for ${model} but found data[${p}] = ${data[p]}`);
+    }
+  }
+}
+
+/**
+ * Item-item neighbours by cosine: S[i, j] = cos(X[:, i], X[:, j]) (items' columns
+ * scaled to unit length, then Wᵀ W).
+ *
+ * @example
+ * ```ts
+ * import { CsrMatrix } from "../sparse.ts";
+ * import { CosineRecommender } from "./nearest_neighbours.ts";
+ * const plays = CsrMatrix.fromDense([[3, 4, 0], [0, 2, 1]]);
+ * const model = await new CosineRecommender().fit(plays, { progress: false });
+ * console.assert(Math.abs(model.similarItems(0).scores[0]! - 1) < 1e-6);
+ * ```
+ */
+export class CosineRecommender extends NearestNeighboursRecommender {
+  readonly kind: string = "cosine";
+
+  constructor(options: ItemItemRecommenderOptions = {}) {
+    super(options);
+  }
+
+  protected weigh(userItems: CsrMatrix): Weighted {
+    return fromItemUsers(normalize(userItems.transpose()));
+  }
+
+  protected parameters(): Record<string, unknown> {
+    return { k: this.k, numThreads: this.numThreads };
+  }
+
+  /** Reads a model written by `save`. */
+  static load(path: string): Promise<CosineRecommender> {
+    return NearestNeighboursRecommender.loadInto(path, (params) => new CosineRecommender(params as ItemItemRecommenderOptions));
+  }
+}
+
+/**
+ * Item-item neighbours by TF-IDF: each item's column weighted by
+ * sqrt(x) · idf(user), idf(u) = ln(nItems) − ln(1 + items of u), then scaled to
+ * unit length. Values must be non-negative.
+ *
+ * @example
+ * ```ts
+ * import { CsrMatrix } from "../sparse.ts";
+ * import { TFIDFRecommender } from "./nearest_neighbours.ts";
+ * const plays = CsrMatrix.fromDense([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]]);
+ * const model = await new TFIDFRecommender({ k: 3 }).fit(plays, { progress: false });
+ * console.assert(model.similarity.nnz > 0);
+ * ```
+ */
+export class TFIDFRecommender extends NearestNeighboursRecommender {
+  readonly kind: string = "tfidf";
+
+  constructor(options: ItemItemRecommenderOptions = {}) {
+    super(options);
+  }
+
+  protected weigh(userItems: CsrMatrix): Weighted {
+    requireNonNegative(userItems, "TF-IDF");
+    return fromItemUsers(normalize(tfidfWeight(userItems.transpose())));
+  }
+
+  protected parameters(): Record<string, unknown> {
+    return { k: this.k, numThreads: this.numThreads };
+  }
+
+  /** Reads a model written by `save`. */
+  static load(path: string): Promise<TFIDFRecommender> {
+    return NearestNeighboursRecommender.loadInto(path, (params) => new TFIDFRecommender(params as ItemItemRecommenderOptions));
+  }
+}
+
+/**
+ * Item-item neighbours by Okapi BM25: each item is a document over users,
+ * w = x (k1 + 1) / (k1 · lengthNorm(item) + x) · idf(user), with
+ * lengthNorm = (1 − b) + b · (item total / mean item total) and
+ * idf(u) = ln(nItems) − ln(1 + items of u); no normalisation after. Values must
+ * be non-negative.
+ *
+ * @example
+ * ```ts
+ * import { CsrMatrix } from "../sparse.ts";
+ * import { BM25Recommender } from "./nearest_neighbours.ts";
+ * const plays = CsrMatrix.fromDense([[4, 1, 0, 0], [0, 2, 1, 0], [0, 0, 3, 1]]);
+ * const model = await new BM25Recommender({ k: 2, k1: 1.2, b: 0.75 }).fit(plays, { progress: false });
+ * console.assert(model.similarItems([0, 1], { n: 2 }).shape[1] === 2);
+ * ```
+ */
+export class BM25Recommender extends NearestNeighboursRecommender {
+  readonly kind: string = "bm25";
+  /** BM25 term-frequency saturation. */
+  readonly k1: number;
+  /** BM25 length normalisation. */
+  readonly b: number;
+
+  constructor(options: BM25RecommenderOptions = {}) {
+    super(options);
+    this.k1 = finiteNumber("k1", options.k1 ?? 1.2, { min: 0 });
+    this.b = finiteNumber("b", options.b ?? 0.75, { min: 0, max: 1 });
+  }
+
+  protected weigh(userItems: CsrMatrix): Weighted {
+    requireNonNegative(userItems, "BM25");
+    return fromItemUsers(bm25Weight(userItems.transpose(), { k1: this.k1, b: this.b }));
+  }
+
+  protected parameters(): Record<string, unknown> {
+    return { k: this.k, k1: this.k1, b: this.b, numThreads: this.numThreads };
+  }
+
+  /** Reads a model written by `save`. */
+  static load(path: string): Promise<BM25Recommender> {
+    return NearestNeighboursRecommender.loadInto(path, (params) => new BM25Recommender(params as BM25RecommenderOptions));
+  }
+}
+
+/**
+ * Cuts items into at most `blocks` runs of about equal stored entries of the
+ * item × user matrix (each gets its own native call), as [start, end) pairs.
+ */
+function itemBlocks(indptr: Int32Array, blocks: number): [number, number][] {
+  const nItems = indptr.length - 1;
+  const nnz = indptr[nItems]!;
+  const out: [number, number][] = [];
+  let start = 0;
+  for (let b = 1; b <= blocks && start < nItems; b++) {
+    let end = nItems;
+    if (b < blocks) {
+      const target = (nnz * b) / blocks;
+      end = start + 1;
+      while (end < nItems && indptr[end]! < target) end++;
+    }
+    out.push([start, end]);
+    start = end;
+  }
+  return out;
+}
+
+/**
+ * The [nItems, width] fit buffers as a CsrMatrix (row i has counts[i] entries).
+ * Rows only move left, so they are packed in place; the buffers are copied out
+ * only when the packed matrix fills less than half of them.
+ */
+function compactRows(nItems: number, width: number, ids: Int32Array, scores: Float32Array, counts: Int32Array): CsrMatrix {
+  const indptr = new Int32Array(nItems + 1);
+  for (let i = 0; i < nItems; i++) indptr[i + 1] = indptr[i]! + counts[i]!;
+  const nnz = indptr[nItems]!;
+  for (let i = 0; i < nItems; i++) {
+    const from = i * width;
+    if (from === indptr[i]!) continue;
+    ids.copyWithin(indptr[i]!, from, from + counts[i]!);
+    scores.copyWithin(indptr[i]!, from, from + counts[i]!);
+  }
+  const keep = 2 * nnz >= ids.length;
+  const indices = keep ? ids.subarray(0, nnz) : ids.slice(0, nnz);
+  const data = keep ? scores.subarray(0, nnz) : scores.slice(0, nnz);
+  return new CsrMatrix([nItems, nItems], indptr, indices, data);
+}
