@@ -14,7 +14,7 @@ console.log(`Generated ${plays.nRows} listeners × ${plays.nCols} artists, ${pla
 
 const model = new AlternatingLeastSquares({ factors: 16, regularization: 10, alpha: 2, iterations: 15, randomState: 42 });
 const started = performance.now();
-await model.fit(bm25Weight(plays), { progress: true });
+await model.fit(bm25Weight(plays));
 console.log(`Fitted ALS in ${((performance.now() - started) / 1000).toFixed(2)} s.\n`);
 
 const user = 0;
