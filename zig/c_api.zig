@@ -282,8 +282,7 @@ fn topkDot(
     const n_q = try count(n_q_c, "n_q");
     const n_items = try count(n_items_c, "n_items");
     const f = try factorCount(f_c);
-    if (k_c < 1) return status.fail(.out_of_range, "Expected k to be >= 1 but found {d}", .{k_c});
-    const k: usize = @intCast(k_c);
+    const k = try resultCount(k_c);
     const queries = try buffer(f32, queries_ptr, n_q * f, "queries");
     const items = try buffer(f32, items_ptr, n_items * f, "items");
 
@@ -298,12 +297,7 @@ fn topkDot(
     } else if (exclude_indices_ptr != null) {
         return status.fail(.invalid_argument, "Expected exclude_indptr to be a buffer of {d} elements since exclude_indices was given, but found null", .{n_q + 1});
     }
-    const item_mask: ?[]const u8 = if (item_mask_ptr != null) try buffer(u8, item_mask_ptr, n_items, "item_mask") else null;
-    const candidates: ?[]const i32 = if (candidates_ptr != null)
-        try buffer(i32, candidates_ptr, try count(n_cand_c, "n_cand"), "candidates")
-    else
-        null;
-    if (candidates) |list| try topk.checkCandidates(list, n_items);
+    const filters = try itemFilters(item_mask_ptr, candidates_ptr, n_cand_c, n_items);
 
     const problem: topk.Problem = .{
         .queries = queries,
@@ -311,8 +305,8 @@ fn topkDot(
         .f = f,
         .exclude_indptr = exclude_indptr,
         .exclude_indices = exclude_indices,
-        .item_mask = item_mask,
-        .candidates = candidates,
+        .item_mask = filters.item_mask,
+        .candidates = filters.candidates,
         .k = k,
         .out_ids = try bufferMut(i32, out_ids_ptr, n_q * k, "out_ids"),
         .out_scores = try bufferMut(f32, out_scores_ptr, n_q * k, "out_scores"),
@@ -404,6 +398,26 @@ fn ratingsBuffers(shape: FactorShape, indptr_ptr: ?[*]const i32, indices_ptr: ?[
 
 fn ratingsCsr(ratings: als.Ratings) csr.Csr {
     return .{ .indptr = ratings.indptr, .indices = ratings.indices, .data = ratings.data };
+}
+
+/// `k`, the results per query of a ranking call: at least 1.
+pub fn resultCount(k_c: c_int) Error!usize {
+    if (k_c < 1) return status.fail(.out_of_range, "Expected k to be >= 1 but found {d}", .{k_c});
+    return @intCast(k_c);
+}
+
+/// The item filters every ranking call takes: a 0/1 mask of items never
+/// returned and a sorted, duplicate-free candidate list (both nullable).
+pub const ItemFilters = struct { item_mask: ?[]const u8, candidates: ?[]const i32 };
+
+pub fn itemFilters(item_mask_ptr: ?[*]const u8, candidates_ptr: ?[*]const i32, n_cand_c: c_int, n_items: usize) Error!ItemFilters {
+    const item_mask: ?[]const u8 = if (item_mask_ptr != null) try buffer(u8, item_mask_ptr, n_items, "item_mask") else null;
+    const candidates: ?[]const i32 = if (candidates_ptr != null)
+        try buffer(i32, candidates_ptr, try count(n_cand_c, "n_cand"), "candidates")
+    else
+        null;
+    if (candidates) |list| try topk.checkCandidates(list, n_items);
+    return .{ .item_mask = item_mask, .candidates = candidates };
 }
 
 pub fn count(value: c_int, comptime name: []const u8) Error!usize {

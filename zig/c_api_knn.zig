@@ -76,10 +76,7 @@ fn checkSparse(pool: *ThreadPool, matrix: knn.Sparse, n_cols: usize, comptime na
     try csr.checkEntries(pool, as_csr, .{ .n_cols = n_cols, .order = .any, .names = names });
 }
 
-fn checkK(k_c: c_int) Error!usize {
-    if (k_c < 1) return status.fail(.out_of_range, "Expected k to be >= 1 but found {d}", .{k_c});
-    return @intCast(k_c);
-}
+const checkK = c_api.resultCount;
 
 /// rows · k, refused when it cannot be a buffer length.
 fn outputLen(rows: usize, k: usize) Error!usize {
@@ -169,19 +166,14 @@ fn knnRecommend(
     };
     const queries = try sparseBuffers(n_q, query_indptr_ptr, query_indices_ptr, query_data_ptr, query_names);
     const similarity = try sparseBuffers(n_items, sim_indptr_ptr, sim_indices_ptr, sim_data_ptr, sim_names);
-    const item_mask: ?[]const u8 = if (item_mask_ptr != null) try buffer(u8, item_mask_ptr, n_items, "item_mask") else null;
-    const candidates: ?[]const i32 = if (candidates_ptr != null)
-        try buffer(i32, candidates_ptr, try count(n_cand_c, "n_cand"), "candidates")
-    else
-        null;
-    if (candidates) |list| try topk.checkCandidates(list, n_items);
+    const filters = try c_api.itemFilters(item_mask_ptr, candidates_ptr, n_cand_c, n_items);
     const out_len = try outputLen(n_q, k);
     const problem: knn.RecommendProblem = .{
         .queries = queries,
         .similarity = similarity,
         .filter_liked = filter_liked,
-        .item_mask = item_mask,
-        .candidates = candidates,
+        .item_mask = filters.item_mask,
+        .candidates = filters.candidates,
         .k = k,
         .out_ids = try bufferMut(i32, out_ids_ptr, out_len, "out_ids"),
         .out_scores = try bufferMut(f32, out_scores_ptr, out_len, "out_scores"),
