@@ -11,7 +11,7 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -143,6 +143,12 @@ function build(path: string): void {
     execFileSync(zig, ["build", "-Doptimize=ReleaseFast"], { cwd: packageRoot, stdio: ["ignore", "inherit", "inherit"] });
   } catch (error) {
     throw new Error(`tacit: building the native library failed: ${(error as Error).message}`);
+  }
+  // zig leaves an up-to-date install untouched (its cache saw no real change, e.g. a
+  // source whose mtime moved); mark the library fresh so the next load does not rebuild.
+  if (existsSync(path)) {
+    const now = new Date();
+    utimesSync(path, now, now);
   }
 }
 
