@@ -1,19 +1,13 @@
 """Python `implicit` ALS on the matrix bench/dump_matrix.ts wrote, printing the
 same figures as bench/als.ts: seconds per iteration (CG and Cholesky), batched
 recommend throughput (n = 10) and peak RSS. Run through bench/compare_implicit.sh."""
-import json, resource, sys, time
-from pathlib import Path
+import sys, time
 
-import numpy as np
-import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 
-out = Path(__file__).parent / "out"
-shape = json.loads((out / "matrix.json").read_text())["shape"]
-indptr = np.fromfile(out / "matrix.indptr.i32", dtype=np.int32)
-indices = np.fromfile(out / "matrix.indices.i32", dtype=np.int32)
-data = np.fromfile(out / "matrix.data.f32", dtype=np.float32)
-plays = sp.csr_matrix((data, indices, indptr), shape=tuple(shape))
+from implicit_common import load_plays, peak_rss_mib, recommend_throughput
+
+plays = load_plays()
 factors = int(sys.argv[1]) if len(sys.argv) > 1 else 64
 iterations = int(sys.argv[2]) if len(sys.argv) > 2 else 3
 print(f"implicit: {plays.shape[0]} users x {plays.shape[1]} items, {plays.nnz} nonzeros, factors {factors}")
@@ -35,9 +29,6 @@ for solver, use_cg in (("cg", True), ("cholesky", False)):
     print(f"implicit als {solver:<8}: {mean:.2f} s/iteration ({', '.join(f'{s:.2f}' for s in seconds)}), "
           f"{plays.nnz / mean / 1e6:.1f} M nonzeros/s")
 
-users = (np.arange(min(20000, plays.shape[0])) * 7919) % plays.shape[0]
-started = time.perf_counter()
-model.recommend(users, plays[users], N=10)
-elapsed = time.perf_counter() - started
-print(f"implicit recommend: {len(users)} users in {elapsed:.2f} s = {len(users) / elapsed:.0f} users/s (n = 10)")
-print(f"implicit peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+users, elapsed = recommend_throughput(model, plays)
+print(f"implicit recommend: {users} users in {elapsed:.2f} s = {users / elapsed:.0f} users/s (n = 10)")
+print(f"implicit peak RSS: {peak_rss_mib():.0f} MiB")

@@ -1,20 +1,15 @@
 """Python `implicit` BPR, LMF and BM25 item-item on the matrix bench/dump_matrix.ts
 wrote, printing the figures bench/bpr_lmf.ts and bench/knn.ts print for tacit.
 Run through bench/compare_implicit.sh."""
-import json, resource, sys, time
-from pathlib import Path
+import sys, time
 
-import numpy as np
-import scipy.sparse as sp
 from implicit.cpu.bpr import BayesianPersonalizedRanking
 from implicit.cpu.lmf import LogisticMatrixFactorization
 from implicit.nearest_neighbours import BM25Recommender
 
-out = Path(__file__).parent / "out"
-shape = json.loads((out / "matrix.json").read_text())["shape"]
-plays = sp.csr_matrix((np.fromfile(out / "matrix.data.f32", dtype=np.float32),
-                       np.fromfile(out / "matrix.indices.i32", dtype=np.int32),
-                       np.fromfile(out / "matrix.indptr.i32", dtype=np.int32)), shape=tuple(shape))
+from implicit_common import load_plays, peak_rss_mib, recommend_throughput
+
+plays = load_plays()
 factors = int(sys.argv[1]) if len(sys.argv) > 1 else 64
 print(f"implicit: {plays.shape[0]} users x {plays.shape[1]} items, {plays.nnz} nonzeros, factors {factors}")
 
@@ -32,9 +27,6 @@ model = BM25Recommender(K=20)
 started = time.perf_counter()
 model.fit(plays, show_progress=False)
 print(f"implicit bm25 k=20: fit {time.perf_counter() - started:.1f} s")
-users = (np.arange(min(20000, plays.shape[0])) * 7919) % plays.shape[0]
-started = time.perf_counter()
-model.recommend(users, plays[users], N=10)
-elapsed = time.perf_counter() - started
-print(f"implicit bm25 recommend: {len(users) / elapsed:.0f} users/s (n = 10)")
-print(f"implicit peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+users, elapsed = recommend_throughput(model, plays)
+print(f"implicit bm25 recommend: {users / elapsed:.0f} users/s (n = 10)")
+print(f"implicit peak RSS: {peak_rss_mib():.0f} MiB")
