@@ -10,7 +10,12 @@ export type { CooInput, Shape, SparseRow } from "./lib/sparse.ts";
 export { bm25Weight, normalize, tfidfWeight } from "./lib/weighting.ts";
 export { AlternatingLeastSquares } from "./lib/models/als.ts";
 export type { AlternatingLeastSquaresOptions, Explanation, FitOptions } from "./lib/models/als.ts";
-export type { FactorMatrix, RecommendOptions, SimilarOptions, SimilarUsersOptions } from "./lib/models/matrix_factorization.ts";
+export type {
+  FactorMatrix,
+  RecommendOptions,
+  SimilarOptions,
+  SimilarUsersOptions,
+} from "./lib/models/matrix_factorization.ts";
 export type { Ranked, RankedBatch } from "./lib/models/query.ts";
 export { getNumThreads, NativeError, setNumThreads } from "./lib/native/library.ts";
 export { Dataset, IdMap } from "./lib/dataset.ts";
@@ -25,7 +30,12 @@ export type {
   InteractionColumns,
 } from "./lib/dataset.ts";
 export { leaveKOutSplit, trainTestSplit, userBasedSplit } from "./lib/evaluation/split.ts";
-export type { LeaveKOutSplitOptions, Split, TrainTestSplitOptions, UserBasedSplitOptions } from "./lib/evaluation/split.ts";
+export type {
+  LeaveKOutSplitOptions,
+  Split,
+  TrainTestSplitOptions,
+  UserBasedSplitOptions,
+} from "./lib/evaluation/split.ts";
 export {
   aucAtK,
   meanAveragePrecisionAtK,
@@ -36,7 +46,12 @@ export {
   rankingMetricsAtK,
   recallAtK,
 } from "./lib/evaluation/metrics.ts";
-export type { PrecisionDefinition, RankingMetrics, RankingMetricsOptions, RankingMetricsPerUser } from "./lib/evaluation/metrics.ts";
+export type {
+  PrecisionDefinition,
+  RankingMetrics,
+  RankingMetricsOptions,
+  RankingMetricsPerUser,
+} from "./lib/evaluation/metrics.ts";
 export type { RankingModel } from "./lib/evaluation/scorer.ts";
 export { listeningDataset, powerLawMatrix } from "./lib/datasets/synthetic.ts";
 export type { ListeningData, ListeningOptions, PowerLawOptions } from "./lib/datasets/synthetic.ts";
@@ -48,13 +63,21 @@ export { fetchLastfm360k, LASTFM_360K_URL, readLastfm360k } from "./lib/datasets
 export type { LastfmOptions } from "./lib/datasets/lastfm.ts";
 export { fetchMovielens, MOVIELENS_URL, readMovielens } from "./lib/datasets/movielens.ts";
 export type { MovielensOptions, MovielensVariant } from "./lib/datasets/movielens.ts";
-export { fetchTasteProfile, readTasteProfile, TASTE_PROFILE_URL } from "./lib/datasets/taste_profile.ts";
+export {
+  fetchTasteProfile,
+  readTasteProfile,
+  TASTE_PROFILE_URL,
+} from "./lib/datasets/taste_profile.ts";
 export { dataDir } from "./lib/datasets/cache.ts";
 export type { FetchOptions } from "./lib/datasets/cache.ts";
 export { BayesianPersonalizedRanking } from "./lib/models/bpr.ts";
 export type { BayesianPersonalizedRankingOptions, BprFitOptions } from "./lib/models/bpr.ts";
 export { LogisticMatrixFactorization } from "./lib/models/lmf.ts";
-export type { LmfFitOptions, LmfRecommendOptions, LogisticMatrixFactorizationOptions } from "./lib/models/lmf.ts";
+export type {
+  LmfFitOptions,
+  LmfRecommendOptions,
+  LogisticMatrixFactorizationOptions,
+} from "./lib/models/lmf.ts";
 export {
   BM25Recommender,
   CosineRecommender,

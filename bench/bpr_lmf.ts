@@ -14,22 +14,41 @@ import { LogisticMatrixFactorization } from "../lib/models/lmf.ts";
 import { getNumThreads } from "../lib/native/library.ts";
 import { lastfmSized, numberArgs, peakRssMiB, runtimeName } from "./common.ts";
 
-const args = numberArgs({ users: 358_000, items: 292_000, nnz: 17_500_000, factors: 64, bprEpochs: 3, lmfEpochs: 2, negProp: 30 });
+const args = numberArgs({
+  users: 358_000,
+  items: 292_000,
+  nnz: 17_500_000,
+  factors: 64,
+  bprEpochs: 3,
+  lmfEpochs: 2,
+  negProp: 30,
+});
 const plays = lastfmSized(args);
-console.log(`runtime: ${runtimeName()}, pool: ${getNumThreads()} threads, factors: ${args.factors}`);
+console.log(
+  `runtime: ${runtimeName()}, pool: ${getNumThreads()} threads, factors: ${args.factors}`,
+);
 
 function report(name: string, threads: number, seconds: number[], samplesPerEpoch: number): void {
   const mean = seconds.reduce((a, b) => a + b, 0) / seconds.length;
   console.log(
-    `${name} ${threads} thread${threads === 1 ? " " : "s"}: ${(1 / mean).toFixed(3)} epochs/s (${mean.toFixed(2)} s/epoch: ` +
-      `${seconds.map((s) => s.toFixed(2)).join(", ")}), ${(samplesPerEpoch / mean / 1e6).toFixed(1)} M samples/s`,
+    `${name} ${threads} thread${threads === 1 ? " " : "s"}: ${(1 / mean).toFixed(3)} epochs/s (${
+      mean.toFixed(2)
+    } s/epoch: ` +
+      `${seconds.map((s) => s.toFixed(2)).join(", ")}), ${
+        (samplesPerEpoch / mean / 1e6).toFixed(1)
+      } M samples/s`,
   );
 }
 
 for (const threads of [1, 2]) {
   const seconds: number[] = [];
   let auc = 0;
-  await new BayesianPersonalizedRanking({ factors: args.factors, iterations: args.bprEpochs, randomState: 1, numThreads: threads })
+  await new BayesianPersonalizedRanking({
+    factors: args.factors,
+    iterations: args.bprEpochs,
+    randomState: 1,
+    numThreads: threads,
+  })
     .fit(plays, {
       progress: false,
       callback: (_epoch, s, correct, skipped) => {
@@ -42,7 +61,13 @@ for (const threads of [1, 2]) {
 }
 for (const threads of [1, 2]) {
   const seconds: number[] = [];
-  await new LogisticMatrixFactorization({ factors: args.factors, iterations: args.lmfEpochs, negProp: args.negProp, randomState: 1, numThreads: threads })
+  await new LogisticMatrixFactorization({
+    factors: args.factors,
+    iterations: args.lmfEpochs,
+    negProp: args.negProp,
+    randomState: 1,
+    numThreads: threads,
+  })
     .fit(plays, { progress: false, callback: (_epoch, s) => seconds.push(s) });
   report("lmf", threads, seconds, 2 * (1 + args.negProp) * plays.nnz);
 }

@@ -13,9 +13,15 @@ export function numberArgs<T extends Record<string, number>>(defaults: T): T {
   const out: Record<string, number> = { ...defaults };
   for (let k = 0; k < args.length; k += 2) {
     const key = args[k]!.replace(/^--/, "");
-    if (!(key in defaults)) throw new Error(`Unknown option --${key}; known: ${Object.keys(defaults).map((o) => `--${o}`).join(" ")}`);
+    if (!(key in defaults)) {
+      throw new Error(
+        `Unknown option --${key}; known: ${Object.keys(defaults).map((o) => `--${o}`).join(" ")}`,
+      );
+    }
     const value = Number(args[k + 1]);
-    if (!Number.isFinite(value)) throw new Error(`Expected a number after --${key} but found ${args[k + 1]}`);
+    if (!Number.isFinite(value)) {
+      throw new Error(`Expected a number after --${key} but found ${args[k + 1]}`);
+    }
     out[key] = value;
   }
   return out as T;
@@ -37,7 +43,11 @@ export function lastfmSized(scale: { users: number; items: number; nnz: number }
   const started = performance.now();
   const m = powerLawMatrix({ users: scale.users, items: scale.items, nnz: scale.nnz, seed: 1 });
   const seconds = (performance.now() - started) / 1000;
-  console.log(`matrix: ${m.nRows} users × ${m.nCols} items, ${m.nnz} nonzeros (generated in ${seconds.toFixed(1)} s)`);
+  console.log(
+    `matrix: ${m.nRows} users × ${m.nCols} items, ${m.nnz} nonzeros (generated in ${
+      seconds.toFixed(1)
+    } s)`,
+  );
   return m;
 }
 

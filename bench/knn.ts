@@ -17,12 +17,23 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { BM25Recommender, CosineRecommender, type NearestNeighboursRecommender } from "../lib/models/nearest_neighbours.ts";
+import {
+  BM25Recommender,
+  CosineRecommender,
+  type NearestNeighboursRecommender,
+} from "../lib/models/nearest_neighbours.ts";
 import { getNumThreads, setNumThreads } from "../lib/native/library.ts";
 import { CsrMatrix } from "../lib/sparse.ts";
 import { lastfmSized, numberArgs, peakRssMiB, runtimeName } from "./common.ts";
 
-const args = numberArgs({ users: 358_000, items: 292_000, nnz: 17_500_000, threads: 0, recommendUsers: 20_000, config: -1 });
+const args = numberArgs({
+  users: 358_000,
+  items: 292_000,
+  nnz: 17_500_000,
+  threads: 0,
+  recommendUsers: 20_000,
+  config: -1,
+});
 const configs = [
   { name: "bm25", k: 20 },
   { name: "bm25", k: 100 },
@@ -35,7 +46,8 @@ const prefix = `knn-matrix-${args.users}-${args.items}-${args.nnz}`;
 if (args.config < 0) {
   mkdirSync(out, { recursive: true });
   const m = lastfmSized(args);
-  const bytes = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const bytes = (a: Int32Array | Float32Array) =>
+    new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
   writeFileSync(new URL(`${prefix}.indptr`, out), bytes(m.indptr));
   writeFileSync(new URL(`${prefix}.indices`, out), bytes(m.indices));
   writeFileSync(new URL(`${prefix}.data`, out), bytes(m.data));
@@ -44,21 +56,44 @@ if (args.config < 0) {
   const self = fileURLToPath(import.meta.url);
   const runtimeArgs = runtimeName() === "deno" ? ["run", "-A", self] : [self];
   for (let config = 0; config < configs.length; config++) {
-    const childArgs = [...runtimeArgs, "--users", `${args.users}`, "--items", `${args.items}`, "--nnz", `${args.nnz}`,
-      "--threads", `${args.threads}`, "--recommendUsers", `${args.recommendUsers}`, "--config", `${config}`];
+    const childArgs = [
+      ...runtimeArgs,
+      "--users",
+      `${args.users}`,
+      "--items",
+      `${args.items}`,
+      "--nnz",
+      `${args.nnz}`,
+      "--threads",
+      `${args.threads}`,
+      "--recommendUsers",
+      `${args.recommendUsers}`,
+      "--config",
+      `${config}`,
+    ];
     execFileSync(process.execPath, childArgs, { stdio: "inherit" });
   }
 } else {
   const read = (name: string) => readFileSync(new URL(`${prefix}.${name}`, out));
-  const view = <T>(make: (b: ArrayBuffer, o: number, l: number) => T, bytes: Buffer, size: number) =>
-    make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, 0, bytes.byteLength / size);
+  const view = <T>(
+    make: (b: ArrayBuffer, o: number, l: number) => T,
+    bytes: Buffer,
+    size: number,
+  ) =>
+    make(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+      0,
+      bytes.byteLength / size,
+    );
   const indptr = view((b, o, l) => new Int32Array(b, o, l), read("indptr"), 4);
   const indices = view((b, o, l) => new Int32Array(b, o, l), read("indices"), 4);
   const data = view((b, o, l) => new Float32Array(b, o, l), read("data"), 4);
   const plays = new CsrMatrix([args.users, args.items], indptr, indices, data);
   if (args.threads > 0) setNumThreads(args.threads);
   const { name, k } = configs[args.config]!;
-  const model: NearestNeighboursRecommender = name === "bm25" ? new BM25Recommender({ k }) : new CosineRecommender({ k });
+  const model: NearestNeighboursRecommender = name === "bm25"
+    ? new BM25Recommender({ k })
+    : new CosineRecommender({ k });
 
   const rssBefore = currentRssMiB();
   resetPeakRss();
@@ -67,16 +102,23 @@ if (args.config < 0) {
   const fitSeconds = (performance.now() - started) / 1000;
   const peak = peakRssMiB();
 
-  const users = Int32Array.from({ length: Math.min(args.recommendUsers, plays.nRows) }, (_, j) => (j * 7919) % plays.nRows);
+  const users = Int32Array.from(
+    { length: Math.min(args.recommendUsers, plays.nRows) },
+    (_, j) => (j * 7919) % plays.nRows,
+  );
   model.recommend(users.subarray(0, 64), plays, { n: 10 }); // warm up
   const recommendStarted = performance.now();
   model.recommend(users, plays, { n: 10 });
   const recommendSeconds = (performance.now() - recommendStarted) / 1000;
 
   console.log(
-    `${name.padEnd(6)} k=${String(k).padEnd(3)}: fit ${fitSeconds.toFixed(2)} s, similarity nnz ${model.similarity.nnz}, ` +
+    `${name.padEnd(6)} k=${String(k).padEnd(3)}: fit ${
+      fitSeconds.toFixed(2)
+    } s, similarity nnz ${model.similarity.nnz}, ` +
       `RSS before fit ${rssBefore.toFixed(0)} MiB, peak RSS in fit ${peak.toFixed(0)} MiB; ` +
-      `recommend ${(users.length / recommendSeconds).toFixed(0)} users/s (${users.length} users, n = 10, liked filtered)`,
+      `recommend ${
+        (users.length / recommendSeconds).toFixed(0)
+      } users/s (${users.length} users, n = 10, liked filtered)`,
   );
 }
 

@@ -6,7 +6,16 @@
  *   deno run -A bench/loaders.ts [--mb 1000 --progress 0 --chunkMiB 4]
  *   bun bench/loaders.ts --mb 200
  */
-import { existsSync, mkdirSync, openSync, closeSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { fileURLToPath } from "node:url";
 import { readLastfm360k } from "../lib/datasets/lastfm.ts";
 import { numberArgs, peakRssMiB, runtimeName } from "./common.ts";
@@ -24,7 +33,10 @@ try {
 }
 const bytes = statSync(path).size;
 const started = performance.now();
-const result = await readLastfm360k(path, { progress: args.progress !== 0, chunkSize: args.chunkMiB * 2 ** 20 });
+const result = await readLastfm360k(path, {
+  progress: args.progress !== 0,
+  chunkSize: args.chunkMiB * 2 ** 20,
+});
 const seconds = (performance.now() - started) / 1000;
 const { matrix } = result;
 console.log(`runtime: ${runtimeName()}, file: ${(bytes / 1e6).toFixed(0)} MB (${path})`);
@@ -81,5 +93,9 @@ function generate(target: string, size: number): void {
   }
   closeSync(fd);
   renameSync(part, target);
-  console.log(`generated ${(written / 1e6).toFixed(0)} MB in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  console.log(
+    `generated ${(written / 1e6).toFixed(0)} MB in ${
+      ((performance.now() - started) / 1000).toFixed(1)
+    } s`,
+  );
 }

@@ -29,20 +29,35 @@ const lines: string[] = [];
 for (let u = 0; u < data.plays.nRows; u++) {
   const row = data.plays.row(u);
   row.indices.forEach((item, p) => {
-    lines.push(`${sha1(`user ${u}`)}\t${sha1(`artist ${item}`).slice(0, 36)}\t${data.itemNames[item]}\t${row.data[p]}`);
+    lines.push(
+      `${sha1(`user ${u}`)}\t${sha1(`artist ${item}`).slice(0, 36)}\t${data.itemNames[item]}\t${
+        row.data[p]
+      }`,
+    );
   });
 }
-const path = join(mkdtempSync(join(tmpdir(), "tacit-lastfm-")), "usersha1-artmbid-artname-plays.tsv");
+const path = join(
+  mkdtempSync(join(tmpdir(), "tacit-lastfm-")),
+  "usersha1-artmbid-artname-plays.tsv",
+);
 writeFileSync(path, lines.join("\n") + "\n");
 
 // 2. Load it back: the matrix, the external ids and the artist names.
 const loaded = await readLastfm360k(path);
 const plays = loaded.matrix;
-console.log(`Loaded ${path}: ${plays.nRows} users × ${plays.nCols} artists, ${plays.nnz} play counts.`);
+console.log(
+  `Loaded ${path}: ${plays.nRows} users × ${plays.nCols} artists, ${plays.nnz} play counts.`,
+);
 
 // 3. Hold out 20% of the interactions, fit on the rest.
 const { train, test } = trainTestSplit(plays, { trainPercentage: 0.8, randomState: 1 });
-const model = new AlternatingLeastSquares({ factors: 16, regularization: 10, alpha: 2, iterations: 15, randomState: 42 });
+const model = new AlternatingLeastSquares({
+  factors: 16,
+  regularization: 10,
+  alpha: 2,
+  iterations: 15,
+  randomState: 42,
+});
 await model.fit(bm25Weight(train), { progress: false });
 
 // 4. Evaluate against a most-popular baseline that implements the same scoring interface.
@@ -82,7 +97,9 @@ console.log(`\nRanking metrics @${k} on ${results.ALS.users} test users:`);
 const names = ["precision", "recall", "map", "ndcg", "auc", "mrr"] as const;
 console.log(`  ${"model".padEnd(14)}${names.map((n) => n.padStart(10)).join("")}`);
 for (const [label, metrics] of Object.entries(results)) {
-  console.log(`  ${label.padEnd(14)}${names.map((n) => metrics[n].toFixed(4).padStart(10)).join("")}`);
+  console.log(
+    `  ${label.padEnd(14)}${names.map((n) => metrics[n].toFixed(4).padStart(10)).join("")}`,
+  );
 }
 
 // 5. Map dense ids back to the file's ids and names.

@@ -78,7 +78,9 @@ export class IdMap implements Iterable<[ExternalId, number]> {
   constructor(options: IdMapOptions = {}) {
     this.order = oneOf("order", options.order ?? "first-seen", ["first-seen", "sorted"] as const);
     const name = options.name ?? "";
-    if (typeof name !== "string") throw new TypeError(`Expected name to be a string but found ${describe(name)}`);
+    if (typeof name !== "string") {
+      throw new TypeError(`Expected name to be a string but found ${describe(name)}`);
+    }
     this.name = name;
   }
 
@@ -114,7 +116,11 @@ export class IdMap implements Iterable<[ExternalId, number]> {
    */
   fitPartial(ids: Iterable<ExternalId>): this {
     if (typeof ids === "string") {
-      throw new TypeError(`Expected ids to be an iterable of ids but found the string ${describe(ids)}; wrap one id in an array`);
+      throw new TypeError(
+        `Expected ids to be an iterable of ids but found the string ${
+          describe(ids)
+        }; wrap one id in an array`,
+      );
     }
     if (typeof (ids as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] !== "function") {
       throw new TypeError(`Expected ids to be an iterable of ids but found ${describe(ids)}`);
@@ -198,10 +204,14 @@ export class IdMap implements Iterable<[ExternalId, number]> {
    */
   external(dense: number): ExternalId {
     if (typeof dense !== "number") {
-      throw new TypeError(`Expected a dense ${this.#noun()} to be an integer but found ${describe(dense)}`);
+      throw new TypeError(
+        `Expected a dense ${this.#noun()} to be an integer but found ${describe(dense)}`,
+      );
     }
     if (!Number.isInteger(dense) || dense < 0 || dense >= this.size) {
-      throw new RangeError(`dense ${this.#noun()} ${describe(dense)} is out of range for a map of ${this.size} ids`);
+      throw new RangeError(
+        `dense ${this.#noun()} ${describe(dense)} is out of range for a map of ${this.size} ids`,
+      );
     }
     return this.#externals[dense]!;
   }
@@ -236,14 +246,18 @@ export class IdMap implements Iterable<[ExternalId, number]> {
       throw new TypeError(`Expected an IdMap JSON object but found ${describe(json)}`);
     }
     const { name, order, ids } = json as Partial<IdMapJSON>;
-    if (!Array.isArray(ids)) throw new TypeError(`Expected ids to be an array but found ${describe(ids)}`);
+    if (!Array.isArray(ids)) {
+      throw new TypeError(`Expected ids to be an array but found ${describe(ids)}`);
+    }
     const map = new IdMap({ name: name ?? "", order: order ?? "first-seen" });
     for (let k = 0; k < ids.length; k++) {
       const id = ids[k] as ExternalId;
       const key = keyOf(id, "ids", k);
       const seen = map.#dense.get(key);
       if (seen !== undefined) {
-        throw new RangeError(`Expected ids[${k}] = ${describe(id)} to be unique but it repeats ids[${seen}]`);
+        throw new RangeError(
+          `Expected ids[${k}] = ${describe(id)} to be unique but it repeats ids[${seen}]`,
+        );
       }
       map.#append(key, id);
     }
@@ -298,9 +312,13 @@ function keyOf(id: unknown, what: string, index: number): string {
   const where = index < 0 ? what : `${what}[${index}]`;
   if (typeof id === "number") {
     if (Number.isFinite(id)) return String(id);
-    throw new RangeError(`Expected ${where} to be a string or a finite number but found ${describe(id)}`);
+    throw new RangeError(
+      `Expected ${where} to be a string or a finite number but found ${describe(id)}`,
+    );
   }
-  throw new TypeError(`Expected ${where} to be a string or a finite number but found ${describe(id)}`);
+  throw new TypeError(
+    `Expected ${where} to be a string or a finite number but found ${describe(id)}`,
+  );
 }
 
 /** Numbers (numerically) before strings (by UTF-16 code units). */
@@ -383,8 +401,12 @@ export class Dataset {
    */
   fitPartial(users?: Iterable<ExternalId>, items?: Iterable<ExternalId>): this {
     // Check both before changing either, so a bad item list leaves the users as they were.
-    const u = users === undefined ? undefined : new IdMap({ order: this.users.order }).fitPartial(users);
-    const i = items === undefined ? undefined : new IdMap({ order: this.items.order }).fitPartial(items);
+    const u = users === undefined
+      ? undefined
+      : new IdMap({ order: this.users.order }).fitPartial(users);
+    const i = items === undefined
+      ? undefined
+      : new IdMap({ order: this.items.order }).fitPartial(items);
     if (u !== undefined) this.users.fitPartial(u.externals());
     if (i !== undefined) this.items.fitPartial(i.externals());
     return this;
@@ -441,25 +463,46 @@ export class Dataset {
       if (i < 0) rowError("item", item, i, row);
       const w = weight === undefined ? 1 : weight;
       if (typeof w !== "number") {
-        throw new TypeError(`Expected the weight of interactions[${row}] to be a number but found ${describe(w)}`);
+        throw new TypeError(
+          `Expected the weight of interactions[${row}] to be a number but found ${describe(w)}`,
+        );
       }
       // A finite float64 can still overflow float32; checking the rounded value catches both.
       if (Math.fround(w) - Math.fround(w) !== 0) {
-        throw new RangeError(`Expected the weight of interactions[${row}] to be finite in float32 but found ${describe(w)}`);
+        throw new RangeError(
+          `Expected the weight of interactions[${row}] to be finite in float32 but found ${
+            describe(w)
+          }`,
+        );
       }
       coo.push(u, i, w);
     };
     if (isColumns(interactions)) {
       const { users, items, weights } = interactions;
       const n = users.length;
-      if (items.length !== n) throw new TypeError(`Expected items to have ${n} entries like users but found ${items.length}`);
-      if (weights !== undefined && weights.length !== n) {
-        throw new TypeError(`Expected weights to have ${n} entries like users but found ${weights.length}`);
+      if (items.length !== n) {
+        throw new TypeError(
+          `Expected items to have ${n} entries like users but found ${items.length}`,
+        );
       }
-      for (let row = 0; row < n; row++) push(users[row], items[row], weights === undefined ? 1 : weights[row], row);
+      if (weights !== undefined && weights.length !== n) {
+        throw new TypeError(
+          `Expected weights to have ${n} entries like users but found ${weights.length}`,
+        );
+      }
+      for (let row = 0; row < n; row++) {
+        push(users[row], items[row], weights === undefined ? 1 : weights[row], row);
+      }
     } else {
-      if (interactions === null || typeof interactions !== "object" || !(Symbol.iterator in interactions)) {
-        throw new TypeError(`Expected interactions to be an iterable of [user, item, weight?] but found ${describe(interactions)}`);
+      if (
+        interactions === null || typeof interactions !== "object" ||
+        !(Symbol.iterator in interactions)
+      ) {
+        throw new TypeError(
+          `Expected interactions to be an iterable of [user, item, weight?] but found ${
+            describe(interactions)
+          }`,
+        );
       }
       let row = 0;
       for (const entry of interactions) {
@@ -500,7 +543,9 @@ export class Dataset {
 }
 
 function rowError(role: string, id: unknown, status: number, row: number): never {
-  if (status === UNKNOWN) throw new RangeError(`Unknown ${role} id ${describe(id)} in interactions[${row}]`);
+  if (status === UNKNOWN) {
+    throw new RangeError(`Unknown ${role} id ${describe(id)} in interactions[${row}]`);
+  }
   keyOf(id, `the ${role} of interactions[${row}]`, -1);
   throw new Error("unreachable: keyOf accepted an id that resolve refused");
 }

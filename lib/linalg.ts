@@ -17,7 +17,9 @@ export function choleskySolve(a: Float64Array, b: Float64Array, n: number): Floa
       let sum = a[i * n + j]!;
       for (let k = 0; k < j; k++) sum -= l[i * n + k]! * l[j * n + k]!;
       if (i === j) {
-        if (!(sum > 0)) throw new RangeError(`Expected a positive definite matrix but pivot ${i} is ${sum}`);
+        if (!(sum > 0)) {
+          throw new RangeError(`Expected a positive definite matrix but pivot ${i} is ${sum}`);
+        }
         l[i * n + i] = Math.sqrt(sum);
       } else {
         l[i * n + j] = sum / l[j * n + j]!;

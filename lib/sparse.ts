@@ -55,16 +55,22 @@ export class CsrMatrix {
   constructor(shape: Shape, indptr: Int32Array, indices: Int32Array, data: Float32Array) {
     checkShape(shape);
     if (!(indptr instanceof Int32Array)) throw new TypeError("Expected indptr to be an Int32Array");
-    if (!(indices instanceof Int32Array)) throw new TypeError("Expected indices to be an Int32Array");
+    if (!(indices instanceof Int32Array)) {
+      throw new TypeError("Expected indices to be an Int32Array");
+    }
     if (!(data instanceof Float32Array)) throw new TypeError("Expected data to be a Float32Array");
     const [nRows, nCols] = shape;
     if (indptr.length !== nRows + 1) {
-      throw new TypeError(`Expected indptr to have ${nRows + 1} entries for ${nRows} rows but found ${indptr.length}`);
+      throw new TypeError(
+        `Expected indptr to have ${nRows + 1} entries for ${nRows} rows but found ${indptr.length}`,
+      );
     }
     const nnz = indptr[nRows]!;
     if (indptr[0] !== 0) throw new RangeError(`Expected indptr[0] to be 0 but found ${indptr[0]}`);
     if (indices.length !== nnz) {
-      throw new TypeError(`Expected indices to have indptr[${nRows}] = ${nnz} entries but found ${indices.length}`);
+      throw new TypeError(
+        `Expected indices to have indptr[${nRows}] = ${nnz} entries but found ${indices.length}`,
+      );
     }
     if (data.length !== nnz) {
       throw new TypeError(`Expected data to have ${nnz} entries but found ${data.length}`);
@@ -98,12 +104,18 @@ export class CsrMatrix {
     const { rows, cols } = input;
     const count = rows.length;
     if (cols.length !== count) {
-      throw new TypeError(`Expected cols to have ${count} entries like rows but found ${cols.length}`);
+      throw new TypeError(
+        `Expected cols to have ${count} entries like rows but found ${cols.length}`,
+      );
     }
     if (input.values !== undefined && input.values.length !== count) {
-      throw new TypeError(`Expected values to have ${count} entries like rows but found ${input.values.length}`);
+      throw new TypeError(
+        `Expected values to have ${count} entries like rows but found ${input.values.length}`,
+      );
     }
-    if (count > MAX_NNZ) throw new RangeError(`Expected at most ${MAX_NNZ} entries but found ${count}`);
+    if (count > MAX_NNZ) {
+      throw new RangeError(`Expected at most ${MAX_NNZ} entries but found ${count}`);
+    }
     const shape = input.shape ?? inferShape(rows, cols);
     checkShape(shape);
     const [nRows, nCols] = shape;
@@ -130,7 +142,9 @@ export class CsrMatrix {
     const data: number[] = [];
     dense.forEach((row, r) => {
       if (row.length !== cols) {
-        throw new TypeError(`Expected dense row ${r} to have ${cols} entries but found ${row.length}`);
+        throw new TypeError(
+          `Expected dense row ${r} to have ${cols} entries but found ${row.length}`,
+        );
       }
       row.forEach((v, c) => {
         if (v !== 0) {
@@ -140,13 +154,23 @@ export class CsrMatrix {
       });
       indptr[r + 1] = indices.length;
     });
-    return new CsrMatrix([dense.length, cols], indptr, Int32Array.from(indices), Float32Array.from(data));
+    return new CsrMatrix(
+      [dense.length, cols],
+      indptr,
+      Int32Array.from(indices),
+      Float32Array.from(data),
+    );
   }
 
   /** A matrix of the given shape with no stored values. */
   static empty(shape: Shape): CsrMatrix {
     checkShape(shape);
-    return new CsrMatrix(shape, new Int32Array(shape[0] + 1), new Int32Array(0), new Float32Array(0));
+    return new CsrMatrix(
+      shape,
+      new Int32Array(shape[0] + 1),
+      new Int32Array(0),
+      new Float32Array(0),
+    );
   }
 
   /** Row-major dense copy, `rows * cols` entries. */
@@ -222,13 +246,20 @@ export class CsrMatrix {
     const nnz = this.indptr[keep]!;
     for (let p = 0; p < nnz; p++) {
       if (this.indices[p]! >= nCols) {
-        throw new RangeError(`Expected every column id to be below ${nCols} but found ${this.indices[p]}`);
+        throw new RangeError(
+          `Expected every column id to be below ${nCols} but found ${this.indices[p]}`,
+        );
       }
     }
     const indptr = new Int32Array(nRows + 1);
     indptr.set(this.indptr.subarray(0, keep + 1));
     indptr.fill(nnz, keep + 1);
-    return new CsrMatrix([nRows, nCols], indptr, this.indices.slice(0, nnz), this.data.slice(0, nnz));
+    return new CsrMatrix(
+      [nRows, nCols],
+      indptr,
+      this.indices.slice(0, nnz),
+      this.data.slice(0, nnz),
+    );
   }
 }
 
@@ -238,7 +269,9 @@ function checkShape(shape: Shape): void {
   }
   for (const [k, v] of shape.entries()) {
     if (!Number.isInteger(v) || v < 0 || v > MAX_NNZ - 1) {
-      throw new RangeError(`Expected shape[${k}] to be an integer in [0, ${MAX_NNZ - 1}] but found ${v}`);
+      throw new RangeError(
+        `Expected shape[${k}] to be an integer in [0, ${MAX_NNZ - 1}] but found ${v}`,
+      );
     }
   }
 }
@@ -255,17 +288,32 @@ function checkCoordinate(name: string, e: number, v: number, limit: number): voi
   }
 }
 
-function checkStructure(nRows: number, nCols: number, indptr: Int32Array, indices: Int32Array): void {
+function checkStructure(
+  nRows: number,
+  nCols: number,
+  indptr: Int32Array,
+  indices: Int32Array,
+): void {
   for (let r = 0; r < nRows; r++) {
     const start = indptr[r]!;
     const end = indptr[r + 1]!;
-    if (end < start) throw new RangeError(`Expected indptr to be non-decreasing but indptr[${r + 1}] = ${end} < indptr[${r}] = ${start}`);
+    if (end < start) {
+      throw new RangeError(
+        `Expected indptr to be non-decreasing but indptr[${
+          r + 1
+        }] = ${end} < indptr[${r}] = ${start}`,
+      );
+    }
     let previous = -1;
     for (let p = start; p < end; p++) {
       const c = indices[p]!;
-      if (c < 0 || c >= nCols) throw new RangeError(`indices[${p}] = ${c} is out of range for ${nCols} columns`);
+      if (c < 0 || c >= nCols) {
+        throw new RangeError(`indices[${p}] = ${c} is out of range for ${nCols} columns`);
+      }
       if (c <= previous) {
-        throw new RangeError(`Expected strictly increasing column ids in row ${r} but found ${previous} then ${c} at indices[${p}]`);
+        throw new RangeError(
+          `Expected strictly increasing column ids in row ${r} but found ${previous} then ${c} at indices[${p}]`,
+        );
       }
       previous = c;
     }

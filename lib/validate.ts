@@ -256,8 +256,13 @@ export function idInRange(name: string, id: unknown, count: number, what: string
  */
 export function idsInRange(name: string, ids: unknown, count: number, what: string): Int32Array {
   if (typeof ids === "number") return Int32Array.of(idInRange(name, ids, count, what));
-  if (typeof ids !== "object" || ids === null || typeof (ids as ArrayLike<unknown>).length !== "number") {
-    throw new TypeError(`Expected ${name} to be an id or an array of ids but found ${describe(ids)}`);
+  if (
+    typeof ids !== "object" || ids === null ||
+    typeof (ids as ArrayLike<unknown>).length !== "number"
+  ) {
+    throw new TypeError(
+      `Expected ${name} to be an id or an array of ids but found ${describe(ids)}`,
+    );
   }
   const list = ids as ArrayLike<unknown>;
   const out = new Int32Array(list.length);

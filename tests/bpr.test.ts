@@ -23,15 +23,37 @@ function sampleTriples(m: CsrMatrix, verify: boolean, seed: number, n: number) {
   const users = new Int32Array(n);
   const liked = new Int32Array(n);
   const disliked = new Int32Array(n);
-  invoke("tacit_bpr_sample", m.nRows, m.nCols, m.indptr, m.indices, rowOfNonzeros(m), verify ? 1 : 0, seed, n, users, liked, disliked);
+  invoke(
+    "tacit_bpr_sample",
+    m.nRows,
+    m.nCols,
+    m.indptr,
+    m.indices,
+    rowOfNonzeros(m),
+    verify ? 1 : 0,
+    seed,
+    n,
+    users,
+    liked,
+    disliked,
+  );
   return { users, liked, disliked };
 }
 
 test("BPR ranks held-out liked items above unseen ones (AUC > 0.85)", async () => {
   // implicit's defaults (learning rate 0.01, 100 epochs) with fewer factors for 200 items.
-  const model = await new BayesianPersonalizedRanking({ factors: 16, randomState: 3 }).fit(train, quiet);
+  const model = await new BayesianPersonalizedRanking({ factors: 16, randomState: 3 }).fit(
+    train,
+    quiet,
+  );
   assert.deepEqual(model.userFactors.shape, [train.nRows, 17]);
-  const auc = heldOutAuc(data.plays, heldOut, model.userFactors.data, model.itemFactors.data, model.factorCount);
+  const auc = heldOutAuc(
+    data.plays,
+    heldOut,
+    model.userFactors.data,
+    model.itemFactors.data,
+    model.factorCount,
+  );
   assert.ok(auc > 0.85, `held-out AUC ${auc}`);
 });
 
@@ -43,17 +65,29 @@ test("a seeded single-thread fit is reproducible bit for bit", async () => {
   assert.equal(getNumThreads(), before);
   assert.deepEqual(a.userFactors.data, b.userFactors.data);
   assert.deepEqual(a.itemFactors.data, b.itemFactors.data);
-  const c = await new BayesianPersonalizedRanking({ ...options, randomState: 12 }).fit(train, quiet);
+  const c = await new BayesianPersonalizedRanking({ ...options, randomState: 12 }).fit(
+    train,
+    quiet,
+  );
   assert.notDeepEqual(a.itemFactors.data, c.itemFactors.data);
 });
 
 /** The update of Rendle et al. 2009 (§4.3) on one triple, in float64, with the bias layout. */
-function referenceStep(user: Float32Array, liked: Float32Array, disliked: Float32Array, lr: number, reg: number) {
+function referenceStep(
+  user: Float32Array,
+  liked: Float32Array,
+  disliked: Float32Array,
+  lr: number,
+  reg: number,
+) {
   const f = user.length;
   let score = 0;
   for (let j = 0; j < f; j++) score += user[j]! * (liked[j]! - disliked[j]!);
   const z = 1 / (1 + Math.exp(score));
-  const u = Array.from(user, (v, j) => (j === f - 1 ? v : v + lr * (z * (liked[j]! - disliked[j]!) - reg * v)));
+  const u = Array.from(
+    user,
+    (v, j) => (j === f - 1 ? v : v + lr * (z * (liked[j]! - disliked[j]!) - reg * v)),
+  );
   const l = Array.from(liked, (v, j) => v + lr * (z * user[j]! - reg * v));
   const d = Array.from(disliked, (v, j) => v + lr * (-z * user[j]! - reg * v));
   return { user: u, liked: l, disliked: d, correct: score > 0 };
@@ -69,12 +103,32 @@ test("the native BPR step matches a plain-TypeScript update of one triple", () =
     const correct = new Int32Array(1);
     invoke("tacit_bpr_step", user, liked, disliked, f, 0.07, 0.02, correct);
     assert.equal(correct[0], expected.correct ? 1 : 0);
-    for (const [got, want] of [[user, expected.user], [liked, expected.liked], [disliked, expected.disliked]] as const) {
-      for (let j = 0; j < f; j++) assert.ok(Math.abs(got[j]! - want[j]!) < 1e-6, `f=${f} [${j}]: ${got[j]} vs ${want[j]}`);
+    for (
+      const [got, want] of [[user, expected.user], [liked, expected.liked], [
+        disliked,
+        expected.disliked,
+      ]] as const
+    ) {
+      for (let j = 0; j < f; j++) {
+        assert.ok(Math.abs(got[j]! - want[j]!) < 1e-6, `f=${f} [${j}]: ${got[j]} vs ${want[j]}`);
+      }
     }
     assert.equal(user[f - 1], 1);
   }
-  assert.throws(() => invoke("tacit_bpr_step", new Float32Array(3), new Float32Array(3), new Float32Array(3), 3, -1, 0, new Int32Array(1)), /learning_rate/);
+  assert.throws(
+    () =>
+      invoke(
+        "tacit_bpr_step",
+        new Float32Array(3),
+        new Float32Array(3),
+        new Float32Array(3),
+        3,
+        -1,
+        0,
+        new Int32Array(1),
+      ),
+    /learning_rate/,
+  );
 });
 
 test("verified negative samples are never items the user liked", () => {
@@ -84,12 +138,18 @@ test("verified negative samples are never items the user liked", () => {
   let skipped = 0;
   for (let k = 0; k < n; k++) {
     const u = verified.users[k]!;
-    assert.ok(liked[u]!.has(verified.liked[k]!), `sample ${k}: (${u}, ${verified.liked[k]}) is not a stored entry`);
+    assert.ok(
+      liked[u]!.has(verified.liked[k]!),
+      `sample ${k}: (${u}, ${verified.liked[k]}) is not a stored entry`,
+    );
     if (verified.disliked[k] === -1) {
       skipped++;
       continue;
     }
-    assert.ok(!liked[u]!.has(verified.disliked[k]!), `sample ${k}: user ${u} liked negative ${verified.disliked[k]}`);
+    assert.ok(
+      !liked[u]!.has(verified.disliked[k]!),
+      `sample ${k}: user ${u} liked negative ${verified.disliked[k]}`,
+    );
   }
   assert.ok(skipped > 0 && skipped < n / 2, `${skipped} skipped`);
   // Unverified, some negatives are liked items: the check above is not vacuous.
@@ -105,7 +165,23 @@ test("verified negative samples are never items the user liked", () => {
   const f = 5;
   const users = new Float32Array(train.nRows * f).fill(0.01);
   const items = new Float32Array(train.nCols * f).fill(0.01);
-  invoke("tacit_bpr_epoch", train.nRows, train.nCols, train.indptr, train.indices, rowOfNonzeros(train), users, items, f, 0.05, 0.01, 1, 7, n, counts);
+  invoke(
+    "tacit_bpr_epoch",
+    train.nRows,
+    train.nCols,
+    train.indptr,
+    train.indices,
+    rowOfNonzeros(train),
+    users,
+    items,
+    f,
+    0.05,
+    0.01,
+    1,
+    7,
+    n,
+    counts,
+  );
   assert.equal(counts[1], skipped);
 });
 
@@ -119,35 +195,62 @@ test("negatives are drawn in proportion to item popularity", () => {
   const total = drawn.reduce((s, v) => s + v, 0);
   for (let j = 0; j < train.nCols; j++) {
     const expected = (popularity[j]! / train.nnz) * total;
-    assert.ok(Math.abs(drawn[j]! - expected) < 6 * Math.sqrt(expected) + 5, `item ${j}: ${drawn[j]} draws, expected ${expected}`);
+    assert.ok(
+      Math.abs(drawn[j]! - expected) < 6 * Math.sqrt(expected) + 5,
+      `item ${j}: ${drawn[j]} draws, expected ${expected}`,
+    );
   }
 });
 
 test("the callback reports each epoch's correct and skipped samples and training AUC rises", async () => {
   const seen: { correct: number; skipped: number; seconds: number }[] = [];
-  await new BayesianPersonalizedRanking({ factors: 8, learningRate: 0.05, iterations: 8, randomState: 2 })
-    .fit(train, { progress: false, callback: (_epoch, seconds, correct, skipped) => seen.push({ correct, skipped, seconds }) });
+  await new BayesianPersonalizedRanking({
+    factors: 8,
+    learningRate: 0.05,
+    iterations: 8,
+    randomState: 2,
+  })
+    .fit(train, {
+      progress: false,
+      callback: (_epoch, seconds, correct, skipped) => seen.push({ correct, skipped, seconds }),
+    });
   assert.equal(seen.length, 8);
   for (const { correct, skipped, seconds } of seen) {
     assert.ok(skipped > 0 && correct + skipped <= train.nnz && seconds >= 0);
   }
   const auc = seen.map(({ correct, skipped }) => correct / (train.nnz - skipped));
-  assert.ok(auc.at(-1)! > auc[0]! && auc.at(-1)! > 0.8, `training AUC ${auc.map((a) => a.toFixed(3))}`);
+  assert.ok(
+    auc.at(-1)! > auc[0]! && auc.at(-1)! > 0.8,
+    `training AUC ${auc.map((a) => a.toFixed(3))}`,
+  );
   const unverified: number[] = [];
-  await new BayesianPersonalizedRanking({ factors: 8, iterations: 2, randomState: 2, verifyNegativeSamples: false })
+  await new BayesianPersonalizedRanking({
+    factors: 8,
+    iterations: 2,
+    randomState: 2,
+    verifyNegativeSamples: false,
+  })
     .fit(train, { progress: false, callback: (_e, _s, _c, skipped) => unverified.push(skipped) });
   // Without verification only j = i is skipped: about nnz / (items weighted by popularity).
-  assert.ok(unverified.every((s, k) => s < seen[k]!.skipped), `${unverified} vs ${seen.map((s) => s.skipped)}`);
+  assert.ok(
+    unverified.every((s, k) => s < seen[k]!.skipped),
+    `${unverified} vs ${seen.map((s) => s.skipped)}`,
+  );
 });
 
 test("the progress bar shows each epoch's training AUC and skipped samples", async () => {
   const lines: string[] = [];
   const write = process.stderr.write;
-  process.stderr.write = ((text: string) => lines.push(String(text)) > 0) as typeof process.stderr.write;
+  process.stderr.write =
+    ((text: string) => lines.push(String(text)) > 0) as typeof process.stderr.write;
   const seen: string[] = [];
   try {
     await new BayesianPersonalizedRanking({ factors: 4, iterations: 3, randomState: 1 })
-      .fit(train, { progress: true, callback: (_e, _s, correct, skipped) => seen.push(`${(100 * correct / (train.nnz - skipped)).toFixed(2)}% ${skipped}`) });
+      .fit(train, {
+        progress: true,
+        callback: (_e, _s, correct, skipped) =>
+          seen.push(`${(100 * correct / (train.nnz - skipped)).toFixed(2)}% ${skipped}`),
+      });
   } finally {
     process.stderr.write = write;
   }
@@ -174,7 +277,11 @@ test("bad options are refused with errors naming the option", () => {
     [{ dtype: "float64" }, /dtype/],
   ];
   for (const [options, pattern] of cases) {
-    assert.throws(() => new BayesianPersonalizedRanking(options as never), (e: Error) => (e instanceof RangeError || e instanceof TypeError) && pattern.test(e.message), JSON.stringify(options));
+    assert.throws(
+      () => new BayesianPersonalizedRanking(options as never),
+      (e: Error) => (e instanceof RangeError || e instanceof TypeError) && pattern.test(e.message),
+      JSON.stringify(options),
+    );
   }
 });
 
@@ -185,13 +292,23 @@ test("fit refuses an empty matrix and an aborted fit keeps the previous factors"
   await model.fit(train, quiet);
   const before = model.itemFactors.data;
   const controller = new AbortController();
-  const pending = model.fit(train, { progress: false, signal: controller.signal, callback: (epoch) => epoch === 0 && controller.abort() });
+  const pending = model.fit(train, {
+    progress: false,
+    signal: controller.signal,
+    callback: (epoch) => epoch === 0 && controller.abort(),
+  });
   await assert.rejects(pending, (e: Error) => e.name === "AbortError");
   assert.equal(model.itemFactors.data, before);
 });
 
 test("save then load round-trips the factors and options", async () => {
-  const model = await new BayesianPersonalizedRanking({ factors: 6, learningRate: 0.03, iterations: 3, randomState: 8, verifyNegativeSamples: false })
+  const model = await new BayesianPersonalizedRanking({
+    factors: 6,
+    learningRate: 0.03,
+    iterations: 3,
+    randomState: 8,
+    verifyNegativeSamples: false,
+  })
     .fit(train, quiet);
   const path = join(dir, "bpr.tacit");
   await model.save(path);
@@ -202,11 +319,19 @@ test("save then load round-trips the factors and options", async () => {
   assert.equal(loaded.learningRate, 0.03);
   assert.equal(loaded.verifyNegativeSamples, false);
   assert.equal(loaded.randomState, 8);
-  assert.deepEqual(loaded.recommend([1, 2, 3], train, { n: 5 }), model.recommend([1, 2, 3], train, { n: 5 }));
+  assert.deepEqual(
+    loaded.recommend([1, 2, 3], train, { n: 5 }),
+    model.recommend([1, 2, 3], train, { n: 5 }),
+  );
 });
 
 test("recommend() ranks by the dot product with the item bias and never returns a liked item", async () => {
-  const model = await new BayesianPersonalizedRanking({ factors: 8, learningRate: 0.05, iterations: 10, randomState: 4 }).fit(train, quiet);
+  const model = await new BayesianPersonalizedRanking({
+    factors: 8,
+    learningRate: 0.05,
+    iterations: 10,
+    randomState: 4,
+  }).fit(train, quiet);
   const f = model.factorCount;
   const users = model.userFactors.data;
   const items = model.itemFactors.data;

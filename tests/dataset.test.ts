@@ -73,12 +73,18 @@ test("an unknown id is a clear error, or undefined when asked", () => {
   assert.equal(users.id("abc", { unknown: "undefined" }), undefined);
   assert.equal(users.id("ann", { unknown: "undefined" }), 0);
   assert.throws(() => new IdMap().id("q"), { message: "Unknown id 'q'" });
-  assert.throws(() => users.id("abc", { unknown: "skip" as "undefined" }), { name: "RangeError", message: /unknown/ });
+  assert.throws(() => users.id("abc", { unknown: "skip" as "undefined" }), {
+    name: "RangeError",
+    message: /unknown/,
+  });
 });
 
 test("external() is range-checked", () => {
   const items = new IdMap({ name: "item" }).fit(["a", "b", "c"]);
-  assert.throws(() => items.external(3), { name: "RangeError", message: "dense item id 3 is out of range for a map of 3 ids" });
+  assert.throws(() => items.external(3), {
+    name: "RangeError",
+    message: "dense item id 3 is out of range for a map of 3 ids",
+  });
   assert.throws(() => items.external(-1), { name: "RangeError" });
   assert.throws(() => items.external(1.5), { name: "RangeError" });
   assert.throws(() => items.external("1" as unknown as number), { name: "TypeError" });
@@ -90,19 +96,31 @@ test("bad ids are refused, naming the entry, and leave the map unchanged", () =>
     name: "RangeError",
     message: "Expected ids[1] to be a string or a finite number but found NaN",
   });
-  assert.throws(() => map.fitPartial(["b", "c", Infinity]), { name: "RangeError", message: /ids\[2\]/ });
+  assert.throws(() => map.fitPartial(["b", "c", Infinity]), {
+    name: "RangeError",
+    message: /ids\[2\]/,
+  });
   assert.throws(() => map.fitPartial([{} as unknown as string]), {
     name: "TypeError",
     message: "Expected ids[0] to be a string or a finite number but found an Object",
   });
-  assert.throws(() => map.fitPartial([null as unknown as string]), { name: "TypeError", message: /ids\[0\]/ });
-  assert.throws(() => map.fitPartial("abc" as unknown as string[]), { name: "TypeError", message: /wrap one id/ });
+  assert.throws(() => map.fitPartial([null as unknown as string]), {
+    name: "TypeError",
+    message: /ids\[0\]/,
+  });
+  assert.throws(() => map.fitPartial("abc" as unknown as string[]), {
+    name: "TypeError",
+    message: /wrap one id/,
+  });
   assert.throws(() => map.fitPartial(5 as unknown as string[]), { name: "TypeError" });
   assert.deepEqual(map.externals(), ["a"]);
   assert.throws(() => map.fit(["z", NaN]), { name: "RangeError" });
   assert.deepEqual(map.externals(), ["a"]);
   assert.throws(() => map.id(NaN), { name: "RangeError", message: /finite number/ });
-  assert.throws(() => new IdMap({ order: "random" as "sorted" }), { name: "RangeError", message: /order/ });
+  assert.throws(() => new IdMap({ order: "random" as "sorted" }), {
+    name: "RangeError",
+    message: /order/,
+  });
   assert.equal(map.has(NaN), false);
 });
 
@@ -119,7 +137,10 @@ test("IdMap survives a JSON round trip, types and order included", () => {
     name: "RangeError",
     message: "Expected ids[2] = '1' to be unique but it repeats ids[0]",
   });
-  assert.throws(() => IdMap.fromJSON({ ids: "abc" }), { name: "TypeError", message: /ids to be an array/ });
+  assert.throws(() => IdMap.fromJSON({ ids: "abc" }), {
+    name: "TypeError",
+    message: /ids to be an array/,
+  });
   assert.throws(() => IdMap.fromJSON(null), { name: "TypeError" });
   assert.throws(() => IdMap.fromJSON({ ids: [true] }), { name: "TypeError", message: /ids\[0\]/ });
 });
@@ -139,7 +160,9 @@ test("buildInteractions() equals a dense accumulation of the rows, duplicates su
   assert.deepEqual(matrix.shape, [7, 9]);
   assert.deepEqual(dataset.interactionsShape(), [7, 9]);
   const dense = new Float64Array(7 * 9);
-  for (const [user, item, weight] of rows) dense[dataset.userId(user) * 9 + dataset.itemId(item)]! += weight ?? 1;
+  for (const [user, item, weight] of rows) {
+    dense[dataset.userId(user) * 9 + dataset.itemId(item)]! += weight ?? 1;
+  }
   assert.deepEqual([...matrix.toDense()], [...dense]);
   assert.equal(dataset.userId("user-0"), 0);
   assert.equal(dataset.externalItem(3), 1003);
@@ -177,12 +200,16 @@ test("buildInteractions() names the row of an unknown id, or adds it when asked"
     name: "RangeError",
     message: "Unknown item id 5 in interactions[2]",
   });
-  const m = dataset.buildInteractions([["ann", "x"], ["cy", "z", 2], ["ann", "z"]], { unknown: "add" });
+  const m = dataset.buildInteractions([["ann", "x"], ["cy", "z", 2], ["ann", "z"]], {
+    unknown: "add",
+  });
   assert.deepEqual(m.shape, [3, 3]);
   assert.equal(dataset.userId("cy"), 2);
   assert.equal(dataset.itemId("z"), 2);
   assert.deepEqual([...m.toDense()], [1, 0, 1, 0, 0, 0, 0, 0, 2]);
-  assert.throws(() => dataset.buildInteractions([], { unknown: "ignore" as "add" }), { name: "RangeError" });
+  assert.throws(() => dataset.buildInteractions([], { unknown: "ignore" as "add" }), {
+    name: "RangeError",
+  });
 });
 
 test("buildInteractions() refuses bad rows and weights, naming the row", () => {
@@ -191,20 +218,35 @@ test("buildInteractions() refuses bad rows and weights, naming the row", () => {
     name: "RangeError",
     message: "Expected the weight of interactions[0] to be finite in float32 but found NaN",
   });
-  assert.throws(() => dataset.buildInteractions([["a", "x"], ["a", "x", 1e39]]), { name: "RangeError", message: /interactions\[1\]/ });
+  assert.throws(() => dataset.buildInteractions([["a", "x"], ["a", "x", 1e39]]), {
+    name: "RangeError",
+    message: /interactions\[1\]/,
+  });
   assert.throws(() => dataset.buildInteractions([["a", "x", Infinity]]), { name: "RangeError" });
-  assert.throws(() => dataset.buildInteractions([["a", "x", "2" as unknown as number]]), { name: "TypeError", message: /weight of interactions\[0\]/ });
+  assert.throws(() => dataset.buildInteractions([["a", "x", "2" as unknown as number]]), {
+    name: "TypeError",
+    message: /weight of interactions\[0\]/,
+  });
   assert.throws(() => dataset.buildInteractions([["a"] as unknown as Interaction]), {
     name: "TypeError",
-    message: "Expected interactions[0] to be [user, item] or [user, item, weight] but found an array of 1",
+    message:
+      "Expected interactions[0] to be [user, item] or [user, item, weight] but found an array of 1",
   });
-  assert.throws(() => dataset.buildInteractions([["a", "x"], "ax" as unknown as Interaction]), { name: "TypeError", message: /interactions\[1\]/ });
+  assert.throws(() => dataset.buildInteractions([["a", "x"], "ax" as unknown as Interaction]), {
+    name: "TypeError",
+    message: /interactions\[1\]/,
+  });
   assert.throws(() => dataset.buildInteractions([[NaN, "x"]]), {
     name: "RangeError",
     message: "Expected the user of interactions[0] to be a string or a finite number but found NaN",
   });
-  assert.throws(() => dataset.buildInteractions(42 as unknown as Interaction[]), { name: "TypeError" });
-  assert.throws(() => dataset.buildInteractions({ users: ["a"], items: [] }), { name: "TypeError", message: /items to have 1/ });
+  assert.throws(() => dataset.buildInteractions(42 as unknown as Interaction[]), {
+    name: "TypeError",
+  });
+  assert.throws(() => dataset.buildInteractions({ users: ["a"], items: [] }), {
+    name: "TypeError",
+    message: /items to have 1/,
+  });
 });
 
 test("Dataset fit() resets, fitPartial() adds, and a bad list changes neither map", () => {
@@ -212,7 +254,10 @@ test("Dataset fit() resets, fitPartial() adds, and a bad list changes neither ma
   dataset.fitPartial(["u3"], undefined);
   dataset.fitPartial(undefined, ["i2", "i1"]);
   assert.deepEqual(dataset.interactionsShape(), [3, 2]);
-  assert.throws(() => dataset.fitPartial(["u4"], ["i3", NaN]), { name: "RangeError", message: /ids\[1\]/ });
+  assert.throws(() => dataset.fitPartial(["u4"], ["i3", NaN]), {
+    name: "RangeError",
+    message: /ids\[1\]/,
+  });
   assert.deepEqual(dataset.interactionsShape(), [3, 2]);
   assert.equal(dataset.users.has("u4"), false);
   dataset.fit(["v"], ["j"]);
@@ -229,5 +274,8 @@ test("Dataset survives a JSON round trip", () => {
   assert.equal(back.users.order, "sorted");
   assert.equal(back.userId(30), 2);
   assert.throws(() => back.userId("nobody"), { message: "Unknown user id 'nobody'" });
-  assert.throws(() => Dataset.fromJSON({ users: { ids: [] } }), { name: "TypeError", message: /items/ });
+  assert.throws(() => Dataset.fromJSON({ users: { ids: [] } }), {
+    name: "TypeError",
+    message: /items/,
+  });
 });

@@ -10,7 +10,10 @@ const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 function runExample(name: string): string {
   const file = fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
   const args = isBun ? [file] : ["run", "-A", file];
-  const result = spawnSync(process.execPath, args, { encoding: "utf8", env: { ...process.env, TACIT_PROGRESS: "0" } });
+  const result = spawnSync(process.execPath, args, {
+    encoding: "utf8",
+    env: { ...process.env, TACIT_PROGRESS: "0" },
+  });
   assert.equal(result.status, 0, `${name} failed:\n${result.stdout}${result.stderr}`);
   return result.stdout;
 }
@@ -25,7 +28,8 @@ test("the listening demo finds similar artists of the query's own genre", () => 
 
 test("the lastfm evaluation example ranks better with ALS than with the most-popular baseline", () => {
   const out = runExample("lastfm_evaluation.ts");
-  const precision = (label: string) => Number(new RegExp(`^\\s+${label}\\s+([0-9.]+)`, "m").exec(out)?.[1]);
+  const precision = (label: string) =>
+    Number(new RegExp(`^\\s+${label}\\s+([0-9.]+)`, "m").exec(out)?.[1]);
   assert.ok(precision("ALS") > precision("most popular"), out);
   assert.match(out, /Top artists for user/);
 });

@@ -8,13 +8,19 @@ type TestFn = () => void | Promise<void>;
 type Register = (name: string, fn: TestFn) => void;
 
 declare const Bun: unknown;
-declare const Deno: { test(options: { name: string; fn: TestFn; sanitizeResources: boolean; sanitizeOps: boolean }): void } | undefined;
+declare const Deno: {
+  test(
+    options: { name: string; fn: TestFn; sanitizeResources: boolean; sanitizeOps: boolean },
+  ): void;
+} | undefined;
 
 async function pickRegister(): Promise<Register> {
   if (typeof Bun !== "undefined") {
     // A computed specifier keeps Deno's type checker from resolving a Bun-only module.
     const specifier = "bun:" + "test";
-    const bunTest = (await import(specifier)) as { test: (name: string, fn: TestFn, timeoutMs: number) => void };
+    const bunTest = (await import(specifier)) as {
+      test: (name: string, fn: TestFn, timeoutMs: number) => void;
+    };
     return (name, fn) => bunTest.test(name, fn, 120_000);
   }
   if (typeof Deno !== "undefined") {

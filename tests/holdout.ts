@@ -41,7 +41,13 @@ export function holdOutOnePerUser(matrix: CsrMatrix, seed: number): HoldOut {
  * interacted with (in `full`) that score below the held-out item (ties count
  * half), scores being dot products of rows of `users` and `items` (`f` columns).
  */
-export function heldOutAuc(full: CsrMatrix, heldOut: Int32Array, users: Float32Array, items: Float32Array, f: number): number {
+export function heldOutAuc(
+  full: CsrMatrix,
+  heldOut: Int32Array,
+  users: Float32Array,
+  items: Float32Array,
+  f: number,
+): number {
   const nItems = full.nCols;
   let total = 0;
   let counted = 0;

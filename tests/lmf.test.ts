@@ -20,7 +20,13 @@ test("LMF ranks held-out liked items above unseen ones (AUC > 0.85)", async () =
   // implicit's defaults: 30 factors, learning rate 1, regularization 0.6, 30 epochs, negProp 30.
   const model = await new LogisticMatrixFactorization({ randomState: 3 }).fit(train, quiet);
   assert.deepEqual(model.userFactors.shape, [train.nRows, 32]);
-  const auc = heldOutAuc(data.plays, heldOut, model.userFactors.data, model.itemFactors.data, model.factorCount);
+  const auc = heldOutAuc(
+    data.plays,
+    heldOut,
+    model.userFactors.data,
+    model.itemFactors.data,
+    model.factorCount,
+  );
   assert.ok(auc > 0.85, `held-out AUC ${auc}`);
 });
 
@@ -34,12 +40,24 @@ test("a seeded fit is reproducible bit for bit, on one thread or several", async
   assert.deepEqual(a.userFactors.data, b.userFactors.data);
   assert.deepEqual(a.itemFactors.data, b.itemFactors.data);
   assert.deepEqual(a.itemFactors.data, c.itemFactors.data);
-  const d = await new LogisticMatrixFactorization({ ...options, randomState: 12 }).fit(train, quiet);
+  const d = await new LogisticMatrixFactorization({ ...options, randomState: 12 }).fit(
+    train,
+    quiet,
+  );
   assert.notDeepEqual(a.itemFactors.data, d.itemFactors.data);
 });
 
 /** One Adagrad step per row (Johnson 2014, eq. 3–4) without sampled negatives, in float64. */
-function referenceUpdate(rows: number[][], x: Float32Array, y: Float32Array, sums: Float32Array, f: number, fixed: number, lr: number, reg: number) {
+function referenceUpdate(
+  rows: number[][],
+  x: Float32Array,
+  y: Float32Array,
+  sums: Float32Array,
+  f: number,
+  fixed: number,
+  lr: number,
+  reg: number,
+) {
   const xOut = Array.from(x);
   const sumsOut = Array.from(sums);
   rows.forEach((row, u) => {
@@ -69,14 +87,49 @@ test("the native LMF half-epoch matches a plain-TypeScript Adagrad step", () => 
   const y = randomFactors(9, f, 4);
   const sums = Float32Array.from(randomFactors(12, f, 5), (v) => Math.abs(v));
   const expected = referenceUpdate(toRows(m), x, y, sums, f, 5, 0.8, 0.3);
-  invoke("tacit_lmf_update", m.nRows, m.indptr, m.indices, m.data, x, y, 9, f, sums, 5, 0.8, 0.3, 0, 1);
+  invoke(
+    "tacit_lmf_update",
+    m.nRows,
+    m.indptr,
+    m.indices,
+    m.data,
+    x,
+    y,
+    9,
+    f,
+    sums,
+    5,
+    0.8,
+    0.3,
+    0,
+    1,
+  );
   for (let k = 0; k < x.length; k++) {
     assert.ok(Math.abs(x[k]! - expected.x[k]!) < 1e-5, `x[${k}]: ${x[k]} vs ${expected.x[k]}`);
-    assert.ok(Math.abs(sums[k]! - expected.sums[k]!) < 1e-4 * Math.max(1, expected.sums[k]!), `adagrad[${k}]`);
+    assert.ok(
+      Math.abs(sums[k]! - expected.sums[k]!) < 1e-4 * Math.max(1, expected.sums[k]!),
+      `adagrad[${k}]`,
+    );
   }
   // Sampled negatives push the logits of the sampled (popular) columns down.
   const before = Float32Array.from(x);
-  invoke("tacit_lmf_update", m.nRows, m.indptr, m.indices, m.data, x, y, 9, f, sums, 5, 0.8, 0.3, 4, 1);
+  invoke(
+    "tacit_lmf_update",
+    m.nRows,
+    m.indptr,
+    m.indices,
+    m.data,
+    x,
+    y,
+    9,
+    f,
+    sums,
+    5,
+    0.8,
+    0.3,
+    4,
+    1,
+  );
   assert.notDeepEqual(x, before);
   for (let u = 0; u < 12; u++) assert.equal(x[u * f + 5], before[u * f + 5]);
 });
@@ -96,26 +149,48 @@ test("bad options and negative confidences are refused with clear errors", async
     [{ dtype: "float16" }, /dtype/],
   ];
   for (const [options, pattern] of cases) {
-    assert.throws(() => new LogisticMatrixFactorization(options as never), (e: Error) => (e instanceof RangeError || e instanceof TypeError) && pattern.test(e.message), JSON.stringify(options));
+    assert.throws(
+      () => new LogisticMatrixFactorization(options as never),
+      (e: Error) => (e instanceof RangeError || e instanceof TypeError) && pattern.test(e.message),
+      JSON.stringify(options),
+    );
   }
   const negative = randomMatrix(6, 5, 0.5, 3, true);
   const model = new LogisticMatrixFactorization({ factors: 2, iterations: 1 });
-  await assert.rejects(model.fit(negative, quiet), /userItems.data to be >= 0 .* but found data\[\d+\] = -/);
+  await assert.rejects(
+    model.fit(negative, quiet),
+    /userItems.data to be >= 0 .* but found data\[\d+\] = -/,
+  );
   await assert.rejects(model.fit(randomMatrix(3, 3, 0, 1), quiet), /at least one stored entry/);
   assert.equal(model.nUsers, 0);
 });
 
 test("an aborted fit rejects and keeps the previous factors", async () => {
-  const model = await new LogisticMatrixFactorization({ factors: 4, iterations: 2, negProp: 3, randomState: 2 }).fit(train, quiet);
+  const model = await new LogisticMatrixFactorization({
+    factors: 4,
+    iterations: 2,
+    negProp: 3,
+    randomState: 2,
+  }).fit(train, quiet);
   const before = model.userFactors.data;
   const controller = new AbortController();
-  const pending = model.fit(train, { progress: false, signal: controller.signal, callback: (epoch) => epoch === 0 && controller.abort() });
+  const pending = model.fit(train, {
+    progress: false,
+    signal: controller.signal,
+    callback: (epoch) => epoch === 0 && controller.abort(),
+  });
   await assert.rejects(pending, (e: Error) => e.name === "AbortError");
   assert.equal(model.userFactors.data, before);
 });
 
 test("save then load round-trips the factors and options", async () => {
-  const model = await new LogisticMatrixFactorization({ factors: 5, iterations: 2, negProp: 4, learningRate: 0.5, randomState: 6 }).fit(train, quiet);
+  const model = await new LogisticMatrixFactorization({
+    factors: 5,
+    iterations: 2,
+    negProp: 4,
+    learningRate: 0.5,
+    randomState: 6,
+  }).fit(train, quiet);
   const path = join(dir, "lmf.tacit");
   await model.save(path);
   const loaded = await LogisticMatrixFactorization.load(path);
@@ -124,13 +199,24 @@ test("save then load round-trips the factors and options", async () => {
   assert.deepEqual(loaded.userFactors.shape, [train.nRows, 7]);
   assert.equal(loaded.negProp, 4);
   assert.equal(loaded.learningRate, 0.5);
-  assert.deepEqual(loaded.recommend([0, 5], train, { n: 4 }), model.recommend([0, 5], train, { n: 4 }));
+  assert.deepEqual(
+    loaded.recommend([0, 5], train, { n: 4 }),
+    model.recommend([0, 5], train, { n: 4 }),
+  );
 });
 
 test("recommend() ranks by the logit, and probabilities: true gives σ(logit) in the same order", async () => {
   const callbacks: number[] = [];
-  const model = await new LogisticMatrixFactorization({ factors: 8, iterations: 5, negProp: 10, randomState: 4 })
-    .fit(train, { progress: false, callback: (epoch, seconds) => seconds >= 0 && callbacks.push(epoch) });
+  const model = await new LogisticMatrixFactorization({
+    factors: 8,
+    iterations: 5,
+    negProp: 10,
+    randomState: 4,
+  })
+    .fit(train, {
+      progress: false,
+      callback: (epoch, seconds) => seconds >= 0 && callbacks.push(epoch),
+    });
   assert.deepEqual(callbacks, [0, 1, 2, 3, 4]);
   const f = model.factorCount;
   const users = model.userFactors.data;
@@ -155,5 +241,8 @@ test("recommend() ranks by the logit, and probabilities: true gives σ(logit) in
   }
   const batch = model.recommend([1, 2], train, { n: 3, probabilities: true });
   assert.deepEqual(batch.shape, [2, 3]);
-  assert.throws(() => model.recommend(1, train, { probabilities: "yes" as never }), /probabilities/);
+  assert.throws(
+    () => model.recommend(1, train, { probabilities: "yes" as never }),
+    /probabilities/,
+  );
 });

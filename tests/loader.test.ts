@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -12,22 +22,33 @@ const modUrl = new URL("../mod.ts", import.meta.url).href;
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
 
 /** Runs a snippet that imports mod.ts in a fresh process of the current runtime. */
-function runFresh(code: string, env: Record<string, string>, mod = modUrl): { status: number | null; output: string } {
+function runFresh(
+  code: string,
+  env: Record<string, string>,
+  mod = modUrl,
+): { status: number | null; output: string } {
   const file = join(mkdtempSync(join(tmpdir(), "tacit-loader-")), "probe.ts");
   writeFileSync(file, `import * as tacit from ${JSON.stringify(mod)};\n${code}\n`);
   const args = isBun ? [file] : ["run", "-A", file];
-  const result = spawnSync(process.execPath, args, { env: { ...process.env, ...env }, encoding: "utf8" });
+  const result = spawnSync(process.execPath, args, {
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+  });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
 }
 
 test("TACIT_LIB pointing at a missing file gives an error naming the path", () => {
-  const { status, output } = runFresh("tacit.getNumThreads();", { TACIT_LIB: "/nonexistent/libtacit.so" });
+  const { status, output } = runFresh("tacit.getNumThreads();", {
+    TACIT_LIB: "/nonexistent/libtacit.so",
+  });
   assert.notEqual(status, 0);
   assert.match(output, /native library was not found at \/nonexistent\/libtacit\.so/);
 });
 
 test("TACIT_NUM_THREADS sizes the pool of a fresh process", () => {
-  const { status, output } = runFresh("console.log('threads=' + tacit.getNumThreads());", { TACIT_NUM_THREADS: "3" });
+  const { status, output } = runFresh("console.log('threads=' + tacit.getNumThreads());", {
+    TACIT_NUM_THREADS: "3",
+  });
   assert.equal(status, 0, output);
   assert.match(output, /threads=3/);
 });
@@ -51,7 +72,12 @@ test("a library older than a Zig source is rebuilt once, and a missing Zig is a 
   writeFileSync(join(copy, "build.zig"), "// stand-in\n");
   mkdirSync(join(copy, "zig"));
   writeFileSync(join(copy, "zig", "root.zig"), "// stand-in\n");
-  const library = join(copy, "zig-out", "lib", process.platform === "darwin" ? "libtacit.dylib" : "libtacit.so");
+  const library = join(
+    copy,
+    "zig-out",
+    "lib",
+    process.platform === "darwin" ? "libtacit.dylib" : "libtacit.so",
+  );
   mkdirSync(join(copy, "zig-out", "lib"), { recursive: true });
   copyFileSync(join(root, "zig-out", "lib", library.split("/").at(-1)!), library);
   const past = new Date(Date.now() - 3_600_000);
@@ -65,14 +91,21 @@ test("a library older than a Zig source is rebuilt once, and a missing Zig is a 
   const first = runFresh(probe, { TACIT_ZIG: fakeZig }, mod);
   assert.equal(first.status, 0, first.output);
   assert.match(first.output, /building the native library/);
-  assert.equal(readFileSync(join(copy, "calls.log"), "utf8").trim(), "build -Doptimize=ReleaseFast");
+  assert.equal(
+    readFileSync(join(copy, "calls.log"), "utf8").trim(),
+    "build -Doptimize=ReleaseFast",
+  );
   const second = runFresh(probe, { TACIT_ZIG: fakeZig }, mod);
   assert.equal(second.status, 0, second.output);
   assert.doesNotMatch(second.output, /building/);
   assert.equal(readFileSync(join(copy, "calls.log"), "utf8").trim().split("\n").length, 1);
 
   rmSync(library);
-  const missing = runFresh(probe, { TACIT_ZIG: join(copy, "no-such-zig"), PATH: "/nonexistent" }, mod);
+  const missing = runFresh(
+    probe,
+    { TACIT_ZIG: join(copy, "no-such-zig"), PATH: "/nonexistent" },
+    mod,
+  );
   assert.notEqual(missing.status, 0);
   assert.match(missing.output, /no Zig compiler was found/);
   rmSync(copy, { recursive: true, force: true });

@@ -11,8 +11,8 @@ import {
   mrrAtK,
   ndcgAtK,
   precisionAtK,
-  rankingMetricsAtK,
   type RankingMetrics,
+  rankingMetricsAtK,
   type RankingMetricsPerUser,
   recallAtK,
 } from "../lib/evaluation/metrics.ts";
@@ -35,7 +35,12 @@ interface Reference {
   denominators: number[];
 }
 
-function bruteForce(model: AlternatingLeastSquares, train: CsrMatrix, testSet: CsrMatrix, k: number): Reference {
+function bruteForce(
+  model: AlternatingLeastSquares,
+  train: CsrMatrix,
+  testSet: CsrMatrix,
+  k: number,
+): Reference {
   const f = model.factorCount;
   const users = model.userFactors.data;
   const items = model.itemFactors.data;
@@ -114,7 +119,10 @@ function mean(values: number[]): number {
 }
 
 function close(actual: number, expected: number, what: string, tolerance = 1e-12): void {
-  assert.ok(Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)), `${what}: ${actual} != ${expected}`);
+  assert.ok(
+    Math.abs(actual - expected) <= tolerance * Math.max(1, Math.abs(expected)),
+    `${what}: ${actual} != ${expected}`,
+  );
 }
 
 /**
@@ -122,9 +130,15 @@ function close(actual: number, expected: number, what: string, tolerance = 1e-12
  * exact in float32 and float64, so the native ranking and the brute force agree
  * exactly, ties (broken by id) included.
  */
-function dyadicModel(nUsers: number, nItems: number, factors: number, seed: number): AlternatingLeastSquares {
+function dyadicModel(
+  nUsers: number,
+  nItems: number,
+  factors: number,
+  seed: number,
+): AlternatingLeastSquares {
   const next = seeded(seed);
-  const dyadic = (length: number) => Float32Array.from({ length }, () => (Math.floor(next() * 33) - 16) / 16);
+  const dyadic = (length: number) =>
+    Float32Array.from({ length }, () => (Math.floor(next() * 33) - 16) / 16);
   const model = new AlternatingLeastSquares({ factors });
   model.assignFactors(
     { data: dyadic(nUsers * factors), shape: [nUsers, factors] },
@@ -137,7 +151,13 @@ function dyadicModel(nUsers: number, nItems: number, factors: number, seed: numb
  * A random interaction matrix split cell by cell into train and test; some users
  * get no test items. With `overlap`, some test items are also training items.
  */
-function randomSplit(nUsers: number, nItems: number, density: number, seed: number, overlap = false): [CsrMatrix, CsrMatrix] {
+function randomSplit(
+  nUsers: number,
+  nItems: number,
+  density: number,
+  seed: number,
+  overlap = false,
+): [CsrMatrix, CsrMatrix] {
   const next = seeded(seed);
   const train = { rows: [] as number[], cols: [] as number[] };
   const held = { rows: [] as number[], cols: [] as number[] };
@@ -174,16 +194,34 @@ function assertMatchesReference(
   close(means.precision, sum(reference.hits) / sum(reference.denominators), `${label}: precision`);
   close(lightfm.precision, mean(reference.lightfmPrecision), `${label}: LightFM precision`);
   for (const name of METRICS) {
-    if (name !== "precision") close(means[name], mean(reference.perUser[name]), `${label}: ${name}`);
+    if (name !== "precision") {
+      close(means[name], mean(reference.perUser[name]), `${label}: ${name}`);
+    }
     assert.equal(perUser[name].length, reference.users.length);
-    perUser[name].forEach((value, r) => close(value, reference.perUser[name][r]!, `${label}: ${name} of user ${reference.users[r]}`));
+    perUser[name].forEach((value, r) =>
+      close(value, reference.perUser[name][r]!, `${label}: ${name} of user ${reference.users[r]}`)
+    );
   }
   for (const name of METRICS) {
-    if (name !== "precision") assert.equal(lightfm[name], means[name], `${label}: the precision option changes only precision`);
+    if (name !== "precision") {
+      assert.equal(
+        lightfm[name],
+        means[name],
+        `${label}: the precision option changes only precision`,
+      );
+    }
   }
 }
 
-for (const [nUsers, nItems, factors, density, seed] of [[60, 50, 8, 0.2, 1], [45, 120, 5, 0.08, 2], [9, 7, 3, 0.5, 3]] as const) {
+for (
+  const [nUsers, nItems, factors, density, seed] of [[60, 50, 8, 0.2, 1], [45, 120, 5, 0.08, 2], [
+    9,
+    7,
+    3,
+    0.5,
+    3,
+  ]] as const
+) {
   test(`every metric matches a brute force on a random ${nUsers}×${nItems} model and split`, async () => {
     const model = dyadicModel(nUsers, nItems, factors, seed);
     const [train, held] = randomSplit(nUsers, nItems, density, seed + 100, seed === 2);
@@ -194,14 +232,23 @@ for (const [nUsers, nItems, factors, density, seed] of [[60, 50, 8, 0.2, 1], [45
         const options = { ...quiet, k, batchSize };
         const means = await rankingMetricsAtK(model, train, held, options);
         const perUser = await rankingMetricsAtK(model, train, held, { ...options, perUser: true });
-        const lightfm = await rankingMetricsAtK(model, train, held, { ...options, precision: "lightfm" });
-        const lightfmPerUser = await rankingMetricsAtK(model, train, held, { ...options, precision: "lightfm", perUser: true });
+        const lightfm = await rankingMetricsAtK(model, train, held, {
+          ...options,
+          precision: "lightfm",
+        });
+        const lightfmPerUser = await rankingMetricsAtK(model, train, held, {
+          ...options,
+          precision: "lightfm",
+          perUser: true,
+        });
         const reference = bruteForce(model, train, held, k);
         const label = `k = ${k}, batchSize = ${batchSize}`;
         assertMatchesReference(means, perUser, lightfm, reference, label);
         sawHit ||= reference.hits.some((h) => h > 0);
         sawMiss ||= reference.hits.some((h, r) => h < reference.denominators[r]!);
-        lightfmPerUser.precision.forEach((value, r) => close(value, reference.lightfmPrecision[r]!, `${label}: LightFM precision of user ${r}`));
+        lightfmPerUser.precision.forEach((value, r) =>
+          close(value, reference.lightfmPrecision[r]!, `${label}: LightFM precision of user ${r}`)
+        );
       }
     }
     assert.ok(sawHit && sawMiss, "the cases have both hits and misses");
@@ -222,7 +269,10 @@ test("the single-metric functions return the fields of rankingMetricsAtK", async
   const perUser = await rankingMetricsAtK(model, train, held, { ...options, perUser: true });
   assert.deepEqual(await ndcgAtK(model, train, held, { ...options, perUser: true }), perUser.ndcg);
   const lightfm = await precisionAtK(model, train, held, { ...options, precision: "lightfm" });
-  assert.equal(lightfm, (await rankingMetricsAtK(model, train, held, { ...options, precision: "lightfm" })).precision);
+  assert.equal(
+    lightfm,
+    (await rankingMetricsAtK(model, train, held, { ...options, precision: "lightfm" })).precision,
+  );
 });
 
 // ---------------------------------------------------------------------------
@@ -233,7 +283,10 @@ test("the single-metric functions return the fields of rankingMetricsAtK", async
 
 function handModel(): { model: AlternatingLeastSquares; train: CsrMatrix; held: CsrMatrix } {
   const model = new AlternatingLeastSquares({ factors: 1 });
-  model.assignFactors({ data: Float32Array.of(1, 1, 1), shape: [3, 1] }, { data: Float32Array.of(5, 4, 3, 2, 1), shape: [5, 1] });
+  model.assignFactors({ data: Float32Array.of(1, 1, 1), shape: [3, 1] }, {
+    data: Float32Array.of(5, 4, 3, 2, 1),
+    shape: [5, 1],
+  });
   const train = CsrMatrix.fromCoo({ rows: [0, 2], cols: [0, 1], shape: [3, 5] });
   const held = CsrMatrix.fromCoo({ rows: [0, 0, 2], cols: [1, 3, 4], shape: [3, 5] });
   return { model, train, held };
@@ -256,7 +309,11 @@ test("hand-computed metrics at k = 3, with a user who has no test items", async 
   close(metrics.ndcg, (ndcg0 + 0) / 2, "ndcg");
   close(metrics.auc, (5 / 6 + 1 / 8) / 2, "auc"); // 23/48
   close(metrics.mrr, (1 + 0) / 2, "mrr");
-  const lightfm = await rankingMetricsAtK(model, train, held, { ...quiet, k: 3, precision: "lightfm" });
+  const lightfm = await rankingMetricsAtK(model, train, held, {
+    ...quiet,
+    k: 3,
+    precision: "lightfm",
+  });
   close(lightfm.precision, (2 / 3 + 0 / 3) / 2, "LightFM precision"); // 1/3
 
   const perUser = await rankingMetricsAtK(model, train, held, { ...quiet, k: 3, perUser: true });
@@ -283,7 +340,11 @@ test("hand-computed metrics when k is larger than the catalogue", async () => {
   close(metrics.ndcg, (1.5 / (1 + 1 / Math.log2(3)) + 1 / Math.log2(5)) / 2, "ndcg");
   close(metrics.auc, (5 / 6 + 1 / 4) / 2, "auc"); // 13/24
   close(metrics.mrr, (1 + 1 / 4) / 2, "mrr"); // 5/8
-  const lightfm = await rankingMetricsAtK(model, train, held, { ...quiet, k: 10, precision: "lightfm" });
+  const lightfm = await rankingMetricsAtK(model, train, held, {
+    ...quiet,
+    k: 10,
+    precision: "lightfm",
+  });
   close(lightfm.precision, (2 / 10 + 1 / 10) / 2, "LightFM precision"); // 0.15
 });
 
@@ -292,14 +353,20 @@ test("a test set without any test item evaluates no user", async () => {
   const metrics = await rankingMetricsAtK(model, train, CsrMatrix.empty([3, 5]), quiet);
   assert.equal(metrics.users, 0);
   for (const name of METRICS) assert.ok(Number.isNaN(metrics[name]), name);
-  const perUser = await rankingMetricsAtK(model, train, CsrMatrix.empty([3, 5]), { ...quiet, perUser: true });
+  const perUser = await rankingMetricsAtK(model, train, CsrMatrix.empty([3, 5]), {
+    ...quiet,
+    perUser: true,
+  });
   assert.equal(perUser.users.length, 0);
   assert.equal(perUser.auc.length, 0);
 });
 
 test("a user whose test row holds every item scores AUC 1", async () => {
   const model = new AlternatingLeastSquares({ factors: 1 });
-  model.assignFactors({ data: Float32Array.of(1), shape: [1, 1] }, { data: Float32Array.of(1, 2, 3), shape: [3, 1] });
+  model.assignFactors({ data: Float32Array.of(1), shape: [1, 1] }, {
+    data: Float32Array.of(1, 2, 3),
+    shape: [3, 1],
+  });
   const held = CsrMatrix.fromCoo({ rows: [0, 0, 0], cols: [0, 1, 2], shape: [1, 3] });
   // k = 2: list [2, 1], T = {0, 1, 2}, N = 3 − 3 = 0 negatives.
   // precision 2 / min(2, 3) = 1; recall 2/3; AP = (1/1 + 2/2) / 2 = 1; NDCG = 1; RR = 1; AUC = 1 (no pair).
@@ -313,7 +380,11 @@ test("any RankingModel can be evaluated, and a malformed recommend() is refused"
   const fixed: RankingModel = {
     nUsers: 2,
     nItems: 4,
-    recommend(userids: ArrayLike<number>, _userItems: CsrMatrix, options: { n: number }): RankedBatch {
+    recommend(
+      userids: ArrayLike<number>,
+      _userItems: CsrMatrix,
+      options: { n: number },
+    ): RankedBatch {
       const ids = new Int32Array(userids.length * options.n).fill(-1);
       for (let r = 0; r < userids.length; r++) ids.set([2, 0].slice(0, options.n), r * options.n);
       return { ids, scores: new Float32Array(ids.length), shape: [userids.length, options.n] };
@@ -326,10 +397,30 @@ test("any RankingModel can be evaluated, and a malformed recommend() is refused"
   close(metrics.mrr, (1 / 2 + 0) / 2, "mrr");
   close(metrics.precision, 1 / 2, "precision");
 
-  const broken: RankingModel = { ...fixed, recommend: (users) => ({ ids: new Int32Array(users.length * 20), scores: new Float32Array(0), shape: [users.length, 20] }) };
-  await assert.rejects(rankingMetricsAtK(broken, train, held, { ...quiet, k: 4 }), /Expected model.recommend to return Int32Array ids of shape \[2, <= 4\]/);
-  const outOfRange: RankingModel = { ...fixed, recommend: (users) => ({ ids: new Int32Array(users.length).fill(9), scores: new Float32Array(0), shape: [users.length, 1] }) };
-  await assert.rejects(rankingMetricsAtK(outOfRange, train, held, { ...quiet, k: 4 }), { name: "RangeError", message: "top_ids[0] = 9 is out of range for 4 items (-1 marks padding)" });
+  const broken: RankingModel = {
+    ...fixed,
+    recommend: (users) => ({
+      ids: new Int32Array(users.length * 20),
+      scores: new Float32Array(0),
+      shape: [users.length, 20],
+    }),
+  };
+  await assert.rejects(
+    rankingMetricsAtK(broken, train, held, { ...quiet, k: 4 }),
+    /Expected model.recommend to return Int32Array ids of shape \[2, <= 4\]/,
+  );
+  const outOfRange: RankingModel = {
+    ...fixed,
+    recommend: (users) => ({
+      ids: new Int32Array(users.length).fill(9),
+      scores: new Float32Array(0),
+      shape: [users.length, 1],
+    }),
+  };
+  await assert.rejects(rankingMetricsAtK(outOfRange, train, held, { ...quiet, k: 4 }), {
+    name: "RangeError",
+    message: "top_ids[0] = 9 is out of range for 4 items (-1 marks padding)",
+  });
 });
 
 test("rankingMetricsAtK refuses matrices of the wrong shape and bad options", async () => {
@@ -341,26 +432,80 @@ test("rankingMetricsAtK refuses matrices of the wrong shape and bad options", as
       else assert.match(error.message, message);
       return true;
     });
-  await reject(rankingMetricsAtK(model, train, held.resize(4), quiet), "RangeError", "test has 4 rows but the model has 3 users");
-  await reject(rankingMetricsAtK(model, train.resize(2), held, quiet), "RangeError", "train has 2 rows but the model has 3 users");
-  await reject(rankingMetricsAtK(model, train, held.resize(3, 6), quiet), "RangeError", "test has 6 columns but the model has 5 items");
-  await reject(rankingMetricsAtK(model, [] as unknown as CsrMatrix, held, quiet), "TypeError", "Expected train to be a CsrMatrix but found an array");
-  await reject(rankingMetricsAtK({} as RankingModel, train, held, quiet), "TypeError", /Expected model to be a model with a recommend\(\) method/);
-  await reject(rankingMetricsAtK(model, train, held, { ...quiet, k: 0 }), "RangeError", "Expected k to be a positive integer but found 0");
-  await reject(rankingMetricsAtK(model, train, held, { ...quiet, k: 2.5 }), "RangeError", "Expected k to be a positive integer but found 2.5");
-  await reject(rankingMetricsAtK(model, train, held, { ...quiet, k: "10" as unknown as number }), "TypeError", "Expected k to be a positive integer but found '10'");
-  await reject(rankingMetricsAtK(model, train, held, { ...quiet, k: 2 ** 31 }), "RangeError", "Expected k to be at most 2147483647 but found 2147483648");
-  await reject(rankingMetricsAtK(model, train, held, { ...quiet, batchSize: -1 }), "RangeError", "Expected batchSize to be a positive integer but found -1");
-  await reject(rankingMetricsAtK(model, train, held, { ...quiet, precision: "spotlight" as "lightfm" }), "RangeError", "Expected precision to be one of 'implicit', 'lightfm' but found 'spotlight'");
-  await reject(rankingMetricsAtK(model, train, held, { ...quiet, perUser: 1 as unknown as boolean }), "TypeError", "Expected perUser to be a boolean but found 1");
-  await reject(ndcgAtK(model, train, held, { ...quiet, k: -3 }), "RangeError", "Expected k to be a positive integer but found -3");
+  await reject(
+    rankingMetricsAtK(model, train, held.resize(4), quiet),
+    "RangeError",
+    "test has 4 rows but the model has 3 users",
+  );
+  await reject(
+    rankingMetricsAtK(model, train.resize(2), held, quiet),
+    "RangeError",
+    "train has 2 rows but the model has 3 users",
+  );
+  await reject(
+    rankingMetricsAtK(model, train, held.resize(3, 6), quiet),
+    "RangeError",
+    "test has 6 columns but the model has 5 items",
+  );
+  await reject(
+    rankingMetricsAtK(model, [] as unknown as CsrMatrix, held, quiet),
+    "TypeError",
+    "Expected train to be a CsrMatrix but found an array",
+  );
+  await reject(
+    rankingMetricsAtK({} as RankingModel, train, held, quiet),
+    "TypeError",
+    /Expected model to be a model with a recommend\(\) method/,
+  );
+  await reject(
+    rankingMetricsAtK(model, train, held, { ...quiet, k: 0 }),
+    "RangeError",
+    "Expected k to be a positive integer but found 0",
+  );
+  await reject(
+    rankingMetricsAtK(model, train, held, { ...quiet, k: 2.5 }),
+    "RangeError",
+    "Expected k to be a positive integer but found 2.5",
+  );
+  await reject(
+    rankingMetricsAtK(model, train, held, { ...quiet, k: "10" as unknown as number }),
+    "TypeError",
+    "Expected k to be a positive integer but found '10'",
+  );
+  await reject(
+    rankingMetricsAtK(model, train, held, { ...quiet, k: 2 ** 31 }),
+    "RangeError",
+    "Expected k to be at most 2147483647 but found 2147483648",
+  );
+  await reject(
+    rankingMetricsAtK(model, train, held, { ...quiet, batchSize: -1 }),
+    "RangeError",
+    "Expected batchSize to be a positive integer but found -1",
+  );
+  await reject(
+    rankingMetricsAtK(model, train, held, { ...quiet, precision: "spotlight" as "lightfm" }),
+    "RangeError",
+    "Expected precision to be one of 'implicit', 'lightfm' but found 'spotlight'",
+  );
+  await reject(
+    rankingMetricsAtK(model, train, held, { ...quiet, perUser: 1 as unknown as boolean }),
+    "TypeError",
+    "Expected perUser to be a boolean but found 1",
+  );
+  await reject(
+    ndcgAtK(model, train, held, { ...quiet, k: -3 }),
+    "RangeError",
+    "Expected k to be a positive integer but found -3",
+  );
 });
 
 test("an aborted signal stops the evaluation", async () => {
   const { model, train, held } = handModel();
   const controller = new AbortController();
   controller.abort();
-  await assert.rejects(rankingMetricsAtK(model, train, held, { ...quiet, signal: controller.signal }));
+  await assert.rejects(
+    rankingMetricsAtK(model, train, held, { ...quiet, signal: controller.signal }),
+  );
 });
 
 test("the native kernel validates its arguments and names them", () => {
@@ -376,7 +521,19 @@ test("the native kernel validates its arguments and names them", () => {
     { name: "RangeError", message: "Expected width to be <= k = 1 but found 2" },
   );
   assert.throws(
-    () => invoke("tacit_ranking_metrics", topIds, 2, 2, 2, Int32Array.of(1, 1, 2), Int32Array.of(1, 3), 5, 8, out),
+    () =>
+      invoke(
+        "tacit_ranking_metrics",
+        topIds,
+        2,
+        2,
+        2,
+        Int32Array.of(1, 1, 2),
+        Int32Array.of(1, 3),
+        5,
+        8,
+        out,
+      ),
     { name: "TypeError", message: "Expected test_indptr[0] to be 0 but found 1" },
   );
   invoke("tacit_ranking_metrics", topIds, 2, 2, 2, indptr, Int32Array.of(1, 3), 5, 8, out);

@@ -31,7 +31,10 @@ const X = toRows(plays);
 type Dense = number[][];
 
 function columnNorms(W: Dense): number[] {
-  return Array.from({ length: nItems }, (_, i) => Math.sqrt(W.reduce((s, row) => s + row[i]! ** 2, 0)));
+  return Array.from(
+    { length: nItems },
+    (_, i) => Math.sqrt(W.reduce((s, row) => s + row[i]! ** 2, 0)),
+  );
 }
 
 function scaleColumns(W: Dense): Dense {
@@ -126,17 +129,28 @@ function assertTop(
   for (let r = 0; r < ids.length; r++) {
     const id = ids[r]!;
     assert.ok(eligible.includes(id), `${label}: ${id} is not eligible`);
-    assert.ok(close(scores[r]!, reference[id]!), `${label}: score of ${id} is ${scores[r]} but expected ${reference[id]}`);
+    assert.ok(
+      close(scores[r]!, reference[id]!),
+      `${label}: score of ${id} is ${scores[r]} but expected ${reference[id]}`,
+    );
     if (r > 0) {
       const previous = scores[r - 1]!;
-      assert.ok(previous > scores[r]! || (previous === scores[r]! && ids[r - 1]! < id), `${label}: order at ${r}`);
+      assert.ok(
+        previous > scores[r]! || (previous === scores[r]! && ids[r - 1]! < id),
+        `${label}: order at ${r}`,
+      );
     }
     kept.add(id);
   }
   if (ids.length === 0) return;
   const last = reference[ids[ids.length - 1]!]!;
   for (const j of eligible) {
-    if (!kept.has(j)) assert.ok(reference[j]! <= last + 1e-5 * Math.max(1, Math.abs(last)), `${label}: ${j} (${reference[j]}) beats the last kept (${last})`);
+    if (!kept.has(j)) {
+      assert.ok(
+        reference[j]! <= last + 1e-5 * Math.max(1, Math.abs(last)),
+        `${label}: ${j} (${reference[j]}) beats the last kept (${last})`,
+      );
+    }
   }
 }
 
@@ -152,9 +166,13 @@ for (const kind of Object.keys(references)) {
       for (let i = 0; i < nItems; i++) {
         const row = similarity.row(i);
         const candidates = Array.from({ length: nItems }, (_, j) => j).filter((j) => shares[i]![j]);
-        for (let p = 1; p < row.indices.length; p++) assert.ok(row.indices[p - 1]! < row.indices[p]!);
+        for (let p = 1; p < row.indices.length; p++) {
+          assert.ok(row.indices[p - 1]! < row.indices[p]!);
+        }
         // Best first, then the same checks as for a ranked list.
-        const order = [...row.indices.keys()].sort((a, b) => row.data[b]! - row.data[a]! || row.indices[a]! - row.indices[b]!);
+        const order = [...row.indices.keys()].sort((a, b) =>
+          row.data[b]! - row.data[a]! || row.indices[a]! - row.indices[b]!
+        );
         assertTop(
           order.map((p) => row.indices[p]!),
           order.map((p) => row.data[p]!),
@@ -188,7 +206,13 @@ test("ties are broken by item id in fit, recommend and similarItems", async () =
     row[5] = 1 + (u % 3);
   });
   const dup = CsrMatrix.fromDense(rows, nItems);
-  for (const model of [new CosineRecommender({ k: 4 }), new BM25Recommender({ k: 4 }), new ItemItemRecommender({ k: 4 })]) {
+  for (
+    const model of [
+      new CosineRecommender({ k: 4 }),
+      new BM25Recommender({ k: 4 }),
+      new ItemItemRecommender({ k: 4 }),
+    ]
+  ) {
     await model.fit(dup, quiet);
     for (let i = 0; i < nItems; i++) {
       const row = model.similarity.row(i);
@@ -236,10 +260,28 @@ interface RecommendCase {
   only: number[] | undefined;
 }
 const recommendCases: RecommendCase[] = [
-  { name: "no filter", options: { filterAlreadyLiked: false }, liked: false, filter: [], only: undefined },
+  {
+    name: "no filter",
+    options: { filterAlreadyLiked: false },
+    liked: false,
+    filter: [],
+    only: undefined,
+  },
   { name: "liked items left out", options: {}, liked: true, filter: [], only: undefined },
-  { name: "filterItems", options: { filterAlreadyLiked: false, filterItems }, liked: false, filter: filterItems, only: undefined },
-  { name: "every filter and a subset", options: { filterItems, items: subset }, liked: true, filter: filterItems, only: subset },
+  {
+    name: "filterItems",
+    options: { filterAlreadyLiked: false, filterItems },
+    liked: false,
+    filter: filterItems,
+    only: undefined,
+  },
+  {
+    name: "every filter and a subset",
+    options: { filterItems, items: subset },
+    liked: true,
+    filter: filterItems,
+    only: subset,
+  },
 ];
 
 function eligibleItems(u: number, c: RecommendCase): number[] {
@@ -262,7 +304,15 @@ for (const kind of Object.keys(references)) {
         const reference = bruteScores(model.similarity, plays, u);
         const eligible = eligibleItems(u, c);
         const single: Ranked = model.recommend(u, plays, { n, ...c.options });
-        assertTop(single.ids, single.scores, reference, eligible, n, kind === "itemitem", `${kind} user ${u}`);
+        assertTop(
+          single.ids,
+          single.scores,
+          reference,
+          eligible,
+          n,
+          kind === "itemitem",
+          `${kind} user ${u}`,
+        );
         const kept = single.ids.length;
         assert.equal(kept, Math.min(n, eligible.length), "exactly n results when n items remain");
         assert.deepEqual(batch.ids.subarray(row * width, row * width + kept), single.ids);
@@ -287,12 +337,19 @@ test("recommend() ranks unreached items at score 0 after positive ones, by id", 
   assert.deepEqual([...second.ids], [3, 0, 4]); // item 3 reached through item 2; then zeros by id
   assert.ok(second.scores[0]! > 0);
   assert.equal(model.recommend(1, lonely, { n: 10, filterItems: [0, 3, 4] }).ids.length, 0);
-  assert.deepEqual(model.recommend([0, 1], lonely, { n: 4, items: [4, 1] }).ids, Int32Array.of(1, 4, 4, -1));
+  assert.deepEqual(
+    model.recommend([0, 1], lonely, { n: 4, items: [4, 1] }).ids,
+    Int32Array.of(1, 4, 4, -1),
+  );
 });
 
 test("similarItems() returns the stored neighbours best first, with filterItems and items", async () => {
   const model = await new BM25Recommender({ k: 6 }).fit(plays, quiet);
-  const batch = model.similarItems(Int32Array.from({ length: nItems }, (_, i) => i), { n: 10, filterItems: [2, 9], items: subset });
+  const batch = model.similarItems(Int32Array.from({ length: nItems }, (_, i) => i), {
+    n: 10,
+    filterItems: [2, 9],
+    items: subset,
+  });
   assert.deepEqual(batch.shape, [nItems, 10]);
   for (let i = 0; i < nItems; i++) {
     const row = model.similarity.row(i);
@@ -330,32 +387,50 @@ test("save() then load() round-trips every model", async () => {
       assert.deepEqual(loaded.similarity.indptr, model.similarity.indptr);
       assert.deepEqual(loaded.similarity.indices, model.similarity.indices);
       assert.deepEqual(loaded.similarity.data, model.similarity.data);
-      assert.deepEqual(loaded.recommend([1, 2, 3], plays, { n: 5 }), model.recommend([1, 2, 3], plays, { n: 5 }));
+      assert.deepEqual(
+        loaded.recommend([1, 2, 3], plays, { n: 5 }),
+        model.recommend([1, 2, 3], plays, { n: 5 }),
+      );
       if (model instanceof BM25Recommender) {
         assert.equal((loaded as BM25Recommender).k1, 3);
         assert.equal((loaded as BM25Recommender).b, 0.5);
       }
     }
     await assert.rejects(CosineRecommender.load(join(dir, "bm25.tacit")), TacitFileError);
-    await assert.rejects(new ItemItemRecommender().save(join(dir, "unfitted.tacit")), /save\(\) needs a fitted model/);
+    await assert.rejects(
+      new ItemItemRecommender().save(join(dir, "unfitted.tacit")),
+      /save\(\) needs a fitted model/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 test("bad inputs are refused with errors naming the argument", async () => {
-  assert.throws(() => new ItemItemRecommender({ k: 0 }), { name: "RangeError", message: /Expected k to be a positive integer but found 0/ });
+  assert.throws(() => new ItemItemRecommender({ k: 0 }), {
+    name: "RangeError",
+    message: /Expected k to be a positive integer but found 0/,
+  });
   assert.throws(() => new CosineRecommender({ k: 2.5 }), RangeError);
   assert.throws(() => new TFIDFRecommender({ k: "3" as unknown as number }), TypeError);
   assert.throws(() => new ItemItemRecommender({ numThreads: -1 }), /numThreads/);
-  assert.throws(() => new BM25Recommender({ k1: Number.NaN }), { name: "RangeError", message: /Expected k1 .* but found NaN/ });
-  assert.throws(() => new BM25Recommender({ b: -0.1 }), { name: "RangeError", message: /Expected b to be .* but found -0.1/ });
+  assert.throws(() => new BM25Recommender({ k1: Number.NaN }), {
+    name: "RangeError",
+    message: /Expected k1 .* but found NaN/,
+  });
+  assert.throws(() => new BM25Recommender({ b: -0.1 }), {
+    name: "RangeError",
+    message: /Expected b to be .* but found -0.1/,
+  });
   assert.throws(() => new BM25Recommender({ b: 1.5 }), /Expected b/);
 
   const model = new ItemItemRecommender({ k: 5 });
   assert.throws(() => model.recommend(0, plays), /recommend\(\) needs a fitted model/);
   assert.throws(() => model.similarity, /similarity needs a fitted model/);
-  await assert.rejects(model.fit([[1]] as unknown as CsrMatrix), { name: "TypeError", message: /Expected userItems to be a CsrMatrix/ });
+  await assert.rejects(model.fit([[1]] as unknown as CsrMatrix), {
+    name: "TypeError",
+    message: /Expected userItems to be a CsrMatrix/,
+  });
   await assert.rejects(
     new TFIDFRecommender().fit(CsrMatrix.fromDense([[1, -2], [0, 1]]), quiet),
     { name: "RangeError", message: /non-negative/ },
@@ -363,15 +438,42 @@ test("bad inputs are refused with errors naming the argument", async () => {
   await model.fit(plays, quiet);
 
   const narrow = randomMatrix(nUsers, nItems - 1, 0.1, 5);
-  assert.throws(() => model.recommend(0, narrow), { name: "RangeError", message: `userItems has ${nItems - 1} columns but the model has ${nItems} items` });
-  assert.throws(() => model.recommend(nUsers, plays), { name: "RangeError", message: /userid = 60 is out of range/ });
-  assert.throws(() => model.recommend([0, -1], plays), { name: "RangeError", message: /userid\[1\] = -1/ });
-  assert.throws(() => model.recommend(0, plays, { n: 0 }), { name: "RangeError", message: /Expected n to be a positive integer/ });
-  assert.throws(() => model.recommend(0, plays, { filterItems: [nItems] }), { name: "RangeError", message: /filterItems\[0\] = 45/ });
-  assert.throws(() => model.recommend(0, plays, { items: [1, 2.5] }), { name: "RangeError", message: /items\[1\] = 2.5/ });
-  assert.throws(() => model.recommend(0, plays, { filterAlreadyLiked: "yes" as unknown as boolean }), { name: "TypeError", message: /filterAlreadyLiked/ });
-  assert.throws(() => model.recommend(0, { shape: [1, 45] } as unknown as CsrMatrix), { name: "TypeError", message: /Expected userItems to be a CsrMatrix/ });
-  assert.throws(() => model.similarItems(nItems), { name: "RangeError", message: /itemid = 45 is out of range for a model with 45 items/ });
+  assert.throws(() => model.recommend(0, narrow), {
+    name: "RangeError",
+    message: `userItems has ${nItems - 1} columns but the model has ${nItems} items`,
+  });
+  assert.throws(() => model.recommend(nUsers, plays), {
+    name: "RangeError",
+    message: /userid = 60 is out of range/,
+  });
+  assert.throws(() => model.recommend([0, -1], plays), {
+    name: "RangeError",
+    message: /userid\[1\] = -1/,
+  });
+  assert.throws(() => model.recommend(0, plays, { n: 0 }), {
+    name: "RangeError",
+    message: /Expected n to be a positive integer/,
+  });
+  assert.throws(() => model.recommend(0, plays, { filterItems: [nItems] }), {
+    name: "RangeError",
+    message: /filterItems\[0\] = 45/,
+  });
+  assert.throws(() => model.recommend(0, plays, { items: [1, 2.5] }), {
+    name: "RangeError",
+    message: /items\[1\] = 2.5/,
+  });
+  assert.throws(
+    () => model.recommend(0, plays, { filterAlreadyLiked: "yes" as unknown as boolean }),
+    { name: "TypeError", message: /filterAlreadyLiked/ },
+  );
+  assert.throws(() => model.recommend(0, { shape: [1, 45] } as unknown as CsrMatrix), {
+    name: "TypeError",
+    message: /Expected userItems to be a CsrMatrix/,
+  });
+  assert.throws(() => model.similarItems(nItems), {
+    name: "RangeError",
+    message: /itemid = 45 is out of range for a model with 45 items/,
+  });
   assert.throws(() => model.similarItems([0], { filterItems: [99] }), /filterItems\[0\] = 99/);
 });
 
@@ -380,7 +482,9 @@ test("fit() honours an AbortSignal and leaves the model unchanged", async () => 
   const before = model.similarity;
   const controller = new AbortController();
   controller.abort();
-  await assert.rejects(model.fit(randomMatrix(10, 12, 0.3, 4), { ...quiet, signal: controller.signal }));
+  await assert.rejects(
+    model.fit(randomMatrix(10, 12, 0.3, 4), { ...quiet, signal: controller.signal }),
+  );
   assert.equal(model.similarity, before);
 });
 
@@ -403,7 +507,11 @@ test("rankingMetricsAtK runs on a fitted neighbour model", async () => {
     for (const value of [metrics.precision, metrics.map, metrics.ndcg, metrics.auc, metrics.mrr]) {
       assert.ok(Number.isFinite(value) && value >= 0 && value <= 1);
     }
-    const perUser = await rankingMetricsAtK(model, train, held, { k: 5, perUser: true, progress: false });
+    const perUser = await rankingMetricsAtK(model, train, held, {
+      k: 5,
+      perUser: true,
+      progress: false,
+    });
     assert.equal(perUser.users.length, metrics.users);
   }
 });

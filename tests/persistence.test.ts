@@ -14,7 +14,14 @@ function bytes(a: Float32Array): Uint8Array {
 
 test("save then load round-trips factors bit for bit and keeps the options", async () => {
   const m = randomMatrix(30, 20, 0.2, 1);
-  const model = await new AlternatingLeastSquares({ factors: 7, regularization: 0.07, alpha: 3, iterations: 2, solver: "cholesky", randomState: 4 })
+  const model = await new AlternatingLeastSquares({
+    factors: 7,
+    regularization: 0.07,
+    alpha: 3,
+    iterations: 2,
+    solver: "cholesky",
+    randomState: 4,
+  })
     .fit(m, { progress: false });
   const path = join(dir, "model.tacit");
   await model.save(path);
@@ -29,7 +36,8 @@ test("save then load round-trips factors bit for bit and keeps the options", asy
 
 test("load refuses a truncated, corrupted or foreign file, and a failed save keeps the old file", async () => {
   const m = randomMatrix(10, 8, 0.3, 2);
-  const model = await new AlternatingLeastSquares({ factors: 3, iterations: 1, randomState: 1 }).fit(m, { progress: false });
+  const model = await new AlternatingLeastSquares({ factors: 3, iterations: 1, randomState: 1 })
+    .fit(m, { progress: false });
   const path = join(dir, "small.tacit");
   await model.save(path);
   const good = readFileSync(path);

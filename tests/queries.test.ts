@@ -7,9 +7,16 @@ const f = 6;
 const nUsers = 30;
 const nItems = 45;
 
-function modelWithFactors(users: Float32Array, items: Float32Array, factors = f): AlternatingLeastSquares {
+function modelWithFactors(
+  users: Float32Array,
+  items: Float32Array,
+  factors = f,
+): AlternatingLeastSquares {
   const model = new AlternatingLeastSquares({ factors });
-  model.assignFactors({ data: users, shape: [users.length / factors, factors] }, { data: items, shape: [items.length / factors, factors] });
+  model.assignFactors({ data: users, shape: [users.length / factors, factors] }, {
+    data: items,
+    shape: [items.length / factors, factors],
+  });
   return model;
 }
 
@@ -22,18 +29,32 @@ function likedSet(m: CsrMatrix, u: number): Set<number> {
   return new Set(m.row(u).indices);
 }
 
-function assertRanked(actual: { ids: Int32Array; scores: Float32Array }, expected: { ids: number[]; scores: number[] }, label: string) {
+function assertRanked(
+  actual: { ids: Int32Array; scores: Float32Array },
+  expected: { ids: number[]; scores: number[] },
+  label: string,
+) {
   assert.deepEqual([...actual.ids], expected.ids, `${label}: ids`);
-  expected.scores.forEach((s, k) => assert.ok(Math.abs(actual.scores[k]! - s) < 1e-5, `${label}: score ${k}`));
+  expected.scores.forEach((s, k) =>
+    assert.ok(Math.abs(actual.scores[k]! - s) < 1e-5, `${label}: score ${k}`)
+  );
 }
 
 const filterItems = [0, 5, 7, 44];
 const subset = [40, 3, 5, 9, 12, 13, 21, 22, 30, 31, 44, 3];
 
 const cases = [
-  { name: "no filter", options: { filterAlreadyLiked: false }, exclude: (_u: number) => new Set<number>() },
+  {
+    name: "no filter",
+    options: { filterAlreadyLiked: false },
+    exclude: (_u: number) => new Set<number>(),
+  },
   { name: "liked filtered", options: {}, exclude: (u: number) => likedSet(liked, u) },
-  { name: "filterItems", options: { filterAlreadyLiked: false, filterItems }, exclude: () => new Set(filterItems) },
+  {
+    name: "filterItems",
+    options: { filterAlreadyLiked: false, filterItems },
+    exclude: () => new Set(filterItems),
+  },
   {
     name: "every filter and a subset",
     options: { filterItems, items: subset },
@@ -90,22 +111,37 @@ test("ties are broken by ascending item id", () => {
 
 test("recommend() with recalculateUser uses the solved factors", async () => {
   const m = randomMatrix(20, 12, 0.3, 9);
-  const fitted = await new AlternatingLeastSquares({ factors: 4, iterations: 3, randomState: 3 }).fit(m, { progress: false });
+  const fitted = await new AlternatingLeastSquares({ factors: 4, iterations: 3, randomState: 3 })
+    .fit(m, { progress: false });
   const x = fitted.recalculateUser(5, m);
   const scores = Array.from({ length: 12 }, (_, i) => dot(x, 0, fitted.itemFactors.data, i, 4));
-  assertRanked(fitted.recommend(5, m, { n: 4, recalculateUser: true }), bruteTopK(scores, 4, likedSet(m, 5)), "recalculated");
+  assertRanked(
+    fitted.recommend(5, m, { n: 4, recalculateUser: true }),
+    bruteTopK(scores, 4, likedSet(m, 5)),
+    "recalculated",
+  );
 });
 
 function cosineScores(matrix: Float32Array, count: number, q: number): number[] {
   const norm = (i: number) => Math.sqrt(dot(matrix, i, matrix, i, f));
-  return Array.from({ length: count }, (_, i) => dot(matrix, q, matrix, i, f) / (norm(q) * norm(i)));
+  return Array.from(
+    { length: count },
+    (_, i) => dot(matrix, q, matrix, i, f) / (norm(q) * norm(i)),
+  );
 }
 
-for (const [label, options, exclude, only] of [
-  ["no filter", {}, new Set<number>(), undefined],
-  ["filterItems", { filterItems }, new Set(filterItems), undefined],
-  ["filterItems and a subset", { filterItems, items: subset }, new Set(filterItems), new Set(subset)],
-] as const) {
+for (
+  const [label, options, exclude, only] of [
+    ["no filter", {}, new Set<number>(), undefined],
+    ["filterItems", { filterItems }, new Set(filterItems), undefined],
+    [
+      "filterItems and a subset",
+      { filterItems, items: subset },
+      new Set(filterItems),
+      new Set(subset),
+    ],
+  ] as const
+) {
   test(`similarItems() equals a brute-force cosine top-k with ${label}`, () => {
     for (let i = 0; i < nItems; i++) {
       const expected = bruteTopK(cosineScores(items, nItems, i), 8, exclude, only);
@@ -113,7 +149,10 @@ for (const [label, options, exclude, only] of [
     }
     const batch = model.similarItems([2, 9], { n: 8, ...options });
     assert.deepEqual(batch.shape, [2, 8]);
-    assert.deepEqual(batch.ids.subarray(8, 16).filter((id) => id >= 0), model.similarItems(9, { n: 8, ...options }).ids);
+    assert.deepEqual(
+      batch.ids.subarray(8, 16).filter((id) => id >= 0),
+      model.similarItems(9, { n: 8, ...options }).ids,
+    );
   });
 }
 

@@ -18,7 +18,13 @@ export function seeded(seed: number): () => number {
 }
 
 /** A random sparse matrix with about `density` of its cells filled with values in (0, 5]. */
-export function randomMatrix(rows: number, cols: number, density: number, seed: number, negatives = false): CsrMatrix {
+export function randomMatrix(
+  rows: number,
+  cols: number,
+  density: number,
+  seed: number,
+  negatives = false,
+): CsrMatrix {
   const next = seeded(seed);
   const dense: number[][] = [];
   for (let r = 0; r < rows; r++) {
@@ -44,7 +50,9 @@ export function gaussSolve(a: number[][], b: number[]): number[] {
   const m = a.map((row, i) => [...row, b[i]!]);
   for (let col = 0; col < n; col++) {
     let pivot = col;
-    for (let r = col + 1; r < n; r++) if (Math.abs(m[r]![col]!) > Math.abs(m[pivot]![col]!)) pivot = r;
+    for (let r = col + 1; r < n; r++) {
+      if (Math.abs(m[r]![col]!) > Math.abs(m[pivot]![col]!)) pivot = r;
+    }
     [m[col], m[pivot]] = [m[pivot]!, m[col]!];
     for (let r = col + 1; r < n; r++) {
       const factor = m[r]![col]! / m[col]![col]!;
@@ -72,7 +80,10 @@ export function denseAlsRow(
   regularization: number,
   alpha: number,
 ): number[] {
-  const a = Array.from({ length: f }, (_, i) => Array.from({ length: f }, (_, j) => (i === j ? regularization : 0)));
+  const a = Array.from(
+    { length: f },
+    (_, i) => Array.from({ length: f }, (_, j) => (i === j ? regularization : 0)),
+  );
   const b = new Array<number>(f).fill(0);
   row.forEach((v, item) => {
     const c = v === 0 ? 1 : 1 + alpha * Math.abs(v);
@@ -114,7 +125,10 @@ export function denseAlsObjective(
 
 export function toRows(m: CsrMatrix): number[][] {
   const dense = m.toDense();
-  return Array.from({ length: m.nRows }, (_, r) => Array.from(dense.subarray(r * m.nCols, (r + 1) * m.nCols)));
+  return Array.from(
+    { length: m.nRows },
+    (_, r) => Array.from(dense.subarray(r * m.nCols, (r + 1) * m.nCols)),
+  );
 }
 
 /** Brute-force top-n: every score, skip excluded ids, sort by score desc then id asc. */

@@ -49,15 +49,43 @@ test("rows() selects rows in order and resize() pads with empty rows", () => {
 });
 
 test("the constructor and fromCoo reject malformed input with the argument named", () => {
-  const ok = { indptr: Int32Array.of(0, 1, 2), indices: Int32Array.of(0, 1), data: Float32Array.of(1, 1) };
-  assert.throws(() => new CsrMatrix([2, 2], ok.indptr, Int32Array.of(0, 2), ok.data), /indices\[1\] = 2 is out of range/);
-  assert.throws(() => new CsrMatrix([1, 3], Int32Array.of(0, 2), Int32Array.of(1, 1), Float32Array.of(1, 1)), /strictly increasing/);
-  assert.throws(() => new CsrMatrix([2, 2], ok.indptr, ok.indices, Float32Array.of(1, Number.NaN)), /data\[1\]/);
-  assert.throws(() => new CsrMatrix([3, 2], ok.indptr, ok.indices, ok.data), /indptr to have 4 entries/);
-  assert.throws(() => new CsrMatrix([2, 2], Int32Array.of(0, 2, 1), ok.indices, Float32Array.of(1)), /indices to have|non-decreasing/);
-  assert.throws(() => new CsrMatrix([2, 2], ok.indptr, ok.indices, new Float64Array(2) as never), /data to be a Float32Array/);
+  const ok = {
+    indptr: Int32Array.of(0, 1, 2),
+    indices: Int32Array.of(0, 1),
+    data: Float32Array.of(1, 1),
+  };
+  assert.throws(
+    () => new CsrMatrix([2, 2], ok.indptr, Int32Array.of(0, 2), ok.data),
+    /indices\[1\] = 2 is out of range/,
+  );
+  assert.throws(
+    () => new CsrMatrix([1, 3], Int32Array.of(0, 2), Int32Array.of(1, 1), Float32Array.of(1, 1)),
+    /strictly increasing/,
+  );
+  assert.throws(
+    () => new CsrMatrix([2, 2], ok.indptr, ok.indices, Float32Array.of(1, Number.NaN)),
+    /data\[1\]/,
+  );
+  assert.throws(
+    () => new CsrMatrix([3, 2], ok.indptr, ok.indices, ok.data),
+    /indptr to have 4 entries/,
+  );
+  assert.throws(
+    () => new CsrMatrix([2, 2], Int32Array.of(0, 2, 1), ok.indices, Float32Array.of(1)),
+    /indices to have|non-decreasing/,
+  );
+  assert.throws(
+    () => new CsrMatrix([2, 2], ok.indptr, ok.indices, new Float64Array(2) as never),
+    /data to be a Float32Array/,
+  );
   assert.throws(() => new CsrMatrix([2, -1], ok.indptr, ok.indices, ok.data), /shape\[1\]/);
   assert.throws(() => CsrMatrix.fromCoo({ rows: [0, 1], cols: [0] }), /cols to have 2 entries/);
-  assert.throws(() => CsrMatrix.fromCoo({ rows: [0, 5], cols: [0, 1], shape: [3, 3] }), /rows\[1\] = 5/);
-  assert.throws(() => CsrMatrix.fromCoo({ rows: [0], cols: [0], values: [Number.POSITIVE_INFINITY] }), /values\[0\]/);
+  assert.throws(
+    () => CsrMatrix.fromCoo({ rows: [0, 5], cols: [0, 1], shape: [3, 3] }),
+    /rows\[1\] = 5/,
+  );
+  assert.throws(
+    () => CsrMatrix.fromCoo({ rows: [0], cols: [0], values: [Number.POSITIVE_INFINITY] }),
+    /values\[0\]/,
+  );
 });

@@ -88,7 +88,11 @@ test("leaveKOutSplit() partitions the input and holds out exactly k items of eac
       for (let u = 0; u < X.nRows; u++) {
         const n = rowLength(X, u);
         // A user with k + 1 interactions or fewer stays whole in train.
-        assert.equal(rowLength(split.test, u), n > k + 1 ? k : 0, `user ${u} with ${n} interactions, k = ${k}`);
+        assert.equal(
+          rowLength(split.test, u),
+          n > k + 1 ? k : 0,
+          `user ${u} with ${n} interactions, k = ${k}`,
+        );
       }
     }
   }
@@ -158,12 +162,21 @@ test("userBasedSplit() holds out whole users, about testPercentage of them", () 
 test("userBasedSplit() is reproducible with a seed and differs across seeds", () => {
   const X = randomMatrix(100, 20, 0.3, 2);
   assert.deepEqual(userBasedSplit(X, { randomState: 4 }), userBasedSplit(X, { randomState: 4 }));
-  assert.notDeepEqual(userBasedSplit(X, { randomState: 4 }).test.indptr, userBasedSplit(X, { randomState: 5 }).test.indptr);
+  assert.notDeepEqual(
+    userBasedSplit(X, { randomState: 4 }).test.indptr,
+    userBasedSplit(X, { randomState: 5 }).test.indptr,
+  );
 });
 
 test("splits of an empty matrix are empty", () => {
   const X = CsrMatrix.empty([3, 4]);
-  for (const split of [trainTestSplit(X, { randomState: 0 }), leaveKOutSplit(X, { trainOnlySize: 0.5, randomState: 0 }), userBasedSplit(X, { randomState: 0 })]) {
+  for (
+    const split of [
+      trainTestSplit(X, { randomState: 0 }),
+      leaveKOutSplit(X, { trainOnlySize: 0.5, randomState: 0 }),
+      userBasedSplit(X, { randomState: 0 }),
+    ]
+  ) {
     assertPartition(X, split);
   }
 });
@@ -171,23 +184,44 @@ test("splits of an empty matrix are empty", () => {
 test("splits refuse bad options, naming them", () => {
   const X = randomMatrix(5, 5, 0.5, 1);
   for (const bad of [0, -0.1, 1.01, NaN, Infinity]) {
-    assert.throws(() => trainTestSplit(X, { trainPercentage: bad }), { name: "RangeError", message: /trainPercentage/ });
+    assert.throws(() => trainTestSplit(X, { trainPercentage: bad }), {
+      name: "RangeError",
+      message: /trainPercentage/,
+    });
   }
-  assert.throws(() => trainTestSplit(X, { trainPercentage: "0.8" as unknown as number }), { name: "TypeError", message: /trainPercentage/ });
+  assert.throws(() => trainTestSplit(X, { trainPercentage: "0.8" as unknown as number }), {
+    name: "TypeError",
+    message: /trainPercentage/,
+  });
   assert.throws(() => trainTestSplit(X, { trainPercentage: 0 }), {
     message: "Expected trainPercentage to be a finite number > 0 and <= 1 but found 0",
   });
   for (const bad of [0, -1, 1.5, NaN]) {
-    assert.throws(() => leaveKOutSplit(X, { k: bad }), { name: "RangeError", message: /Expected k to be a positive integer/ });
+    assert.throws(() => leaveKOutSplit(X, { k: bad }), {
+      name: "RangeError",
+      message: /Expected k to be a positive integer/,
+    });
   }
   for (const bad of [-0.1, 1, NaN]) {
-    assert.throws(() => leaveKOutSplit(X, { trainOnlySize: bad }), { name: "RangeError", message: /trainOnlySize/ });
+    assert.throws(() => leaveKOutSplit(X, { trainOnlySize: bad }), {
+      name: "RangeError",
+      message: /trainOnlySize/,
+    });
   }
   for (const bad of [-0.1, 1, NaN]) {
-    assert.throws(() => userBasedSplit(X, { testPercentage: bad }), { name: "RangeError", message: /testPercentage/ });
+    assert.throws(() => userBasedSplit(X, { testPercentage: bad }), {
+      name: "RangeError",
+      message: /testPercentage/,
+    });
   }
-  assert.throws(() => trainTestSplit(X, { randomState: -1 }), { name: "RangeError", message: /randomState/ });
-  assert.throws(() => leaveKOutSplit(X, { randomState: 1.5 }), { name: "RangeError", message: /randomState/ });
+  assert.throws(() => trainTestSplit(X, { randomState: -1 }), {
+    name: "RangeError",
+    message: /randomState/,
+  });
+  assert.throws(() => leaveKOutSplit(X, { randomState: 1.5 }), {
+    name: "RangeError",
+    message: /randomState/,
+  });
   assert.throws(() => trainTestSplit([[1]] as unknown as CsrMatrix), {
     name: "TypeError",
     message: "Expected X to be a CsrMatrix but found an array",

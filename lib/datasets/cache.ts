@@ -29,7 +29,10 @@ export interface FetchOptions {
  * Extracts the entries of `archive` for which `pick(entryName)` returns a destination
  * path, and returns the paths written.
  */
-export type Extractor = (archive: string, pick: (entryName: string) => string | undefined) => Promise<string[]>;
+export type Extractor = (
+  archive: string,
+  pick: (entryName: string) => string | undefined,
+) => Promise<string[]>;
 
 /**
  * The cache directory: `dataDir` when given, else `TACIT_DATA_DIR`, else `~/.cache/tacit`.
@@ -74,7 +77,9 @@ export async function cachedFiles(dataset: CachedDataset): Promise<string[]> {
   if (existsSync(paths[0]!)) return paths;
   await mkdir(dir, { recursive: true });
   const archive = join(dir, dataset.archiveName);
-  if (!existsSync(archive)) await download(dataset.url, archive, resolveProgress(dataset.options.progress));
+  if (!existsSync(archive)) {
+    await download(dataset.url, archive, resolveProgress(dataset.options.progress));
+  }
   const seen: string[] = [];
   await dataset.extract(archive, (entry) => {
     seen.push(entry);
@@ -82,7 +87,9 @@ export async function cachedFiles(dataset: CachedDataset): Promise<string[]> {
     return dataset.files.includes(name) ? join(dir, name) : undefined;
   });
   if (!existsSync(paths[0]!)) {
-    throw new Error(`Expected ${archive} to hold ${dataset.files[0]} but found ${seen.join(", ") || "no files"}`);
+    throw new Error(
+      `Expected ${archive} to hold ${dataset.files[0]} but found ${seen.join(", ") || "no files"}`,
+    );
   }
   await rm(archive);
   return paths;
@@ -96,14 +103,20 @@ export async function cachedFiles(dataset: CachedDataset): Promise<string[]> {
 export async function download(url: string, path: string, progress: boolean): Promise<void> {
   const response = await fetch(url);
   if (!response.ok || response.body === null) {
-    throw new Error(`Expected ${url} to answer 200 OK but it answered ${response.status} ${response.statusText}`);
+    throw new Error(
+      `Expected ${url} to answer 200 OK but it answered ${response.status} ${response.statusText}`,
+    );
   }
   const length = Number(response.headers.get("content-length") ?? 0);
   const total = Number.isFinite(length) && length > 0 ? Math.ceil(length / 2 ** 20) : 0;
   const part = `${path}.part`;
   const handle = await open(part, "w");
   try {
-    using bar = new ProgressBar({ total, label: `${basename(path)} (MiB)`, enabled: progress && total > 0 });
+    using bar = new ProgressBar({
+      total,
+      label: `${basename(path)} (MiB)`,
+      enabled: progress && total > 0,
+    });
     const reader = response.body.getReader();
     let received = 0;
     for (;;) {
@@ -124,7 +137,10 @@ export async function download(url: string, path: string, progress: boolean): Pr
  *
  * @returns The number of bytes written.
  */
-export async function writeFileAtomically(path: string, chunks: AsyncIterable<Uint8Array>): Promise<number> {
+export async function writeFileAtomically(
+  path: string,
+  chunks: AsyncIterable<Uint8Array>,
+): Promise<number> {
   const part = `${path}.part`;
   const handle = await open(part, "w");
   let written = 0;

@@ -7,8 +7,8 @@
 import { booleanOption, describe, finiteNumber } from "../validate.ts";
 import {
   commonOptions,
-  FieldSplitter,
   fieldCountReason,
+  FieldSplitter,
   forEachLine,
   InteractionBuilder,
   type Interactions,
@@ -62,15 +62,24 @@ export interface DelimitedOptions extends ReadOptions {
  * console.assert(users.join() === "ann,bob" && items.join() === "tea" && matrix.row(0).data[0] === 5);
  * ```
  */
-export async function readDelimited(path: string, options: DelimitedOptions): Promise<Interactions> {
+export async function readDelimited(
+  path: string,
+  options: DelimitedOptions,
+): Promise<Interactions> {
   const common = commonOptions(options);
   const delimiter = options.delimiter ?? ",";
   if (typeof delimiter !== "string" || delimiter.length === 0 || /[\r\n"]/.test(delimiter)) {
-    throw new TypeError(`Expected delimiter to be a non-empty string without quotes or newlines but found ${describe(delimiter)}`);
+    throw new TypeError(
+      `Expected delimiter to be a non-empty string without quotes or newlines but found ${
+        describe(delimiter)
+      }`,
+    );
   }
   const header = booleanOption("header", options.header ?? false);
   const quoting = booleanOption("quoting", options.quoting ?? delimiter === ",");
-  const minRating = options.minRating === undefined ? undefined : finiteNumber("minRating", options.minRating);
+  const minRating = options.minRating === undefined
+    ? undefined
+    : finiteNumber("minRating", options.minRating);
   if (minRating !== undefined && options.weight === undefined) {
     throw new TypeError("Expected a weight column with minRating but found none");
   }
@@ -88,13 +97,19 @@ export async function readDelimited(path: string, options: DelimitedOptions): Pr
     userAt = columnIndex(options.user, names);
     itemAt = columnIndex(options.item, names);
     weightAt = options.weight === undefined ? -1 : columnIndex(options.weight, names);
-    const missing = [["user", userAt], ["item", itemAt], ["weight", weightAt]].find(([, at]) => (at as number) >= count);
+    const missing = [["user", userAt], ["item", itemAt], ["weight", weightAt]].find(([, at]) =>
+      (at as number) >= count
+    );
     if (missing === undefined) return undefined;
     const [what] = missing;
     const column = options[what as "user" | "item" | "weight"]!;
     return names === undefined
-      ? `expected at least ${(column as number) + 1} fields for the ${what} column ${column} but found ${count}`
-      : `expected a header naming the ${what} column '${column}' but found ${names.map((n) => `'${n}'`).join(", ")}`;
+      ? `expected at least ${
+        (column as number) + 1
+      } fields for the ${what} column ${column} but found ${count}`
+      : `expected a header naming the ${what} column '${column}' but found ${
+        names.map((n) => `'${n}'`).join(", ")
+      }`;
   };
 
   const skipped = await forEachLine(path, common, (bytes, start, end) => {
@@ -113,8 +128,12 @@ export async function readDelimited(path: string, options: DelimitedOptions): Pr
       return fieldCountReason(count, expected);
     }
     const { data, starts, ends } = fields;
-    if (starts[userAt] === ends[userAt]) return `expected a user id in field ${userAt + 1} but found an empty field`;
-    if (starts[itemAt] === ends[itemAt]) return `expected an item id in field ${itemAt + 1} but found an empty field`;
+    if (starts[userAt] === ends[userAt]) {
+      return `expected a user id in field ${userAt + 1} but found an empty field`;
+    }
+    if (starts[itemAt] === ends[itemAt]) {
+      return `expected an item id in field ${itemAt + 1} but found an empty field`;
+    }
     let value = 1;
     if (weightAt >= 0) {
       value = parseNumberBytes(data, starts[weightAt]!, ends[weightAt]!);
@@ -136,9 +155,13 @@ function checkColumn(what: string, column: unknown, header: boolean): void {
     return;
   }
   if (typeof column !== "string") {
-    throw new TypeError(`Expected ${what} to be a column name or index but found ${describe(column)}`);
+    throw new TypeError(
+      `Expected ${what} to be a column name or index but found ${describe(column)}`,
+    );
   }
-  if (!header) throw new TypeError(`Expected header: true to find the ${what} column by name '${column}'`);
+  if (!header) {
+    throw new TypeError(`Expected header: true to find the ${what} column by name '${column}'`);
+  }
 }
 
 function columnIndex(column: Column, names: string[] | undefined): number {

@@ -9,8 +9,8 @@ import { oneOf } from "../validate.ts";
 import { cachedFiles, type FetchOptions } from "./cache.ts";
 import {
   commonOptions,
-  FieldSplitter,
   fieldCountReason,
+  FieldSplitter,
   forEachLine,
   InteractionBuilder,
   type Interactions,
@@ -23,7 +23,8 @@ import { extractTar } from "./tar.ts";
 /** The file inside the archive. */
 export const LASTFM_360K_FILE = "usersha1-artmbid-artname-plays.tsv";
 /** Where the archive is published (the MTG group at UPF). */
-export const LASTFM_360K_URL = "http://mtg.upf.edu/static/datasets/last.fm/lastfm-dataset-360K.tar.gz";
+export const LASTFM_360K_URL =
+  "http://mtg.upf.edu/static/datasets/last.fm/lastfm-dataset-360K.tar.gz";
 
 /** Options of {@link readLastfm360k}. */
 export interface LastfmOptions extends ReadOptions {
@@ -47,7 +48,10 @@ export interface LastfmOptions extends ReadOptions {
  * @returns `{ matrix, users, items, itemNames, skipped }`.
  * @throws MalformedLineError naming `file:line` for a malformed line unless `skipMalformed`.
  */
-export async function readLastfm360k(path: string, options: LastfmOptions = {}): Promise<Interactions> {
+export async function readLastfm360k(
+  path: string,
+  options: LastfmOptions = {},
+): Promise<Interactions> {
   const common = commonOptions(options);
   const byName = oneOf("itemKey", options.itemKey ?? "mbid", ["mbid", "name"]) === "name";
   const builder = new InteractionBuilder();
@@ -59,7 +63,9 @@ export async function readLastfm360k(path: string, options: LastfmOptions = {}):
     const { starts, ends } = fields;
     if (starts[0] === ends[0]) return "expected a user sha1 in field 1 but found an empty field";
     const noMbid = starts[1] === ends[1];
-    if (noMbid && starts[2] === ends[2]) return "expected an artist mbid or name in fields 2-3 but found neither";
+    if (noMbid && starts[2] === ends[2]) {
+      return "expected an artist mbid or name in fields 2-3 but found neither";
+    }
     const plays = parseNumberBytes(bytes, starts[3]!, ends[3]!);
     if (plays !== plays) return notANumber("plays (field 4)", fields.text(3));
     const u = builder.user(bytes, starts[0]!, ends[0]!);
@@ -80,7 +86,9 @@ export async function readLastfm360k(path: string, options: LastfmOptions = {}):
  * @returns What {@link readLastfm360k} returns.
  * @throws Error when the download fails or the archive lacks the plays file.
  */
-export async function fetchLastfm360k(options: LastfmOptions & FetchOptions = {}): Promise<Interactions> {
+export async function fetchLastfm360k(
+  options: LastfmOptions & FetchOptions = {},
+): Promise<Interactions> {
   const [path] = await cachedFiles({
     options,
     subdir: "lastfm-360k",

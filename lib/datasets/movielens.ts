@@ -13,13 +13,13 @@ import { booleanOption, describe, finiteNumber, oneOf } from "../validate.ts";
 import { cachedFiles, type FetchOptions } from "./cache.ts";
 import {
   commonOptions,
-  FieldSplitter,
   fieldCountReason,
+  FieldSplitter,
   forEachLine,
   InteractionBuilder,
   type Interactions,
-  MalformedLineError,
   isDigitBytes,
+  MalformedLineError,
   notANumber,
   parseNumberBytes,
   type ReadOptions,
@@ -29,7 +29,15 @@ import {
 import { extractZip } from "./zip.ts";
 
 /** The MovieLens releases {@link fetchMovielens} knows. */
-export type MovielensVariant = "100k" | "1m" | "10m" | "20m" | "25m" | "32m" | "latest" | "latest-small";
+export type MovielensVariant =
+  | "100k"
+  | "1m"
+  | "10m"
+  | "20m"
+  | "25m"
+  | "32m"
+  | "latest"
+  | "latest-small";
 
 interface Release {
   archive: string;
@@ -88,9 +96,14 @@ const TITLE_FILES: Record<Format, string> = { tab: "u.item", dat: "movies.dat", 
  * @returns `{ matrix, users, items, itemNames?, skipped }`.
  * @throws MalformedLineError naming `file:line` unless `skipMalformed`.
  */
-export async function readMovielens(path: string, options: MovielensOptions = {}): Promise<Interactions> {
+export async function readMovielens(
+  path: string,
+  options: MovielensOptions = {},
+): Promise<Interactions> {
   const common = commonOptions(options);
-  const minRating = options.minRating === undefined ? -Infinity : finiteNumber("minRating", options.minRating);
+  const minRating = options.minRating === undefined
+    ? -Infinity
+    : finiteNumber("minRating", options.minRating);
   const withTitles = booleanOption("titles", options.titles ?? true);
   const file = ratingsFile(path);
   const format = formatOf(file);
@@ -101,33 +114,52 @@ export async function readMovielens(path: string, options: MovielensOptions = {}
   let userAt = 0;
   let itemAt = 1;
   let ratingAt = 2;
-  let skipped = await forEachLine(file, { ...common, label: basename(file) }, (bytes, start, end, lineNo) => {
-    const count = fields.split(bytes, start, end);
-    if (expected < 0) {
-      const names = Array.from({ length: Math.max(count, 0) }, (_, k) => fields.text(k));
-      [userAt, itemAt, ratingAt] = ["userId", "movieId", "rating"].map((n) => names.indexOf(n)) as [number, number, number];
-      if (userAt < 0 || itemAt < 0 || ratingAt < 0) {
-        const line = new TextDecoder().decode(bytes.subarray(start, end));
-        throw new MalformedLineError(file, lineNo, `expected a header with userId, movieId and rating but found '${line}'`);
+  let skipped = await forEachLine(
+    file,
+    { ...common, label: basename(file) },
+    (bytes, start, end, lineNo) => {
+      const count = fields.split(bytes, start, end);
+      if (expected < 0) {
+        const names = Array.from({ length: Math.max(count, 0) }, (_, k) => fields.text(k));
+        [userAt, itemAt, ratingAt] = ["userId", "movieId", "rating"].map((n) =>
+          names.indexOf(n)
+        ) as [number, number, number];
+        if (userAt < 0 || itemAt < 0 || ratingAt < 0) {
+          const line = new TextDecoder().decode(bytes.subarray(start, end));
+          throw new MalformedLineError(
+            file,
+            lineNo,
+            `expected a header with userId, movieId and rating but found '${line}'`,
+          );
+        }
+        expected = count;
+        return undefined;
       }
-      expected = count;
+      if (count !== expected) return fieldCountReason(count, expected);
+      const { data, starts, ends } = fields;
+      if (!isDigitBytes(data, starts[userAt]!, ends[userAt]!)) {
+        return `expected a numeric user id in field ${userAt + 1} but found '${
+          fields.text(userAt)
+        }'`;
+      }
+      if (!isDigitBytes(data, starts[itemAt]!, ends[itemAt]!)) {
+        return `expected a numeric movie id in field ${itemAt + 1} but found '${
+          fields.text(itemAt)
+        }'`;
+      }
+      const rating = parseNumberBytes(data, starts[ratingAt]!, ends[ratingAt]!);
+      if (rating !== rating) {
+        return notANumber(
+          `the rating (field ${ratingAt + 1})`,
+          fields.text(ratingAt),
+        );
+      }
+      const u = builder.user(data, starts[userAt]!, ends[userAt]!);
+      const i = builder.item(data, starts[itemAt]!, ends[itemAt]!);
+      if (rating >= minRating) builder.add(u, i, rating);
       return undefined;
-    }
-    if (count !== expected) return fieldCountReason(count, expected);
-    const { data, starts, ends } = fields;
-    if (!isDigitBytes(data, starts[userAt]!, ends[userAt]!)) {
-      return `expected a numeric user id in field ${userAt + 1} but found '${fields.text(userAt)}'`;
-    }
-    if (!isDigitBytes(data, starts[itemAt]!, ends[itemAt]!)) {
-      return `expected a numeric movie id in field ${itemAt + 1} but found '${fields.text(itemAt)}'`;
-    }
-    const rating = parseNumberBytes(data, starts[ratingAt]!, ends[ratingAt]!);
-    if (rating !== rating) return notANumber(`the rating (field ${ratingAt + 1})`, fields.text(ratingAt));
-    const u = builder.user(data, starts[userAt]!, ends[userAt]!);
-    const i = builder.item(data, starts[itemAt]!, ends[itemAt]!);
-    if (rating >= minRating) builder.add(u, i, rating);
-    return undefined;
-  });
+    },
+  );
   const titlesPath = join(dirname(file), TITLE_FILES[format]);
   if (!withTitles || !existsSync(titlesPath)) return builder.build(skipped, common.minCount);
   const titles = new Map<string, string>();
@@ -137,7 +169,9 @@ export async function readMovielens(path: string, options: MovielensOptions = {}
 }
 
 function ratingsFile(path: string): string {
-  if (typeof path !== "string") throw new TypeError(`Expected path to be a string but found ${describe(path)}`);
+  if (typeof path !== "string") {
+    throw new TypeError(`Expected path to be a string but found ${describe(path)}`);
+  }
   if (!statSync(path).isDirectory()) return path;
   for (const name of ["ratings.csv", "ratings.dat", "u.data"]) {
     if (existsSync(join(path, name))) return join(path, name);
@@ -158,7 +192,12 @@ function isDigits(text: string): boolean {
  * Reads movie titles into `titles` (id → title). The files are small and read whole;
  * older releases are ISO-8859-1, so bytes that are not valid UTF-8 are read as Latin-1.
  */
-async function readTitles(path: string, format: Format, titles: Map<string, string>, skipMalformed: boolean): Promise<number> {
+async function readTitles(
+  path: string,
+  format: Format,
+  titles: Map<string, string>,
+  skipMalformed: boolean,
+): Promise<number> {
   const text = decodeText(await readFile(path));
   const delimiter = format === "csv" ? "," : format === "dat" ? "::" : "|";
   const fields: string[] = [];
@@ -176,14 +215,20 @@ async function readTitles(path: string, format: Format, titles: Map<string, stri
       idAt = fields.indexOf("movieId");
       titleAt = fields.indexOf("title");
       if (count < 0 || idAt < 0 || titleAt < 0 || idAt >= count || titleAt >= count) {
-        throw new MalformedLineError(path, lineNo, `expected a header with movieId and title but found '${line}'`);
+        throw new MalformedLineError(
+          path,
+          lineNo,
+          `expected a header with movieId and title but found '${line}'`,
+        );
       }
       expected = count;
       return;
     }
     if (format === "tab" && expected < 0) expected = count;
     if (count !== expected) reason = fieldCountReason(count, expected);
-    else if (!isDigits(fields[idAt]!)) reason = `expected a numeric movie id in field ${idAt + 1} but found '${fields[idAt]}'`;
+    else if (!isDigits(fields[idAt]!)) {
+      reason = `expected a numeric movie id in field ${idAt + 1} but found '${fields[idAt]}'`;
+    }
     if (reason === undefined) {
       titles.set(fields[idAt]!, fields[titleAt]!);
     } else if (skipMalformed) {

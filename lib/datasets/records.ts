@@ -73,7 +73,12 @@ export class MalformedLineError extends SyntaxError {
  * `\r` removed; valid only during the call) and its 1-based number. Returns `undefined`
  * when the line was taken, or why it is malformed.
  */
-export type LineHandler = (bytes: Uint8Array, start: number, end: number, lineNo: number) => string | undefined;
+export type LineHandler = (
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  lineNo: number,
+) => string | undefined;
 
 /** Options of {@link forEachLine}. */
 export interface LineOptions {
@@ -103,7 +108,11 @@ const QUOTE = 34;
  * @returns How many malformed lines were skipped.
  * @throws MalformedLineError for the first malformed line unless `skipMalformed`.
  */
-export async function forEachLine(path: string, options: LineOptions, onLine: LineHandler): Promise<number> {
+export async function forEachLine(
+  path: string,
+  options: LineOptions,
+  onLine: LineHandler,
+): Promise<number> {
   const chunkSize = positiveInteger("chunkSize", options.chunkSize ?? DEFAULT_CHUNK);
   const skipMalformed = booleanOption("skipMalformed", options.skipMalformed ?? false);
   const showProgress = resolveProgress(options.progress);
@@ -112,7 +121,10 @@ export async function forEachLine(path: string, options: LineOptions, onLine: Li
   let lineNo = 0;
   const take = (bytes: Uint8Array, start: number, end: number): void => {
     lineNo++;
-    if (lineNo === 1 && end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf) {
+    if (
+      lineNo === 1 && end - start >= 3 && bytes[start] === 0xef && bytes[start + 1] === 0xbb &&
+      bytes[start + 2] === 0xbf
+    ) {
       start += 3; // a UTF-8 byte-order mark
     }
     if (end > start && bytes[end - 1] === CR) end--;
@@ -201,7 +213,12 @@ export const TEXT_AFTER_QUOTE = -2;
  *
  * @returns The number of fields, or {@link UNTERMINATED_QUOTE} / {@link TEXT_AFTER_QUOTE}.
  */
-export function splitFields(line: string, delimiter: string, quoting: boolean, out: string[]): number {
+export function splitFields(
+  line: string,
+  delimiter: string,
+  quoting: boolean,
+  out: string[],
+): number {
   if (!quoting || line.indexOf('"') < 0) {
     let count = 0;
     let start = 0;
@@ -368,7 +385,9 @@ export class FieldSplitter {
         p += delimiter.length;
         continue;
       }
-      while (p < end && !(bytes[p] === delimiter[0] && matches(bytes, p, end, delimiter))) out[w++] = bytes[p++]!;
+      while (p < end && !(bytes[p] === delimiter[0] && matches(bytes, p, end, delimiter))) {
+        out[w++] = bytes[p++]!;
+      }
       this.#push(count++, fieldStart, w);
       if (p === end) return count;
       p += delimiter.length;
@@ -478,7 +497,12 @@ export class InteractionBuilder {
     });
     this.#rows = this.#cols = new Int32Array(0);
     this.#values = new Float32Array(0);
-    const result: Interactions = { matrix, users: this.users.names, items: this.items.names, skipped };
+    const result: Interactions = {
+      matrix,
+      users: this.users.names,
+      items: this.items.names,
+      skipped,
+    };
     if (itemNames !== undefined) result.itemNames = itemNames;
     return minCount > 0 ? keepFrequentItems(result, minCount) : result;
   }

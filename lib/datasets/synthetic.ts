@@ -30,10 +30,20 @@ export function powerLawMatrix(options: PowerLawOptions): CsrMatrix {
   const users = positiveInteger("users", options.users);
   const items = positiveInteger("items", options.items);
   const nnz = positiveInteger("nnz", options.nnz);
-  if (nnz > Math.min(MAX_NNZ, users * items)) throw new RangeError(`Expected nnz to be at most ${Math.min(MAX_NNZ, users * items)} but found ${nnz}`);
+  if (nnz > Math.min(MAX_NNZ, users * items)) {
+    throw new RangeError(
+      `Expected nnz to be at most ${Math.min(MAX_NNZ, users * items)} but found ${nnz}`,
+    );
+  }
   const random = new Random(options.seed ?? 0);
-  const userCdf = zipfCdf(users, finiteNumber("userExponent", options.userExponent ?? 0.8, { min: 0 }));
-  const itemCdf = zipfCdf(items, finiteNumber("itemExponent", options.itemExponent ?? 0.9, { min: 0 }));
+  const userCdf = zipfCdf(
+    users,
+    finiteNumber("userExponent", options.userExponent ?? 0.8, { min: 0 }),
+  );
+  const itemCdf = zipfCdf(
+    items,
+    finiteNumber("itemExponent", options.itemExponent ?? 0.9, { min: 0 }),
+  );
   const userIds = permutation(users, random);
   const itemIds = permutation(items, random);
   let matrix = CsrMatrix.empty([users, items]);
@@ -56,7 +66,13 @@ export function powerLawMatrix(options: PowerLawOptions): CsrMatrix {
 }
 
 /** The entries of `matrix` written after position `offset` of the coordinate arrays. */
-function appendEntries(matrix: CsrMatrix, rows: Int32Array, cols: Int32Array, values: Float32Array, offset: number): void {
+function appendEntries(
+  matrix: CsrMatrix,
+  rows: Int32Array,
+  cols: Int32Array,
+  values: Float32Array,
+  offset: number,
+): void {
   let e = offset;
   for (let r = 0; r < matrix.nRows; r++) {
     for (let p = matrix.indptr[r]!; p < matrix.indptr[r + 1]!; p++) {
@@ -70,7 +86,12 @@ function appendEntries(matrix: CsrMatrix, rows: Int32Array, cols: Int32Array, va
 /** Keeps the first `nnz` stored values in row order (the top-up round overshoots a little). */
 function truncateEntries(matrix: CsrMatrix, nnz: number): CsrMatrix {
   const indptr = matrix.indptr.map((p) => Math.min(p, nnz));
-  return new CsrMatrix(matrix.shape, indptr, matrix.indices.slice(0, nnz), matrix.data.slice(0, nnz));
+  return new CsrMatrix(
+    matrix.shape,
+    indptr,
+    matrix.indices.slice(0, nnz),
+    matrix.data.slice(0, nnz),
+  );
 }
 
 function zipfCdf(count: number, exponent: number): Float64Array {
@@ -141,8 +162,11 @@ export interface ListeningData {
 export function listeningDataset(options: ListeningOptions = {}): ListeningData {
   const users = positiveInteger("users", options.users ?? 2000);
   const perGenre = positiveInteger("itemsPerGenre", options.itemsPerGenre ?? 40);
-  const genres = options.genres ?? ["rock", "jazz", "hip-hop", "classical", "electronic", "folk", "metal", "reggae"];
-  if (genres.length < 2) throw new RangeError(`Expected at least 2 genres but found ${genres.length}`);
+  const genres = options.genres ??
+    ["rock", "jazz", "hip-hop", "classical", "electronic", "folk", "metal", "reggae"];
+  if (genres.length < 2) {
+    throw new RangeError(`Expected at least 2 genres but found ${genres.length}`);
+  }
   const plays = positiveInteger("playsPerUser", options.playsPerUser ?? 25);
   const loyalty = finiteNumber("loyalty", options.loyalty ?? 0.85, { min: 0, max: 1 });
   const random = new Random(options.seed ?? 0);
@@ -162,6 +186,15 @@ export function listeningDataset(options: ListeningOptions = {}): ListeningData 
       values.push(1 + random.int(20));
     }
   }
-  const itemNames = Array.from({ length: items }, (_, i) => `${genres[itemGenre[i]!]} artist ${i % perGenre}`);
-  return { plays: CsrMatrix.fromCoo({ rows, cols, values, shape: [users, items] }), itemGenre, userGenre, genres, itemNames };
+  const itemNames = Array.from(
+    { length: items },
+    (_, i) => `${genres[itemGenre[i]!]} artist ${i % perGenre}`,
+  );
+  return {
+    plays: CsrMatrix.fromCoo({ rows, cols, values, shape: [users, items] }),
+    itemGenre,
+    userGenre,
+    genres,
+    itemNames,
+  };
 }

@@ -57,7 +57,9 @@ export class ByteReader {
     while (left > 0) {
       if (!(await this.#fill())) {
         if (endOk && left === n) return;
-        throw new Error(`${this.#what} is truncated: expected ${left} more bytes but found the end`);
+        throw new Error(
+          `${this.#what} is truncated: expected ${left} more bytes but found the end`,
+        );
       }
       const count = Math.min(left, this.#chunk.length - this.#pos);
       yield this.#chunk.subarray(this.#pos, this.#pos + count);
@@ -93,7 +95,10 @@ export async function isGzip(path: string): Promise<boolean> {
  * @returns The paths written.
  * @throws Error for a header whose checksum is wrong (not a tar file) or a truncated archive.
  */
-export async function extractTar(archive: string, pick: (entryName: string) => string | undefined): Promise<string[]> {
+export async function extractTar(
+  archive: string,
+  pick: (entryName: string) => string | undefined,
+): Promise<string[]> {
   const source = createReadStream(archive);
   let stream: Readable = source;
   if (await isGzip(archive)) {
@@ -143,7 +148,9 @@ function checkHeader(header: Uint8Array, archive: string): void {
   for (let k = 0; k < BLOCK; k++) sum += k >= 148 && k < 156 ? 32 : header[k]!;
   const stored = parseOctal(header, 148, 8);
   if (stored !== sum) {
-    throw new Error(`Expected ${archive} to be a tar archive but a header checksum is ${stored}, not ${sum}`);
+    throw new Error(
+      `Expected ${archive} to be a tar archive but a header checksum is ${stored}, not ${sum}`,
+    );
   }
 }
 

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import { cachedFiles, type FetchOptions } from "./cache.ts";
 import {
   commonOptions,
-  FieldSplitter,
   fieldCountReason,
+  FieldSplitter,
   forEachLine,
   InteractionBuilder,
   type Interactions,
@@ -22,7 +22,8 @@ import { extractZip } from "./zip.ts";
 /** The file inside the archive. */
 export const TASTE_PROFILE_FILE = "train_triplets.txt";
 /** Where the Million Song Dataset publishes the triplets. */
-export const TASTE_PROFILE_URL = "http://millionsongdataset.com/sites/default/files/challenge/train_triplets.txt.zip";
+export const TASTE_PROFILE_URL =
+  "http://millionsongdataset.com/sites/default/files/challenge/train_triplets.txt.zip";
 
 /**
  * Reads taste-profile triplets as a users × songs matrix of play counts (duplicates
@@ -34,21 +35,32 @@ export const TASTE_PROFILE_URL = "http://millionsongdataset.com/sites/default/fi
  * @returns `{ matrix, users, items, skipped }`.
  * @throws MalformedLineError naming `file:line` unless `skipMalformed`.
  */
-export async function readTasteProfile(path: string, options: ReadOptions = {}): Promise<Interactions> {
+export async function readTasteProfile(
+  path: string,
+  options: ReadOptions = {},
+): Promise<Interactions> {
   const common = commonOptions(options);
   const builder = new InteractionBuilder();
   const fields = new FieldSplitter("\t", false);
-  const skipped = await forEachLine(path, { ...common, label: "taste profile" }, (bytes, start, end) => {
-    const count = fields.split(bytes, start, end);
-    if (count !== 3) return fieldCountReason(count, 3);
-    const { starts, ends } = fields;
-    if (starts[0] === ends[0]) return "expected a user id in field 1 but found an empty field";
-    if (starts[1] === ends[1]) return "expected a song id in field 2 but found an empty field";
-    const plays = parseNumberBytes(bytes, starts[2]!, ends[2]!);
-    if (plays !== plays) return notANumber("the play count (field 3)", fields.text(2));
-    builder.add(builder.user(bytes, starts[0]!, ends[0]!), builder.item(bytes, starts[1]!, ends[1]!), plays);
-    return undefined;
-  });
+  const skipped = await forEachLine(
+    path,
+    { ...common, label: "taste profile" },
+    (bytes, start, end) => {
+      const count = fields.split(bytes, start, end);
+      if (count !== 3) return fieldCountReason(count, 3);
+      const { starts, ends } = fields;
+      if (starts[0] === ends[0]) return "expected a user id in field 1 but found an empty field";
+      if (starts[1] === ends[1]) return "expected a song id in field 2 but found an empty field";
+      const plays = parseNumberBytes(bytes, starts[2]!, ends[2]!);
+      if (plays !== plays) return notANumber("the play count (field 3)", fields.text(2));
+      builder.add(
+        builder.user(bytes, starts[0]!, ends[0]!),
+        builder.item(bytes, starts[1]!, ends[1]!),
+        plays,
+      );
+      return undefined;
+    },
+  );
   return builder.build(skipped, common.minCount);
 }
 
@@ -59,7 +71,9 @@ export async function readTasteProfile(path: string, options: ReadOptions = {}):
  * @param options Where to cache (`dataDir`), `url`, and the options of {@link readTasteProfile}.
  * @returns What {@link readTasteProfile} returns.
  */
-export async function fetchTasteProfile(options: ReadOptions & FetchOptions = {}): Promise<Interactions> {
+export async function fetchTasteProfile(
+  options: ReadOptions & FetchOptions = {},
+): Promise<Interactions> {
   const [path] = await cachedFiles({
     options,
     subdir: "msd-taste-profile",

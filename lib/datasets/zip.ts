@@ -52,7 +52,11 @@ export async function listZip(archive: string): Promise<ZipEntry[]> {
         break;
       }
     }
-    if (end < 0) throw new Error(`Expected ${archive} to be a zip archive but found no end-of-directory record`);
+    if (end < 0) {
+      throw new Error(
+        `Expected ${archive} to be a zip archive but found no end-of-directory record`,
+      );
+    }
     const count = view.getUint16(end + 10, true);
     const directorySize = view.getUint32(end + 12, true);
     const directoryOffset = view.getUint32(end + 16, true);
@@ -91,8 +95,13 @@ function parseDirectory(directory: Uint8Array, count: number, archive: string): 
       offset: view.getUint32(p + 42, true),
     };
     if ((flags & 1) !== 0) throw new Error(`${archive}: entry ${entry.name} is encrypted`);
-    if (entry.size === 0xffffffff || entry.compressedSize === 0xffffffff || entry.offset === 0xffffffff) {
-      throw new Error(`${archive}: entry ${entry.name} is zip64, which this reader does not support`);
+    if (
+      entry.size === 0xffffffff || entry.compressedSize === 0xffffffff ||
+      entry.offset === 0xffffffff
+    ) {
+      throw new Error(
+        `${archive}: entry ${entry.name} is zip64, which this reader does not support`,
+      );
     }
     entries.push(entry);
     p += 46 + nameLength + extraLength + commentLength;
@@ -108,14 +117,19 @@ function parseDirectory(directory: Uint8Array, count: number, archive: string): 
  * @returns The paths written.
  * @throws Error for a method other than stored/deflate, or a size or CRC-32 mismatch.
  */
-export async function extractZip(archive: string, pick: (entryName: string) => string | undefined): Promise<string[]> {
+export async function extractZip(
+  archive: string,
+  pick: (entryName: string) => string | undefined,
+): Promise<string[]> {
   const written: string[] = [];
   for (const entry of await listZip(archive)) {
     if (entry.name.endsWith("/")) continue;
     const dest = pick(entry.name);
     if (dest === undefined) continue;
     if (entry.method !== 0 && entry.method !== 8) {
-      throw new Error(`${archive}: entry ${entry.name} uses compression method ${entry.method}; expected 0 (stored) or 8 (deflate)`);
+      throw new Error(
+        `${archive}: entry ${entry.name} uses compression method ${entry.method}; expected 0 (stored) or 8 (deflate)`,
+      );
     }
     const start = await dataOffset(archive, entry);
     let crc = 0;
@@ -141,7 +155,11 @@ export async function extractZip(archive: string, pick: (entryName: string) => s
     const size = await writeFileAtomically(dest, checked());
     if (size !== entry.size || (crc >>> 0) !== entry.crc) {
       await rm(dest);
-      throw new Error(`${archive}: entry ${entry.name} is damaged: expected ${entry.size} bytes with CRC-32 ${entry.crc} but found ${size} with ${crc >>> 0}`);
+      throw new Error(
+        `${archive}: entry ${entry.name} is damaged: expected ${entry.size} bytes with CRC-32 ${entry.crc} but found ${size} with ${
+          crc >>> 0
+        }`,
+      );
     }
     written.push(dest);
   }
@@ -155,7 +173,9 @@ async function dataOffset(archive: string, entry: ZipEntry): Promise<number> {
     await handle.read(local, 0, 30, entry.offset);
     const view = new DataView(local.buffer);
     if (view.getUint32(0, true) !== LOCAL_HEADER) {
-      throw new Error(`${archive} is damaged: expected the local header of ${entry.name} at offset ${entry.offset}`);
+      throw new Error(
+        `${archive} is damaged: expected the local header of ${entry.name} at offset ${entry.offset}`,
+      );
     }
     return entry.offset + 30 + view.getUint16(26, true) + view.getUint16(28, true);
   } finally {

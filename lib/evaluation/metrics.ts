@@ -188,9 +188,15 @@ export async function rankingMetricsAtK(
   checkMatrix("test", test, model);
   const settings = checkOptions(options);
   const users = usersWithTestItems(test);
-  const reduce = settings.perUser ? new PerUserReduction(users, settings) : new MeanReduction(users.length, settings);
+  const reduce = settings.perUser
+    ? new PerUserReduction(users, settings)
+    : new MeanReduction(users.length, settings);
   const out = new Float64Array(Math.min(settings.batchSize, users.length) * COLUMN_COUNT);
-  const bar = new ProgressBar({ total: users.length, label: "metrics", enabled: settings.progress });
+  const bar = new ProgressBar({
+    total: users.length,
+    label: "metrics",
+    enabled: settings.progress,
+  });
   try {
     for (let start = 0; start < users.length; start += settings.batchSize) {
       settings.signal?.throwIfAborted();
@@ -209,13 +215,33 @@ export async function rankingMetricsAtK(
 
 /** One metric of {@link rankingMetricsAtK}: its mean, or per-user values with `perUser: true`. */
 export interface SingleMetric {
-  (model: RankingModel, train: CsrMatrix, test: CsrMatrix, options: RankingMetricsOptions & { perUser: true }): Promise<Float64Array>;
-  (model: RankingModel, train: CsrMatrix, test: CsrMatrix, options?: RankingMetricsOptions & { perUser?: false }): Promise<number>;
-  (model: RankingModel, train: CsrMatrix, test: CsrMatrix, options?: RankingMetricsOptions): Promise<number | Float64Array>;
+  (
+    model: RankingModel,
+    train: CsrMatrix,
+    test: CsrMatrix,
+    options: RankingMetricsOptions & { perUser: true },
+  ): Promise<Float64Array>;
+  (
+    model: RankingModel,
+    train: CsrMatrix,
+    test: CsrMatrix,
+    options?: RankingMetricsOptions & { perUser?: false },
+  ): Promise<number>;
+  (
+    model: RankingModel,
+    train: CsrMatrix,
+    test: CsrMatrix,
+    options?: RankingMetricsOptions,
+  ): Promise<number | Float64Array>;
 }
 
 function singleMetric(name: MetricName): SingleMetric {
-  return (async (model: RankingModel, train: CsrMatrix, test: CsrMatrix, options: RankingMetricsOptions = {}) => {
+  return (async (
+    model: RankingModel,
+    train: CsrMatrix,
+    test: CsrMatrix,
+    options: RankingMetricsOptions = {},
+  ) => {
     const all = await rankingMetricsAtK(model, train, test, options);
     return all[name];
   }) as SingleMetric;
@@ -252,16 +278,37 @@ export const mrrAtK: SingleMetric = singleMetric("mrr");
 // ---------------------------------------------------------------------------
 
 /** Ranks one batch and writes the kernel's columns for each of its users into `out`. */
-function scoreBatch(model: RankingModel, train: CsrMatrix, test: CsrMatrix, users: Int32Array, k: number, out: Float64Array): void {
+function scoreBatch(
+  model: RankingModel,
+  train: CsrMatrix,
+  test: CsrMatrix,
+  users: Int32Array,
+  k: number,
+  out: Float64Array,
+): void {
   const ranked = model.recommend(users, train, { n: k, filterAlreadyLiked: true });
   const [rows, width] = ranked.shape;
-  if (rows !== users.length || !Number.isInteger(width) || width < 0 || width > k || !(ranked.ids instanceof Int32Array) || ranked.ids.length !== rows * width) {
+  if (
+    rows !== users.length || !Number.isInteger(width) || width < 0 || width > k ||
+    !(ranked.ids instanceof Int32Array) || ranked.ids.length !== rows * width
+  ) {
     throw new TypeError(
       `Expected model.recommend to return Int32Array ids of shape [${users.length}, <= ${k}] but found shape [${ranked.shape}] with ${ranked.ids?.length} ids`,
     );
   }
   const tests = testRows(test, users);
-  invoke("tacit_ranking_metrics", ranked.ids, users.length, width, k, tests.indptr, tests.indices, model.nItems, COLUMN_COUNT, out);
+  invoke(
+    "tacit_ranking_metrics",
+    ranked.ids,
+    users.length,
+    width,
+    k,
+    tests.indptr,
+    tests.indices,
+    model.nItems,
+    COLUMN_COUNT,
+    out,
+  );
 }
 
 /** The rows `users` of `test` (structure only), without revalidating them. */
@@ -317,7 +364,9 @@ class MeanReduction {
   result(): RankingMetrics {
     const n = this.count;
     return {
-      precision: this.settings.precision === "lightfm" ? this.#lightfmPrecision / n : this.#hits / this.#precisionDenominator,
+      precision: this.settings.precision === "lightfm"
+        ? this.#lightfmPrecision / n
+        : this.#hits / this.#precisionDenominator,
       recall: this.#recall / n,
       map: this.#map / n,
       ndcg: this.#ndcg / n,
@@ -349,7 +398,8 @@ class PerUserReduction {
     const lightfm = this.settings.precision === "lightfm";
     for (let r = 0, at = 0; at < rows.length; r++, at += COLUMN_COUNT) {
       const hits = rows[at + Column.hits]!;
-      out.precision[start + r] = hits / (lightfm ? this.settings.k : rows[at + Column.precisionDenominator]!);
+      out.precision[start + r] = hits /
+        (lightfm ? this.settings.k : rows[at + Column.precisionDenominator]!);
       out.recall[start + r] = rows[at + Column.recall]!;
       out.map[start + r] = rows[at + Column.averagePrecision]!;
       out.ndcg[start + r] = rows[at + Column.ndcg]!;
@@ -370,26 +420,38 @@ function nextTurn(): Promise<void> {
 
 function checkModel(model: RankingModel): void {
   if (typeof model !== "object" || model === null || typeof model.recommend !== "function") {
-    throw new TypeError(`Expected model to be a model with a recommend() method but found ${describe(model)}`);
+    throw new TypeError(
+      `Expected model to be a model with a recommend() method but found ${describe(model)}`,
+    );
   }
   for (const field of ["nUsers", "nItems"] as const) {
     const value = model[field];
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new TypeError(`Expected model.${field} to be a non-negative integer but found ${describe(value)}`);
+      throw new TypeError(
+        `Expected model.${field} to be a non-negative integer but found ${describe(value)}`,
+      );
     }
   }
   if (model.nItems > I32_MAX || model.nUsers > I32_MAX) {
-    throw new RangeError(`Expected a model with at most ${I32_MAX} users and items but found ${model.nUsers} × ${model.nItems}`);
+    throw new RangeError(
+      `Expected a model with at most ${I32_MAX} users and items but found ${model.nUsers} × ${model.nItems}`,
+    );
   }
 }
 
 function checkMatrix(name: string, matrix: CsrMatrix, model: RankingModel): void {
-  if (!(matrix instanceof CsrMatrix)) throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(matrix)}`);
+  if (!(matrix instanceof CsrMatrix)) {
+    throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(matrix)}`);
+  }
   if (matrix.nRows !== model.nUsers) {
-    throw new RangeError(`${name} has ${matrix.nRows} rows but the model has ${model.nUsers} users`);
+    throw new RangeError(
+      `${name} has ${matrix.nRows} rows but the model has ${model.nUsers} users`,
+    );
   }
   if (matrix.nCols !== model.nItems) {
-    throw new RangeError(`${name} has ${matrix.nCols} columns but the model has ${model.nItems} items`);
+    throw new RangeError(
+      `${name} has ${matrix.nCols} columns but the model has ${model.nItems} items`,
+    );
   }
 }
 
@@ -406,7 +468,11 @@ function checkOptions(options: RankingMetricsOptions): Settings {
   }
   return {
     k,
-    precision: oneOf("precision", options.precision ?? "implicit", ["implicit", "lightfm"] as const),
+    precision: oneOf(
+      "precision",
+      options.precision ?? "implicit",
+      ["implicit", "lightfm"] as const,
+    ),
     perUser: booleanOption("perUser", options.perUser ?? false),
     batchSize: Math.min(batchSize, I32_MAX),
     progress: resolveProgress(options.progress),

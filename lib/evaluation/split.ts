@@ -201,11 +201,15 @@ export function userBasedSplit(X: CsrMatrix, options: UserBasedSplitOptions = {}
 }
 
 function checkMatrix(X: unknown): asserts X is CsrMatrix {
-  if (!(X instanceof CsrMatrix)) throw new TypeError(`Expected X to be a CsrMatrix but found ${describe(X)}`);
+  if (!(X instanceof CsrMatrix)) {
+    throw new TypeError(`Expected X to be a CsrMatrix but found ${describe(X)}`);
+  }
 }
 
 function seeded(randomState: number | undefined): Random {
-  return new Random(randomState === undefined ? undefined : nonNegativeInteger("randomState", randomState));
+  return new Random(
+    randomState === undefined ? undefined : nonNegativeInteger("randomState", randomState),
+  );
 }
 
 /** A uniform integer in [0, n) for 1 <= n <= 2^31, by rejection (no modulo bias; no argument checks in the hot loop). */

@@ -15,8 +15,22 @@ import { invoke, invokeAsync, NativeError } from "../native/library.ts";
 import { Status } from "../native/symbols.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
-import { finiteNumber, idInRange, idsInRange, nonNegativeInteger, oneOf, positiveInteger } from "../validate.ts";
-import { assertFiniteFactors, canWarmStart, type CommonModelOptions, commonOptions, FLOAT32_MAX, runIterations } from "./training.ts";
+import {
+  finiteNumber,
+  idInRange,
+  idsInRange,
+  nonNegativeInteger,
+  oneOf,
+  positiveInteger,
+} from "../validate.ts";
+import {
+  assertFiniteFactors,
+  canWarmStart,
+  type CommonModelOptions,
+  commonOptions,
+  FLOAT32_MAX,
+  runIterations,
+} from "./training.ts";
 import { choleskySolve } from "../linalg.ts";
 import { MatrixFactorizationBase } from "./matrix_factorization.ts";
 
@@ -83,8 +97,13 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
   constructor(options: AlternatingLeastSquaresOptions = {}) {
     super();
     this.factors = positiveInteger("factors", options.factors ?? 100);
-    if (this.factors > 1024) throw new RangeError(`Expected factors to be at most 1024 but found ${this.factors}`);
-    this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, { min: 0, max: FLOAT32_MAX });
+    if (this.factors > 1024) {
+      throw new RangeError(`Expected factors to be at most 1024 but found ${this.factors}`);
+    }
+    this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, {
+      min: 0,
+      max: FLOAT32_MAX,
+    });
     this.alpha = finiteNumber("alpha", options.alpha ?? 1.0, { min: 0, max: FLOAT32_MAX });
     this.iterations = nonNegativeInteger("iterations", options.iterations ?? 15);
     this.solver = oneOf("solver", options.solver ?? "cg", ["cg", "cholesky"] as const);
@@ -114,7 +133,9 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
    * as it was.
    */
   async fit(userItems: CsrMatrix, options: FitOptions = {}): Promise<this> {
-    if (!(userItems instanceof CsrMatrix)) throw new TypeError("Expected userItems to be a CsrMatrix");
+    if (!(userItems instanceof CsrMatrix)) {
+      throw new TypeError("Expected userItems to be a CsrMatrix");
+    }
     const [nUsers, nItems] = userItems.shape;
     const f = this.factors;
     const itemUsers = userItems.transpose();
@@ -139,7 +160,9 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
           await this.halfSweep(userItems, users, items, nItems);
           options.signal?.throwIfAborted();
           await this.halfSweep(itemUsers, items, users, nUsers);
-          if (this.calculateTrainingLoss) loss = await alsLoss(userItems, users, items, f, this.regularization, this.alpha);
+          if (this.calculateTrainingLoss) {
+            loss = await alsLoss(userItems, users, items, f, this.regularization, this.alpha);
+          }
         },
         report: (iteration, seconds) => {
           options.callback?.(iteration, seconds, loss);
@@ -148,7 +171,9 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
       });
     } catch (error) {
       if (error instanceof NativeError && error.status === Status.numerical) {
-        throw new RangeError(`ALS diverged (${error.message}); the model was left unchanged. ${DIVERGENCE_ADVICE}`);
+        throw new RangeError(
+          `ALS diverged (${error.message}); the model was left unchanged. ${DIVERGENCE_ADVICE}`,
+        );
       }
       throw error;
     }
@@ -158,11 +183,26 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     return this;
   }
 
-  private halfSweep(rows: CsrMatrix, solved: Float32Array, fixed: Float32Array, nFixed: number): Promise<void> {
+  private halfSweep(
+    rows: CsrMatrix,
+    solved: Float32Array,
+    fixed: Float32Array,
+    nFixed: number,
+  ): Promise<void> {
     return invokeAsync(
       "tacit_als_solve",
-      solverCodes[this.solver], this.cgSteps, rows.nRows, rows.indptr, rows.indices, rows.data,
-      solved, fixed, nFixed, this.factors, this.regularization, this.alpha,
+      solverCodes[this.solver],
+      this.cgSteps,
+      rows.nRows,
+      rows.indptr,
+      rows.indices,
+      rows.data,
+      solved,
+      fixed,
+      nFixed,
+      this.factors,
+      this.regularization,
+      this.alpha,
     );
   }
 
@@ -171,8 +211,18 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     const out = new Float32Array(rows.nRows * this.rank);
     invoke(
       "tacit_als_solve",
-      solverCodes.cholesky, this.cgSteps, rows.nRows, rows.indptr, rows.indices, rows.data,
-      out, fixed, fixed.length / this.rank, this.rank, this.regularization, this.alpha,
+      solverCodes.cholesky,
+      this.cgSteps,
+      rows.nRows,
+      rows.indptr,
+      rows.indices,
+      rows.data,
+      out,
+      fixed,
+      fixed.length / this.rank,
+      this.rank,
+      this.regularization,
+      this.alpha,
     );
     return out;
   }
@@ -186,9 +236,18 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     this.requireFitted("loss");
     this.checkUserItems(userItems);
     if (userItems.nRows !== this.nUsers) {
-      throw new RangeError(`userItems has ${userItems.nRows} rows but the model has ${this.nUsers} users`);
+      throw new RangeError(
+        `userItems has ${userItems.nRows} rows but the model has ${this.nUsers} users`,
+      );
     }
-    return await alsLoss(userItems, this.userData, this.itemData, this.rank, this.regularization, this.alpha);
+    return await alsLoss(
+      userItems,
+      this.userData,
+      this.itemData,
+      this.rank,
+      this.regularization,
+      this.alpha,
+    );
   }
 
   /**
@@ -207,9 +266,13 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
   /** As {@link recalculateUser} for items, from an item × user matrix. */
   recalculateItem(itemid: number | ArrayLike<number>, itemUsers: CsrMatrix): Float32Array {
     this.requireFitted("recalculateItem");
-    if (!(itemUsers instanceof CsrMatrix)) throw new TypeError("Expected itemUsers to be a CsrMatrix");
+    if (!(itemUsers instanceof CsrMatrix)) {
+      throw new TypeError("Expected itemUsers to be a CsrMatrix");
+    }
     if (itemUsers.nCols !== this.nUsers) {
-      throw new RangeError(`itemUsers has ${itemUsers.nCols} columns but the model has ${this.nUsers} users`);
+      throw new RangeError(
+        `itemUsers has ${itemUsers.nCols} columns but the model has ${this.nUsers} users`,
+      );
     }
     const ids = idsInRange("itemid", itemid, itemUsers.nRows, "rows in itemUsers");
     return this.solveRows(itemUsers.rows(ids), this.userData);
@@ -232,16 +295,25 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
   /** As {@link partialFitUsers} for items; row k of `itemUsers` belongs to `itemids[k]`. */
   partialFitItems(itemids: ArrayLike<number>, itemUsers: CsrMatrix): void {
     this.requireFitted("partialFitItems");
-    if (!(itemUsers instanceof CsrMatrix)) throw new TypeError("Expected itemUsers to be a CsrMatrix");
+    if (!(itemUsers instanceof CsrMatrix)) {
+      throw new TypeError("Expected itemUsers to be a CsrMatrix");
+    }
     if (itemUsers.nCols !== this.nUsers) {
-      throw new RangeError(`itemUsers has ${itemUsers.nCols} columns but the model has ${this.nUsers} users`);
+      throw new RangeError(
+        `itemUsers has ${itemUsers.nCols} columns but the model has ${this.nUsers} users`,
+      );
     }
     const ids = this.growthIds("itemids", itemids, itemUsers.nRows, "itemUsers");
     const solved = this.solveRows(itemUsers, this.userData);
     this.setFactors(this.userData, scatterRows(this.itemData, this.rank, ids, solved), this.rank);
   }
 
-  private growthIds(name: string, ids: ArrayLike<number>, rows: number, matrixName: string): Int32Array {
+  private growthIds(
+    name: string,
+    ids: ArrayLike<number>,
+    rows: number,
+    matrixName: string,
+  ): Int32Array {
     if (ids.length !== rows) {
       throw new RangeError(`${name} has ${ids.length} ids but ${matrixName} has ${rows} rows`);
     }
@@ -253,7 +325,12 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
    * recalculated score of `itemid` is Σ_{liked j} c_uj · (W y_item)·y_j, and each
    * term is one liked item's contribution. The contributions sum to `score`.
    */
-  explain(userid: number, userItems: CsrMatrix, itemid: number, options: { n?: number } = {}): Explanation {
+  explain(
+    userid: number,
+    userItems: CsrMatrix,
+    itemid: number,
+    options: { n?: number } = {},
+  ): Explanation {
     this.requireFitted("explain");
     this.checkUserItems(userItems);
     const user = idInRange("userid", userid, userItems.nRows, "rows in userItems");
@@ -277,10 +354,15 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
       liked.push(j);
       terms.push(term);
     }
-    const order = liked.map((_, k) => k).sort((a, b) => terms[b]! - terms[a]! || liked[a]! - liked[b]!).slice(0, n);
+    const order = liked.map((_, k) => k).sort((a, b) =>
+      terms[b]! - terms[a]! || liked[a]! - liked[b]!
+    ).slice(0, n);
     return {
       score,
-      contributions: { ids: Int32Array.from(order, (k) => liked[k]!), scores: Float32Array.from(order, (k) => terms[k]!) },
+      contributions: {
+        ids: Int32Array.from(order, (k) => liked[k]!),
+        scores: Float32Array.from(order, (k) => terms[k]!),
+      },
     };
   }
 
@@ -306,7 +388,10 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
 
   /** Reads a model written by `save`. */
   static load(path: string): Promise<AlternatingLeastSquares> {
-    return MatrixFactorizationBase.loadInto(path, (params) => new AlternatingLeastSquares(params as AlternatingLeastSquaresOptions));
+    return MatrixFactorizationBase.loadInto(
+      path,
+      (params) => new AlternatingLeastSquares(params as AlternatingLeastSquaresOptions),
+    );
   }
 }
 
@@ -322,17 +407,31 @@ async function alsLoss(
   const out = new Float64Array(2);
   await invokeAsync(
     "tacit_als_loss",
-    userItems.nRows, userItems.indptr, userItems.indices, userItems.data,
-    users, items, items.length / f, f, regularization, alpha, out,
+    userItems.nRows,
+    userItems.indptr,
+    userItems.indices,
+    userItems.data,
+    users,
+    items,
+    items.length / f,
+    f,
+    regularization,
+    alpha,
+    out,
   );
   return out[0]! / out[1]!;
 }
 
-const DIVERGENCE_ADVICE = "Try a larger regularization or a smaller alpha, or check the input for extreme values.";
-
+const DIVERGENCE_ADVICE =
+  "Try a larger regularization or a smaller alpha, or check the input for extreme values.";
 
 /** A copy of `matrix` grown to hold every id, with row ids[k] replaced by row k of `rows`. */
-function scatterRows(matrix: Float32Array, f: number, ids: Int32Array, rows: Float32Array): Float32Array {
+function scatterRows(
+  matrix: Float32Array,
+  f: number,
+  ids: Int32Array,
+  rows: Float32Array,
+): Float32Array {
   let count = matrix.length / f;
   for (const id of ids) count = Math.max(count, id + 1);
   const out = new Float32Array(count * f);

@@ -21,7 +21,14 @@ import { invokeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
 import { booleanOption, finiteNumber, nonNegativeInteger, positiveInteger } from "../validate.ts";
-import { assertFiniteFactors, canWarmStart, type CommonModelOptions, commonOptions, FLOAT32_MAX, runIterations } from "./training.ts";
+import {
+  assertFiniteFactors,
+  canWarmStart,
+  type CommonModelOptions,
+  commonOptions,
+  FLOAT32_MAX,
+  runIterations,
+} from "./training.ts";
 import { MatrixFactorizationBase } from "./matrix_factorization.ts";
 
 export interface BayesianPersonalizedRankingOptions extends CommonModelOptions {
@@ -67,7 +74,6 @@ export interface BprFitOptions {
   signal?: AbortSignal;
 }
 
-
 /**
  * @example
  * ```ts
@@ -94,11 +100,23 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
   constructor(options: BayesianPersonalizedRankingOptions = {}) {
     super();
     this.factors = positiveInteger("factors", options.factors ?? 100);
-    if (this.factors > 1023) throw new RangeError(`Expected factors to be at most 1023 but found ${this.factors}`);
-    this.learningRate = finiteNumber("learningRate", options.learningRate ?? 0.01, { min: 0, minExclusive: true, max: FLOAT32_MAX });
-    this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, { min: 0, max: FLOAT32_MAX });
+    if (this.factors > 1023) {
+      throw new RangeError(`Expected factors to be at most 1023 but found ${this.factors}`);
+    }
+    this.learningRate = finiteNumber("learningRate", options.learningRate ?? 0.01, {
+      min: 0,
+      minExclusive: true,
+      max: FLOAT32_MAX,
+    });
+    this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, {
+      min: 0,
+      max: FLOAT32_MAX,
+    });
     this.iterations = nonNegativeInteger("iterations", options.iterations ?? 100);
-    this.verifyNegativeSamples = booleanOption("verifyNegativeSamples", options.verifyNegativeSamples ?? true);
+    this.verifyNegativeSamples = booleanOption(
+      "verifyNegativeSamples",
+      options.verifyNegativeSamples ?? true,
+    );
     ({ randomState: this.randomState, numThreads: this.numThreads } = commonOptions(options));
   }
 
@@ -121,8 +139,14 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
    * when fit completes: an abort or an error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: BprFitOptions = {}): Promise<this> {
-    if (!(userItems instanceof CsrMatrix)) throw new TypeError("Expected userItems to be a CsrMatrix");
-    if (userItems.nnz === 0) throw new RangeError("Expected userItems to have at least one stored entry to sample from but found none");
+    if (!(userItems instanceof CsrMatrix)) {
+      throw new TypeError("Expected userItems to be a CsrMatrix");
+    }
+    if (userItems.nnz === 0) {
+      throw new RangeError(
+        "Expected userItems to have at least one stored entry to sample from but found none",
+      );
+    }
     const [nUsers, nItems] = userItems.shape;
     const columns = this.factors + 1;
     const random = new Random(this.randomState);
@@ -141,9 +165,20 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
       step: () =>
         invokeAsync(
           "tacit_bpr_epoch",
-          nUsers, nItems, userItems.indptr, userItems.indices, rowOf, users, items, columns,
-          this.learningRate, this.regularization, this.verifyNegativeSamples ? 1 : 0,
-          random.nextUint32() | 0, userItems.nnz, counts,
+          nUsers,
+          nItems,
+          userItems.indptr,
+          userItems.indices,
+          rowOf,
+          users,
+          items,
+          columns,
+          this.learningRate,
+          this.regularization,
+          this.verifyNegativeSamples ? 1 : 0,
+          random.nextUint32() | 0,
+          userItems.nnz,
+          counts,
         ),
       report: (epoch, seconds) => {
         const [correct, skipped] = [counts[0]!, counts[1]!];
@@ -163,7 +198,10 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
 
   /** Reads a model written by `save`. */
   static load(path: string): Promise<BayesianPersonalizedRanking> {
-    return MatrixFactorizationBase.loadInto(path, (params) => new BayesianPersonalizedRanking(params as BayesianPersonalizedRankingOptions));
+    return MatrixFactorizationBase.loadInto(
+      path,
+      (params) => new BayesianPersonalizedRanking(params as BayesianPersonalizedRankingOptions),
+    );
   }
 }
 
@@ -171,7 +209,13 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
  * `implicit`'s initialisation: every value uniform in [−0.5, 0.5) / factors,
  * rows without a stored entry zero, then the user bias column set to 1.
  */
-function initialise(userItems: CsrMatrix, users: Float32Array, items: Float32Array, factors: number, random: Random): void {
+function initialise(
+  userItems: CsrMatrix,
+  users: Float32Array,
+  items: Float32Array,
+  factors: number,
+  random: Random,
+): void {
   const columns = factors + 1;
   random.fillUniform(items, -0.5, 0.5);
   random.fillUniform(users, -0.5, 0.5);
@@ -179,9 +223,13 @@ function initialise(userItems: CsrMatrix, users: Float32Array, items: Float32Arr
   for (let k = 0; k < users.length; k++) users[k] = users[k]! / factors;
   const itemSeen = new Uint8Array(userItems.nCols);
   for (const item of userItems.indices) itemSeen[item] = 1;
-  itemSeen.forEach((seen, item) => seen === 0 && items.fill(0, item * columns, (item + 1) * columns));
+  itemSeen.forEach((seen, item) =>
+    seen === 0 && items.fill(0, item * columns, (item + 1) * columns)
+  );
   for (let user = 0; user < userItems.nRows; user++) {
-    if (userItems.indptr[user] === userItems.indptr[user + 1]) users.fill(0, user * columns, (user + 1) * columns);
+    if (userItems.indptr[user] === userItems.indptr[user + 1]) {
+      users.fill(0, user * columns, (user + 1) * columns);
+    }
     users[user * columns + factors] = 1;
   }
 }
@@ -189,7 +237,8 @@ function initialise(userItems: CsrMatrix, users: Float32Array, items: Float32Arr
 /** The row of every stored entry: the samplers draw (user, item) pairs as entries. */
 export function rowOfNonzeros(matrix: CsrMatrix): Int32Array {
   const rowOf = new Int32Array(matrix.nnz);
-  for (let row = 0; row < matrix.nRows; row++) rowOf.fill(row, matrix.indptr[row]!, matrix.indptr[row + 1]!);
+  for (let row = 0; row < matrix.nRows; row++) {
+    rowOf.fill(row, matrix.indptr[row]!, matrix.indptr[row + 1]!);
+  }
   return rowOf;
 }
-

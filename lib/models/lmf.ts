@@ -27,7 +27,14 @@ import { invokeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
 import { booleanOption, finiteNumber, nonNegativeInteger, positiveInteger } from "../validate.ts";
-import { assertFiniteFactors, canWarmStart, type CommonModelOptions, commonOptions, FLOAT32_MAX, runIterations } from "./training.ts";
+import {
+  assertFiniteFactors,
+  canWarmStart,
+  type CommonModelOptions,
+  commonOptions,
+  FLOAT32_MAX,
+  runIterations,
+} from "./training.ts";
 import { MatrixFactorizationBase, type RecommendOptions } from "./matrix_factorization.ts";
 import type { Ids, Ranked, RankedBatch } from "./query.ts";
 
@@ -95,12 +102,23 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
   constructor(options: LogisticMatrixFactorizationOptions = {}) {
     super();
     this.factors = positiveInteger("factors", options.factors ?? 30);
-    if (this.factors > 1022) throw new RangeError(`Expected factors to be at most 1022 but found ${this.factors}`);
-    this.learningRate = finiteNumber("learningRate", options.learningRate ?? 1.0, { min: 0, minExclusive: true, max: FLOAT32_MAX });
-    this.regularization = finiteNumber("regularization", options.regularization ?? 0.6, { min: 0, max: FLOAT32_MAX });
+    if (this.factors > 1022) {
+      throw new RangeError(`Expected factors to be at most 1022 but found ${this.factors}`);
+    }
+    this.learningRate = finiteNumber("learningRate", options.learningRate ?? 1.0, {
+      min: 0,
+      minExclusive: true,
+      max: FLOAT32_MAX,
+    });
+    this.regularization = finiteNumber("regularization", options.regularization ?? 0.6, {
+      min: 0,
+      max: FLOAT32_MAX,
+    });
     this.iterations = nonNegativeInteger("iterations", options.iterations ?? 30);
     this.negProp = nonNegativeInteger("negProp", options.negProp ?? 30);
-    if (this.negProp > INT32_MAX) throw new RangeError(`Expected negProp to be at most ${INT32_MAX} but found ${this.negProp}`);
+    if (this.negProp > INT32_MAX) {
+      throw new RangeError(`Expected negProp to be at most ${INT32_MAX} but found ${this.negProp}`);
+    }
     ({ randomState: this.randomState, numThreads: this.numThreads } = commonOptions(options));
   }
 
@@ -123,12 +141,18 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
    * fit completes: an abort or an error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: LmfFitOptions = {}): Promise<this> {
-    if (!(userItems instanceof CsrMatrix)) throw new TypeError("Expected userItems to be a CsrMatrix");
-    if (userItems.nnz === 0) throw new RangeError("Expected userItems to have at least one stored entry but found none");
+    if (!(userItems instanceof CsrMatrix)) {
+      throw new TypeError("Expected userItems to be a CsrMatrix");
+    }
+    if (userItems.nnz === 0) {
+      throw new RangeError("Expected userItems to have at least one stored entry but found none");
+    }
     const negative = userItems.data.findIndex((v) => v < 0);
     if (negative >= 0) {
       throw new RangeError(
-        `Expected userItems.data to be >= 0 (LMF reads values as confidences) but found data[${negative}] = ${userItems.data[negative]}`,
+        `Expected userItems.data to be >= 0 (LMF reads values as confidences) but found data[${negative}] = ${
+          userItems.data[negative]
+        }`,
       );
     }
     const [nUsers, nItems] = userItems.shape;
@@ -175,8 +199,20 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
   ): Promise<void> {
     return invokeAsync(
       "tacit_lmf_update",
-      rows.nRows, rows.indptr, rows.indices, rows.data, solved, fixed, nFixed, this.factors + 2,
-      sums, fixedColumn, this.learningRate, this.regularization, this.negProp, random.nextUint32() | 0,
+      rows.nRows,
+      rows.indptr,
+      rows.indices,
+      rows.data,
+      solved,
+      fixed,
+      nFixed,
+      this.factors + 2,
+      sums,
+      fixedColumn,
+      this.learningRate,
+      this.regularization,
+      this.negProp,
+      random.nextUint32() | 0,
     );
   }
 
@@ -185,8 +221,16 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
    * σ(logit), the modelled probability that the user interacts with the item.
    */
   override recommend(userid: number, userItems: CsrMatrix, options?: LmfRecommendOptions): Ranked;
-  override recommend(userid: ArrayLike<number>, userItems: CsrMatrix, options?: LmfRecommendOptions): RankedBatch;
-  override recommend(userid: Ids, userItems: CsrMatrix, options: LmfRecommendOptions = {}): Ranked | RankedBatch {
+  override recommend(
+    userid: ArrayLike<number>,
+    userItems: CsrMatrix,
+    options?: LmfRecommendOptions,
+  ): RankedBatch;
+  override recommend(
+    userid: Ids,
+    userItems: CsrMatrix,
+    options: LmfRecommendOptions = {},
+  ): Ranked | RankedBatch {
     const probabilities = booleanOption("probabilities", options.probabilities ?? false);
     const result = typeof userid === "number"
       ? super.recommend(userid, userItems, options)
@@ -200,7 +244,10 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
 
   /** Reads a model written by `save`. */
   static load(path: string): Promise<LogisticMatrixFactorization> {
-    return MatrixFactorizationBase.loadInto(path, (params) => new LogisticMatrixFactorization(params as LogisticMatrixFactorizationOptions));
+    return MatrixFactorizationBase.loadInto(
+      path,
+      (params) => new LogisticMatrixFactorization(params as LogisticMatrixFactorizationOptions),
+    );
   }
 }
 
@@ -217,17 +264,25 @@ function sigmoid(s: number): number {
  * column `factors + 1`) set to 1 on every row (implicit resets them to 1 after
  * each pass, so every row has them from the first epoch on).
  */
-function initialise(userItems: CsrMatrix, itemUsers: CsrMatrix, users: Float32Array, items: Float32Array, f: number, random: Random): void {
+function initialise(
+  userItems: CsrMatrix,
+  itemUsers: CsrMatrix,
+  users: Float32Array,
+  items: Float32Array,
+  f: number,
+  random: Random,
+): void {
   const columns = f + 2;
   random.fillNormal(users);
   random.fillNormal(items);
   const zeroEmpty = (matrix: CsrMatrix, factors: Float32Array, one: number) => {
     for (let row = 0; row < matrix.nRows; row++) {
-      if (matrix.indptr[row] === matrix.indptr[row + 1]) factors.fill(0, row * columns, (row + 1) * columns);
+      if (matrix.indptr[row] === matrix.indptr[row + 1]) {
+        factors.fill(0, row * columns, (row + 1) * columns);
+      }
       factors[row * columns + one] = 1;
     }
   };
   zeroEmpty(userItems, users, f);
   zeroEmpty(itemUsers, items, f + 1);
 }
-

@@ -15,9 +15,9 @@ import {
   idMask,
   type Ids,
   normalizeRows,
-  type RankOptions,
   type Ranked,
   type RankedBatch,
+  type RankOptions,
   resultCount,
   topKDot,
 } from "./query.ts";
@@ -107,7 +107,9 @@ export abstract class MatrixFactorizationBase {
   }
 
   protected requireFitted(method: string): void {
-    if (this.rank === 0) throw new Error(`${method}() needs a fitted model: call fit() or load() first`);
+    if (this.rank === 0) {
+      throw new Error(`${method}() needs a fitted model: call fit() or load() first`);
+    }
   }
 
   /**
@@ -127,19 +129,36 @@ export abstract class MatrixFactorizationBase {
    *   used to filter liked items and to recalculate users.
    */
   recommend(userid: number, userItems: CsrMatrix, options?: RecommendOptions): Ranked;
-  recommend(userid: ArrayLike<number>, userItems: CsrMatrix, options?: RecommendOptions): RankedBatch;
-  recommend(userid: Ids, userItems: CsrMatrix, options: RecommendOptions = {}): Ranked | RankedBatch {
+  recommend(
+    userid: ArrayLike<number>,
+    userItems: CsrMatrix,
+    options?: RecommendOptions,
+  ): RankedBatch;
+  recommend(
+    userid: Ids,
+    userItems: CsrMatrix,
+    options: RecommendOptions = {},
+  ): Ranked | RankedBatch {
     this.requireFitted("recommend");
     const filterLiked = options.filterAlreadyLiked ?? true;
     const recalculate = options.recalculateUser ?? false;
     const needsRows = filterLiked || recalculate;
     if (needsRows) this.checkUserItems(userItems);
     const userLimit = recalculate ? userItems.nRows : this.nUsers;
-    const users = idsInRange("userid", userid, userLimit, recalculate ? "rows in userItems" : "users");
+    const users = idsInRange(
+      "userid",
+      userid,
+      userLimit,
+      recalculate ? "rows in userItems" : "users",
+    );
     if (needsRows) {
       for (const [k, u] of users.entries()) {
         if (u >= userItems.nRows) {
-          throw new RangeError(`userid${typeof userid === "number" ? "" : `[${k}]`} = ${u} has no row in userItems (${userItems.nRows} rows)`);
+          throw new RangeError(
+            `userid${
+              typeof userid === "number" ? "" : `[${k}]`
+            } = ${u} has no row in userItems (${userItems.nRows} rows)`,
+          );
         }
       }
     }
@@ -166,7 +185,17 @@ export abstract class MatrixFactorizationBase {
   similarItems(itemid: Ids, options: SimilarOptions = {}): Ranked | RankedBatch {
     this.requireFitted("similarItems");
     this.#normalizedItems ??= normalizeRows(this.itemData, this.rank);
-    return this.similar(this.#normalizedItems, itemid, "itemid", "items", options.n, options.filterItems, "filterItems", options.items, "items");
+    return this.similar(
+      this.#normalizedItems,
+      itemid,
+      "itemid",
+      "items",
+      options.n,
+      options.filterItems,
+      "filterItems",
+      options.items,
+      "items",
+    );
   }
 
   /** The users most similar to a user by cosine of their factors, the user included. */
@@ -175,7 +204,17 @@ export abstract class MatrixFactorizationBase {
   similarUsers(userid: Ids, options: SimilarUsersOptions = {}): Ranked | RankedBatch {
     this.requireFitted("similarUsers");
     this.#normalizedUsers ??= normalizeRows(this.userData, this.rank);
-    return this.similar(this.#normalizedUsers, userid, "userid", "users", options.n, options.filterUsers, "filterUsers", options.users, "users");
+    return this.similar(
+      this.#normalizedUsers,
+      userid,
+      "userid",
+      "users",
+      options.n,
+      options.filterUsers,
+      "filterUsers",
+      options.users,
+      "users",
+    );
   }
 
   private similar(
@@ -205,9 +244,13 @@ export abstract class MatrixFactorizationBase {
 
   /** Checks that a user × item matrix has one column per item of the model. */
   protected checkUserItems(userItems: CsrMatrix, name = "userItems"): void {
-    if (!(userItems instanceof CsrMatrix)) throw new TypeError(`Expected ${name} to be a CsrMatrix`);
+    if (!(userItems instanceof CsrMatrix)) {
+      throw new TypeError(`Expected ${name} to be a CsrMatrix`);
+    }
     if (userItems.nCols !== this.nItems) {
-      throw new RangeError(`${name} has ${userItems.nCols} columns but the model has ${this.nItems} items`);
+      throw new RangeError(
+        `${name} has ${userItems.nCols} columns but the model has ${this.nItems} items`,
+      );
     }
   }
 
@@ -244,8 +287,13 @@ export abstract class MatrixFactorizationBase {
       throw new TypeError(`Expected ${path} to hold userFactors and itemFactors`);
     }
     const rank = users.shape[1] ?? 0;
-    if (!(users.array instanceof Float32Array) || !(items.array instanceof Float32Array) || items.shape[1] !== rank) {
-      throw new TypeError(`Expected float32 factor matrices with the same number of factors in ${path}`);
+    if (
+      !(users.array instanceof Float32Array) || !(items.array instanceof Float32Array) ||
+      items.shape[1] !== rank
+    ) {
+      throw new TypeError(
+        `Expected float32 factor matrices with the same number of factors in ${path}`,
+      );
     }
     model.setFactors(users.array, items.array, rank);
     return model;
@@ -253,16 +301,29 @@ export abstract class MatrixFactorizationBase {
 }
 
 function checkFactorMatrix(name: string, matrix: FactorMatrix): number {
-  if (!(matrix?.data instanceof Float32Array)) throw new TypeError(`Expected ${name}.data to be a Float32Array`);
+  if (!(matrix?.data instanceof Float32Array)) {
+    throw new TypeError(`Expected ${name}.data to be a Float32Array`);
+  }
   const [rows, factors] = matrix.shape;
-  if (!Number.isInteger(rows) || rows < 1 || !Number.isInteger(factors) || factors < 1 || factors > 1024) {
-    throw new RangeError(`Expected ${name}.shape to be [rows >= 1, 1 <= factors <= 1024] but found [${matrix.shape}]`);
+  if (
+    !Number.isInteger(rows) || rows < 1 || !Number.isInteger(factors) || factors < 1 ||
+    factors > 1024
+  ) {
+    throw new RangeError(
+      `Expected ${name}.shape to be [rows >= 1, 1 <= factors <= 1024] but found [${matrix.shape}]`,
+    );
   }
   if (matrix.data.length !== rows * factors) {
-    throw new RangeError(`Expected ${name}.data to have ${rows * factors} values for shape [${rows}, ${factors}] but found ${matrix.data.length}`);
+    throw new RangeError(
+      `Expected ${name}.data to have ${
+        rows * factors
+      } values for shape [${rows}, ${factors}] but found ${matrix.data.length}`,
+    );
   }
   for (let k = 0; k < matrix.data.length; k++) {
-    if (!Number.isFinite(matrix.data[k]!)) throw new RangeError(`Expected ${name}.data[${k}] to be finite but found ${matrix.data[k]}`);
+    if (!Number.isFinite(matrix.data[k]!)) {
+      throw new RangeError(`Expected ${name}.data[${k}] to be finite but found ${matrix.data[k]}`);
+    }
   }
   return factors;
 }

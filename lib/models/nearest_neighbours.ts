@@ -56,9 +56,25 @@ import { expectArray, readTacitFile, writeTacitFile } from "../io/format.ts";
 import { getNumThreads, invoke, invokeAsync, setNumThreads } from "../native/library.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
-import { booleanOption, describe, finiteNumber, idsInRange, nonNegativeInteger, positiveInteger } from "../validate.ts";
+import {
+  booleanOption,
+  describe,
+  finiteNumber,
+  idsInRange,
+  nonNegativeInteger,
+  positiveInteger,
+} from "../validate.ts";
 import { bm25Weight, normalize, tfidfWeight } from "../weighting.ts";
-import { candidateList, firstRow, idMask, type Ids, type RankOptions, type Ranked, type RankedBatch, resultCount } from "./query.ts";
+import {
+  candidateList,
+  firstRow,
+  idMask,
+  type Ids,
+  type Ranked,
+  type RankedBatch,
+  type RankOptions,
+  resultCount,
+} from "./query.ts";
 
 export interface ItemItemRecommenderOptions {
   /** Neighbours kept per item, the item itself included (20). */
@@ -117,7 +133,9 @@ export abstract class NearestNeighboursRecommender {
       throw new TypeError(`Expected options to be an object but found ${describe(options)}`);
     }
     this.k = positiveInteger("k", options.k ?? 20);
-    if (this.k > I32_MAX) throw new RangeError(`Expected k to be at most ${I32_MAX} but found ${this.k}`);
+    if (this.k > I32_MAX) {
+      throw new RangeError(`Expected k to be at most ${I32_MAX} but found ${this.k}`);
+    }
     this.numThreads = nonNegativeInteger("numThreads", options.numThreads ?? 0);
   }
 
@@ -158,7 +176,9 @@ export abstract class NearestNeighboursRecommender {
     const width = Math.min(this.k, nItems);
     if (nItems * width > MAX_NNZ) {
       throw new RangeError(
-        `Expected nItems × k = ${nItems} × ${width} to be at most ${MAX_NNZ} (a CsrMatrix's capacity) but found ${nItems * width}; use a smaller k`,
+        `Expected nItems × k = ${nItems} × ${width} to be at most ${MAX_NNZ} (a CsrMatrix's capacity) but found ${
+          nItems * width
+        }; use a smaller k`,
       );
     }
     options.signal?.throwIfAborted();
@@ -166,7 +186,11 @@ export abstract class NearestNeighboursRecommender {
     const ids = new Int32Array(nItems * width);
     const scores = new Float32Array(nItems * width);
     const counts = new Int32Array(nItems);
-    const bar = new ProgressBar({ total: nItems, label: this.kind, enabled: resolveProgress(options.progress) });
+    const bar = new ProgressBar({
+      total: nItems,
+      label: this.kind,
+      enabled: resolveProgress(options.progress),
+    });
     const restoreThreads = this.numThreads > 0 ? getNumThreads() : 0;
     if (this.numThreads > 0) setNumThreads(this.numThreads);
     try {
@@ -174,10 +198,20 @@ export abstract class NearestNeighboursRecommender {
         options.signal?.throwIfAborted();
         await invokeAsync(
           "tacit_knn_fit",
-          nUsers, nItems,
-          weighted.userItems.indptr, weighted.userItems.indices, weighted.userItems.data,
-          weighted.itemUsers.indptr, weighted.itemUsers.indices, weighted.itemUsers.data,
-          start, end, Math.max(width, 1), ids, scores, counts,
+          nUsers,
+          nItems,
+          weighted.userItems.indptr,
+          weighted.userItems.indices,
+          weighted.userItems.data,
+          weighted.itemUsers.indptr,
+          weighted.itemUsers.indices,
+          weighted.itemUsers.data,
+          start,
+          end,
+          Math.max(width, 1),
+          ids,
+          scores,
+          counts,
         );
         bar.update(end);
       }
@@ -201,8 +235,16 @@ export abstract class NearestNeighboursRecommender {
    *   row u holds the values user u is scored from (and filtered by).
    */
   recommend(userid: number, userItems: CsrMatrix, options?: NeighboursRecommendOptions): Ranked;
-  recommend(userid: ArrayLike<number>, userItems: CsrMatrix, options?: NeighboursRecommendOptions): RankedBatch;
-  recommend(userid: Ids, userItems: CsrMatrix, options: NeighboursRecommendOptions = {}): Ranked | RankedBatch {
+  recommend(
+    userid: ArrayLike<number>,
+    userItems: CsrMatrix,
+    options?: NeighboursRecommendOptions,
+  ): RankedBatch;
+  recommend(
+    userid: Ids,
+    userItems: CsrMatrix,
+    options: NeighboursRecommendOptions = {},
+  ): Ranked | RankedBatch {
     const similarity = this.requireFitted("recommend");
     this.checkUserItems(userItems);
     const nItems = this.nItems;
@@ -217,10 +259,21 @@ export abstract class NearestNeighboursRecommender {
     if (ids.length > 0) {
       invoke(
         "tacit_knn_recommend",
-        rows.nRows, rows.indptr, rows.indices, rows.data,
-        nItems, similarity.indptr, similarity.indices, similarity.data,
-        filterLiked ? 1 : 0, mask, candidates, candidates?.length ?? 0,
-        k, ids, scores,
+        rows.nRows,
+        rows.indptr,
+        rows.indices,
+        rows.data,
+        nItems,
+        similarity.indptr,
+        similarity.indices,
+        similarity.data,
+        filterLiked ? 1 : 0,
+        mask,
+        candidates,
+        candidates?.length ?? 0,
+        k,
+        ids,
+        scores,
       );
     }
     const batch: RankedBatch = { ids, scores, shape: [users.length, k] };
@@ -241,7 +294,8 @@ export abstract class NearestNeighboursRecommender {
     const queries = idsInRange("itemid", itemid, nItems, "items");
     const candidates = candidateList("items", options.items, nItems, "items");
     const width = resultCount(options.n, candidates, nItems);
-    const skip = idMask("filterItems", options.filterItems, nItems, "items") ?? new Uint8Array(nItems);
+    const skip = idMask("filterItems", options.filterItems, nItems, "items") ??
+      new Uint8Array(nItems);
     if (candidates !== null) {
       const outside = new Uint8Array(nItems).fill(1);
       for (const c of candidates) outside[c] = 0;
@@ -253,7 +307,9 @@ export abstract class NearestNeighboursRecommender {
     const order: number[] = [];
     queries.forEach((item, q) => {
       order.length = 0;
-      for (let p = indptr[item]!; p < indptr[item + 1]!; p++) if (skip[indices[p]!] === 0) order.push(p);
+      for (let p = indptr[item]!; p < indptr[item + 1]!; p++) {
+        if (skip[indices[p]!] === 0) order.push(p);
+      }
       order.sort((a, b) => data[b]! - data[a]! || indices[a]! - indices[b]!);
       const kept = Math.min(width, order.length);
       for (let r = 0; r < kept; r++) {
@@ -295,7 +351,11 @@ export abstract class NearestNeighboursRecommender {
     const indices = expectArray(file, "indices", "i32");
     const data = expectArray(file, "data", "f32");
     const nItems = indptr.length - 1;
-    if (nItems < 0) throw new RangeError(`Expected array 'indptr' in ${path} to have at least 1 entry but found 0`);
+    if (nItems < 0) {
+      throw new RangeError(
+        `Expected array 'indptr' in ${path} to have at least 1 entry but found 0`,
+      );
+    }
     model.#similarity = new CsrMatrix([nItems, nItems], indptr, indices, data);
     model.#nUsers = nonNegativeInteger("nUsers", nUsers);
     return model;
@@ -304,7 +364,11 @@ export abstract class NearestNeighboursRecommender {
   /** The similarity matrix, or an error naming the method that needs it. */
   protected requireFitted(method: string): CsrMatrix {
     if (this.#similarity === undefined) {
-      throw new Error(`${method}${method === "similarity" ? "" : "()"} needs a fitted model: call fit() or load() first`);
+      throw new Error(
+        `${method}${
+          method === "similarity" ? "" : "()"
+        } needs a fitted model: call fit() or load() first`,
+      );
     }
     return this.#similarity;
   }
@@ -315,7 +379,9 @@ export abstract class NearestNeighboursRecommender {
       throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(userItems)}`);
     }
     if (userItems.nCols !== this.nItems) {
-      throw new RangeError(`${name} has ${userItems.nCols} columns but the model has ${this.nItems} items`);
+      throw new RangeError(
+        `${name} has ${userItems.nCols} columns but the model has ${this.nItems} items`,
+      );
     }
   }
 }
@@ -349,7 +415,10 @@ export class ItemItemRecommender extends NearestNeighboursRecommender {
 
   /** Reads a model written by `save`. */
   static load(path: string): Promise<ItemItemRecommender> {
-    return NearestNeighboursRecommender.loadInto(path, (params) => new ItemItemRecommender(params as ItemItemRecommenderOptions));
+    return NearestNeighboursRecommender.loadInto(
+      path,
+      (params) => new ItemItemRecommender(params as ItemItemRecommenderOptions),
+    );
   }
 }
 
@@ -362,7 +431,11 @@ function requireNonNegative(userItems: CsrMatrix, model: string): void {
   const data = userItems.data;
   for (let p = 0; p < data.length; p++) {
     if (data[p]! < 0) {
-      throw new RangeError(`Expected userItems to hold non-negative values for ${model} but found data[${p}] = ${data[p]}`);
+      throw new RangeError(
+        `Expected userItems to hold non-negative values for ${model} but found data[${p}] = ${
+          data[p]
+        }`,
+      );
     }
   }
 }
@@ -397,7 +470,10 @@ export class CosineRecommender extends NearestNeighboursRecommender {
 
   /** Reads a model written by `save`. */
   static load(path: string): Promise<CosineRecommender> {
-    return NearestNeighboursRecommender.loadInto(path, (params) => new CosineRecommender(params as ItemItemRecommenderOptions));
+    return NearestNeighboursRecommender.loadInto(
+      path,
+      (params) => new CosineRecommender(params as ItemItemRecommenderOptions),
+    );
   }
 }
 
@@ -433,7 +509,10 @@ export class TFIDFRecommender extends NearestNeighboursRecommender {
 
   /** Reads a model written by `save`. */
   static load(path: string): Promise<TFIDFRecommender> {
-    return NearestNeighboursRecommender.loadInto(path, (params) => new TFIDFRecommender(params as ItemItemRecommenderOptions));
+    return NearestNeighboursRecommender.loadInto(
+      path,
+      (params) => new TFIDFRecommender(params as ItemItemRecommenderOptions),
+    );
   }
 }
 
@@ -477,7 +556,10 @@ export class BM25Recommender extends NearestNeighboursRecommender {
 
   /** Reads a model written by `save`. */
   static load(path: string): Promise<BM25Recommender> {
-    return NearestNeighboursRecommender.loadInto(path, (params) => new BM25Recommender(params as BM25RecommenderOptions));
+    return NearestNeighboursRecommender.loadInto(
+      path,
+      (params) => new BM25Recommender(params as BM25RecommenderOptions),
+    );
   }
 }
 
@@ -508,7 +590,13 @@ function itemBlocks(indptr: Int32Array, blocks: number): [number, number][] {
  * Rows only move left, so they are packed in place; the buffers are copied out
  * only when the packed matrix fills less than half of them.
  */
-function compactRows(nItems: number, width: number, ids: Int32Array, scores: Float32Array, counts: Int32Array): CsrMatrix {
+function compactRows(
+  nItems: number,
+  width: number,
+  ids: Int32Array,
+  scores: Float32Array,
+  counts: Int32Array,
+): CsrMatrix {
   const indptr = new Int32Array(nItems + 1);
   for (let i = 0; i < nItems; i++) indptr[i + 1] = indptr[i]! + counts[i]!;
   const nnz = indptr[nItems]!;

@@ -38,7 +38,12 @@ export interface RankOptions {
 }
 
 /** A 0/1 mask of the ids to skip, or null when there are none. */
-export function idMask(name: string, ids: ArrayLike<number> | undefined, count: number, what: string): Uint8Array | null {
+export function idMask(
+  name: string,
+  ids: ArrayLike<number> | undefined,
+  count: number,
+  what: string,
+): Uint8Array | null {
   if (ids === undefined) return null;
   const mask = new Uint8Array(count);
   for (const id of idsInRange(name, ids, count, what)) mask[id] = 1;
@@ -46,7 +51,12 @@ export function idMask(name: string, ids: ArrayLike<number> | undefined, count: 
 }
 
 /** Sorted, de-duplicated candidate ids, or null for "every id". */
-export function candidateList(name: string, ids: ArrayLike<number> | undefined, count: number, what: string): Int32Array | null {
+export function candidateList(
+  name: string,
+  ids: ArrayLike<number> | undefined,
+  count: number,
+  what: string,
+): Int32Array | null {
   if (ids === undefined) return null;
   const sorted = idsInRange(name, ids, count, what).sort();
   let unique = 0;
@@ -57,7 +67,11 @@ export function candidateList(name: string, ids: ArrayLike<number> | undefined, 
 }
 
 /** Validates `n` and clamps it to the number of rankable ids (0 when there are none). */
-export function resultCount(n: number | undefined, candidates: Int32Array | null, count: number): number {
+export function resultCount(
+  n: number | undefined,
+  candidates: Int32Array | null,
+  count: number,
+): number {
   const wanted = n ?? 10;
   if (!Number.isInteger(wanted) || wanted < 1) {
     throw new RangeError(`Expected n to be a positive integer but found ${wanted}`);
@@ -88,10 +102,19 @@ export function topKDot(request: TopKRequest): RankedBatch {
   if (ids.length === 0) return { ids, scores, shape: [nQueries, k] };
   invoke(
     "tacit_topk_dot",
-    queries, nQueries, targets, nTargets, factors,
-    request.exclude?.indptr ?? null, request.exclude?.indices ?? null,
-    request.mask, request.candidates, request.candidates?.length ?? 0,
-    k, ids, scores,
+    queries,
+    nQueries,
+    targets,
+    nTargets,
+    factors,
+    request.exclude?.indptr ?? null,
+    request.exclude?.indices ?? null,
+    request.mask,
+    request.candidates,
+    request.candidates?.length ?? 0,
+    k,
+    ids,
+    scores,
   );
   return { ids, scores, shape: [nQueries, k] };
 }

@@ -24,10 +24,14 @@ export interface CommonModelOptions {
 }
 
 /** Validates the common options. */
-export function commonOptions(options: CommonModelOptions): { randomState: number | undefined; numThreads: number } {
+export function commonOptions(
+  options: CommonModelOptions,
+): { randomState: number | undefined; numThreads: number } {
   oneOf("dtype", options.dtype ?? "float32", ["float32"] as const);
   return {
-    randomState: options.randomState === undefined ? undefined : nonNegativeInteger("randomState", options.randomState),
+    randomState: options.randomState === undefined
+      ? undefined
+      : nonNegativeInteger("randomState", options.randomState),
     numThreads: nonNegativeInteger("numThreads", options.numThreads ?? 0),
   };
 }
@@ -52,7 +56,11 @@ export interface IterationLoop {
  * happens), a progress bar on stderr and an abort check before each iteration.
  */
 export async function runIterations(loop: IterationLoop): Promise<void> {
-  const bar = new ProgressBar({ total: loop.iterations, label: loop.label, enabled: resolveProgress(loop.progress) });
+  const bar = new ProgressBar({
+    total: loop.iterations,
+    label: loop.label,
+    enabled: resolveProgress(loop.progress),
+  });
   const restoreThreads = loop.numThreads > 0 ? getNumThreads() : 0;
   if (loop.numThreads > 0) setNumThreads(loop.numThreads);
   try {
@@ -69,7 +77,11 @@ export async function runIterations(loop: IterationLoop): Promise<void> {
 }
 
 /** Whether a model's current factors can warm-start a fit of this shape, as `implicit` does. */
-export function canWarmStart(model: { factorCount: number; nUsers: number; nItems: number }, columns: number, shape: readonly [number, number]): boolean {
+export function canWarmStart(
+  model: { factorCount: number; nUsers: number; nItems: number },
+  columns: number,
+  shape: readonly [number, number],
+): boolean {
   return model.factorCount === columns && model.nUsers === shape[0] && model.nItems === shape[1];
 }
 
@@ -79,10 +91,19 @@ export function canWarmStart(model: { factorCount: number; nUsers: number; nItem
  * @param model The model's name for the message, e.g. "ALS".
  * @param advice What the user can change.
  */
-export function assertFiniteFactors(model: string, side: "user" | "item", factors: Float32Array, advice: string): void {
+export function assertFiniteFactors(
+  model: string,
+  side: "user" | "item",
+  factors: Float32Array,
+  advice: string,
+): void {
   const count = new Int32Array(1);
   invoke("tacit_count_nonfinite", factors, factors.length, count);
   if (count[0]! > 0) {
-    throw new RangeError(`${model} produced ${count[0]} non-finite ${side} factor values; the model was left unchanged. ${advice}`);
+    throw new RangeError(
+      `${model} produced ${
+        count[0]
+      } non-finite ${side} factor values; the model was left unchanged. ${advice}`,
+    );
   }
 }

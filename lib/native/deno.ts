@@ -7,7 +7,12 @@ import type { NativeArg, NativeLibrary } from "./adapter.ts";
 import { type SymbolName, symbols } from "./symbols.ts";
 
 // deno-lint-ignore no-explicit-any
-type DenoFfi = { dlopen(path: string, defs: Record<string, unknown>): { symbols: Record<string, (...a: any[]) => any>; close(): void } };
+type DenoFfi = {
+  dlopen(
+    path: string,
+    defs: Record<string, unknown>,
+  ): { symbols: Record<string, (...a: any[]) => any>; close(): void };
+};
 
 export function openLibrary(path: string): NativeLibrary {
   const defs: Record<string, unknown> = {};

@@ -100,7 +100,9 @@ function open(): NativeLibrary {
   const override = process.env.TACIT_LIB;
   const path = override ?? join(packageRoot, "zig-out", "lib", libraryFile);
   if (override === undefined && isStale(path)) build(path);
-  if (!existsSync(path)) throw new Error(`tacit: the native library was not found at ${path} (TACIT_LIB)`);
+  if (!existsSync(path)) {
+    throw new Error(`tacit: the native library was not found at ${path} (TACIT_LIB)`);
+  }
   const lib = adapter.openLibrary(path);
   const version = lib.call("tacit_abi_version", []);
   if (version !== ABI_VERSION) {
@@ -116,7 +118,11 @@ function open(): NativeLibrary {
 function isStale(path: string): boolean {
   if (!existsSync(path)) return true;
   const builtAt = statSync(path).mtimeMs;
-  const sources = [join(packageRoot, "build.zig"), join(packageRoot, "build.zig.zon"), ...zigSources(join(packageRoot, "zig"))];
+  const sources = [
+    join(packageRoot, "build.zig"),
+    join(packageRoot, "build.zig.zon"),
+    ...zigSources(join(packageRoot, "zig")),
+  ];
   return sources.some((file) => existsSync(file) && statSync(file).mtimeMs > builtAt);
 }
 
@@ -138,9 +144,14 @@ function build(path: string): void {
         `Run scripts/toolchain.sh (installs the pinned Zig into .tools/), set TACIT_ZIG to a zig 0.17 binary, or set TACIT_LIB to a built library.`,
     );
   }
-  process.stderr.write(`tacit: building the native library (${zig} build -Doptimize=ReleaseFast)...\n`);
+  process.stderr.write(
+    `tacit: building the native library (${zig} build -Doptimize=ReleaseFast)...\n`,
+  );
   try {
-    execFileSync(zig, ["build", "-Doptimize=ReleaseFast"], { cwd: packageRoot, stdio: ["ignore", "inherit", "inherit"] });
+    execFileSync(zig, ["build", "-Doptimize=ReleaseFast"], {
+      cwd: packageRoot,
+      stdio: ["ignore", "inherit", "inherit"],
+    });
   } catch (error) {
     throw new Error(`tacit: building the native library failed: ${(error as Error).message}`);
   }
