@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AlternatingLeastSquares, bm25Weight, type CsrMatrix, getNumThreads } from "../mod.ts";
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
-import { invoke } from "../lib/native/library.ts";
+import { callNative } from "../lib/native/library.ts";
 import {
   denseAlsObjective,
   denseAlsRow,
@@ -24,21 +24,20 @@ function nativeSolve(
   reg: number,
   alpha: number,
 ) {
-  invoke(
-    "tacit_als_solve",
+  callNative("tacit_als_solve", {
     solver,
-    cgSteps,
-    m.nRows,
-    m.indptr,
-    m.indices,
-    m.data,
+    cg_steps: cgSteps,
+    n_rows: m.nRows,
+    indptr: m.indptr,
+    indices: m.indices,
+    data: m.data,
     x,
     y,
-    y.length / f,
+    n_other: y.length / f,
     f,
-    reg,
+    regularization: reg,
     alpha,
-  );
+  });
 }
 
 for (const [label, solver, steps] of [["Cholesky", 1, 3], ["CG with many steps", 0, 60]] as const) {

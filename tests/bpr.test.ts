@@ -6,7 +6,7 @@ import process from "node:process";
 import { BayesianPersonalizedRanking, rowOfNonzeros } from "../lib/models/bpr.ts";
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
 import { getNumThreads } from "../lib/native/library.ts";
-import { invoke } from "../lib/native/library.ts";
+import { callNative } from "../lib/native/library.ts";
 import type { CsrMatrix } from "../lib/sparse.ts";
 import { bruteTopK, randomMatrix, seeded } from "./reference.ts";
 import { heldOutAuc, holdOutOnePerUser } from "./holdout.ts";
@@ -23,20 +23,19 @@ function sampleTriples(m: CsrMatrix, verify: boolean, seed: number, n: number) {
   const users = new Int32Array(n);
   const liked = new Int32Array(n);
   const disliked = new Int32Array(n);
-  invoke(
-    "tacit_bpr_sample",
-    m.nRows,
-    m.nCols,
-    m.indptr,
-    m.indices,
-    rowOfNonzeros(m),
-    verify ? 1 : 0,
+  callNative("tacit_bpr_sample", {
+    n_rows: m.nRows,
+    n_cols: m.nCols,
+    indptr: m.indptr,
+    indices: m.indices,
+    row_of: rowOfNonzeros(m),
+    verify_negatives: verify ? 1 : 0,
     seed,
-    n,
-    users,
-    liked,
-    disliked,
-  );
+    n_samples: n,
+    out_users: users,
+    out_liked: liked,
+    out_disliked: disliked,
+  });
   return { users, liked, disliked };
 }
 
@@ -101,7 +100,15 @@ test("the native BPR step matches a plain-TypeScript update of one triple", () =
     const disliked = Float32Array.from({ length: f }, () => next() - 0.5);
     const expected = referenceStep(user, liked, disliked, 0.07, 0.02);
     const correct = new Int32Array(1);
-    invoke("tacit_bpr_step", user, liked, disliked, f, 0.07, 0.02, correct);
+    callNative("tacit_bpr_step", {
+      user,
+      liked,
+      disliked,
+      f,
+      learning_rate: 0.07,
+      regularization: 0.02,
+      out_correct: correct,
+    });
     assert.equal(correct[0], expected.correct ? 1 : 0);
     for (
       const [got, want] of [[user, expected.user], [liked, expected.liked], [
@@ -117,16 +124,15 @@ test("the native BPR step matches a plain-TypeScript update of one triple", () =
   }
   assert.throws(
     () =>
-      invoke(
-        "tacit_bpr_step",
-        new Float32Array(3),
-        new Float32Array(3),
-        new Float32Array(3),
-        3,
-        -1,
-        0,
-        new Int32Array(1),
-      ),
+      callNative("tacit_bpr_step", {
+        user: new Float32Array(3),
+        liked: new Float32Array(3),
+        disliked: new Float32Array(3),
+        f: 3,
+        learning_rate: -1,
+        regularization: 0,
+        out_correct: new Int32Array(1),
+      }),
     /learning_rate/,
   );
 });
@@ -165,23 +171,22 @@ test("verified negative samples are never items the user liked", () => {
   const f = 5;
   const users = new Float32Array(train.nRows * f).fill(0.01);
   const items = new Float32Array(train.nCols * f).fill(0.01);
-  invoke(
-    "tacit_bpr_epoch",
-    train.nRows,
-    train.nCols,
-    train.indptr,
-    train.indices,
-    rowOfNonzeros(train),
-    users,
-    items,
+  callNative("tacit_bpr_epoch", {
+    n_rows: train.nRows,
+    n_cols: train.nCols,
+    indptr: train.indptr,
+    indices: train.indices,
+    row_of: rowOfNonzeros(train),
+    user_factors: users,
+    item_factors: items,
     f,
-    0.05,
-    0.01,
-    1,
-    7,
-    n,
-    counts,
-  );
+    learning_rate: 0.05,
+    regularization: 0.01,
+    verify_negatives: 1,
+    seed: 7,
+    n_samples: n,
+    out_counts: counts,
+  });
   assert.equal(counts[1], skipped);
 });
 

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LogisticMatrixFactorization } from "../lib/models/lmf.ts";
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
-import { getNumThreads, invoke } from "../lib/native/library.ts";
+import { callNative, getNumThreads } from "../lib/native/library.ts";
 import { bruteTopK, randomFactors, randomMatrix, toRows } from "./reference.ts";
 import { heldOutAuc, holdOutOnePerUser } from "./holdout.ts";
 import { test } from "./harness.ts";
@@ -87,23 +87,22 @@ test("the native LMF half-epoch matches a plain-TypeScript Adagrad step", () => 
   const y = randomFactors(9, f, 4);
   const sums = Float32Array.from(randomFactors(12, f, 5), (v) => Math.abs(v));
   const expected = referenceUpdate(toRows(m), x, y, sums, f, 5, 0.8, 0.3);
-  invoke(
-    "tacit_lmf_update",
-    m.nRows,
-    m.indptr,
-    m.indices,
-    m.data,
+  callNative("tacit_lmf_update", {
+    n_rows: m.nRows,
+    indptr: m.indptr,
+    indices: m.indices,
+    data: m.data,
     x,
     y,
-    9,
+    n_other: 9,
     f,
-    sums,
-    5,
-    0.8,
-    0.3,
-    0,
-    1,
-  );
+    adagrad: sums,
+    fixed_column: 5,
+    learning_rate: 0.8,
+    regularization: 0.3,
+    neg_prop: 0,
+    seed: 1,
+  });
   for (let k = 0; k < x.length; k++) {
     assert.ok(Math.abs(x[k]! - expected.x[k]!) < 1e-5, `x[${k}]: ${x[k]} vs ${expected.x[k]}`);
     assert.ok(
@@ -113,23 +112,22 @@ test("the native LMF half-epoch matches a plain-TypeScript Adagrad step", () => 
   }
   // Sampled negatives push the logits of the sampled (popular) columns down.
   const before = Float32Array.from(x);
-  invoke(
-    "tacit_lmf_update",
-    m.nRows,
-    m.indptr,
-    m.indices,
-    m.data,
+  callNative("tacit_lmf_update", {
+    n_rows: m.nRows,
+    indptr: m.indptr,
+    indices: m.indices,
+    data: m.data,
     x,
     y,
-    9,
+    n_other: 9,
     f,
-    sums,
-    5,
-    0.8,
-    0.3,
-    4,
-    1,
-  );
+    adagrad: sums,
+    fixed_column: 5,
+    learning_rate: 0.8,
+    regularization: 0.3,
+    neg_prop: 4,
+    seed: 1,
+  });
   assert.notDeepEqual(x, before);
   for (let u = 0; u < 12; u++) assert.equal(x[u * f + 5], before[u * f + 5]);
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { AlternatingLeastSquares } from "../lib/models/als.ts";
 import type { RankedBatch } from "../lib/models/query.ts";
-import { invoke } from "../lib/native/library.ts";
+import { callNative } from "../lib/native/library.ts";
 import { CsrMatrix } from "../lib/sparse.ts";
 import type { RankingModel } from "../lib/evaluation/scorer.ts";
 import {
@@ -513,30 +513,57 @@ test("the native kernel validates its arguments and names them", () => {
   const topIds = Int32Array.of(0, 1, 2, -1);
   const indptr = Int32Array.of(0, 1, 2);
   assert.throws(
-    () => invoke("tacit_ranking_metrics", topIds, 2, 2, 2, indptr, Int32Array.of(1, 7), 5, 8, out),
+    () =>
+      callNative("tacit_ranking_metrics", {
+        top_ids: topIds,
+        n_users: 2,
+        width: 2,
+        k: 2,
+        test_indptr: indptr,
+        test_indices: Int32Array.of(1, 7),
+        n_items: 5,
+        out,
+      }),
     { name: "RangeError", message: "test_indices[1] = 7 is out of range for 5 columns" },
   );
   assert.throws(
-    () => invoke("tacit_ranking_metrics", topIds, 2, 2, 1, indptr, Int32Array.of(1, 3), 5, 8, out),
+    () =>
+      callNative("tacit_ranking_metrics", {
+        top_ids: topIds,
+        n_users: 2,
+        width: 2,
+        k: 1,
+        test_indptr: indptr,
+        test_indices: Int32Array.of(1, 3),
+        n_items: 5,
+        out,
+      }),
     { name: "RangeError", message: "Expected width to be <= k = 1 but found 2" },
   );
   assert.throws(
     () =>
-      invoke(
-        "tacit_ranking_metrics",
-        topIds,
-        2,
-        2,
-        2,
-        Int32Array.of(1, 1, 2),
-        Int32Array.of(1, 3),
-        5,
-        8,
+      callNative("tacit_ranking_metrics", {
+        top_ids: topIds,
+        n_users: 2,
+        width: 2,
+        k: 2,
+        test_indptr: Int32Array.of(1, 1, 2),
+        test_indices: Int32Array.of(1, 3),
+        n_items: 5,
         out,
-      ),
+      }),
     { name: "TypeError", message: "Expected test_indptr[0] to be 0 but found 1" },
   );
-  invoke("tacit_ranking_metrics", topIds, 2, 2, 2, indptr, Int32Array.of(1, 3), 5, 8, out);
+  callNative("tacit_ranking_metrics", {
+    top_ids: topIds,
+    n_users: 2,
+    width: 2,
+    k: 2,
+    test_indptr: indptr,
+    test_indices: Int32Array.of(1, 3),
+    n_items: 5,
+    out,
+  });
   // user 0: [0, 1], T = {1}: one hit at rank 2. user 1: [2, −1], T = {3}: no hit.
   assert.deepEqual(Array.from(out.subarray(0, 2)), [1, 1]);
   assert.equal(out[6], 1 / 2);

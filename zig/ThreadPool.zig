@@ -195,6 +195,10 @@ var global_call_mutex: c.pthread_mutex_t = c.PTHREAD_MUTEX_INITIALIZER;
 pub const Lease = struct {
     pool: *ThreadPool,
 
+    pub fn threadCount(lease: Lease) usize {
+        return lease.pool.threadCount();
+    }
+
     pub fn release(lease: Lease) void {
         assert(lease.pool == &global_pool);
         unlock(&global_call_mutex);
@@ -204,7 +208,8 @@ pub const Lease = struct {
 /// Locks the global pool, starting it on first use, and returns it. The
 /// caller must `release()` the lease; a second acquire on the same thread
 /// before that deadlocks.
-pub fn acquireGlobal() Lease {
+pub fn acquireGlobal(thread_limit: usize) @import("status.zig").Error!Lease {
+    _ = thread_limit;
     lock(&global_call_mutex);
     if (!global_started) {
         pin.pinSelf();

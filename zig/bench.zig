@@ -7,6 +7,8 @@
 const std = @import("std");
 const tacit = @import("tacit");
 const api = tacit.c_api;
+const plain = tacit.abi_table;
+const edge = tacit.abi_edge;
 
 const Matrix = struct {
     indptr: []i32,
@@ -23,8 +25,8 @@ pub fn main(init: std.process.Init.Minimal) !void {
     const n_items = try argument(args, 2, 292_000);
     const f = try argument(args, 3, 64);
     const threads = try argument(args, 4, 0);
-    _ = api.tacit_set_num_threads(@intCast(threads));
-    std.debug.print("threads = {d}, simd lanes = {d}\n", .{ api.tacit_get_num_threads(), tacit.simd.lanes });
+    _ = plain.tacit_set_num_threads(@intCast(threads));
+    std.debug.print("threads = {d}, simd lanes = {d}\n", .{ plain.tacit_get_num_threads(), tacit.simd.lanes });
 
     var timer = Timer.start();
     const matrix = try generate(allocator, n_users, n_items);
@@ -39,18 +41,18 @@ pub fn main(init: std.process.Init.Minimal) !void {
     const nnz: c_int = @intCast(matrix.indices.len);
 
     timer = Timer.start();
-    try check(api.tacit_csr_check(nu, ni, matrix.indptr.ptr, matrix.indices.ptr, matrix.data.ptr, nnz));
+    try check(edge.callWithSlices(api.csr_check, .{ .n_rows = nu, .n_cols = ni, .indptr = matrix.indptr, .indices = matrix.indices, .data = matrix.data }));
     std.debug.print("csr_check            {d:.3} s\n", .{timer.lap()});
-    try check(api.tacit_gram(y.ptr, ni, fi, 0.1, gram.ptr));
+    try check(edge.callWithSlices(api.gram, .{ .factors = y, .n = ni, .f = fi, .ridge = 0.1, .out = gram }));
     std.debug.print("gram (items)         {d:.3} s\n", .{timer.lap()});
     for (0..2) |_| {
-        try check(api.tacit_als_solve(0, 3, nu, matrix.indptr.ptr, matrix.indices.ptr, matrix.data.ptr, x.ptr, y.ptr, ni, fi, 0.1, 2));
+        try check(alsSolve(matrix, x, y, ni, fi, 0));
         std.debug.print("als_solve cg3 users  {d:.3} s\n", .{timer.lap()});
     }
     var loss: [2]f64 = undefined;
-    try check(api.tacit_als_loss(nu, matrix.indptr.ptr, matrix.indices.ptr, matrix.data.ptr, x.ptr, y.ptr, ni, fi, 0.1, 2, &loss));
+    try check(edge.callWithSlices(api.als_loss, .{ .n_rows = nu, .indptr = matrix.indptr, .indices = matrix.indices, .data = matrix.data, .x = x, .y = y, .n_other = ni, .f = fi, .regularization = 0.1, .alpha = 2, .out = &loss }));
     std.debug.print("als_loss             {d:.3} s  (loss/Σc = {e:.4})\n", .{ timer.lap(), loss[0] / loss[1] });
-    try check(api.tacit_als_solve(1, 0, nu, matrix.indptr.ptr, matrix.indices.ptr, matrix.data.ptr, x.ptr, y.ptr, ni, fi, 0.1, 2));
+    try check(alsSolve(matrix, x, y, ni, fi, 1));
     std.debug.print("als_solve chol users {d:.3} s\n", .{timer.lap()});
 
     const n_queries: usize = @min(n_users, 2000);
@@ -58,12 +60,12 @@ pub fn main(init: std.process.Init.Minimal) !void {
     const out_ids = try allocator.alloc(i32, n_queries * k);
     const out_scores = try allocator.alloc(f32, n_queries * k);
     _ = timer.lap();
-    try check(api.tacit_topk_dot(x.ptr, @intCast(n_queries), y.ptr, ni, fi, matrix.indptr.ptr, matrix.indices.ptr, null, null, 0, @intCast(k), out_ids.ptr, out_scores.ptr));
+    try check(topk(matrix, x, y, n_queries, ni, fi, k, out_ids, out_scores));
     const topk_s = timer.lap();
     std.debug.print("topk_dot {d} queries {d:.3} s ({d:.1} GFLOP/s)\n", .{
         n_queries, topk_s, 2.0 * @as(f64, @floatFromInt(n_queries * n_items * f)) / topk_s / 1e9,
     });
-    try check(api.tacit_topk_dot(x.ptr, 1, y.ptr, ni, fi, matrix.indptr.ptr, matrix.indices.ptr, null, null, 0, @intCast(k), out_ids.ptr, out_scores.ptr));
+    try check(topk(matrix, x, y, 1, ni, fi, k, out_ids[0..k], out_scores[0..k]));
     std.debug.print("topk_dot 1 query     {d:.4} s\n", .{timer.lap()});
 }
 
@@ -72,12 +74,28 @@ fn argument(args: []const [:0]const u8, index: usize, default: usize) !usize {
     return std.fmt.parseInt(usize, args[index], 10);
 }
 
-fn check(code: c_int) !void {
-    if (code == 0) return;
-    var buffer: [512]u8 = undefined;
-    const len: usize = @intCast(api.tacit_last_error(&buffer, buffer.len));
-    std.debug.print("status {d}: {s}\n", .{ code, buffer[0..@min(len, buffer.len)] });
+fn check(result: edge.SliceCallResult) !void {
+    if (result.status == 0) return;
+    std.debug.print("status {d}: {s}\n", .{ result.status, result.message() });
     return error.KernelFailed;
+}
+
+fn alsSolve(matrix: Matrix, x: []f32, y: []const f32, ni: i32, fi: i32, solver: i32) edge.SliceCallResult {
+    return edge.callWithSlices(api.als_solve, .{
+        .solver = solver, .cg_steps = 3, .n_rows = @as(i32, @intCast(matrix.indptr.len - 1)), .indptr = matrix.indptr, .indices = matrix.indices,
+        .data = matrix.data, .x = x, .y = y, .n_other = ni, .f = fi, .regularization = 0.1, .alpha = 2,
+    });
+}
+
+/// Top-k for the first n_queries users, excluding their rows of the matrix.
+fn topk(matrix: Matrix, x: []const f32, y: []const f32, n_queries: usize, ni: i32, fi: i32, k: usize, out_ids: []i32, out_scores: []f32) edge.SliceCallResult {
+    const f: usize = @intCast(fi);
+    const exclude_indptr = matrix.indptr[0 .. n_queries + 1];
+    return edge.callWithSlices(api.topk_dot, .{
+        .queries = x[0 .. n_queries * f], .n_q = @as(i32, @intCast(n_queries)), .items = y, .n_items = ni, .f = fi,
+        .exclude_indptr = exclude_indptr, .exclude_indices = matrix.indices[0..@intCast(exclude_indptr[n_queries])],
+        .item_mask = null, .candidates = null, .n_cand = 0, .k = @as(i32, @intCast(k)), .out_ids = out_ids, .out_scores = out_scores,
+    });
 }
 
 /// Power-law row lengths (mean about 49) and item popularity.

@@ -1,7 +1,6 @@
-//! The C ABI of the stochastic-gradient models: Bayesian personalised ranking
-//! (zig/bpr.zig) and logistic matrix factorization (zig/lmf.zig). Names,
-//! parameter order and status codes follow lib/native/symbols.ts exactly; the
-//! argument checks and the error convention are c_api.zig's.
+//! The exports of the stochastic-gradient models: Bayesian personalised
+//! ranking (zig/bpr.zig) and logistic matrix factorization (zig/lmf.zig).
+//! Declared and checked as c_api.zig's exports are (abi/edge.zig).
 
 const std = @import("std");
 const status = @import("status.zig");
@@ -9,105 +8,182 @@ const ThreadPool = @import("ThreadPool.zig");
 const csr = @import("csr.zig");
 const bpr = @import("bpr.zig");
 const lmf = @import("lmf.zig");
-const c_api = @import("c_api.zig");
+const abi = @import("abi/declaration.zig");
+const edge = @import("abi/edge.zig");
+const View = @import("abi/layout.zig").View;
+const checks = @import("abi/checks.zig");
 const Error = status.Error;
 
-const call = c_api.call;
-const count = c_api.count;
-const factorCount = c_api.factorCount;
-const requireFinite = c_api.requireFinite;
-const requireAllFinite = c_api.requireAllFinite;
-const buffer = c_api.buffer;
-const bufferMut = c_api.bufferMut;
+const count = abi.count;
+const int = abi.int;
+const float = abi.float;
+const input = abi.input;
+const output = abi.output;
+const times = abi.times;
+const plusOne = abi.plusOne;
+const fixed = abi.fixed;
+const lastOf = abi.lastOf;
 
 const allocator = std.heap.c_allocator;
 
-pub export fn tacit_bpr_epoch(
-    n_rows: c_int,
-    n_cols: c_int,
-    indptr: ?[*]const i32,
-    indices: ?[*]const i32,
-    row_of: ?[*]const i32,
-    user_factors: ?[*]f32,
-    item_factors: ?[*]f32,
-    f: c_int,
-    learning_rate: f32,
-    regularization: f32,
-    verify_negatives: c_int,
-    seed: c_int,
-    n_samples: c_int,
-    out_counts: ?[*]i32,
-) c_int {
-    return call(bprEpoch, .{ n_rows, n_cols, indptr, indices, row_of, user_factors, item_factors, f, learning_rate, regularization, verify_negatives, seed, n_samples, out_counts });
+/// One epoch of Bayesian personalised ranking (Rendle et al. 2009, LearnBPR):
+/// n_samples Hogwild SGD steps on (user, liked, negative) triples, updating
+/// both factor matrices in place; rows have f columns, the last a bias.
+/// out_counts = [samples ranked correctly before their step, skipped].
+const bpr_epoch_declaration: abi.Declaration = .{ .name = "tacit_bpr_epoch", .long = true, .params = &.{
+    count("n_rows"),
+    count("n_cols"),
+    input(.i32, "indptr", plusOne("n_rows")),
+    input(.i32, "indices", lastOf("indptr")),
+    input(.i32, "row_of", lastOf("indptr")),
+    output(.f32, "user_factors", times(&.{ "n_rows", "f" })),
+    output(.f32, "item_factors", times(&.{ "n_cols", "f" })),
+    count("f"),
+    float("learning_rate"),
+    float("regularization"),
+    int("verify_negatives"),
+    int("seed"),
+    count("n_samples"),
+    output(.i32, "out_counts", fixed(2)),
+} };
+pub const bpr_epoch = edge.Export(bpr_epoch_declaration, bprEpoch);
+
+fn bprEpoch(pool: *ThreadPool, a: View(bpr_epoch_declaration)) Error!void {
+    const f = try checks.factorCount(a.f);
+    try checkRates(a.learning_rate, a.regularization);
+    const verify = try checks.flag(a.verify_negatives, "verify_negatives");
+    const likes: bpr.Likes = .{ .indptr = a.indptr, .indices = a.indices, .row_of = a.row_of };
+    try checkLikes(pool, likes, a.n_cols, a.n_samples);
+    try checks.requireAllFinite(pool, a.user_factors, f, "user_factors");
+    try checks.requireAllFinite(pool, a.item_factors, f, "item_factors");
+    const counts = bpr.epoch(pool, likes, a.user_factors, a.item_factors, f, .{
+        .learning_rate = a.learning_rate,
+        .regularization = a.regularization,
+        .verify_negatives = verify,
+        .seed = checks.seedOf(a.seed),
+        .n_samples = a.n_samples,
+    });
+    a.out_counts[0] = @intCast(counts.correct);
+    a.out_counts[1] = @intCast(counts.skipped);
 }
 
-pub export fn tacit_bpr_step(
-    user: ?[*]f32,
-    liked: ?[*]f32,
-    disliked: ?[*]f32,
-    f: c_int,
-    learning_rate: f32,
-    regularization: f32,
-    out_correct: ?[*]i32,
-) c_int {
-    return call(bprStep, .{ user, liked, disliked, f, learning_rate, regularization, out_correct });
+/// The BPR update of one triple, exactly as tacit_bpr_epoch steps it; the
+/// three rows must not overlap. out_correct = 1 when x_u·(y_i − y_j) > 0 before.
+const bpr_step_declaration: abi.Declaration = .{ .name = "tacit_bpr_step", .params = &.{
+    output(.f32, "user", times(&.{"f"})),
+    output(.f32, "liked", times(&.{"f"})),
+    output(.f32, "disliked", times(&.{"f"})),
+    count("f"),
+    float("learning_rate"),
+    float("regularization"),
+    output(.i32, "out_correct", fixed(1)),
+} };
+pub const bpr_step = edge.Export(bpr_step_declaration, bprStep);
+
+fn bprStep(_: *ThreadPool, a: View(bpr_step_declaration)) Error!void {
+    _ = try checks.factorCount(a.f);
+    try checkRates(a.learning_rate, a.regularization);
+    if (overlaps(a.user, a.liked) or overlaps(a.user, a.disliked) or overlaps(a.liked, a.disliked)) {
+        return status.fail(.invalid_argument, "Expected user, liked and disliked to be three separate buffers but two of them overlap", .{});
+    }
+    for ([_][]const f32{ a.user, a.liked, a.disliked }, [_][]const u8{ "user", "liked", "disliked" }) |row, name| {
+        for (row, 0..) |value, j| {
+            if (!std.math.isFinite(value)) {
+                return status.fail(.not_finite, "Expected {s} to be finite but found {f} at {s}[{d}]", .{ name, status.floatName(value), name, j });
+            }
+        }
+    }
+    a.out_correct[0] = @intFromBool(bpr.step(a.user, a.liked, a.disliked, a.learning_rate, a.regularization));
 }
 
-pub export fn tacit_bpr_sample(
-    n_rows: c_int,
-    n_cols: c_int,
-    indptr: ?[*]const i32,
-    indices: ?[*]const i32,
-    row_of: ?[*]const i32,
-    verify_negatives: c_int,
-    seed: c_int,
-    n_samples: c_int,
-    out_users: ?[*]i32,
-    out_liked: ?[*]i32,
-    out_disliked: ?[*]i32,
-) c_int {
-    return call(bprSample, .{ n_rows, n_cols, indptr, indices, row_of, verify_negatives, seed, n_samples, out_users, out_liked, out_disliked });
+fn overlaps(a: []const f32, b: []const f32) bool {
+    const a_start = @intFromPtr(a.ptr);
+    const b_start = @intFromPtr(b.ptr);
+    return a_start < b_start + b.len * @sizeOf(f32) and b_start < a_start + a.len * @sizeOf(f32);
 }
 
-pub export fn tacit_lmf_update(
-    n_rows: c_int,
-    indptr: ?[*]const i32,
-    indices: ?[*]const i32,
-    data: ?[*]const f32,
-    x: ?[*]f32,
-    y: ?[*]const f32,
-    n_other: c_int,
-    f: c_int,
-    adagrad: ?[*]f32,
-    fixed_column: c_int,
-    learning_rate: f32,
-    regularization: f32,
-    neg_prop: c_int,
-    seed: c_int,
-) c_int {
-    return call(lmfUpdate, .{ n_rows, indptr, indices, data, x, y, n_other, f, adagrad, fixed_column, learning_rate, regularization, neg_prop, seed });
+/// The triples tacit_bpr_epoch would step through with the same matrix, seed,
+/// n_samples and verify_negatives, in order, touching no factor (a diagnostic
+/// for tests). out_disliked[k] = −1 marks a skipped sample.
+const bpr_sample_declaration: abi.Declaration = .{ .name = "tacit_bpr_sample", .params = &.{
+    count("n_rows"),
+    count("n_cols"),
+    input(.i32, "indptr", plusOne("n_rows")),
+    input(.i32, "indices", lastOf("indptr")),
+    input(.i32, "row_of", lastOf("indptr")),
+    int("verify_negatives"),
+    int("seed"),
+    count("n_samples"),
+    output(.i32, "out_users", times(&.{"n_samples"})),
+    output(.i32, "out_liked", times(&.{"n_samples"})),
+    output(.i32, "out_disliked", times(&.{"n_samples"})),
+} };
+pub const bpr_sample = edge.Export(bpr_sample_declaration, bprSample);
+
+fn bprSample(pool: *ThreadPool, a: View(bpr_sample_declaration)) Error!void {
+    const verify = try checks.flag(a.verify_negatives, "verify_negatives");
+    const likes: bpr.Likes = .{ .indptr = a.indptr, .indices = a.indices, .row_of = a.row_of };
+    try checkLikes(pool, likes, a.n_cols, a.n_samples);
+    bpr.sample(likes, .{
+        .learning_rate = 0,
+        .regularization = 0,
+        .verify_negatives = verify,
+        .seed = checks.seedOf(a.seed),
+        .n_samples = a.n_samples,
+    }, a.out_users, a.out_liked, a.out_disliked);
+}
+
+/// One logistic-MF half-epoch (Johnson 2014): one Adagrad step on every row
+/// x_u against fixed y, with neg_prop·|row| sampled negatives per row; column
+/// fixed_column of x is never changed. Rows draw from generators seeded from
+/// (seed, row), so the result does not depend on the thread count.
+const lmf_update_declaration: abi.Declaration = .{ .name = "tacit_lmf_update", .long = true, .params = &.{
+    count("n_rows"),
+    input(.i32, "indptr", plusOne("n_rows")),
+    input(.i32, "indices", lastOf("indptr")),
+    input(.f32, "data", lastOf("indptr")),
+    output(.f32, "x", times(&.{ "n_rows", "f" })),
+    input(.f32, "y", times(&.{ "n_other", "f" })),
+    count("n_other"),
+    count("f"),
+    output(.f32, "adagrad", times(&.{ "n_rows", "f" })),
+    int("fixed_column"),
+    float("learning_rate"),
+    float("regularization"),
+    count("neg_prop"),
+    int("seed"),
+} };
+pub const lmf_update = edge.Export(lmf_update_declaration, lmfUpdate);
+
+fn lmfUpdate(pool: *ThreadPool, a: View(lmf_update_declaration)) Error!void {
+    const f = try checks.factorCount(a.f);
+    if (a.fixed_column < 0 or a.fixed_column >= f) {
+        return status.fail(.out_of_range, "Expected fixed_column to be in 0..{d} but found {d}", .{ f - 1, a.fixed_column });
+    }
+    try checkRates(a.learning_rate, a.regularization);
+    _ = try csr.checkIndptr(a.indptr, .{});
+    const matrix: csr.Csr = .{ .indptr = a.indptr, .indices = a.indices, .data = a.data };
+    try csr.checkEntries(pool, matrix, .{ .n_cols = a.n_other, .order = .any });
+    try checks.requireAllFinite(pool, a.x, f, "x");
+    try checks.requireAllFinite(pool, a.y, f, "y");
+    try checks.requireAllFinite(pool, a.adagrad, f, "adagrad");
+    const ratings: lmf.Ratings = .{ .indptr = a.indptr, .indices = a.indices, .data = a.data };
+    try lmf.halfEpoch(allocator, pool, ratings, a.x, a.y, f, a.adagrad, .{
+        .learning_rate = a.learning_rate,
+        .regularization = a.regularization,
+        .neg_prop = a.neg_prop,
+        .seed = checks.seedOf(a.seed),
+        .fixed_column = @intCast(a.fixed_column),
+    });
 }
 
 // ---------------------------------------------------------------------------
-// Implementations: validate, then call the kernel.
 
-const Shape = struct { n_rows: usize, n_cols: usize };
-
-/// The liked items with a checked indptr; entries are checked once the pool is held.
-fn likesBuffers(shape: Shape, indptr_ptr: ?[*]const i32, indices_ptr: ?[*]const i32, row_of_ptr: ?[*]const i32) Error!bpr.Likes {
-    const indptr = try buffer(i32, indptr_ptr, shape.n_rows + 1, "indptr");
-    const nnz = try csr.checkIndptr(indptr, .{});
-    return .{
-        .indptr = indptr,
-        .indices = try buffer(i32, indices_ptr, nnz, "indices"),
-        .row_of = try buffer(i32, row_of_ptr, nnz, "row_of"),
-    };
-}
-
-/// Checks the entries (sorted, in range) and row_of, in parallel.
-fn checkLikes(pool: *ThreadPool, likes: bpr.Likes, shape: Shape, n_samples: usize) Error!void {
+/// Checks indptr, the entries (sorted, in range) and row_of, in parallel.
+fn checkLikes(pool: *ThreadPool, likes: bpr.Likes, n_cols: usize, n_samples: usize) Error!void {
+    _ = try csr.checkIndptr(likes.indptr, .{});
     const matrix: csr.Csr = .{ .indptr = likes.indptr, .indices = likes.indices, .data = null };
-    try csr.checkEntries(pool, matrix, .{ .n_cols = shape.n_cols, .order = .strictly_increasing });
+    try csr.checkEntries(pool, matrix, .{ .n_cols = n_cols, .order = .strictly_increasing });
     if (bpr.firstBadRowOf(pool, likes.indptr, likes.row_of)) |nz| {
         const row = rowOf(likes.indptr, nz);
         return status.fail(.invalid_argument, "Expected row_of[{d}] to be {d} (the row holding nonzero {d}) but found {d}", .{ nz, row, nz, likes.row_of[nz] });
@@ -124,194 +200,19 @@ fn rowOf(indptr: []const i32, nz: usize) usize {
 }
 
 fn checkRates(learning_rate: f32, regularization: f32) Error!void {
-    try requireFinite(learning_rate, "learning_rate");
-    try requireFinite(regularization, "regularization");
-    if (learning_rate < 0) return status.fail(.out_of_range, "Expected learning_rate to be >= 0 but found {d}", .{learning_rate});
-    if (regularization < 0) return status.fail(.out_of_range, "Expected regularization to be >= 0 but found {d}", .{regularization});
-}
-
-fn flag(value: c_int, comptime name: []const u8) Error!bool {
-    return switch (value) {
-        0 => false,
-        1 => true,
-        else => status.fail(.invalid_argument, "Expected " ++ name ++ " to be 0 or 1 but found {d}", .{value}),
-    };
-}
-
-fn seedOf(seed: c_int) u64 {
-    return @as(u32, @bitCast(seed));
-}
-
-fn bprEpoch(
-    n_rows_c: c_int,
-    n_cols_c: c_int,
-    indptr_ptr: ?[*]const i32,
-    indices_ptr: ?[*]const i32,
-    row_of_ptr: ?[*]const i32,
-    user_factors_ptr: ?[*]f32,
-    item_factors_ptr: ?[*]f32,
-    f_c: c_int,
-    learning_rate: f32,
-    regularization: f32,
-    verify_c: c_int,
-    seed: c_int,
-    n_samples_c: c_int,
-    out_counts_ptr: ?[*]i32,
-) Error!void {
-    const shape: Shape = .{ .n_rows = try count(n_rows_c, "n_rows"), .n_cols = try count(n_cols_c, "n_cols") };
-    const f = try factorCount(f_c);
-    try checkRates(learning_rate, regularization);
-    const verify = try flag(verify_c, "verify_negatives");
-    const n_samples = try count(n_samples_c, "n_samples");
-    const likes = try likesBuffers(shape, indptr_ptr, indices_ptr, row_of_ptr);
-    const user_factors = try bufferMut(f32, user_factors_ptr, shape.n_rows * f, "user_factors");
-    const item_factors = try bufferMut(f32, item_factors_ptr, shape.n_cols * f, "item_factors");
-    const out_counts = try bufferMut(i32, out_counts_ptr, 2, "out_counts");
-
-    const lease = ThreadPool.acquireGlobal();
-    defer lease.release();
-    try checkLikes(lease.pool, likes, shape, n_samples);
-    try requireAllFinite(lease.pool, user_factors, f, "user_factors");
-    try requireAllFinite(lease.pool, item_factors, f, "item_factors");
-    const counts = bpr.epoch(lease.pool, likes, user_factors, item_factors, f, .{
-        .learning_rate = learning_rate,
-        .regularization = regularization,
-        .verify_negatives = verify,
-        .seed = seedOf(seed),
-        .n_samples = n_samples,
-    });
-    out_counts[0] = @intCast(counts.correct);
-    out_counts[1] = @intCast(counts.skipped);
-}
-
-fn bprStep(
-    user_ptr: ?[*]f32,
-    liked_ptr: ?[*]f32,
-    disliked_ptr: ?[*]f32,
-    f_c: c_int,
-    learning_rate: f32,
-    regularization: f32,
-    out_correct_ptr: ?[*]i32,
-) Error!void {
-    const f = try factorCount(f_c);
-    try checkRates(learning_rate, regularization);
-    const user = try bufferMut(f32, user_ptr, f, "user");
-    const liked = try bufferMut(f32, liked_ptr, f, "liked");
-    const disliked = try bufferMut(f32, disliked_ptr, f, "disliked");
-    const out_correct = try bufferMut(i32, out_correct_ptr, 1, "out_correct");
-    if (overlaps(user, liked) or overlaps(user, disliked) or overlaps(liked, disliked)) {
-        return status.fail(.invalid_argument, "Expected user, liked and disliked to be three separate buffers but two of them overlap", .{});
-    }
-    for ([_][]const f32{ user, liked, disliked }, [_][]const u8{ "user", "liked", "disliked" }) |row, name| {
-        for (row, 0..) |value, j| {
-            if (!std.math.isFinite(value)) {
-                return status.fail(.not_finite, "Expected {s} to be finite but found {f} at {s}[{d}]", .{ name, status.floatName(value), name, j });
-            }
-        }
-    }
-    out_correct[0] = @intFromBool(bpr.step(user, liked, disliked, learning_rate, regularization));
-}
-
-fn overlaps(a: []const f32, b: []const f32) bool {
-    const a_start = @intFromPtr(a.ptr);
-    const b_start = @intFromPtr(b.ptr);
-    return a_start < b_start + b.len * @sizeOf(f32) and b_start < a_start + a.len * @sizeOf(f32);
-}
-
-fn bprSample(
-    n_rows_c: c_int,
-    n_cols_c: c_int,
-    indptr_ptr: ?[*]const i32,
-    indices_ptr: ?[*]const i32,
-    row_of_ptr: ?[*]const i32,
-    verify_c: c_int,
-    seed: c_int,
-    n_samples_c: c_int,
-    out_users_ptr: ?[*]i32,
-    out_liked_ptr: ?[*]i32,
-    out_disliked_ptr: ?[*]i32,
-) Error!void {
-    const shape: Shape = .{ .n_rows = try count(n_rows_c, "n_rows"), .n_cols = try count(n_cols_c, "n_cols") };
-    const verify = try flag(verify_c, "verify_negatives");
-    const n_samples = try count(n_samples_c, "n_samples");
-    const likes = try likesBuffers(shape, indptr_ptr, indices_ptr, row_of_ptr);
-    const out_users = try bufferMut(i32, out_users_ptr, n_samples, "out_users");
-    const out_liked = try bufferMut(i32, out_liked_ptr, n_samples, "out_liked");
-    const out_disliked = try bufferMut(i32, out_disliked_ptr, n_samples, "out_disliked");
-
-    const lease = ThreadPool.acquireGlobal();
-    defer lease.release();
-    try checkLikes(lease.pool, likes, shape, n_samples);
-    bpr.sample(likes, .{
-        .learning_rate = 0,
-        .regularization = 0,
-        .verify_negatives = verify,
-        .seed = seedOf(seed),
-        .n_samples = n_samples,
-    }, out_users, out_liked, out_disliked);
-}
-
-fn lmfUpdate(
-    n_rows_c: c_int,
-    indptr_ptr: ?[*]const i32,
-    indices_ptr: ?[*]const i32,
-    data_ptr: ?[*]const f32,
-    x_ptr: ?[*]f32,
-    y_ptr: ?[*]const f32,
-    n_other_c: c_int,
-    f_c: c_int,
-    adagrad_ptr: ?[*]f32,
-    fixed_column_c: c_int,
-    learning_rate: f32,
-    regularization: f32,
-    neg_prop_c: c_int,
-    seed: c_int,
-) Error!void {
-    const n_rows = try count(n_rows_c, "n_rows");
-    const n_other = try count(n_other_c, "n_other");
-    const f = try factorCount(f_c);
-    if (fixed_column_c < 0 or fixed_column_c >= f_c) {
-        return status.fail(.out_of_range, "Expected fixed_column to be in 0..{d} but found {d}", .{ f - 1, fixed_column_c });
-    }
-    try checkRates(learning_rate, regularization);
-    const neg_prop = try count(neg_prop_c, "neg_prop");
-    const indptr = try buffer(i32, indptr_ptr, n_rows + 1, "indptr");
-    const nnz = try csr.checkIndptr(indptr, .{});
-    const ratings: lmf.Ratings = .{
-        .indptr = indptr,
-        .indices = try buffer(i32, indices_ptr, nnz, "indices"),
-        .data = try buffer(f32, data_ptr, nnz, "data"),
-    };
-    const x = try bufferMut(f32, x_ptr, n_rows * f, "x");
-    const y = try buffer(f32, y_ptr, n_other * f, "y");
-    const adagrad = try bufferMut(f32, adagrad_ptr, n_rows * f, "adagrad");
-
-    const lease = ThreadPool.acquireGlobal();
-    defer lease.release();
-    const matrix: csr.Csr = .{ .indptr = ratings.indptr, .indices = ratings.indices, .data = ratings.data };
-    try csr.checkEntries(lease.pool, matrix, .{ .n_cols = n_other, .order = .any });
-    try requireAllFinite(lease.pool, x, f, "x");
-    try requireAllFinite(lease.pool, y, f, "y");
-    try requireAllFinite(lease.pool, adagrad, f, "adagrad");
-    try lmf.halfEpoch(allocator, lease.pool, ratings, x, y, f, adagrad, .{
-        .learning_rate = learning_rate,
-        .regularization = regularization,
-        .neg_prop = neg_prop,
-        .seed = seedOf(seed),
-        .fixed_column = @intCast(fixed_column_c),
-    });
+    try checks.requireNonNegative(learning_rate, "learning_rate");
+    try checks.requireNonNegative(regularization, "regularization");
 }
 
 // ---------------------------------------------------------------------------
 
 const testing = std.testing;
+const callForTest = edge.callWithSlices;
+const withField = edge.withField;
 
-fn lastError() []const u8 {
-    const Static = struct {
-        var text: [status.message_capacity_bytes]u8 = undefined;
-    };
-    const len: usize = @intCast(c_api.tacit_last_error(&Static.text, Static.text.len));
-    return Static.text[0..len];
+fn expectFailure(expected_status: c_int, expected_message: []const u8, result: edge.SliceCallResult) !void {
+    try testing.expectEqualStrings(expected_message, result.message());
+    try testing.expectEqual(expected_status, result.status);
 }
 
 test "the SGD exports validate their arguments and name them" {
@@ -322,23 +223,22 @@ test "the SGD exports validate their arguments and name them" {
     var users: [2 * 3]f32 = @splat(0.1);
     var items: [3 * 3]f32 = @splat(0.1);
     var counts: [2]i32 = undefined;
-    try testing.expectEqual(0, tacit_bpr_epoch(2, 3, &indptr, &indices, &row_of, &users, &items, 3, 0.05, 0.01, 1, 7, 10, &counts));
+    const epoch = .{ .n_rows = 2, .n_cols = 3, .indptr = &indptr, .indices = &indices, .row_of = &row_of, .user_factors = &users, .item_factors = &items, .f = 3, .learning_rate = 0.05, .regularization = 0.01, .verify_negatives = 1, .seed = 7, .n_samples = 10, .out_counts = &counts };
+    try testing.expectEqual(0, callForTest(bpr_epoch, epoch).status);
     try testing.expect(counts[0] + counts[1] <= 10);
-    try testing.expectEqual(-2, tacit_bpr_epoch(2, 2, &indptr, &indices, &row_of, &users, &items, 3, 0.05, 0.01, 1, 7, 10, &counts));
-    try testing.expectEqualStrings("indices[1] = 2 is out of range for 2 columns", lastError());
-    try testing.expectEqual(-2, tacit_bpr_epoch(2, 3, &indptr, &indices, &row_of, &users, &items, 3, -1, 0.01, 1, 7, 10, &counts));
-    try testing.expectEqualStrings("Expected learning_rate to be >= 0 but found -1", lastError());
-    try testing.expectEqual(-3, tacit_bpr_epoch(2, 3, &indptr, &indices, &row_of, &users, &items, 3, 0.05, std.math.nan(f32), 1, 7, 10, &counts));
-    try testing.expectEqual(-1, tacit_bpr_epoch(2, 3, &indptr, &indices, &row_of, &users, &items, 3, 0.05, 0.01, 2, 7, 10, &counts));
+    try expectFailure(-2, "indices[1] = 2 is out of range for 2 columns", callForTest(bpr_epoch, withField(withField(epoch, "n_cols", 2), "item_factors", items[0..6])));
+    try expectFailure(-2, "Expected learning_rate to be >= 0 but found -1", callForTest(bpr_epoch, withField(epoch, "learning_rate", -1)));
+    try testing.expectEqual(-3, callForTest(bpr_epoch, withField(epoch, "regularization", std.math.nan(f32))).status);
+    try testing.expectEqual(-1, callForTest(bpr_epoch, withField(epoch, "verify_negatives", 2)).status);
+    try expectFailure(-1, "Expected row_of to have 3 elements (the last entry of indptr) but found 2", callForTest(bpr_epoch, withField(epoch, "row_of", row_of[0..2])));
     row_of[2] = 0;
-    try testing.expectEqual(-1, tacit_bpr_epoch(2, 3, &indptr, &indices, &row_of, &users, &items, 3, 0.05, 0.01, 1, 7, 10, &counts));
-    try testing.expectEqualStrings("Expected row_of[2] to be 1 (the row holding nonzero 2) but found 0", lastError());
+    try expectFailure(-1, "Expected row_of[2] to be 1 (the row holding nonzero 2) but found 0", callForTest(bpr_epoch, epoch));
     row_of[2] = 1;
 
     var out_users: [5]i32 = undefined;
     var out_liked: [5]i32 = undefined;
     var out_disliked: [5]i32 = undefined;
-    try testing.expectEqual(0, tacit_bpr_sample(2, 3, &indptr, &indices, &row_of, 1, 3, 5, &out_users, &out_liked, &out_disliked));
+    try testing.expectEqual(0, callForTest(bpr_sample, .{ .n_rows = 2, .n_cols = 3, .indptr = &indptr, .indices = &indices, .row_of = &row_of, .verify_negatives = 1, .seed = 3, .n_samples = 5, .out_users = &out_users, .out_liked = &out_liked, .out_disliked = &out_disliked }).status);
     for (out_users, out_disliked) |u, j| {
         // User 0 likes items 0 and 2, user 1 likes item 1: a verified negative is the other user's.
         if (j >= 0) try testing.expect((u == 0 and j == 1) or (u == 1 and j != 1));
@@ -347,14 +247,14 @@ test "the SGD exports validate their arguments and name them" {
     var user = [_]f32{ 0.1, 0.2, 1 };
     var liked = [_]f32{ 0.3, -0.1, 0.2 };
     var correct: [1]i32 = undefined;
-    try testing.expectEqual(-1, tacit_bpr_step(&user, &user, &liked, 3, 0.05, 0.01, &correct));
+    try testing.expectEqual(-1, callForTest(bpr_step, .{ .user = &user, .liked = &user, .disliked = &liked, .f = 3, .learning_rate = 0.05, .regularization = 0.01, .out_correct = &correct }).status);
 
     var adagrad: [2 * 4]f32 = @splat(0);
     var x: [2 * 4]f32 = @splat(0.1);
     const y: [3 * 4]f32 = @splat(0.2);
-    try testing.expectEqual(0, tacit_lmf_update(2, &indptr, &indices, &data, &x, &y, 3, 4, &adagrad, 2, 1, 0.6, 5, 1));
-    try testing.expectEqual(-2, tacit_lmf_update(2, &indptr, &indices, &data, &x, &y, 3, 4, &adagrad, 4, 1, 0.6, 5, 1));
-    try testing.expectEqualStrings("Expected fixed_column to be in 0..3 but found 4", lastError());
-    try testing.expectEqual(-2, tacit_lmf_update(2, &indptr, &indices, &data, &x, &y, 3, 4, &adagrad, 2, 1, 0.6, -5, 1));
-    try testing.expectEqualStrings("Expected neg_prop to be >= 0 but found -5", lastError());
+    const update = .{ .n_rows = 2, .indptr = &indptr, .indices = &indices, .data = &data, .x = &x, .y = &y, .n_other = 3, .f = 4, .adagrad = &adagrad, .fixed_column = 2, .learning_rate = 1, .regularization = 0.6, .neg_prop = 5, .seed = 1 };
+    try testing.expectEqual(0, callForTest(lmf_update, update).status);
+    try expectFailure(-2, "Expected fixed_column to be in 0..3 but found 4", callForTest(lmf_update, withField(update, "fixed_column", 4)));
+    try expectFailure(-2, "Expected neg_prop to be >= 0 but found -5", callForTest(lmf_update, withField(update, "neg_prop", -5)));
+    try expectFailure(-1, "Expected adagrad to have 8 elements (n_rows × f) but found 4", callForTest(lmf_update, withField(update, "adagrad", adagrad[0..4])));
 }

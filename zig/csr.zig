@@ -169,9 +169,7 @@ fn rowOf(indptr: []const i32, position: usize) usize {
 const testing = std.testing;
 
 fn expectMessage(expected: []const u8) !void {
-    var buffer: [status.message_capacity_bytes]u8 = undefined;
-    const len = status.copyMessage(&buffer);
-    try testing.expectEqualStrings(expected, buffer[0..len]);
+    try testing.expectEqualStrings(expected, status.lastMessage());
 }
 
 test "checkIndptr and checkEntries accept a valid matrix and name the first bad entry" {

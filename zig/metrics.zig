@@ -357,8 +357,6 @@ test "the result does not depend on the thread count" {
 test "checkTopIds names the first id out of range" {
     try checkTopIds(&.{ -1, 0, 4 }, 5);
     try testing.expectError(error.OutOfRange, checkTopIds(&.{ 0, 5 }, 5));
-    var buffer: [status.message_capacity_bytes]u8 = undefined;
-    const len = status.copyMessage(&buffer);
-    try testing.expectEqualStrings("top_ids[1] = 5 is out of range for 5 items (-1 marks padding)", buffer[0..len]);
+    try testing.expectEqualStrings("top_ids[1] = 5 is out of range for 5 items (-1 marks padding)", status.lastMessage());
     try testing.expectError(error.OutOfRange, checkTopIds(&.{-2}, 5));
 }

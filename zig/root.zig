@@ -1,5 +1,6 @@
-//! The root of libtacit. Referencing `c_api` emits every export; the other
-//! files are public so the benchmark and tests can reach the kernels.
+//! The root of libtacit. abi/table.zig lists every export; exporting them
+//! here makes the library. The other files are public so the benchmark and
+//! tests can reach the kernels.
 
 pub const c_api = @import("c_api.zig");
 pub const c_api_sgd = @import("c_api_sgd.zig");
@@ -18,13 +19,17 @@ pub const lmf = @import("lmf.zig");
 pub const metrics = @import("metrics.zig");
 pub const knn = @import("knn.zig");
 
+pub const abi_table = @import("abi/table.zig");
+pub const abi_edge = @import("abi/edge.zig");
+
 comptime {
-    _ = c_api;
-    _ = c_api_sgd;
-    _ = c_api_knn;
+    abi_table.exportAll();
+    abi_table.exportPlain();
 }
 
 test {
+    _ = abi_table;
+    _ = abi_edge;
     _ = c_api;
     _ = c_api_sgd;
     _ = c_api_knn;

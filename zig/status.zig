@@ -1,13 +1,15 @@
-//! Status codes of the C ABI and the process-wide "last error" message.
+//! Status codes of the C ABI and the message of a failing call.
 //!
-//! Every export returns a `Status`; a failing call stores a message that
-//! `tacit_last_error` copies out. The store is global and mutex-protected, not
-//! thread-local, because Deno runs nonblocking calls on a worker thread and
-//! reads the message from the JavaScript thread. A successful call leaves the
-//! message unchanged, so a concurrent success never erases another call's error.
+//! Every export returns a `Status`; a failing call writes its message into the
+//! caller's `Context` for that call (edge.zig routes it there with
+//! `beginCall`), so concurrent calls never see each other's errors. The route
+//! is thread-local: the message is written on the thread that runs the call,
+//! which is also the thread that later reads the context back (Deno's
+//! nonblocking calls run on a worker thread, and the context travels with the
+//! call). Outside an export (Zig tests, the benchmark) messages go to a
+//! thread-local fallback that `lastMessage` reads.
 
 const std = @import("std");
-const c = std.c;
 
 /// The values mirror `Status` in lib/native/symbols.ts.
 pub const Status = enum(c_int) {
@@ -61,9 +63,60 @@ fn errorOf(status: Status) Error {
 
 pub const message_capacity_bytes = 512;
 
-var message_mutex: c.pthread_mutex_t = c.PTHREAD_MUTEX_INITIALIZER;
-var message_buffer: [message_capacity_bytes]u8 = undefined;
-var message_len: usize = 0;
+/// What a caller passes with every call, and what comes back besides the
+/// status. Mirrors `Context` in lib/native/checked.ts (its layout is described
+/// to TypeScript by describe.zig and checked at load).
+pub const Context = extern struct {
+    /// declaration.abi_version of the caller.
+    abi_version: u32,
+    /// @sizeOf(Context) as the caller laid it out.
+    context_size: u32,
+    /// In: the most threads this call may use; 0 = every thread of the pool.
+    thread_limit: u32,
+    /// Out: the threads the call's parallel work ran on.
+    threads_used: u32,
+    /// Out: bytes of `message` (UTF-8) written by a failing call.
+    message_len: u32,
+    reserved: u32,
+    message: [message_capacity_bytes]u8,
+};
+
+pub fn emptyContext(thread_limit: u32) Context {
+    return .{
+        .abi_version = @import("abi/declaration.zig").abi_version,
+        .context_size = @sizeOf(Context),
+        .thread_limit = thread_limit,
+        .threads_used = 0,
+        .message_len = 0,
+        .reserved = 0,
+        .message = undefined,
+    };
+}
+
+threadlocal var current: ?*Context = null;
+threadlocal var fallback: Context = .{
+    .abi_version = 0,
+    .context_size = 0,
+    .thread_limit = 0,
+    .threads_used = 0,
+    .message_len = 0,
+    .reserved = 0,
+    .message = undefined,
+};
+
+/// Routes this thread's messages into `context` until `endCall`; returns the
+/// previous route (calls do not nest today, but restoring keeps it exact).
+pub fn beginCall(context: *Context) ?*Context {
+    const previous = current;
+    context.message_len = 0;
+    context.threads_used = 0;
+    current = context;
+    return previous;
+}
+
+pub fn endCall(previous: ?*Context) void {
+    current = previous;
+}
 
 /// Formats and stores the message of a failure, then returns its error so a
 /// kernel can write `return status.fail(.out_of_range, "...", .{...});`.
@@ -80,23 +133,18 @@ pub fn fail(comptime status: Status, comptime format: []const u8, args: anytype)
     return errorOf(status);
 }
 
-/// Stores `text` as the last error message (truncated to the store's capacity).
+/// Stores `text` as this call's message (truncated to the store's capacity).
 pub fn setMessage(text: []const u8) void {
+    const context = current orelse &fallback;
     const len = @min(text.len, message_capacity_bytes);
-    _ = c.pthread_mutex_lock(&message_mutex);
-    defer _ = c.pthread_mutex_unlock(&message_mutex);
-    @memcpy(message_buffer[0..len], text[0..len]);
-    message_len = len;
+    @memcpy(context.message[0..len], text[0..len]);
+    context.message_len = @intCast(len);
 }
 
-/// Copies at most `out.len` bytes of the last message into `out` and returns
-/// the message's full length in bytes.
-pub fn copyMessage(out: []u8) usize {
-    _ = c.pthread_mutex_lock(&message_mutex);
-    defer _ = c.pthread_mutex_unlock(&message_mutex);
-    const len = @min(out.len, message_len);
-    @memcpy(out[0..len], message_buffer[0..len]);
-    return message_len;
+/// The last message stored on this thread outside an export (for tests).
+pub fn lastMessage() []const u8 {
+    const context = current orelse &fallback;
+    return context.message[0..context.message_len];
 }
 
 /// A float's name in messages, spelled as JavaScript spells it.
@@ -121,13 +169,21 @@ test "fail stores the message and maps the status" {
     const err = fail(.out_of_range, "indices[{d}] = {d} is out of range for {d} columns", .{ 17, 9, 5 });
     try std.testing.expectEqual(error.OutOfRange, err);
     try std.testing.expectEqual(Status.out_of_range, statusOf(err));
-    var out: [64]u8 = undefined;
-    const len = copyMessage(&out);
-    try std.testing.expectEqualStrings("indices[17] = 9 is out of range for 5 columns", out[0..len]);
+    try std.testing.expectEqualStrings("indices[17] = 9 is out of range for 5 columns", lastMessage());
     const err_nan = fail(.not_finite, "Expected regularization to be finite but found {f}", .{floatName(std.math.nan(f32))});
     try std.testing.expectEqual(error.NotFinite, err_nan);
-    const len_nan = copyMessage(&out);
-    try std.testing.expectEqualStrings("Expected regularization to be finite but found NaN", out[0..len_nan]);
-    const len_short = copyMessage(out[0..3]);
-    try std.testing.expectEqual(len_nan, len_short);
+    try std.testing.expectEqualStrings("Expected regularization to be finite but found NaN", lastMessage());
+}
+
+test "a call's messages go to its own context" {
+    var first = emptyContext(0);
+    var second = emptyContext(0);
+    const outer = beginCall(&first);
+    try std.testing.expectEqual(error.InvalidArgument, fail(.invalid_argument, "first", .{}));
+    const inner = beginCall(&second);
+    try std.testing.expectEqual(error.InvalidArgument, fail(.invalid_argument, "second", .{}));
+    endCall(inner);
+    endCall(outer);
+    try std.testing.expectEqualStrings("first", first.message[0..first.message_len]);
+    try std.testing.expectEqualStrings("second", second.message[0..second.message_len]);
 }

@@ -52,7 +52,7 @@
  *
  * @module
  */
-import { invoke } from "../native/library.ts";
+import { callNative } from "../native/library.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { CsrMatrix } from "../sparse.ts";
 import { booleanOption, describe, oneOf, positiveInteger } from "../validate.ts";
@@ -297,18 +297,16 @@ function scoreBatch(
     );
   }
   const tests = testRows(test, users);
-  invoke(
-    "tacit_ranking_metrics",
-    ranked.ids,
-    users.length,
+  callNative("tacit_ranking_metrics", {
+    top_ids: ranked.ids,
+    n_users: users.length,
     width,
     k,
-    tests.indptr,
-    tests.indices,
-    model.nItems,
-    COLUMN_COUNT,
+    test_indptr: tests.indptr,
+    test_indices: tests.indices,
+    n_items: model.nItems,
     out,
-  );
+  });
 }
 
 /** The rows `users` of `test` (structure only), without revalidating them. */

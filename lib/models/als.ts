@@ -11,8 +11,7 @@
  *
  * @module
  */
-import { invoke, invokeAsync, NativeError } from "../native/library.ts";
-import { Status } from "../native/symbols.ts";
+import { callNative, callNativeAsync, NativeError, Status } from "../native/library.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
 import {
@@ -161,7 +160,15 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
           options.signal?.throwIfAborted();
           await this.halfSweep(itemUsers, items, users, nUsers);
           if (this.calculateTrainingLoss) {
-            loss = await alsLoss(userItems, users, items, f, this.regularization, this.alpha);
+            loss = await alsLoss(
+              userItems,
+              users,
+              items,
+              f,
+              this.regularization,
+              this.alpha,
+              this.numThreads,
+            );
           }
         },
         report: (iteration, seconds) => {
@@ -189,41 +196,39 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     fixed: Float32Array,
     nFixed: number,
   ): Promise<void> {
-    return invokeAsync(
-      "tacit_als_solve",
-      solverCodes[this.solver],
-      this.cgSteps,
-      rows.nRows,
-      rows.indptr,
-      rows.indices,
-      rows.data,
-      solved,
-      fixed,
-      nFixed,
-      this.factors,
-      this.regularization,
-      this.alpha,
-    );
+    return callNativeAsync("tacit_als_solve", {
+      solver: solverCodes[this.solver],
+      cg_steps: this.cgSteps,
+      n_rows: rows.nRows,
+      indptr: rows.indptr,
+      indices: rows.indices,
+      data: rows.data,
+      x: solved,
+      y: fixed,
+      n_other: nFixed,
+      f: this.factors,
+      regularization: this.regularization,
+      alpha: this.alpha,
+    }, { threads: this.numThreads });
   }
 
   /** Exact (Cholesky) solve of each row against fixed factors. */
   private solveRows(rows: CsrMatrix, fixed: Float32Array): Float32Array {
     const out = new Float32Array(rows.nRows * this.rank);
-    invoke(
-      "tacit_als_solve",
-      solverCodes.cholesky,
-      this.cgSteps,
-      rows.nRows,
-      rows.indptr,
-      rows.indices,
-      rows.data,
-      out,
-      fixed,
-      fixed.length / this.rank,
-      this.rank,
-      this.regularization,
-      this.alpha,
-    );
+    callNative("tacit_als_solve", {
+      solver: solverCodes.cholesky,
+      cg_steps: this.cgSteps,
+      n_rows: rows.nRows,
+      indptr: rows.indptr,
+      indices: rows.indices,
+      data: rows.data,
+      x: out,
+      y: fixed,
+      n_other: fixed.length / this.rank,
+      f: this.rank,
+      regularization: this.regularization,
+      alpha: this.alpha,
+    });
     return out;
   }
 
@@ -371,7 +376,13 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     const f = this.rank;
     if (this.#itemGram?.source !== this.itemData) {
       const gram = new Float32Array(f * f);
-      invoke("tacit_gram", this.itemData, this.nItems, f, this.regularization, gram);
+      callNative("tacit_gram", {
+        factors: this.itemData,
+        n: this.nItems,
+        f,
+        ridge: this.regularization,
+        out: gram,
+      });
       this.#itemGram = { source: this.itemData, gram };
     }
     const system = Float64Array.from(this.#itemGram.gram);
@@ -403,22 +414,22 @@ async function alsLoss(
   f: number,
   regularization: number,
   alpha: number,
+  threads = 0,
 ): Promise<number> {
   const out = new Float64Array(2);
-  await invokeAsync(
-    "tacit_als_loss",
-    userItems.nRows,
-    userItems.indptr,
-    userItems.indices,
-    userItems.data,
-    users,
-    items,
-    items.length / f,
+  await callNativeAsync("tacit_als_loss", {
+    n_rows: userItems.nRows,
+    indptr: userItems.indptr,
+    indices: userItems.indices,
+    data: userItems.data,
+    x: users,
+    y: items,
+    n_other: items.length / f,
     f,
     regularization,
     alpha,
     out,
-  );
+  }, { threads });
   return out[0]! / out[1]!;
 }
 

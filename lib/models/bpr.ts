@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { invokeAsync } from "../native/library.ts";
+import { callNativeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
 import { booleanOption, finiteNumber, nonNegativeInteger, positiveInteger } from "../validate.ts";
@@ -163,23 +163,22 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
       progress: options.progress,
       signal: options.signal,
       step: () =>
-        invokeAsync(
-          "tacit_bpr_epoch",
-          nUsers,
-          nItems,
-          userItems.indptr,
-          userItems.indices,
-          rowOf,
-          users,
-          items,
-          columns,
-          this.learningRate,
-          this.regularization,
-          this.verifyNegativeSamples ? 1 : 0,
-          random.nextUint32() | 0,
-          userItems.nnz,
-          counts,
-        ),
+        callNativeAsync("tacit_bpr_epoch", {
+          n_rows: nUsers,
+          n_cols: nItems,
+          indptr: userItems.indptr,
+          indices: userItems.indices,
+          row_of: rowOf,
+          user_factors: users,
+          item_factors: items,
+          f: columns,
+          learning_rate: this.learningRate,
+          regularization: this.regularization,
+          verify_negatives: this.verifyNegativeSamples ? 1 : 0,
+          seed: random.nextUint32() | 0,
+          n_samples: userItems.nnz,
+          out_counts: counts,
+        }, { threads: this.numThreads }),
       report: (epoch, seconds) => {
         const [correct, skipped] = [counts[0]!, counts[1]!];
         const stepped = userItems.nnz - skipped;

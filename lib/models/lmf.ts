@@ -23,7 +23,7 @@
  *
  * @module
  */
-import { invokeAsync } from "../native/library.ts";
+import { callNativeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
 import { booleanOption, finiteNumber, nonNegativeInteger, positiveInteger } from "../validate.ts";
@@ -197,23 +197,22 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
     fixedColumn: number,
     random: Random,
   ): Promise<void> {
-    return invokeAsync(
-      "tacit_lmf_update",
-      rows.nRows,
-      rows.indptr,
-      rows.indices,
-      rows.data,
-      solved,
-      fixed,
-      nFixed,
-      this.factors + 2,
-      sums,
-      fixedColumn,
-      this.learningRate,
-      this.regularization,
-      this.negProp,
-      random.nextUint32() | 0,
-    );
+    return callNativeAsync("tacit_lmf_update", {
+      n_rows: rows.nRows,
+      indptr: rows.indptr,
+      indices: rows.indices,
+      data: rows.data,
+      x: solved,
+      y: fixed,
+      n_other: nFixed,
+      f: this.factors + 2,
+      adagrad: sums,
+      fixed_column: fixedColumn,
+      learning_rate: this.learningRate,
+      regularization: this.regularization,
+      neg_prop: this.negProp,
+      seed: random.nextUint32() | 0,
+    }, { threads: this.numThreads });
   }
 
   /**

@@ -53,7 +53,7 @@
  * @module
  */
 import { expectArray, readTacitFile, writeTacitFile } from "../io/format.ts";
-import { getNumThreads, invoke, invokeAsync, setNumThreads } from "../native/library.ts";
+import { callNative, callNativeAsync } from "../native/library.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
 import {
@@ -191,33 +191,29 @@ export abstract class NearestNeighboursRecommender {
       label: this.kind,
       enabled: resolveProgress(options.progress),
     });
-    const restoreThreads = this.numThreads > 0 ? getNumThreads() : 0;
-    if (this.numThreads > 0) setNumThreads(this.numThreads);
     try {
       for (const [start, end] of itemBlocks(weighted.itemUsers.indptr, FIT_BLOCKS)) {
         options.signal?.throwIfAborted();
-        await invokeAsync(
-          "tacit_knn_fit",
-          nUsers,
-          nItems,
-          weighted.userItems.indptr,
-          weighted.userItems.indices,
-          weighted.userItems.data,
-          weighted.itemUsers.indptr,
-          weighted.itemUsers.indices,
-          weighted.itemUsers.data,
-          start,
-          end,
-          Math.max(width, 1),
-          ids,
-          scores,
-          counts,
-        );
+        await callNativeAsync("tacit_knn_fit", {
+          n_users: nUsers,
+          n_items: nItems,
+          user_indptr: weighted.userItems.indptr,
+          user_indices: weighted.userItems.indices,
+          user_data: weighted.userItems.data,
+          item_indptr: weighted.itemUsers.indptr,
+          item_indices: weighted.itemUsers.indices,
+          item_data: weighted.itemUsers.data,
+          item_start: start,
+          item_end: end,
+          k: Math.max(width, 1),
+          out_ids: ids,
+          out_scores: scores,
+          out_counts: counts,
+        }, { threads: this.numThreads });
         bar.update(end);
       }
     } finally {
       bar.close();
-      if (restoreThreads > 0) setNumThreads(restoreThreads);
     }
     options.signal?.throwIfAborted();
     this.#similarity = compactRows(nItems, width, ids, scores, counts);
@@ -257,24 +253,23 @@ export abstract class NearestNeighboursRecommender {
     const ids = new Int32Array(users.length * k);
     const scores = new Float32Array(users.length * k);
     if (ids.length > 0) {
-      invoke(
-        "tacit_knn_recommend",
-        rows.nRows,
-        rows.indptr,
-        rows.indices,
-        rows.data,
-        nItems,
-        similarity.indptr,
-        similarity.indices,
-        similarity.data,
-        filterLiked ? 1 : 0,
-        mask,
+      callNative("tacit_knn_recommend", {
+        n_q: rows.nRows,
+        query_indptr: rows.indptr,
+        query_indices: rows.indices,
+        query_data: rows.data,
+        n_items: nItems,
+        sim_indptr: similarity.indptr,
+        sim_indices: similarity.indices,
+        sim_data: similarity.data,
+        filter_liked: filterLiked ? 1 : 0,
+        item_mask: mask,
         candidates,
-        candidates?.length ?? 0,
+        n_cand: candidates?.length ?? 0,
         k,
-        ids,
-        scores,
-      );
+        out_ids: ids,
+        out_scores: scores,
+      });
     }
     const batch: RankedBatch = { ids, scores, shape: [users.length, k] };
     return typeof userid === "number" ? firstRow(batch) : batch;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { invoke } from "../native/library.ts";
+import { callNative } from "../native/library.ts";
 import type { CsrMatrix } from "../sparse.ts";
 import { idsInRange } from "../validate.ts";
 
@@ -100,22 +100,21 @@ export function topKDot(request: TopKRequest): RankedBatch {
   const ids = new Int32Array(nQueries * k);
   const scores = new Float32Array(nQueries * k);
   if (ids.length === 0) return { ids, scores, shape: [nQueries, k] };
-  invoke(
-    "tacit_topk_dot",
+  callNative("tacit_topk_dot", {
     queries,
-    nQueries,
-    targets,
-    nTargets,
-    factors,
-    request.exclude?.indptr ?? null,
-    request.exclude?.indices ?? null,
-    request.mask,
-    request.candidates,
-    request.candidates?.length ?? 0,
+    n_q: nQueries,
+    items: targets,
+    n_items: nTargets,
+    f: factors,
+    exclude_indptr: request.exclude?.indptr ?? null,
+    exclude_indices: request.exclude?.indices ?? new Int32Array(0),
+    item_mask: request.mask,
+    candidates: request.candidates,
+    n_cand: request.candidates?.length ?? 0,
     k,
-    ids,
-    scores,
-  );
+    out_ids: ids,
+    out_scores: scores,
+  });
   return { ids, scores, shape: [nQueries, k] };
 }
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { getNumThreads, invoke, setNumThreads } from "../native/library.ts";
+import { callNative } from "../native/library.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { nonNegativeInteger, oneOf } from "../validate.ts";
 
@@ -52,8 +52,9 @@ export interface IterationLoop {
 }
 
 /**
- * Runs the loop with the thread override (restored afterwards, whatever
- * happens), a progress bar on stderr and an abort check before each iteration.
+ * Runs the loop with a progress bar on stderr and an abort check before each
+ * iteration. The loop's native calls pass `numThreads` themselves, as a
+ * per-call limit: the pool is never resized for a fit.
  */
 export async function runIterations(loop: IterationLoop): Promise<void> {
   const bar = new ProgressBar({
@@ -61,8 +62,6 @@ export async function runIterations(loop: IterationLoop): Promise<void> {
     label: loop.label,
     enabled: resolveProgress(loop.progress),
   });
-  const restoreThreads = loop.numThreads > 0 ? getNumThreads() : 0;
-  if (loop.numThreads > 0) setNumThreads(loop.numThreads);
   try {
     for (let index = 0; index < loop.iterations; index++) {
       loop.signal?.throwIfAborted();
@@ -72,7 +71,6 @@ export async function runIterations(loop: IterationLoop): Promise<void> {
     }
   } finally {
     bar.close();
-    if (restoreThreads > 0) setNumThreads(restoreThreads);
   }
 }
 
@@ -98,7 +96,7 @@ export function assertFiniteFactors(
   advice: string,
 ): void {
   const count = new Int32Array(1);
-  invoke("tacit_count_nonfinite", factors, factors.length, count);
+  callNative("tacit_count_nonfinite", { values: factors, len: factors.length, out_count: count });
   if (count[0]! > 0) {
     throw new RangeError(
       `${model} produced ${

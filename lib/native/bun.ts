@@ -1,44 +1,65 @@
 /**
- * Bun adapter: `bun:ffi` with the shared symbol table. Typed arrays are passed
- * as `ptr` arguments (Bun converts them); `null` becomes a null pointer. Bun
- * has no nonblocking FFI calls, so `callAsync` first yields one macrotask to
- * the event loop, then calls synchronously.
+ * Bun adapter: `bun:ffi`. Bun has no nonblocking FFI calls, so
+ * `callExportAsync` first yields one macrotask to the event loop, then calls
+ * synchronously.
+ *
+ * @module
  */
-import type { NativeArg, NativeLibrary } from "./adapter.ts";
-import { type NativeType, type SymbolName, symbols } from "./symbols.ts";
+import { type Adapter, type NativeLibrary, type PlainLibrary, readDescription } from "./adapter.ts";
 
 // A computed specifier keeps Deno's type checker from resolving a Bun-only module.
 const ffiSpecifier = "bun:" + "ffi";
 // deno-lint-ignore no-explicit-any
+type Symbols = Record<string, (...a: any[]) => any>;
 const ffi = (await import(ffiSpecifier)) as {
-  dlopen(
-    path: string,
-    defs: Record<string, unknown>,
-  ): { symbols: Record<string, (...a: any[]) => any>; close(): void };
+  dlopen(path: string, defs: Record<string, unknown>): { symbols: Symbols; close(): void };
+  ptr(view: ArrayBufferView): number;
 };
 
-const bunTypes: Record<NativeType, string> = { i32: "i32", f32: "f32", f64: "f64", buffer: "ptr" };
+const plainDefs = {
+  tacit_abi_version: { args: [], returns: "i32" },
+  tacit_abi_describe: { args: ["ptr", "i32"], returns: "i32" },
+  tacit_set_num_threads: { args: ["i32"], returns: "i32" },
+  tacit_get_num_threads: { args: [], returns: "i32" },
+};
 
-export function openLibrary(path: string): NativeLibrary {
-  const defs: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(symbols)) {
-    defs[name] = { args: spec.parameters.map((t) => bunTypes[t]), returns: spec.result };
-  }
-  const lib = ffi.dlopen(path, defs);
-  const call = (name: SymbolName, args: readonly NativeArg[]): number =>
-    lib.symbols[name]!(...args) as number;
+function plain(symbols: Symbols, close: () => void): PlainLibrary {
   return {
-    call,
-    callAsync: (name, args) =>
-      new Promise((resolve, reject) => {
-        setTimeout(() => {
-          try {
-            resolve(call(name, args));
-          } catch (error) {
-            reject(error);
-          }
-        }, 0);
-      }),
-    close: () => lib.close(),
+    abiVersion: () => symbols.tacit_abi_version!() as number,
+    describe: () =>
+      readDescription((out, capacity) => symbols.tacit_abi_describe!(out, capacity) as number),
+    setNumThreads: (n) => void symbols.tacit_set_num_threads!(n),
+    getNumThreads: () => symbols.tacit_get_num_threads!() as number,
+    close,
   };
 }
+
+export const adapter: Adapter = {
+  openPlain(path) {
+    const lib = ffi.dlopen(path, plainDefs);
+    return plain(lib.symbols, () => lib.close());
+  },
+  openLibrary(path, exportNames): NativeLibrary {
+    const defs: Record<string, unknown> = { ...plainDefs };
+    for (const name of exportNames) defs[name] = { args: ["ptr", "ptr"], returns: "i32" };
+    const lib = ffi.dlopen(path, defs);
+    const symbols = lib.symbols;
+    const callExport = (name: string, args: Uint8Array, context: Uint8Array): number =>
+      symbols[name]!(args, context) as number;
+    return {
+      ...plain(symbols, () => lib.close()),
+      callExport,
+      callExportAsync: (name, args, context) =>
+        new Promise((resolve, reject) => {
+          setTimeout(() => {
+            try {
+              resolve(callExport(name, args, context));
+            } catch (error) {
+              reject(error);
+            }
+          }, 0);
+        }),
+      address: (view) => BigInt(ffi.ptr(view)),
+    };
+  },
+};

@@ -1,39 +1,62 @@
 /**
- * Deno adapter: `Deno.dlopen` with the shared symbol table. Symbols marked
- * `long` are declared twice, once synchronous and once `nonblocking` (run on a
- * worker thread, returning a Promise), under the key `<name>$async`.
+ * Deno adapter: `Deno.dlopen`. Every kernel export is declared twice, once
+ * synchronous and once `nonblocking` (run on a worker thread, returning a
+ * Promise) under `<name>$async`.
+ *
+ * @module
  */
-import type { NativeArg, NativeLibrary } from "./adapter.ts";
-import { type SymbolName, symbols } from "./symbols.ts";
+import { type Adapter, type NativeLibrary, type PlainLibrary, readDescription } from "./adapter.ts";
 
 // deno-lint-ignore no-explicit-any
-type DenoFfi = {
-  dlopen(
-    path: string,
-    defs: Record<string, unknown>,
-  ): { symbols: Record<string, (...a: any[]) => any>; close(): void };
+type Symbols = Record<string, (...a: any[]) => any>;
+interface DenoFfi {
+  dlopen(path: string, defs: Record<string, unknown>): { symbols: Symbols; close(): void };
+  UnsafePointer: { of(view: ArrayBufferView): unknown; value(pointer: unknown): bigint | number };
+}
+const deno = (globalThis as unknown as { Deno: DenoFfi }).Deno;
+
+const plainDefs = {
+  tacit_abi_version: { parameters: [], result: "i32" },
+  tacit_abi_describe: { parameters: ["buffer", "i32"], result: "i32" },
+  tacit_set_num_threads: { parameters: ["i32"], result: "i32" },
+  tacit_get_num_threads: { parameters: [], result: "i32" },
 };
 
-export function openLibrary(path: string): NativeLibrary {
-  const defs: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(symbols)) {
-    const parameters = [...spec.parameters];
-    defs[name] = { parameters, result: spec.result };
-    if ("long" in spec && spec.long) {
-      defs[`${name}$async`] = { name, parameters, result: spec.result, nonblocking: true };
-    }
-  }
-  const deno = (globalThis as unknown as { Deno: DenoFfi }).Deno;
-  const lib = deno.dlopen(path, defs);
+function plain(symbols: Symbols, close: () => void): PlainLibrary {
   return {
-    call(name: SymbolName, args: readonly NativeArg[]): number {
-      return lib.symbols[name]!(...args) as number;
-    },
-    callAsync(name: SymbolName, args: readonly NativeArg[]): Promise<number> {
-      const nonblocking = lib.symbols[`${name}$async`];
-      if (nonblocking === undefined) return Promise.resolve(lib.symbols[name]!(...args) as number);
-      return nonblocking(...args) as Promise<number>;
-    },
-    close: () => lib.close(),
+    abiVersion: () => symbols.tacit_abi_version!() as number,
+    describe: () =>
+      readDescription((out, capacity) => symbols.tacit_abi_describe!(out, capacity) as number),
+    setNumThreads: (n) => void symbols.tacit_set_num_threads!(n),
+    getNumThreads: () => symbols.tacit_get_num_threads!() as number,
+    close,
   };
 }
+
+export const adapter: Adapter = {
+  openPlain(path) {
+    const lib = deno.dlopen(path, plainDefs);
+    return plain(lib.symbols, () => lib.close());
+  },
+  openLibrary(path, exportNames): NativeLibrary {
+    const defs: Record<string, unknown> = { ...plainDefs };
+    for (const name of exportNames) {
+      defs[name] = { parameters: ["buffer", "buffer"], result: "i32" };
+      defs[`${name}$async`] = {
+        name,
+        parameters: ["buffer", "buffer"],
+        result: "i32",
+        nonblocking: true,
+      };
+    }
+    const lib = deno.dlopen(path, defs);
+    const symbols = lib.symbols;
+    return {
+      ...plain(symbols, () => lib.close()),
+      callExport: (name, args, context) => symbols[name]!(args, context) as number,
+      callExportAsync: (name, args, context) =>
+        symbols[`${name}$async`]!(args, context) as Promise<number>,
+      address: (view) => BigInt(deno.UnsafePointer.value(deno.UnsafePointer.of(view))),
+    };
+  },
+};

@@ -8,6 +8,10 @@
  * `zig build -Doptimize=ReleaseFast`, using `TACIT_ZIG`, then the project's
  * pinned toolchain in `.tools/`, then `zig` on PATH.
  *
+ * Opening checks the library against this module: its description of every
+ * export (names, parameter kinds and order, buffer lengths, offsets) must
+ * equal `symbols.ts`, or loading fails naming the first difference.
+ *
  * @module
  */
 import { execFileSync } from "node:child_process";
@@ -15,85 +19,70 @@ import { existsSync, readdirSync, statSync, utimesSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import type { NativeArg, NativeLibrary } from "./adapter.ts";
-import { ABI_VERSION, Status, type SymbolName } from "./symbols.ts";
+import { type ArgsOf, type ExportName, firstDifference } from "./abi.ts";
+import type { Adapter, NativeLibrary } from "./adapter.ts";
+import { type CallOptions, packCall, runPacked, runPackedAsync } from "./checked.ts";
+import { abiDescription } from "./symbols.ts";
+
+export { NativeError, observeNativeCalls, Status } from "./checked.ts";
+export type { CallOptions, CallRecord } from "./checked.ts";
 
 const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
 const libraryFile = process.platform === "darwin" ? "libtacit.dylib" : "libtacit.so";
 
 declare const Bun: unknown;
-const adapter = typeof Bun !== "undefined" ? await import("./bun.ts") : await import("./deno.ts");
-
-/** The error a native call raised, with its status class. */
-export class NativeError extends Error {
-  constructor(message: string, readonly status: number) {
-    super(message);
-    this.name = "NativeError";
-  }
-}
+const { adapter } =
+  (typeof Bun !== "undefined" ? await import("./bun.ts") : await import("./deno.ts")) as {
+    adapter: Adapter;
+  };
 
 let opened: NativeLibrary | undefined;
 
-/** The opened library (built first if needed). */
+/** The opened library (built first if needed), its ABI checked against this module's. */
 export function nativeLibrary(): NativeLibrary {
   opened ??= open();
   return opened;
 }
 
-/** Calls a native function and throws the typed error its status stands for. */
-export function invoke(name: SymbolName, ...args: NativeArg[]): void {
+/**
+ * Calls a kernel export with named arguments, checked against its
+ * declaration first, and throws the typed error its status stands for.
+ */
+export function callNative<N extends ExportName>(
+  name: N,
+  args: ArgsOf<N>,
+  options?: CallOptions,
+): void {
   const lib = nativeLibrary();
-  throwOnStatus(lib, lib.call(name, args.map(nonEmpty)));
+  runPacked(lib, name, packCall(lib, name, args, options));
 }
 
-/** As {@link invoke}, letting the event loop run while the call works. */
-export async function invokeAsync(name: SymbolName, ...args: NativeArg[]): Promise<void> {
+/** As {@link callNative}, letting the event loop run while the call works. */
+export function callNativeAsync<N extends ExportName>(
+  name: N,
+  args: ArgsOf<N>,
+  options?: CallOptions,
+): Promise<void> {
   const lib = nativeLibrary();
-  throwOnStatus(lib, await lib.callAsync(name, args.map(nonEmpty)));
-}
-
-/** Calls a native function whose result is a count, not a status. */
-export function invokeValue(name: SymbolName, ...args: NativeArg[]): number {
-  return nativeLibrary().call(name, args);
+  // Checks run (and throw) before the returned promise exists, as in a sync call.
+  const packed = packCall(lib, name, args, options);
+  return runPackedAsync(lib, name, packed);
 }
 
 /** Sets the native thread pool size; n <= 0 restores the default (TACIT_NUM_THREADS or the cores). */
 export function setNumThreads(n: number): void {
   if (!Number.isInteger(n)) throw new TypeError(`Expected n to be an integer but found ${n}`);
-  invoke("tacit_set_num_threads", n);
+  nativeLibrary().setNumThreads(Math.max(-1, Math.min(n, 2_147_483_647)));
 }
 
 /** The native thread pool size, the calling thread included. */
 export function getNumThreads(): number {
-  return invokeValue("tacit_get_num_threads");
+  return nativeLibrary().getNumThreads();
 }
 
-const placeholder = new Uint8Array(8);
-
-/** Some runtimes pass a zero-length view as a null pointer; native code expects a valid one. */
-function nonEmpty(arg: NativeArg): NativeArg {
-  return arg !== null && typeof arg === "object" && arg.byteLength === 0 ? placeholder : arg;
-}
-
-function throwOnStatus(lib: NativeLibrary, status: number): void {
-  if (status === Status.ok) return;
-  const message = lastError(lib);
-  switch (status) {
-    case Status.invalidArgument:
-      throw new TypeError(message);
-    case Status.outOfRange:
-    case Status.notFinite:
-      throw new RangeError(message);
-    default:
-      throw new NativeError(message, status);
-  }
-}
-
-function lastError(lib: NativeLibrary): string {
-  const length = lib.call("tacit_last_error", [null, 0]);
-  const bytes = new Uint8Array(Math.max(length, 1));
-  lib.call("tacit_last_error", [bytes, bytes.length]);
-  return new TextDecoder().decode(bytes.subarray(0, length)) || "tacit: native call failed";
+/** The description the loaded library gives of its exports (parsed `tacit_abi_describe`). */
+export function libraryDescription(): unknown {
+  return JSON.parse(nativeLibrary().describe());
 }
 
 function open(): NativeLibrary {
@@ -103,15 +92,19 @@ function open(): NativeLibrary {
   if (!existsSync(path)) {
     throw new Error(`tacit: the native library was not found at ${path} (TACIT_LIB)`);
   }
-  const lib = adapter.openLibrary(path);
-  const version = lib.call("tacit_abi_version", []);
-  if (version !== ABI_VERSION) {
-    lib.close();
+  const plain = adapter.openPlain(path);
+  const version = plain.abiVersion();
+  const difference = version === abiDescription.abiVersion
+    ? firstDifference(abiDescription, JSON.parse(plain.describe()))
+    : `abiVersion: expected ${abiDescription.abiVersion} but found ${version}`;
+  plain.close();
+  if (difference !== undefined) {
     throw new Error(
-      `tacit: ${path} implements native ABI ${version} but this module expects ${ABI_VERSION}; rebuild it with zig build -Doptimize=ReleaseFast`,
+      `tacit: ${path} does not implement the native ABI this module was generated for (${difference}); ` +
+        `rebuild the library (zig build -Doptimize=ReleaseFast) or regenerate lib/native/symbols.ts (deno run -A scripts/generate_abi.ts)`,
     );
   }
-  return lib;
+  return adapter.openLibrary(path, abiDescription.exports.map((declaration) => declaration.name));
 }
 
 /** True when the library is missing or older than a Zig source it was built from. */

@@ -1,0 +1,310 @@
+/**
+ * Checked native calls: every call site names its arguments, and each one is
+ * checked against the export's declaration before native code runs — unknown
+ * or missing names, non-integer counts, the wrong typed-array type, and a
+ * buffer whose length differs from the declared one (a `TypeError` naming the
+ * argument, the expected length with its formula, and the found length).
+ * The native edge checks the same lengths again from the (pointer, length)
+ * pairs it receives, so neither side trusts the other.
+ *
+ * Each call carries its own context: the thread limit for that call (a fit's
+ * `numThreads`; the pool is never resized) and the buffer its error message
+ * comes back in, so concurrent calls never see each other's errors.
+ *
+ * @module
+ */
+import {
+  type ArgsOf,
+  declarationOf,
+  type ExportName,
+  lengthFormula,
+  type ParamDeclaration,
+} from "./abi.ts";
+import type { NativeLibrary } from "./adapter.ts";
+import { abiDescription } from "./symbols.ts";
+
+/** Status codes returned by every export (`zig/status.zig`). */
+export const Status = {
+  ok: 0,
+  /** An argument has the wrong type, shape or layout (TypeError). */
+  invalidArgument: -1,
+  /** An index or count is outside its allowed range (RangeError). */
+  outOfRange: -2,
+  /** A float input is NaN or infinite (RangeError). */
+  notFinite: -3,
+  /** The native allocator failed. */
+  outOfMemory: -4,
+  /** A numerical failure: a matrix that is not positive definite, a solve that diverged. */
+  numerical: -5,
+  /** A bug in tacit. */
+  internal: -6,
+} as const;
+
+/** The error a native call raised that is neither a TypeError nor a RangeError, with its status. */
+export class NativeError extends Error {
+  /**
+   * @param message The native message.
+   * @param status The negative status code (see {@link Status}).
+   */
+  constructor(message: string, readonly status: number) {
+    super(message);
+    this.name = "NativeError";
+  }
+}
+
+/** Options of one native call. */
+export interface CallOptions {
+  /** The most threads this call may use; 0 or omitted = every thread of the pool. */
+  threads?: number | undefined;
+}
+
+/** What an observer sees of one native call that reached native code. */
+export interface CallRecord {
+  name: ExportName;
+  status: number;
+  /** The threads the call's parallel work ran on. */
+  threadsUsed: number;
+}
+
+const observers = new Set<(record: CallRecord) => void>();
+
+/**
+ * Calls `observer` after every native call that reached native code, until
+ * the returned function is called (for tests: thread limits, and proving a
+ * refused call never ran).
+ */
+export function observeNativeCalls(observer: (record: CallRecord) => void): () => void {
+  observers.add(observer);
+  return () => observers.delete(observer);
+}
+
+/** The context's layout (`zig/status.zig` Context). */
+const CONTEXT = {
+  abiVersion: 0,
+  contextSize: 4,
+  threadLimit: 8,
+  threadsUsed: 12,
+  messageLength: 16,
+  message: 24,
+} as const;
+const MESSAGE_CAPACITY = abiDescription.contextSize - CONTEXT.message;
+
+/** A prepared call: the packed arguments and the context, with the arrays they point into. */
+interface Packed {
+  args: Uint8Array;
+  context: Uint8Array;
+  /** Keeps every buffer reachable while native code may read it. */
+  keepAlive: readonly ArrayBufferView[];
+}
+
+const placeholder = new Uint8Array(8);
+
+/**
+ * Checks `args` against the declaration of `name` and packs them.
+ * @throws TypeError naming the argument when a name, type or length is wrong.
+ * @throws RangeError when a count is negative or not an integer.
+ */
+export function packCall<N extends ExportName>(
+  lib: NativeLibrary,
+  name: N,
+  args: ArgsOf<N>,
+  options: CallOptions = {},
+): Packed {
+  const declaration = declarationOf(name);
+  const values = args as unknown as Record<string, unknown>;
+  if (typeof values !== "object" || values === null) {
+    throw new TypeError(`Expected the arguments of ${name} to be an object`);
+  }
+  const declared = new Set<string>(declaration.params.map((p) => p.name));
+  for (const key of Object.keys(values)) {
+    if (!declared.has(key)) {
+      throw new TypeError(
+        `${name} has no parameter ${key}; its parameters are ${[...declared].join(", ")}`,
+      );
+    }
+  }
+  const bytes = new Uint8Array(declaration.size);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, abiDescription.abiVersion, true);
+  view.setUint32(4, declaration.size, true);
+  const counts = new Map<string, number>();
+  for (const p of declaration.params) {
+    if (p.kind === "buffer") continue;
+    const value = values[p.name];
+    if (typeof value !== "number") {
+      throw new TypeError(
+        `Expected ${name}'s ${p.name} to be a number but found ${describe(value)}`,
+      );
+    }
+    writeScalar(view, p, value, name);
+    if (p.kind === "count") counts.set(p.name, value);
+  }
+  const keepAlive: ArrayBufferView[] = [];
+  const buffers = new Map<string, ArrayBufferView | null>();
+  for (const p of declaration.params) {
+    if (p.kind !== "buffer") continue;
+    const value = values[p.name];
+    if (value === undefined) {
+      throw new TypeError(`Expected ${name}'s ${p.name} to be given but found nothing`);
+    }
+    const required = requiredLength(p, counts, buffers);
+    if (value === null) {
+      if (!p.nullable && required > 0) {
+        throw new TypeError(
+          `Expected ${p.name} to be a buffer of ${required} elements but found null`,
+        );
+      }
+      buffers.set(p.name, null);
+      continue; // pointer and length stay 0
+    }
+    const array = checkedArray(p, value, required);
+    buffers.set(p.name, array);
+    keepAlive.push(array);
+    const pointer = array.byteLength > 0
+      ? lib.address(array)
+      : p.nullable
+      ? lib.address(placeholder)
+      : 0n;
+    view.setBigUint64(p.offset, pointer, true);
+    view.setBigUint64(p.lengthOffset, BigInt(array.length), true);
+  }
+  return { args: bytes, context: newContext(options.threads ?? 0), keepAlive };
+}
+
+/** Runs a packed call on the calling thread and throws the typed error its status stands for. */
+export function runPacked(lib: NativeLibrary, name: ExportName, packed: Packed): void {
+  finish(name, packed, lib.callExport(name, packed.args, packed.context));
+}
+
+/** Runs a packed call without blocking the event loop (nonblocking on Deno). */
+export async function runPackedAsync(
+  lib: NativeLibrary,
+  name: ExportName,
+  packed: Packed,
+): Promise<void> {
+  const status = await lib.callExportAsync(name, packed.args, packed.context);
+  finish(name, packed, status);
+}
+
+function finish(name: ExportName, packed: Packed, status: number): void {
+  const context = new DataView(packed.context.buffer);
+  const record: CallRecord = {
+    name,
+    status,
+    threadsUsed: context.getUint32(CONTEXT.threadsUsed, true),
+  };
+  for (const observer of observers) observer(record);
+  if (status === Status.ok) return;
+  const length = Math.min(context.getUint32(CONTEXT.messageLength, true), MESSAGE_CAPACITY);
+  const message =
+    new TextDecoder().decode(packed.context.subarray(CONTEXT.message, CONTEXT.message + length)) ||
+    `tacit: ${name} failed with status ${status}`;
+  switch (status) {
+    case Status.invalidArgument:
+      throw new TypeError(message);
+    case Status.outOfRange:
+    case Status.notFinite:
+      throw new RangeError(message);
+    default:
+      throw new NativeError(message, status);
+  }
+}
+
+function newContext(threads: number): Uint8Array {
+  if (!Number.isInteger(threads) || threads < 0 || threads > 0xffff_ffff) {
+    throw new RangeError(`Expected threads to be an integer >= 0 but found ${threads}`);
+  }
+  const context = new Uint8Array(abiDescription.contextSize);
+  const view = new DataView(context.buffer);
+  view.setUint32(CONTEXT.abiVersion, abiDescription.abiVersion, true);
+  view.setUint32(CONTEXT.contextSize, abiDescription.contextSize, true);
+  view.setUint32(CONTEXT.threadLimit, threads, true);
+  return context;
+}
+
+const I32_MIN = -2_147_483_648;
+const I32_MAX = 2_147_483_647;
+
+function writeScalar(view: DataView, p: ParamDeclaration, value: number, name: string): void {
+  // A string switch: "double" has no export yet, and the generated union would reject it.
+  switch (p.kind as string) {
+    case "count":
+      if (!Number.isInteger(value) || value < 0 || value > I32_MAX) {
+        throw new RangeError(
+          `Expected ${name}'s ${p.name} to be an integer in 0..${I32_MAX} but found ${value}`,
+        );
+      }
+      view.setInt32(p.offset, value, true);
+      return;
+    case "int":
+      if (!Number.isInteger(value) || value < I32_MIN || value > I32_MAX) {
+        throw new RangeError(
+          `Expected ${name}'s ${p.name} to be a 32-bit integer but found ${value}`,
+        );
+      }
+      view.setInt32(p.offset, value, true);
+      return;
+    case "float":
+      view.setFloat32(p.offset, value, true);
+      return;
+    case "double":
+      view.setFloat64(p.offset, value, true);
+      return;
+  }
+}
+
+type BufferParam = Extract<ParamDeclaration, { kind: "buffer" }>;
+
+function requiredLength(
+  p: BufferParam,
+  counts: Map<string, number>,
+  buffers: Map<string, ArrayBufferView | null>,
+): number {
+  const length = p.length;
+  if (length.lastOf !== null) {
+    const source = buffers.get(length.lastOf) as Int32Array | null | undefined;
+    if (source === null || source === undefined || source.length === 0) return 0;
+    const last = source[source.length - 1]!;
+    if (last < 0) {
+      throw new TypeError(
+        `Expected the last entry of ${length.lastOf} (the length of ${p.name}) to be >= 0 but found ${last}`,
+      );
+    }
+    return last;
+  }
+  let n: number = length.scale;
+  for (const factor of length.product) n *= counts.get(factor)!;
+  return n + length.add;
+}
+
+const arrayTypes = {
+  u8: Uint8Array,
+  i32: Int32Array,
+  f32: Float32Array,
+  f64: Float64Array,
+} as const;
+
+function checkedArray(
+  p: BufferParam,
+  value: unknown,
+  required: number,
+): ArrayBufferView & { length: number } {
+  const type = arrayTypes[p.element];
+  if (!(value instanceof type)) {
+    throw new TypeError(`Expected ${p.name} to be a ${type.name} but found ${describe(value)}`);
+  }
+  if (value.length !== required) {
+    throw new TypeError(
+      `Expected ${p.name} to have ${required} elements (${
+        lengthFormula(p.length)
+      }) but found ${value.length}`,
+    );
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (ArrayBuffer.isView(value)) return value.constructor.name;
+  return typeof value;
+}
