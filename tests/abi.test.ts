@@ -285,20 +285,20 @@ test("a TypeScript declaration with two arguments swapped refuses to load the li
   const symbols = join(copy, "lib", "native", "symbols.ts");
   const text = readFileSync(symbols, "utf8");
   // Swap the names of tacit_als_solve's first two parameters (solver, cg_steps: both i32).
-  const start = text.indexOf('"name": "tacit_als_solve"');
-  const solver = text.indexOf('"name": "solver"', start);
-  const cgSteps = text.indexOf('"name": "cg_steps"', start);
+  const start = text.indexOf('name: "tacit_als_solve"');
+  const solver = text.indexOf('name: "solver"', start);
+  const cgSteps = text.indexOf('name: "cg_steps"', start);
   assert.ok(start > 0 && solver > start && cgSteps > solver);
-  const swapped = text.slice(0, solver) + '"name": "cg_steps"' + text.slice(solver + 16, cgSteps) +
-    '"name": "solver"' +
-    text.slice(cgSteps + 18);
+  const swapped = text.slice(0, solver) + 'name: "cg_steps"' +
+    text.slice(solver + 'name: "solver"'.length, cgSteps) + 'name: "solver"' +
+    text.slice(cgSteps + 'name: "cg_steps"'.length);
   writeFileSync(symbols, swapped);
   const library = process.env.TACIT_LIB ?? join(root, "zig-out", "lib", "libtacit.so");
   const { status, output } = loadFresh(copy, library);
   assert.notEqual(status, 0, output);
   assert.match(
     output,
-    /does not implement the native ABI .*tacit_als_solve\]\.params\[0: solver\]\.name: expected "solver" but found "cg_steps"/,
+    /does not implement the native ABI .*tacit_als_solve\]\.params\[0: cg_steps\]\.name: expected "cg_steps" but found "solver"/,
   );
   const intact = loadFresh(root, library);
   assert.equal(intact.status, 0, intact.output);
