@@ -286,6 +286,9 @@ export function parseNumber(text: string): number {
   const last = text.charCodeAt(text.length - 1);
   if (!((first >= 48 && first <= 57) || first === 45 || first === 43 || first === 46)) return NaN;
   if (!((last >= 48 && last <= 57) || last === 46)) return NaN;
+  // `+text` also reads 0x / 0o / 0b literals ("0x10" is 16); a decimal number has no letter there.
+  const second = text.charCodeAt(1) | 32;
+  if (first === 48 && (second === 120 || second === 111 || second === 98)) return NaN;
   const value = +text;
   return value - value === 0 ? value : NaN;
 }
