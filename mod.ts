@@ -8,6 +8,7 @@
 export { CsrMatrix, MAX_NNZ } from "./lib/sparse.ts";
 export type { CooInput, Shape, SparseRow } from "./lib/sparse.ts";
 export { bm25Weight, normalize, tfidfWeight } from "./lib/weighting.ts";
+export type { Bm25Options } from "./lib/weighting.ts";
 export { AlternatingLeastSquares } from "./lib/models/als.ts";
 export type { AlternatingLeastSquaresOptions, Explanation, FitOptions } from "./lib/models/als.ts";
 export type {
@@ -21,9 +22,11 @@ export { getNumThreads, NativeError, setNumThreads } from "./lib/native/library.
 export { Dataset, IdMap } from "./lib/dataset.ts";
 export type {
   BuildInteractionsOptions,
+  DatasetJSON,
   DatasetOptions,
   ExternalId,
   IdLookupOptions,
+  IdMapJSON,
   IdMapOptions,
   IdOrder,
   Interaction,
@@ -51,6 +54,7 @@ export type {
   RankingMetrics,
   RankingMetricsOptions,
   RankingMetricsPerUser,
+  SingleMetric,
 } from "./lib/evaluation/metrics.ts";
 export type { RankingModel } from "./lib/evaluation/scorer.ts";
 export { listeningDataset, powerLawMatrix } from "./lib/datasets/synthetic.ts";

@@ -23,6 +23,7 @@ export type ExternalId = string | number;
 /** How a `fit` numbers the new ids it sees. */
 export type IdOrder = "first-seen" | "sorted";
 
+/** Options of the {@link IdMap} constructor. */
 export interface IdMapOptions {
   /**
    * `"first-seen"` (default): new ids get dense ids in the order they appear.
@@ -37,7 +38,9 @@ export interface IdMapOptions {
 
 /** What {@link IdMap.toJSON} writes and {@link IdMap.fromJSON} reads. */
 export interface IdMapJSON {
+  /** The map's {@link IdMapOptions.name}. */
   name: string;
+  /** The map's {@link IdMapOptions.order}. */
   order: IdOrder;
   /** The external ids in dense-id order, as first given. */
   ids: ExternalId[];
@@ -54,17 +57,26 @@ export interface IdLookupOptions {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, equal, throws } from "node:assert/strict";
  * import { IdMap } from "./dataset.ts";
  * const users = new IdMap({ name: "user" });
  * users.fit(["ann", "bob", "ann", 42]);
- * console.assert(users.size === 3 && users.id("bob") === 1 && users.id("42") === 2);
- * users.fitPartial(["cy"]);
- * console.assert(users.id("ann") === 0 && users.external(3) === "cy");
- * console.assert(users.id("zed", { unknown: "undefined" }) === undefined);
+ * equal(users.size, 3);
+ * equal(users.id("bob"), 1);
+ * equal(users.id("42"), 2); // 42 and "42" are one id, remembered as the number 42
+ * equal(users.external(2), 42);
+ * users.fitPartial(["cy", "ann"]); // known ids keep their dense ids
+ * deepStrictEqual(users.externals(), ["ann", "bob", 42, "cy"]);
+ * equal(users.id("zed", { unknown: "undefined" }), undefined);
+ * throws(() => users.id("zed"), { name: "RangeError", message: "Unknown user id 'zed'" });
+ * // "sorted": numbers numerically, then strings.
+ * deepStrictEqual(new IdMap({ order: "sorted" }).fit(["b", 10, "a", 2]).externals(), [2, 10, "a", "b"]);
  * ```
  */
 export class IdMap implements Iterable<[ExternalId, number]> {
+  /** How `fit` and `fitPartial` number new ids (see {@link IdMapOptions.order}). */
   readonly order: IdOrder;
+  /** What the ids are, used in error messages (see {@link IdMapOptions.name}); `""` when unnamed. */
   readonly name: string;
   #dense = new Map<string, number>();
   /** Lookups of numbers that hit, keyed by the number itself: no string built per lookup. */
@@ -72,8 +84,10 @@ export class IdMap implements Iterable<[ExternalId, number]> {
   #externals: ExternalId[] = [];
 
   /**
-   * @param options `order` and `name`; see {@link IdMapOptions}.
-   * @throws TypeError / RangeError for an unknown order or a name that is not a string.
+   * An empty map.
+   *
+   * @param options `order` (default `"first-seen"`) and `name` (default `""`); see {@link IdMapOptions}.
+   * @throws TypeError / RangeError for an unknown order; TypeError for a name that is not a string.
    */
   constructor(options: IdMapOptions = {}) {
     this.order = oneOf("order", options.order ?? "first-seen", ["first-seen", "sorted"] as const);
@@ -94,8 +108,9 @@ export class IdMap implements Iterable<[ExternalId, number]> {
    *
    * @param ids External ids; repeats are allowed.
    * @returns `this`.
-   * @throws TypeError / RangeError naming the first bad entry, e.g. "Expected ids[3] to be a
-   *   string or a finite number but found NaN"; the map is then unchanged.
+   * @throws TypeError when `ids` is a string or not iterable; TypeError / RangeError naming the
+   *   first bad entry, e.g. "Expected ids[3] to be a string or a finite number but found NaN";
+   *   RangeError beyond {@link MAX_NNZ} ids. The map is then unchanged.
    */
   fit(ids: Iterable<ExternalId>): this {
     const next = new IdMap({ order: this.order, name: this.name }).fitPartial(ids);
@@ -112,7 +127,8 @@ export class IdMap implements Iterable<[ExternalId, number]> {
    *
    * @param ids External ids; repeats and known ids are allowed.
    * @returns `this`.
-   * @throws TypeError / RangeError naming the first bad entry; the map is then unchanged.
+   * @throws TypeError when `ids` is a string or not iterable; TypeError / RangeError naming the
+   *   first bad entry; RangeError beyond {@link MAX_NNZ} ids. The map is then unchanged.
    */
   fitPartial(ids: Iterable<ExternalId>): this {
     if (typeof ids === "string") {
@@ -150,16 +166,32 @@ export class IdMap implements Iterable<[ExternalId, number]> {
   }
 
   /**
-   * The dense id of an external id.
+   * The dense id of a known external id.
    *
    * @param external A known external id (`7` and `"7"` are the same id).
-   * @param options `{ unknown: "undefined" }` to get undefined for an unknown id instead of an error.
    * @returns The dense id in `[0, size)`.
    * @throws RangeError "Unknown user id 'abc'" for an unknown id; TypeError for a value that
-   *   cannot be an id.
+   *   is neither a string nor a number, RangeError for NaN or ±Infinity.
    */
   id(external: ExternalId): number;
+  /**
+   * The dense id of an external id, or undefined when the map does not know it.
+   *
+   * @param external An external id (`7` and `"7"` are the same id).
+   * @param options `{ unknown: "undefined" }`.
+   * @returns The dense id in `[0, size)`, or undefined for an unknown id.
+   * @throws TypeError / RangeError for a value that cannot be an id.
+   */
   id(external: ExternalId, options: { unknown: "undefined" }): number | undefined;
+  /**
+   * The dense id of an external id; what an unknown id gives depends on `options.unknown`.
+   *
+   * @param external An external id (`7` and `"7"` are the same id).
+   * @param options `unknown`: `"error"` (default) throws for an unknown id, `"undefined"` returns undefined.
+   * @returns The dense id in `[0, size)`, or undefined for an unknown id with `unknown: "undefined"`.
+   * @throws RangeError for an unknown id with `unknown: "error"`, or for an unknown id and an
+   *   `unknown` that is neither; TypeError / RangeError for a value that cannot be an id.
+   */
   id(external: ExternalId, options?: IdLookupOptions): number | undefined;
   id(external: ExternalId, options: IdLookupOptions = {}): number | undefined {
     const dense = this.#lookup(external);
@@ -179,9 +211,11 @@ export class IdMap implements Iterable<[ExternalId, number]> {
    * @throws TypeError / RangeError for a value that cannot be an id.
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
    * import { IdMap } from "./dataset.ts";
-   * const artists = new IdMap({ name: "item" });
-   * console.assert(artists.intern("abba") === 0 && artists.intern("bach") === 1 && artists.intern("abba") === 0);
+   * const artists = new IdMap({ name: "item", order: "sorted" });
+   * const dense = ["cure", "abba", "cure", "bach"].map((a) => artists.intern(a));
+   * deepStrictEqual(dense, [0, 1, 0, 2]); // first-seen, even in a "sorted" map
    * ```
    */
   intern(external: ExternalId): number {
@@ -190,7 +224,12 @@ export class IdMap implements Iterable<[ExternalId, number]> {
     return dense;
   }
 
-  /** Whether `external` is a known id (false for a value that cannot be an id). */
+  /**
+   * Whether `external` is a known id.
+   *
+   * @param external Any value; one that cannot be an id gives false rather than an error.
+   * @returns True when {@link id} would find it.
+   */
   has(external: ExternalId): boolean {
     return this.#lookup(external) >= 0;
   }
@@ -199,6 +238,7 @@ export class IdMap implements Iterable<[ExternalId, number]> {
    * The external id of a dense id, as first given to the map.
    *
    * @param dense An integer in `[0, size)`.
+   * @returns The external id, a string or a number as it was first given.
    * @throws TypeError when `dense` is not a number; RangeError when it is out of range,
    *   e.g. "dense user id 5 is out of range for a map of 3 ids".
    */
@@ -226,18 +266,33 @@ export class IdMap implements Iterable<[ExternalId, number]> {
     for (let d = 0; d < this.#externals.length; d++) yield [this.#externals[d]!, d];
   }
 
+  /** The same pairs as {@link entries}: `for (const [external, dense] of map)`. */
   [Symbol.iterator](): IterableIterator<[ExternalId, number]> {
     return this.entries();
   }
 
-  /** A plain object for `JSON.stringify`, to save beside a model. */
+  /**
+   * A plain object for `JSON.stringify`, to save beside a model.
+   *
+   * @returns `{ name, order, ids }`, `ids` a copy in dense-id order; {@link fromJSON} reads it back.
+   * @example
+   * ```ts
+   * import { deepStrictEqual, equal } from "node:assert/strict";
+   * import { IdMap } from "./dataset.ts";
+   * const items = new IdMap({ name: "item" }).fit([7, "x"]);
+   * equal(JSON.stringify(items), '{"name":"item","order":"first-seen","ids":[7,"x"]}');
+   * deepStrictEqual(IdMap.fromJSON(JSON.parse(JSON.stringify(items))).externals(), [7, "x"]);
+   * ```
+   */
   toJSON(): IdMapJSON {
     return { name: this.name, order: this.order, ids: this.#externals.slice() };
   }
 
   /**
-   * Rebuilds a map saved by {@link toJSON} (after `JSON.parse`).
+   * Rebuilds a map saved by {@link toJSON} (after `JSON.parse`): dense id k is `ids[k]`.
    *
+   * @param json An {@link IdMapJSON}; `name` defaults to `""` and `order` to `"first-seen"`.
+   * @returns A new map.
    * @throws TypeError / RangeError for a malformed object, a bad id or a repeated id,
    *   e.g. "Expected ids[4] = '7' to be unique but it repeats ids[1]".
    */
@@ -333,17 +388,21 @@ export type Interaction = readonly [user: ExternalId, item: ExternalId, weight?:
 
 /** Interactions as parallel columns: no array per row, for large inputs. */
 export interface InteractionColumns {
+  /** The user of each interaction. */
   users: ArrayLike<ExternalId>;
+  /** The item of each interaction, as many as `users`. */
   items: ArrayLike<ExternalId>;
-  /** Defaults to 1 for every interaction. */
+  /** The weight of each interaction (finite in float32), as many as `users`. Defaults to 1 for every interaction. */
   weights?: ArrayLike<number>;
 }
 
+/** Options of the {@link Dataset} constructor. */
 export interface DatasetOptions {
   /** How `fit` numbers new user and item ids (see {@link IdMapOptions.order}), `"first-seen"` by default. */
   order?: IdOrder;
 }
 
+/** Options of {@link Dataset.buildInteractions}. */
 export interface BuildInteractionsOptions {
   /**
    * `"error"` (default): an unknown user or item id throws, naming the row.
@@ -354,7 +413,9 @@ export interface BuildInteractionsOptions {
 
 /** What {@link Dataset.toJSON} writes and {@link Dataset.fromJSON} reads. */
 export interface DatasetJSON {
+  /** The user map, as {@link IdMap.toJSON} writes it. */
   users: IdMapJSON;
+  /** The item map, as {@link IdMap.toJSON} writes it. */
   items: IdMapJSON;
 }
 
@@ -364,19 +425,31 @@ export interface DatasetJSON {
  *
  * @example
  * ```ts
+ * import { deepStrictEqual, equal } from "node:assert/strict";
  * import { Dataset } from "./dataset.ts";
  * const dataset = new Dataset();
  * dataset.fit(["ann", "bob"], ["song-a", "song-b", "song-c"]);
  * const plays = dataset.buildInteractions([["ann", "song-c", 3], ["bob", "song-a"], ["ann", "song-c"]]);
- * console.assert(plays.shape[0] === 2 && plays.shape[1] === 3 && plays.nnz === 2);
- * console.assert(plays.data[0] === 4 && dataset.externalItem(plays.indices[0]!) === "song-c");
+ * // ann = 0, bob = 1; song-a = 0, song-b = 1, song-c = 2; (ann, song-c) sums 3 + 1.
+ * deepStrictEqual(plays.shape, [2, 3]);
+ * deepStrictEqual(plays.toDense(), Float32Array.of(0, 0, 4, 1, 0, 0));
+ * equal(dataset.externalItem(plays.indices[0]!), "song-c");
+ * const restored = Dataset.fromJSON(JSON.parse(JSON.stringify(dataset)));
+ * equal(restored.itemId("song-c"), 2);
  * ```
  */
 export class Dataset {
+  /** The user id map (named `"user"`): rows of {@link buildInteractions}' matrix. */
   readonly users: IdMap;
+  /** The item id map (named `"item"`): columns of {@link buildInteractions}' matrix. */
   readonly items: IdMap;
 
-  /** @param options `order` for both maps; see {@link DatasetOptions}. */
+  /**
+   * A dataset with two empty maps.
+   *
+   * @param options `order` for both maps (default `"first-seen"`); see {@link DatasetOptions}.
+   * @throws TypeError / RangeError for an unknown order.
+   */
   constructor(options: DatasetOptions = {}) {
     const order = options.order ?? "first-seen";
     this.users = new IdMap({ name: "user", order });
@@ -385,7 +458,12 @@ export class Dataset {
 
   /**
    * Forgets every id, then maps `users` and `items` (see {@link IdMap.fit}).
+   *
+   * @param users External user ids; repeats allowed.
+   * @param items External item ids; repeats allowed.
    * @returns `this`.
+   * @throws TypeError / RangeError as {@link IdMap.fit}; both lists are checked before either
+   *   map changes.
    */
   fit(users: Iterable<ExternalId>, items: Iterable<ExternalId>): this {
     const u = new IdMap({ order: this.users.order }).fitPartial(users);
@@ -396,8 +474,14 @@ export class Dataset {
   }
 
   /**
-   * Adds new users and / or items; known ids keep their dense ids.
+   * Adds new users and / or items after the known ones; known ids keep their dense ids (see
+   * {@link IdMap.fitPartial}).
+   *
+   * @param users External user ids to add, or undefined to leave the users alone.
+   * @param items External item ids to add, or undefined to leave the items alone.
    * @returns `this`.
+   * @throws TypeError / RangeError as {@link IdMap.fitPartial}; both lists are checked before
+   *   either map changes.
    */
   fitPartial(users?: Iterable<ExternalId>, items?: Iterable<ExternalId>): this {
     // Check both before changing either, so a bad item list leaves the users as they were.
@@ -417,22 +501,38 @@ export class Dataset {
     return [this.users.size, this.items.size];
   }
 
-  /** Dense id of a user; see {@link IdMap.id}. */
+  /**
+   * Dense id of a known user; see {@link IdMap.id}.
+   *
+   * @throws RangeError "Unknown user id 'abc'" for an unknown user.
+   */
   userId(external: ExternalId): number {
     return this.users.id(external);
   }
 
-  /** Dense id of an item; see {@link IdMap.id}. */
+  /**
+   * Dense id of a known item; see {@link IdMap.id}.
+   *
+   * @throws RangeError "Unknown item id 'abc'" for an unknown item.
+   */
   itemId(external: ExternalId): number {
     return this.items.id(external);
   }
 
-  /** External id of a dense user id; see {@link IdMap.external}. */
+  /**
+   * External id of a dense user id; see {@link IdMap.external}.
+   *
+   * @throws RangeError when `dense` is not an integer in `[0, users.size)`.
+   */
   externalUser(dense: number): ExternalId {
     return this.users.external(dense);
   }
 
-  /** External id of a dense item id; see {@link IdMap.external}. */
+  /**
+   * External id of a dense item id; see {@link IdMap.external}.
+   *
+   * @throws RangeError when `dense` is not an integer in `[0, items.size)`.
+   */
   externalItem(dense: number): ExternalId {
     return this.items.external(dense);
   }
@@ -445,10 +545,12 @@ export class Dataset {
    *
    * @param interactions `[user, item]` or `[user, item, weight]` rows (weight 1 when left out),
    *   or parallel columns `{ users, items, weights? }`.
-   * @param options `unknown: "add"` to add unknown ids instead of throwing.
-   * @returns A CsrMatrix of shape {@link interactionsShape} (taken after any ids were added).
+   * @param options `unknown: "add"` to add unknown ids instead of throwing (default `"error"`).
+   * @returns A CsrMatrix of shape {@link interactionsShape} (taken after any ids were added),
+   *   float32 weights, duplicates summed.
    * @throws RangeError naming the row for an unknown id ("Unknown user id 'abc' in
-   *   interactions[12]") or a weight that is not finite in float32; TypeError for a malformed row.
+   *   interactions[12]") or a weight that is not finite in float32; TypeError for a malformed row
+   *   or columns of different lengths. With `unknown: "add"`, ids added before the error stay.
    */
   buildInteractions(
     interactions: Iterable<Interaction> | InteractionColumns,
@@ -520,13 +622,21 @@ export class Dataset {
     return coo.toCsr(this.interactionsShape());
   }
 
-  /** A plain object for `JSON.stringify`: both id maps. */
+  /**
+   * A plain object for `JSON.stringify`: both id maps.
+   *
+   * @returns `{ users, items }`, each as {@link IdMap.toJSON} writes it.
+   */
   toJSON(): DatasetJSON {
     return { users: this.users.toJSON(), items: this.items.toJSON() };
   }
 
   /**
-   * Rebuilds a dataset saved by {@link toJSON} (after `JSON.parse`).
+   * Rebuilds a dataset saved by {@link toJSON} (after `JSON.parse`); the maps are named
+   * `"user"` and `"item"` whatever the saved names.
+   *
+   * @param json A {@link DatasetJSON}.
+   * @returns A new dataset.
    * @throws TypeError / RangeError for a malformed object (see {@link IdMap.fromJSON}).
    */
   static fromJSON(json: unknown): Dataset {

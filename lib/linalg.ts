@@ -7,8 +7,24 @@
 
 /**
  * Solves A x = b for a symmetric positive definite `n × n` matrix A (row-major)
- * by Cholesky factorisation A = L Lᵀ. A and b are not modified.
- * @throws RangeError when A is not positive definite.
+ * by Cholesky factorisation A = L Lᵀ, in O(n³). A and b are not modified; only the
+ * lower triangle of A is read.
+ *
+ * @param a A, `n * n` entries, row-major.
+ * @param b The right-hand side, `n` entries.
+ * @param n The order of A.
+ * @returns x, a new array of `n` entries.
+ * @throws RangeError when A is not positive definite (a pivot is not > 0, NaN included).
+ * @example
+ * ```ts
+ * import { ok, throws } from "node:assert/strict";
+ * import { choleskySolve } from "./linalg.ts";
+ * // 4x + 2y = 6 and 2x + 3y = 5 give x = y = 1.
+ * const x = choleskySolve(Float64Array.of(4, 2, 2, 3), Float64Array.of(6, 5), 2);
+ * ok(Math.abs(x[0]! - 1) < 1e-12 && Math.abs(x[1]! - 1) < 1e-12);
+ * // [[1, 2], [2, 1]] has the eigenvalue −1: the second pivot is 1 − 2² = −3.
+ * throws(() => choleskySolve(Float64Array.of(1, 2, 2, 1), Float64Array.of(1, 1), 2), RangeError);
+ * ```
  */
 export function choleskySolve(a: Float64Array, b: Float64Array, n: number): Float64Array {
   const l = new Float64Array(n * n);

@@ -52,8 +52,12 @@ function stderrIsTerminal(): boolean {
  * @throws TypeError when `option` is neither a boolean nor undefined.
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { resolveProgress } from "./progress.ts";
- * console.assert(resolveProgress(false) === false && resolveProgress(true) === true);
+ * equal(resolveProgress(false), false);
+ * equal(resolveProgress(true), true);
+ * // @ts-expect-error: not a boolean
+ * throws(() => resolveProgress("yes"), TypeError);
  * ```
  */
 export function resolveProgress(option: boolean | undefined): boolean {
@@ -83,20 +87,38 @@ function bar(fraction: number): string {
 }
 
 /**
- * A progress bar for a loop of `total` steps.
+ * A progress bar for a loop of `total` steps. A line reads `label percent|bar| done/total
+ * [elapsed<remaining, seconds per step, postfix]`, times as mm:ss (h:mm:ss from an hour).
  *
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { ProgressBar } from "./progress.ts";
  * const lines: string[] = [];
- * const bar = new ProgressBar({ total: 3, label: "als", enabled: true, write: (t) => lines.push(t) });
- * for (let i = 1; i <= 3; i++) bar.update(i, { loss: 1 / i });
+ * let clock = 0; // milliseconds
+ * const bar = new ProgressBar({
+ *   total: 4,
+ *   label: "als",
+ *   enabled: true,
+ *   interactive: false, // one line per update
+ *   write: (text) => lines.push(text),
+ *   now: () => clock,
+ * });
+ * clock = 500;
+ * bar.update(1, { loss: 0.0123456 }); // 1 of 4 after 0.5 s: 0.5 s per step, 1.5 s to go
+ * clock = 2000;
+ * bar.update(4, { loss: 0.5 });
  * bar.close();
- * console.assert(lines.at(-1)!.includes("3/3"));
+ * deepStrictEqual(lines, [
+ *   "als  25%|█████               | 1/4 [00:00<00:01, 0.500s/it, loss=0.01235]\n",
+ *   "als 100%|████████████████████| 4/4 [00:02<00:00, 0.500s/it, loss=0.5]\n",
+ * ]);
  * ```
  */
 export class ProgressBar implements Disposable {
+  /** Number of steps in all. */
   readonly total: number;
+  /** Whether the bar writes anything (see {@link ProgressOptions.enabled}). */
   readonly enabled: boolean;
   readonly #label: string;
   readonly #write: (text: string) => void;
@@ -109,6 +131,10 @@ export class ProgressBar implements Disposable {
   #closed = false;
 
   /**
+   * A bar at 0 of `total` steps; the clock starts now. Left out, `enabled` is true only on a
+   * terminal with progress allowed ({@link resolveProgress}); an explicit `enabled: true`
+   * prints off a terminal too, one line per update.
+   *
    * @param options `total` steps; optional `label`, `enabled`, `write`, `interactive`, `now`.
    * @throws TypeError / RangeError for a `total` that is not a non-negative integer or a wrong option type.
    */
@@ -141,9 +167,15 @@ export class ProgressBar implements Disposable {
    * @returns Nothing.
    * @example
    * ```ts
+   * import { equal } from "node:assert/strict";
    * import { ProgressBar } from "./progress.ts";
-   * const bar = new ProgressBar({ total: 10, enabled: false });
-   * bar.update(1, { loss: 0.5 });
+   * const written: string[] = [];
+   * const off = new ProgressBar({ total: 10, enabled: false, write: (t) => written.push(t) });
+   * off.update(1, { loss: 0.5 });
+   * equal(written.length, 0); // a disabled bar writes nothing
+   * const clamped = new ProgressBar({ total: 2, enabled: true, interactive: false, write: (t) => written.push(t), now: () => 0 });
+   * clamped.update(5);
+   * equal(written[0], "100%|████████████████████| 2/2 [00:00<00:00, 0.000s/it]\n");
    * ```
    */
   update(done: number, postfix?: Record<string, string | number>): void {
@@ -164,8 +196,14 @@ export class ProgressBar implements Disposable {
    * @returns Nothing.
    * @example
    * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
    * import { ProgressBar } from "./progress.ts";
-   * new ProgressBar({ total: 1, enabled: false }).close();
+   * const written: string[] = [];
+   * const bar = new ProgressBar({ total: 2, enabled: true, interactive: true, write: (t) => written.push(t), now: () => 0 });
+   * bar.update(1); // the first update always draws, in place
+   * bar.close(); // ends the line
+   * bar.update(2); // ignored
+   * deepStrictEqual(written, ["\r 50%|██████████          | 1/2 [00:00<00:00, 0.000s/it]", "\n"]);
    * ```
    */
   close(): void {

@@ -10,47 +10,88 @@
  * @module
  */
 
-/** The most stored values one CsrMatrix can hold (Int32 indptr). */
+/**
+ * The most stored values one CsrMatrix can hold, 2^31 − 1 (its indptr is Int32); a shape
+ * entry is at most `MAX_NNZ - 1`.
+ */
 export const MAX_NNZ = 2_147_483_647;
 
+/**
+ * A matrix shape `[rows, cols]`: two integers in `[0, MAX_NNZ - 1]`. Every function that
+ * takes a shape throws a TypeError when it is not a pair and a RangeError for an entry out
+ * of that range.
+ */
 export type Shape = readonly [rows: number, cols: number];
 
-/** Coordinate-format input for {@link CsrMatrix.fromCoo}. */
+/** Coordinate-format input for {@link CsrMatrix.fromCoo}: entry `e` is `(rows[e], cols[e], values[e])`. */
 export interface CooInput {
+  /** The row of each entry: integers in `[0, shape[0])`. */
   rows: ArrayLike<number>;
+  /** The column of each entry: integers in `[0, shape[1])`, as many as `rows`. */
   cols: ArrayLike<number>;
-  /** Defaults to 1 for every entry. */
+  /** The value of each entry, finite, as many as `rows`. Defaults to 1 for every entry. */
   values?: ArrayLike<number>;
-  /** Defaults to (max row + 1, max col + 1). */
+  /** Defaults to `[max row + 1, max col + 1]` (`[0, 0]` with no entries). */
   shape?: Shape;
 }
 
-/** One row's stored entries, as views into the matrix (not copies). */
+/** One row's stored entries, as views into the matrix (not copies): writing to them writes the matrix. */
 export interface SparseRow {
+  /** The row's column ids, strictly increasing. */
   indices: Int32Array;
+  /** The row's values, aligned with `indices`. */
   data: Float32Array;
 }
 
 /**
- * A compressed sparse row matrix of float32 values.
+ * A compressed sparse row matrix of float32 values. Row `r` stores the columns
+ * `indices[indptr[r] .. indptr[r + 1])` (strictly increasing) with the values
+ * `data[indptr[r] .. indptr[r + 1])`. The fields are readonly references, but the
+ * arrays are shared, not frozen: do not change `indptr` or `indices` in place.
  *
  * @example
  * ```ts
- * import { CsrMatrix } from "../mod.ts";
+ * import { deepStrictEqual, equal } from "node:assert/strict";
+ * import { CsrMatrix } from "./sparse.ts";
+ * // [[0, 0, 1],
+ * //  [4, 0, 5]]
  * const m = CsrMatrix.fromCoo({ rows: [0, 1, 1], cols: [2, 0, 2], values: [1, 4, 5] });
- * console.assert(m.nnz === 3 && m.shape[1] === 3);
+ * deepStrictEqual(m.shape, [2, 3]);
+ * equal(m.nnz, 3);
+ * deepStrictEqual(m.indptr, Int32Array.of(0, 1, 3));
+ * deepStrictEqual(m.indices, Int32Array.of(2, 0, 2));
+ * deepStrictEqual(m.data, Float32Array.of(1, 4, 5));
  * ```
  */
 export class CsrMatrix {
+  /** `[rows, cols]`. */
   readonly shape: Shape;
+  /** Row pointers, `rows + 1` entries: `indptr[0] = 0`, non-decreasing, `indptr[rows] = nnz`. */
   readonly indptr: Int32Array;
+  /** The column id of each stored value (`nnz` entries), strictly increasing within a row. */
   readonly indices: Int32Array;
+  /** The stored values (`nnz` entries, all finite), aligned with `indices`. */
   readonly data: Float32Array;
 
   /**
-   * Wraps the three arrays after validating them (they are not copied).
-   * @throws TypeError for a wrong array type or length, RangeError for an index
-   * out of range, unsorted or duplicate columns, or a value that is not finite.
+   * Wraps the three arrays after validating them in O(nnz + rows); they are not copied.
+   *
+   * @param shape `[rows, cols]`.
+   * @param indptr Row pointers, `rows + 1` entries starting at 0.
+   * @param indices Column ids, `indptr[rows]` entries, each row's strictly increasing and below `cols`.
+   * @param data Finite values, as many as `indices`.
+   * @throws TypeError for a wrong array type or length, RangeError for a bad shape, an
+   *   `indptr` that does not start at 0 or decreases, a column id out of range, unsorted or
+   *   duplicate columns in a row, or a value that is not finite.
+   * @example
+   * ```ts
+   * import { equal, throws } from "node:assert/strict";
+   * import { CsrMatrix } from "./sparse.ts";
+   * const m = new CsrMatrix([2, 2], Int32Array.of(0, 1, 2), Int32Array.of(1, 0), Float32Array.of(7, 8));
+   * equal(m.toDense()[1], 7);
+   * // Row 0 lists column 1 twice.
+   * throws(() => new CsrMatrix([1, 2], Int32Array.of(0, 2), Int32Array.of(1, 1), Float32Array.of(1, 2)), RangeError);
+   * ```
    */
   constructor(shape: Shape, indptr: Int32Array, indices: Int32Array, data: Float32Array) {
     checkShape(shape);
@@ -83,22 +124,40 @@ export class CsrMatrix {
     this.data = data;
   }
 
+  /** Number of rows, `shape[0]`. */
   get nRows(): number {
     return this.shape[0];
   }
 
+  /** Number of columns, `shape[1]`. */
   get nCols(): number {
     return this.shape[1];
   }
 
-  /** Number of stored values. */
+  /** Number of stored values, `indptr[rows]` (stored zeros included). */
   get nnz(): number {
     return this.indptr[this.shape[0]]!;
   }
 
   /**
-   * Builds a matrix from coordinates, summing duplicate (row, col) entries.
-   * Runs in O(nnz + rows + cols) with two counting sorts.
+   * Builds a matrix from coordinates, summing duplicate (row, col) entries (in float32, in
+   * input order). Values are rounded to float32; a zero value is stored. Runs in
+   * O(entries + rows + cols) with two counting sorts.
+   *
+   * @param input `rows`, `cols`, optional `values` (default 1 each) and `shape` (default
+   *   `[max row + 1, max col + 1]`).
+   * @returns A new matrix; the input arrays are not kept.
+   * @throws TypeError when `cols` or `values` has another length than `rows` or the shape is
+   *   not a pair; RangeError for more than {@link MAX_NNZ} entries, a bad shape, a coordinate
+   *   that is not an integer in range, or a value (or sum of duplicates) not finite in float32.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { CsrMatrix } from "./sparse.ts";
+   * // (0, 1) appears twice: 2 + 3 = 5. Row 1 is empty.
+   * const m = CsrMatrix.fromCoo({ rows: [2, 0, 0], cols: [0, 1, 1], values: [4, 2, 3], shape: [3, 2] });
+   * deepStrictEqual(m.toDense(), Float32Array.of(0, 5, 0, 0, 4, 0));
+   * ```
    */
   static fromCoo(input: CooInput): CsrMatrix {
     const { rows, cols } = input;
@@ -134,7 +193,24 @@ export class CsrMatrix {
     return mergeSorted(shape, rows, cols, values, order);
   }
 
-  /** Builds a matrix from dense rows, storing the nonzero entries. */
+  /**
+   * Builds a matrix from dense rows, storing the nonzero entries (rounded to float32).
+   *
+   * @param dense The rows, all of `nCols` entries.
+   * @param nCols The number of columns; defaults to the length of the first row (0 with no rows).
+   * @returns A new matrix of shape `[dense.length, nCols]`.
+   * @throws TypeError for a row of another length; RangeError for a value that is not finite.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { CsrMatrix } from "./sparse.ts";
+   * const m = CsrMatrix.fromDense([[0, 3], [1.5, 0]]);
+   * deepStrictEqual(m.indptr, Int32Array.of(0, 1, 2));
+   * deepStrictEqual(m.indices, Int32Array.of(1, 0));
+   * deepStrictEqual(m.data, Float32Array.of(3, 1.5));
+   * deepStrictEqual(CsrMatrix.fromDense([], 4).shape, [0, 4]);
+   * ```
+   */
   static fromDense(dense: readonly (readonly number[])[], nCols?: number): CsrMatrix {
     const cols = nCols ?? (dense[0]?.length ?? 0);
     const indptr = new Int32Array(dense.length + 1);
@@ -162,7 +238,13 @@ export class CsrMatrix {
     );
   }
 
-  /** A matrix of the given shape with no stored values. */
+  /**
+   * A matrix of the given shape with no stored values.
+   *
+   * @param shape `[rows, cols]`.
+   * @returns A new matrix with `nnz === 0`.
+   * @throws TypeError / RangeError for a bad shape.
+   */
   static empty(shape: Shape): CsrMatrix {
     checkShape(shape);
     return new CsrMatrix(
@@ -173,7 +255,11 @@ export class CsrMatrix {
     );
   }
 
-  /** Row-major dense copy, `rows * cols` entries. */
+  /**
+   * A row-major dense copy: entry (r, c) is at `r * cols + c`.
+   *
+   * @returns A new Float32Array of `rows * cols` entries, zero where nothing is stored.
+   */
   toDense(): Float32Array {
     const [nRows, nCols] = this.shape;
     const out = new Float32Array(nRows * nCols);
@@ -185,12 +271,40 @@ export class CsrMatrix {
     return out;
   }
 
-  /** The same sparsity structure with new values (shares indptr and indices). */
+  /**
+   * The same sparsity structure with new values; `indptr` and `indices` are shared and
+   * `data` is used as it is (not copied).
+   *
+   * @param data `nnz` finite values, aligned with `indices`.
+   * @returns A new matrix.
+   * @throws TypeError when `data` is not a Float32Array of `nnz` entries; RangeError for a
+   *   value that is not finite.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { CsrMatrix } from "./sparse.ts";
+   * const plays = CsrMatrix.fromDense([[3, 0], [0, 7]]);
+   * const binary = plays.withData(new Float32Array(plays.nnz).fill(1));
+   * deepStrictEqual(binary.toDense(), Float32Array.of(1, 0, 0, 1));
+   * ```
+   */
   withData(data: Float32Array): CsrMatrix {
     return new CsrMatrix(this.shape, this.indptr, this.indices, data);
   }
 
-  /** The transpose, by one counting sort over columns: O(nnz + rows + cols). */
+  /**
+   * The transpose, by one counting sort over columns: O(nnz + rows + cols).
+   *
+   * @returns A new matrix of shape `[cols, rows]` (its arrays are new).
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { CsrMatrix } from "./sparse.ts";
+   * const t = CsrMatrix.fromDense([[1, 2, 0], [0, 0, 3]]).transpose();
+   * deepStrictEqual(t.shape, [3, 2]);
+   * deepStrictEqual(t.toDense(), Float32Array.of(1, 0, 2, 0, 0, 3));
+   * ```
+   */
   transpose(): CsrMatrix {
     const [nRows, nCols] = this.shape;
     const nnz = this.nnz;
@@ -210,7 +324,21 @@ export class CsrMatrix {
     return new CsrMatrix([nCols, nRows], indptr, indices, data);
   }
 
-  /** Views of one row's stored column ids and values. */
+  /**
+   * Views of one row's stored column ids and values (no copy).
+   *
+   * @param r A row id, an integer in `[0, rows)`.
+   * @returns `{ indices, data }` as subarrays of the matrix's arrays.
+   * @throws RangeError when `r` is not an integer in `[0, rows)`.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { CsrMatrix } from "./sparse.ts";
+   * const { indices, data } = CsrMatrix.fromDense([[0, 0], [5, 6]]).row(1);
+   * deepStrictEqual([...indices], [0, 1]);
+   * deepStrictEqual([...data], [5, 6]);
+   * ```
+   */
   row(r: number): SparseRow {
     checkRowId("row", r, this.shape[0]);
     const start = this.indptr[r]!;
@@ -218,7 +346,20 @@ export class CsrMatrix {
     return { indices: this.indices.subarray(start, end), data: this.data.subarray(start, end) };
   }
 
-  /** A new matrix made of the given rows, in the given order (repeats allowed). */
+  /**
+   * A new matrix made of copies of the given rows, in the given order (repeats allowed).
+   *
+   * @param ids Row ids, integers in `[0, rows)`.
+   * @returns A matrix of shape `[ids.length, cols]`: its row k is row `ids[k]`.
+   * @throws RangeError naming the first id that is not an integer in `[0, rows)`.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { CsrMatrix } from "./sparse.ts";
+   * const m = CsrMatrix.fromDense([[1, 0], [0, 2], [3, 0]]);
+   * deepStrictEqual(m.rows([2, 0, 2]).toDense(), Float32Array.of(3, 0, 1, 0, 3, 0));
+   * ```
+   */
   rows(ids: ArrayLike<number>): CsrMatrix {
     const indptr = new Int32Array(ids.length + 1);
     for (let k = 0; k < ids.length; k++) {
@@ -239,7 +380,25 @@ export class CsrMatrix {
     return new CsrMatrix([ids.length, this.shape[1]], indptr, indices, data);
   }
 
-  /** A copy with `rows` rows: extra rows are empty, fewer rows truncate. */
+  /**
+   * A copy of another shape: rows past the current ones are empty, rows past `nRows` are
+   * dropped; more columns add empty columns.
+   *
+   * @param nRows The new number of rows.
+   * @param nCols The new number of columns, default the current one.
+   * @returns A new matrix of shape `[nRows, nCols]`.
+   * @throws TypeError / RangeError for a bad shape; RangeError when a kept row stores a
+   *   column id at or above `nCols` (fewer columns never drop values silently).
+   * @example
+   * ```ts
+   * import { deepStrictEqual, throws } from "node:assert/strict";
+   * import { CsrMatrix } from "./sparse.ts";
+   * const m = CsrMatrix.fromDense([[1, 0], [0, 2]]);
+   * deepStrictEqual(m.resize(3).toDense(), Float32Array.of(1, 0, 0, 2, 0, 0));
+   * deepStrictEqual(m.resize(1, 3).toDense(), Float32Array.of(1, 0, 0));
+   * throws(() => m.resize(2, 1), RangeError);
+   * ```
+   */
   resize(nRows: number, nCols: number = this.shape[1]): CsrMatrix {
     checkShape([nRows, nCols]);
     const keep = Math.min(nRows, this.shape[0]);

@@ -30,8 +30,14 @@ export interface NumberBounds {
  * @returns A short, human-readable description.
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { describe } from "./validate.ts";
- * console.assert(describe("gpu") === "'gpu'" && describe(new Int8Array(2)) === "an Int8Array");
+ * equal(describe("gpu"), "'gpu'");
+ * equal(describe(-0), "-0");
+ * equal(describe(3n), "3n");
+ * equal(describe([1, 2]), "an array");
+ * equal(describe(new Int8Array(2)), "an Int8Array");
+ * equal(describe(new Map()), "a Map");
  * ```
  */
 export function describe(value: unknown): string {
@@ -61,8 +67,14 @@ function expectNumber(name: string, value: unknown, what: string): number {
  * @throws TypeError when `value` is not a number; RangeError otherwise.
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { positiveInteger } from "./validate.ts";
- * const factors = positiveInteger("factors", 64);
+ * equal(positiveInteger("factors", 64), 64);
+ * throws(() => positiveInteger("factors", 0), {
+ *   name: "RangeError",
+ *   message: "Expected factors to be a positive integer but found 0",
+ * });
+ * throws(() => positiveInteger("factors", "64"), TypeError);
  * ```
  */
 export function positiveInteger(name: string, value: unknown): number {
@@ -82,8 +94,11 @@ export function positiveInteger(name: string, value: unknown): number {
  * @throws TypeError when `value` is not a number; RangeError otherwise.
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { nonNegativeInteger } from "./validate.ts";
- * const seed = nonNegativeInteger("randomState", 0);
+ * equal(nonNegativeInteger("randomState", 0), 0);
+ * throws(() => nonNegativeInteger("randomState", -1), RangeError);
+ * throws(() => nonNegativeInteger("randomState", 2 ** 53), RangeError);
  * ```
  */
 export function nonNegativeInteger(name: string, value: unknown): number {
@@ -104,9 +119,15 @@ export function nonNegativeInteger(name: string, value: unknown): number {
  * @throws TypeError when `value` is not a number; RangeError for NaN, ±Infinity or out of bounds.
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { finiteNumber } from "./validate.ts";
- * const b = finiteNumber("b", 0.8, { min: 0, max: 1 });
- * const lr = finiteNumber("learningRate", 0.05, { min: 0, minExclusive: true });
+ * equal(finiteNumber("b", 0.8, { min: 0, max: 1 }), 0.8);
+ * equal(finiteNumber("b", 1, { min: 0, max: 1 }), 1); // bounds are inclusive by default
+ * throws(() => finiteNumber("learningRate", 0, { min: 0, minExclusive: true }), {
+ *   name: "RangeError",
+ *   message: "Expected learningRate to be a finite number > 0 but found 0",
+ * });
+ * throws(() => finiteNumber("b", NaN), RangeError);
  * ```
  */
 export function finiteNumber(name: string, value: unknown, bounds: NumberBounds = {}): number {
@@ -134,8 +155,14 @@ export function finiteNumber(name: string, value: unknown, bounds: NumberBounds 
  * @throws TypeError when `value`'s type matches none of the allowed values'; RangeError otherwise.
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { oneOf } from "./validate.ts";
- * const device = oneOf("device", "cpu", ["cpu", "gpu", "auto"] as const);
+ * equal(oneOf("device", "cpu", ["cpu", "gpu", "auto"] as const), "cpu");
+ * throws(() => oneOf("device", "tpu", ["cpu", "gpu"] as const), {
+ *   name: "RangeError",
+ *   message: "Expected device to be one of 'cpu', 'gpu' but found 'tpu'",
+ * });
+ * throws(() => oneOf("device", 1, ["cpu", "gpu"] as const), TypeError);
  * ```
  */
 export function oneOf<T extends string | number | boolean>(
@@ -159,8 +186,10 @@ export function oneOf<T extends string | number | boolean>(
  * @throws TypeError when `value` is not a boolean.
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { booleanOption } from "./validate.ts";
- * const progress = booleanOption("progress", true);
+ * equal(booleanOption("progress", false), false);
+ * throws(() => booleanOption("progress", 1), TypeError);
  * ```
  */
 export function booleanOption(name: string, value: unknown): boolean {
@@ -179,8 +208,14 @@ export function booleanOption(name: string, value: unknown): boolean {
  * @throws TypeError for anything else (a plain array included).
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { int32Array } from "./validate.ts";
- * const ids = int32Array("userids", Int32Array.of(1, 2, 3));
+ * const ids = Int32Array.of(1, 2, 3);
+ * equal(int32Array("userids", ids), ids); // the same array, not a copy
+ * throws(() => int32Array("userids", [1, 2, 3]), {
+ *   name: "TypeError",
+ *   message: "Expected userids to be an Int32Array but found an array",
+ * });
  * ```
  */
 export function int32Array(name: string, value: unknown): Int32Array {
@@ -199,8 +234,11 @@ export function int32Array(name: string, value: unknown): Int32Array {
  * @throws TypeError for anything else.
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { float32Array } from "./validate.ts";
- * const factors = float32Array("userFactors", new Float32Array(8));
+ * const factors = new Float32Array(8);
+ * equal(float32Array("userFactors", factors), factors);
+ * throws(() => float32Array("userFactors", new Float64Array(8)), TypeError);
  * ```
  */
 export function float32Array(name: string, value: unknown): Float32Array {
@@ -222,8 +260,13 @@ export function float32Array(name: string, value: unknown): Float32Array {
  *   e.g. "userid = 943 is out of range for a model with 942 users".
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { idInRange } from "./validate.ts";
- * const user = idInRange("userid", 41, 942, "users");
+ * equal(idInRange("userid", 941, 942, "users"), 941);
+ * throws(() => idInRange("userid", 942, 942, "users"), {
+ *   name: "RangeError",
+ *   message: "userid = 942 is out of range for a model with 942 users",
+ * });
  * ```
  */
 export function idInRange(name: string, id: unknown, count: number, what: string): number {
@@ -249,9 +292,14 @@ export function idInRange(name: string, id: unknown, count: number, what: string
  *   first bad entry, e.g. "userids[2] = 943 is out of range for a model with 942 users".
  * @example
  * ```ts
+ * import { deepStrictEqual, throws } from "node:assert/strict";
  * import { idsInRange } from "./validate.ts";
- * const users = idsInRange("userids", [0, 5, 9], 942, "users");
- * const one = idsInRange("userid", 41, 942, "users");
+ * deepStrictEqual(idsInRange("userids", [0, 5, 9], 942, "users"), Int32Array.of(0, 5, 9));
+ * deepStrictEqual(idsInRange("userid", 41, 942, "users"), Int32Array.of(41));
+ * throws(() => idsInRange("userids", [0, 943], 942, "users"), {
+ *   name: "RangeError",
+ *   message: "userids[1] = 943 is out of range for a model with 942 users",
+ * });
  * ```
  */
 export function idsInRange(name: string, ids: unknown, count: number, what: string): Int32Array {
@@ -302,8 +350,14 @@ export type AnyTypedArray =
  * @throws TypeError when `array` is not a typed array; RangeError for a wrong length.
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { typedArrayLength } from "./validate.ts";
- * const factors = typedArrayLength("userFactors", new Float32Array(6), 2 * 3);
+ * const factors = new Float32Array(6);
+ * equal(typedArrayLength("userFactors", factors, 2 * 3), factors);
+ * throws(() => typedArrayLength("userFactors", factors, 8), {
+ *   name: "RangeError",
+ *   message: "Expected userFactors to have length 8 but found 6",
+ * });
  * ```
  */
 export function typedArrayLength<T extends AnyTypedArray>(

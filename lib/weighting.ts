@@ -71,11 +71,20 @@ function inverseDocumentFrequency(X: CsrMatrix): Float64Array {
  *   RangeError for a negative value in `X` or an option out of range.
  * @example
  * ```ts
+ * import { deepStrictEqual, ok } from "node:assert/strict";
  * import { CsrMatrix } from "./sparse.ts";
  * import { bm25Weight } from "./weighting.ts";
- * const plays = CsrMatrix.fromDense([[3, 0, 1], [0, 2, 0], [5, 0, 0]]);
- * const weighted = bm25Weight(plays, { k1: 100, b: 0.8 });
- * console.assert(weighted.nnz === plays.nnz);
+ * const plays = CsrMatrix.fromDense([[3, 1], [0, 1], [0, 1], [0, 0]]);
+ * // N = 4. Column 0: df = 1, idf = ln 4 − ln 2 = ln 2. Column 1: df = 3, idf = ln 4 − ln 4 = 0.
+ * // b = 0 makes every lengthNorm 1: w[0][0] = 3 · (1 + 1) / (1 + 3) · ln 2 = 1.5 ln 2.
+ * const flat = bm25Weight(plays, { k1: 1, b: 0 });
+ * ok(Math.abs(flat.data[0]! - 1.5 * Math.LN2) < 1e-6);
+ * deepStrictEqual([...flat.data.subarray(1)], [0, 0, 0]);
+ * deepStrictEqual(flat.indices, plays.indices);
+ * // b = 0.8: row 0 sums to 4 against a mean of 6 / 4, so lengthNorm = 0.2 + 0.8 · 4 / 1.5 = 7 / 3
+ * // and w[0][0] = 3 · 2 / (7 / 3 + 3) · ln 2 = 1.125 ln 2.
+ * const long = bm25Weight(plays, { k1: 1, b: 0.8 });
+ * ok(Math.abs(long.data[0]! - 1.125 * Math.LN2) < 1e-6);
  * ```
  */
 export function bm25Weight(X: CsrMatrix, options: Bm25Options = {}): CsrMatrix {
@@ -123,10 +132,15 @@ export function bm25Weight(X: CsrMatrix, options: Bm25Options = {}): CsrMatrix {
  * @throws TypeError when `X` is not a CsrMatrix; RangeError for a negative value in `X`.
  * @example
  * ```ts
+ * import { ok, throws } from "node:assert/strict";
  * import { CsrMatrix } from "./sparse.ts";
  * import { tfidfWeight } from "./weighting.ts";
  * const weighted = tfidfWeight(CsrMatrix.fromDense([[4, 0], [0, 1], [1, 0], [0, 0]]));
- * console.assert(weighted.data[0] === Math.fround(2 * (Math.log(4) - Math.log(3))));
+ * // N = 4. Column 0: df = 2, idf = ln 4 − ln 3. Column 1: df = 1, idf = ln 4 − ln 2 = ln 2.
+ * // Stored entries in CSR order: (0, 0) = √4 · ln(4/3), (1, 1) = √1 · ln 2, (2, 0) = √1 · ln(4/3).
+ * const expected = [2 * Math.log(4 / 3), Math.LN2, Math.log(4 / 3)];
+ * expected.forEach((w, p) => ok(Math.abs(weighted.data[p]! - w) < 1e-6));
+ * throws(() => tfidfWeight(CsrMatrix.fromDense([[-1]])), RangeError);
  * ```
  */
 export function tfidfWeight(X: CsrMatrix): CsrMatrix {
@@ -155,10 +169,12 @@ export function tfidfWeight(X: CsrMatrix): CsrMatrix {
  * @throws TypeError when `X` is not a CsrMatrix.
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { CsrMatrix } from "./sparse.ts";
  * import { normalize } from "./weighting.ts";
- * const unit = normalize(CsrMatrix.fromDense([[3, 4], [0, 2]]));
- * console.assert(Math.abs(unit.data[0]! - 0.6) < 1e-7 && unit.data[2] === 1);
+ * // Row 0 has norm √(3² + 4²) = 5; row 1 has norm 2.
+ * const unit = normalize(CsrMatrix.fromDense([[3, 4], [0, -2]]));
+ * deepStrictEqual(unit.data, Float32Array.of(0.6, 0.8, -1));
  * ```
  */
 export function normalize(X: CsrMatrix): CsrMatrix {

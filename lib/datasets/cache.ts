@@ -35,10 +35,19 @@ export type Extractor = (
 ) => Promise<string[]>;
 
 /**
- * The cache directory: `dataDir` when given, else `TACIT_DATA_DIR`, else `~/.cache/tacit`.
+ * The cache directory: `dataDir` when given, else `TACIT_DATA_DIR` (when set and not empty),
+ * else `~/.cache/tacit`.
  *
  * @param dataDir An explicit directory.
  * @returns The directory (not created).
+ * @throws TypeError when `dataDir` is given but is not a non-empty string.
+ * @example
+ * ```ts
+ * import { equal, throws } from "node:assert/strict";
+ * import { dataDir } from "./cache.ts";
+ * equal(dataDir("/srv/datasets"), "/srv/datasets");
+ * throws(() => dataDir(""), TypeError);
+ * ```
  */
 export function dataDir(dataDir?: string): string {
   if (dataDir !== undefined) {
@@ -53,14 +62,17 @@ export function dataDir(dataDir?: string): string {
 
 /** What {@link cachedFiles} needs to know about one dataset. */
 export interface CachedDataset {
+  /** The caller's options: `dataDir` and `progress` are used here. */
   options: FetchOptions;
   /** Folder of this dataset under the cache directory. */
   subdir: string;
+  /** Where to download the archive from. */
   url: string;
   /** File name of the downloaded archive. */
   archiveName: string;
   /** Base names of the entries to keep; the first must be in the archive, the rest may be. */
   files: string[];
+  /** Unpacks the archive (e.g. `extractZip`, `extractTar`). */
   extract: Extractor;
 }
 
@@ -68,8 +80,10 @@ export interface CachedDataset {
  * Paths of a dataset's files in the cache, downloading and extracting them first when the
  * first of them is missing.
  *
+ * @param dataset Where the files go, where the archive comes from and how to unpack it.
  * @returns One path per name in `files` (an optional file may not exist).
- * @throws Error for a failed download or an archive without the first file.
+ * @throws Error for a failed download or an archive without the first file (the archive is
+ *   then kept, so a rerun does not download it again); what `extract` throws.
  */
 export async function cachedFiles(dataset: CachedDataset): Promise<string[]> {
   const dir = join(dataDir(dataset.options.dataDir), dataset.subdir);
@@ -98,7 +112,12 @@ export async function cachedFiles(dataset: CachedDataset): Promise<string[]> {
 /**
  * Downloads `url` to `path` (through `path.part`, renamed when complete).
  *
- * @throws Error naming the address and the HTTP status when the server refuses.
+ * @param url The address.
+ * @param path The file to write; its directory must exist.
+ * @param progress Whether to show a progress bar (MiB) on stderr.
+ * @returns A promise that settles when `path` is complete.
+ * @throws Error naming the address and the HTTP status when the server refuses; the error of
+ *   `fetch` or of the file system otherwise (a `.part` file may be left).
  */
 export async function download(url: string, path: string, progress: boolean): Promise<void> {
   const response = await fetch(url);
@@ -135,7 +154,27 @@ export async function download(url: string, path: string, progress: boolean): Pr
 /**
  * Writes a stream of chunks to `path` through `path.part`, renamed when complete.
  *
+ * @param path The file to write; its directory must exist.
+ * @param chunks The bytes, in order.
  * @returns The number of bytes written.
+ * @throws What the file system or `chunks` throws (the `.part` file is then left).
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { writeFileAtomically } from "./cache.ts";
+ * const dir = mkdtempSync(join(tmpdir(), "tacit-"));
+ * async function* chunks() {
+ *   yield new TextEncoder().encode("ab");
+ *   yield new TextEncoder().encode("c");
+ * }
+ * equal(await writeFileAtomically(join(dir, "out.txt"), chunks()), 3);
+ * equal(readFileSync(join(dir, "out.txt"), "utf8"), "abc");
+ * equal(existsSync(join(dir, "out.txt.part")), false);
+ * rmSync(dir, { recursive: true });
+ * ```
  */
 export async function writeFileAtomically(
   path: string,

@@ -26,9 +26,9 @@ export interface DelimitedOptions extends ReadOptions {
   delimiter?: string;
   /** The first non-empty line names the columns. Default false. */
   header?: boolean;
-  /** The user id column. */
+  /** The user id column (required). */
   user: Column;
-  /** The item id column. */
+  /** The item id column (required). */
   item: Column;
   /** The value column (a number); left out, every line counts 1 and duplicates add up. */
   weight?: Column;
@@ -51,15 +51,33 @@ export interface DelimitedOptions extends ReadOptions {
  * @param path The file.
  * @param options Columns, `delimiter`, `header`, `quoting`, filters and reading options.
  * @returns `{ matrix, users, items, skipped }` (see {@link Interactions}).
- * @throws TypeError / RangeError for bad options; MalformedLineError for a bad line.
+ * @throws TypeError / RangeError for bad options, or a header that lacks a named column;
+ *   MalformedLineError for a bad line unless `skipMalformed`; the error of `open` for a file
+ *   that cannot be read.
  * @example
  * ```ts
- * import { writeFileSync } from "node:fs";
+ * import { deepStrictEqual, equal, rejects } from "node:assert/strict";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  * import { readDelimited } from "./delimited.ts";
- * const path = Deno.makeTempFileSync({ suffix: ".csv" });
- * writeFileSync(path, "who,what,n\nann,tea,2\nbob,tea,1\nann,tea,3\n");
- * const { matrix, users, items } = await readDelimited(path, { header: true, user: "who", item: "what", weight: "n" });
- * console.assert(users.join() === "ann,bob" && items.join() === "tea" && matrix.row(0).data[0] === 5);
+ * const dir = mkdtempSync(join(tmpdir(), "tacit-"));
+ * const path = join(dir, "plays.csv");
+ * writeFileSync(path, 'who,what,n\nann,tea,2\nbob,tea,1\nann,tea,3\nbob,"milk, oat",4\n');
+ * const columns = { header: true, user: "who", item: "what", weight: "n" };
+ * const { matrix, users, items, skipped } = await readDelimited(path, columns);
+ * deepStrictEqual(users, ["ann", "bob"]);
+ * deepStrictEqual(items, ["tea", "milk, oat"]);
+ * deepStrictEqual(matrix.toDense(), Float32Array.of(5, 0, 1, 4)); // ann's two tea lines add up
+ * equal(skipped, 0);
+ * // A weight that is not a number: an error naming file and line, or a count with skipMalformed.
+ * writeFileSync(path, "who,what,n\nann,tea,2\nbob,tea,lots\n");
+ * await rejects(readDelimited(path, columns), {
+ *   name: "MalformedLineError",
+ *   message: `${path}:3: expected field 3 to be a number but found 'lots'`,
+ * });
+ * equal((await readDelimited(path, { ...columns, skipMalformed: true })).skipped, 1);
+ * rmSync(dir, { recursive: true });
  * ```
  */
 export async function readDelimited(

@@ -19,7 +19,21 @@ const encoder = new TextEncoder();
 const FNV_OFFSET = 0x811c9dc5 | 0;
 const FNV_PRIME = 16777619;
 
-/** External ids → dense ids in first-seen order. */
+/**
+ * External ids → dense ids in first-seen order.
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual, equal } from "node:assert/strict";
+ * import { Interner } from "./interner.ts";
+ * const ids = new Interner();
+ * deepStrictEqual(["b", "a", "b", "é"].map((k) => ids.intern(k)), [0, 1, 0, 2]);
+ * const bytes = new TextEncoder().encode("xa");
+ * equal(ids.internBytes(bytes, 1, 2), 1); // the bytes of "a"
+ * deepStrictEqual(ids.names, ["b", "a", "é"]);
+ * equal(ids.size, 3);
+ * ```
+ */
 export class Interner {
   /** Dense id → external id. */
   readonly names: string[] = [];
@@ -34,7 +48,11 @@ export class Interner {
     return this.names.length;
   }
 
-  /** The dense id of the key `bytes[start, end)`, adding it when new. */
+  /**
+   * The dense id of the key `bytes[start, end)` (UTF-8), adding it when new; the bytes are copied.
+   *
+   * @returns An id in `[0, size)`.
+   */
   internBytes(bytes: Uint8Array, start: number, end: number): number {
     let hash = FNV_OFFSET;
     for (let p = start; p < end; p++) hash = Math.imul(hash ^ bytes[p]!, FNV_PRIME);
@@ -50,7 +68,11 @@ export class Interner {
     return this.#add(bytes, start, end, hash, slot);
   }
 
-  /** The dense id of `key`, adding it when new. */
+  /**
+   * The dense id of `key` (compared as UTF-8 bytes), adding it when new.
+   *
+   * @returns An id in `[0, size)`.
+   */
   intern(key: string): number {
     const bytes = encoder.encode(key);
     return this.internBytes(bytes, 0, bytes.length);

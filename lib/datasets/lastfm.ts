@@ -46,7 +46,28 @@ export interface LastfmOptions extends ReadOptions {
  * @param path `usersha1-artmbid-artname-plays.tsv` or a file of the same format.
  * @param options `itemKey`, `minCount`, `skipMalformed`, `progress`, `chunkSize`.
  * @returns `{ matrix, users, items, itemNames, skipped }`.
- * @throws MalformedLineError naming `file:line` for a malformed line unless `skipMalformed`.
+ * @throws MalformedLineError naming `file:line` for a malformed line unless `skipMalformed`;
+ *   TypeError / RangeError for a bad option; the error of `open` for a file that cannot be read.
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readLastfm360k } from "./lastfm.ts";
+ * const dir = mkdtempSync(join(tmpdir(), "tacit-"));
+ * const path = join(dir, "plays.tsv");
+ * // user, artist mbid (may be empty), artist name, plays
+ * writeFileSync(path, "u1\tmb-a\tABBA\t10\nu1\t\tBach\t3\nu2\tmb-a\tAbba\t5\n");
+ * const byMbid = await readLastfm360k(path);
+ * deepStrictEqual(byMbid.users, ["u1", "u2"]);
+ * deepStrictEqual(byMbid.items, ["mb-a", "Bach"]); // no mbid: the name is the key
+ * deepStrictEqual(byMbid.itemNames, ["ABBA", "Bach"]); // the first spelling seen
+ * deepStrictEqual(byMbid.matrix.toDense(), Float32Array.of(10, 3, 5, 0));
+ * const byName = await readLastfm360k(path, { itemKey: "name" });
+ * deepStrictEqual(byName.items, ["ABBA", "Bach", "Abba"]);
+ * rmSync(dir, { recursive: true });
+ * ```
  */
 export async function readLastfm360k(
   path: string,
@@ -84,7 +105,8 @@ export async function readLastfm360k(
  *
  * @param options Where to cache (`dataDir`), `url`, and the options of {@link readLastfm360k}.
  * @returns What {@link readLastfm360k} returns.
- * @throws Error when the download fails or the archive lacks the plays file.
+ * @throws Error when the download fails or the archive lacks the plays file; what
+ *   {@link readLastfm360k} throws.
  */
 export async function fetchLastfm360k(
   options: LastfmOptions & FetchOptions = {},
@@ -100,7 +122,12 @@ export async function fetchLastfm360k(
   return await readLastfm360k(path!, options);
 }
 
-/** Where {@link fetchLastfm360k} keeps the plays file under a data directory. */
+/**
+ * Where {@link fetchLastfm360k} keeps the plays file under a data directory.
+ *
+ * @param dataDir The cache directory (see `dataDir` in lib/datasets/cache.ts).
+ * @returns `<dataDir>/lastfm-360k/usersha1-artmbid-artname-plays.tsv`.
+ */
 export function lastfm360kPath(dataDir: string): string {
   return join(dataDir, "lastfm-360k", LASTFM_360K_FILE);
 }

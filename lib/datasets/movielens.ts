@@ -94,7 +94,30 @@ const TITLE_FILES: Record<Format, string> = { tab: "u.item", dat: "movies.dat", 
  * @param path A ratings file or a folder holding one.
  * @param options `minRating`, `titles`, `minCount`, `skipMalformed`, `progress`, `chunkSize`.
  * @returns `{ matrix, users, items, itemNames?, skipped }`.
- * @throws MalformedLineError naming `file:line` unless `skipMalformed`.
+ * @throws MalformedLineError naming `file:line` unless `skipMalformed` (a bad header always);
+ *   TypeError / RangeError for a bad option; Error for a folder with no ratings file; the error
+ *   of `open` / `stat` for a path that cannot be read.
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readMovielens } from "./movielens.ts";
+ * const dir = mkdtempSync(join(tmpdir(), "tacit-"));
+ * // The 100K layout: u.data (user, movie, rating, timestamp) and u.item (id|title|...).
+ * writeFileSync(join(dir, "u.data"), "1\t10\t4\t881250949\n2\t10\t5\t881250950\n1\t20\t3\t881250951\n");
+ * writeFileSync(join(dir, "u.item"), "10|Toy Story (1995)|01-Jan-1995\n20|Heat (1995)|01-Jan-1995\n");
+ * const all = await readMovielens(dir);
+ * deepStrictEqual([all.users, all.items], [["1", "2"], ["10", "20"]]);
+ * deepStrictEqual(all.itemNames, ["Toy Story (1995)", "Heat (1995)"]);
+ * deepStrictEqual(all.matrix.toDense(), Float32Array.of(4, 3, 5, 0));
+ * // minRating drops the 3 but keeps movie 20's id, so the shape stays 2 × 2.
+ * const liked = await readMovielens(join(dir, "u.data"), { minRating: 4, titles: false });
+ * deepStrictEqual(liked.matrix.toDense(), Float32Array.of(4, 0, 5, 0));
+ * deepStrictEqual(liked.itemNames, undefined);
+ * rmSync(dir, { recursive: true });
+ * ```
  */
 export async function readMovielens(
   path: string,
@@ -240,7 +263,19 @@ async function readTitles(
   return skipped;
 }
 
-/** UTF-8 when the bytes are valid UTF-8, else Latin-1 (one byte, one code point). */
+/**
+ * UTF-8 when the bytes are valid UTF-8, else Latin-1 (one byte, one code point).
+ *
+ * @param bytes A whole file.
+ * @returns The text; a UTF-8 byte-order mark is kept (as U+FEFF).
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { decodeText } from "./movielens.ts";
+ * equal(decodeText(Uint8Array.of(0x43, 0xc3, 0xa9)), "Cé"); // valid UTF-8
+ * equal(decodeText(Uint8Array.of(0x43, 0xe9)), "Cé"); // Latin-1
+ * ```
+ */
 export function decodeText(bytes: Uint8Array): string {
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
@@ -260,7 +295,8 @@ export function decodeText(bytes: Uint8Array): string {
  * @param variant `"100k"`, `"1m"`, `"10m"`, `"20m"`, `"25m"`, `"32m"`, `"latest"` or `"latest-small"`.
  * @param options Where to cache (`dataDir`), `url` of the zip, and the options of {@link readMovielens}.
  * @returns What {@link readMovielens} returns.
- * @throws RangeError for an unknown variant; Error when the download fails.
+ * @throws TypeError / RangeError for an unknown variant; Error when the download fails; what
+ *   {@link readMovielens} throws.
  */
 export async function fetchMovielens(
   variant: MovielensVariant,
@@ -278,7 +314,13 @@ export async function fetchMovielens(
   return await readMovielens(ratings!, options);
 }
 
-/** Where {@link fetchMovielens} keeps a release's ratings file under a data directory. */
+/**
+ * Where {@link fetchMovielens} keeps a release's ratings file under a data directory.
+ *
+ * @param dataDir The cache directory (see `dataDir` in lib/datasets/cache.ts).
+ * @param variant The release.
+ * @returns E.g. `<dataDir>/movielens/ml-100k/u.data`.
+ */
 export function movielensPath(dataDir: string, variant: MovielensVariant): string {
   return join(dataDir, "movielens", `ml-${variant}`, RELEASES[variant].ratings);
 }

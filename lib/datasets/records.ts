@@ -28,10 +28,15 @@ const utf8 = new TextDecoder();
  * - `skipped`: malformed lines skipped (always 0 unless `skipMalformed: true`).
  */
 export interface Interactions {
+  /** users × items, float32 values; duplicate (user, item) lines are summed. */
   matrix: CsrMatrix;
+  /** `users[u]` is the external id of dense user `u` (first-seen order in the file). */
   users: string[];
+  /** `items[i]` is the external id of dense item `i` (first-seen order). */
   items: string[];
+  /** `itemNames[i]` is a display name for item `i`, where the format has one. */
   itemNames?: string[];
+  /** How many malformed lines were skipped (always 0 unless `skipMalformed: true`). */
   skipped: number;
 }
 
@@ -55,11 +60,31 @@ export interface ReadOptions {
  * A line that does not have the expected shape: a missing or extra field, an empty id,
  * a value that is not a number, an unterminated quote. The message starts with
  * `file:line:`, e.g. `ratings.csv:17: expected 4 fields but found 2`.
+ *
+ * @example
+ * ```ts
+ * import { equal, ok } from "node:assert/strict";
+ * import { MalformedLineError } from "./records.ts";
+ * const error = new MalformedLineError("ratings.csv", 17, "expected 4 fields but found 2");
+ * equal(error.message, "ratings.csv:17: expected 4 fields but found 2");
+ * equal(error.name, "MalformedLineError");
+ * equal(error.line, 17);
+ * ok(error instanceof SyntaxError);
+ * ```
  */
 export class MalformedLineError extends SyntaxError {
+  /** The file the line is in, as the reader was given it. */
   readonly file: string;
+  /** The line's 1-based number, empty lines counted. */
   readonly line: number;
 
+  /**
+   * An error with the message `${file}:${line}: ${reason}`.
+   *
+   * @param file The file's path.
+   * @param line The 1-based line number.
+   * @param reason What is wrong with the line, e.g. "expected 4 fields but found 2".
+   */
   constructor(file: string, line: number, reason: string) {
     super(`${file}:${line}: ${reason}`);
     this.name = "MalformedLineError";
@@ -82,8 +107,11 @@ export type LineHandler = (
 
 /** Options of {@link forEachLine}. */
 export interface LineOptions {
+  /** Bytes read per chunk, a positive integer. Default 4 MiB. */
   chunkSize?: number;
+  /** Show a progress bar on stderr (MiB read). Default {@link resolveProgress}. */
   progress?: boolean;
+  /** Count a malformed line and go on instead of throwing. Default false. */
   skipMalformed?: boolean;
   /** Progress bar label. Default the file name. */
   label?: string;
@@ -106,7 +134,9 @@ const QUOTE = 34;
  * @param options `chunkSize`, `progress`, `skipMalformed`, `label`.
  * @param onLine Called per non-empty line; returns a reason when the line is malformed.
  * @returns How many malformed lines were skipped.
- * @throws MalformedLineError for the first malformed line unless `skipMalformed`.
+ * @throws MalformedLineError for the first malformed line unless `skipMalformed`; TypeError /
+ *   RangeError for a bad option; the error of `open` for a file that cannot be read; whatever
+ *   `onLine` throws.
  */
 export async function forEachLine(
   path: string,
@@ -185,6 +215,17 @@ function lastNewline(buffer: Uint8Array, from: number, to: number): number {
 /**
  * Calls `take` for every line of `text` (split at `\n`, a trailing `\r` removed), the
  * empty ones included so line numbers stay right.
+ *
+ * @param text The whole text.
+ * @param take Called once per line, in order; a final newline gives a last empty line.
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { splitLines } from "./records.ts";
+ * const lines: string[] = [];
+ * splitLines("a\r\n\nb\n", (line) => lines.push(line));
+ * deepStrictEqual(lines, ["a", "", "b", ""]);
+ * ```
  */
 export function splitLines(text: string, take: (line: string) => void): void {
   let start = 0;
@@ -199,9 +240,9 @@ export function splitLines(text: string, take: (line: string) => void): void {
 }
 
 /** {@link splitFields} returns this for a quoted field whose closing quote is missing. */
-export const UNTERMINATED_QUOTE = -1;
+export const UNTERMINATED_QUOTE: -1 = -1;
 /** {@link splitFields} returns this for text between a closing quote and the delimiter. */
-export const TEXT_AFTER_QUOTE = -2;
+export const TEXT_AFTER_QUOTE: -2 = -2;
 
 /**
  * Splits one line into fields, written to `out[0..count)`.
@@ -211,7 +252,22 @@ export const TEXT_AFTER_QUOTE = -2;
  * lines, so a line that ends inside quotes is malformed. A `"` inside an unquoted field is
  * kept as it is.
  *
+ * @param line One line, without its newline.
+ * @param delimiter The field separator, one or more characters.
+ * @param quoting Whether to honour double quotes.
+ * @param out Receives the fields in `out[0..count)`; entries past them are left as they were.
  * @returns The number of fields, or {@link UNTERMINATED_QUOTE} / {@link TEXT_AFTER_QUOTE}.
+ * @example
+ * ```ts
+ * import { deepStrictEqual, equal } from "node:assert/strict";
+ * import { splitFields, UNTERMINATED_QUOTE } from "./records.ts";
+ * const out: string[] = [];
+ * equal(splitFields('ann,"tea, green","say ""hi"""', ",", true, out), 3);
+ * deepStrictEqual(out, ["ann", "tea, green", 'say "hi"']);
+ * equal(splitFields("1::2::5", "::", false, out), 3);
+ * deepStrictEqual(out, ["1", "2", "5"]);
+ * equal(splitFields('ann,"tea', ",", true, out), UNTERMINATED_QUOTE);
+ * ```
  */
 export function splitFields(
   line: string,
@@ -270,7 +326,13 @@ function splitQuoted(line: string, delimiter: string, out: string[]): number {
   }
 }
 
-/** Why {@link splitFields} refused a line, or a field-count mismatch, as a message. */
+/**
+ * Why {@link splitFields} refused a line, or a field-count mismatch, as a message.
+ *
+ * @param count What {@link splitFields} returned.
+ * @param expected The number of fields the line should have had.
+ * @returns A reason for {@link MalformedLineError}, e.g. "expected 4 fields but found 2".
+ */
 export function fieldCountReason(count: number, expected: number): string {
   if (count === UNTERMINATED_QUOTE) return "unterminated quoted field";
   if (count === TEXT_AFTER_QUOTE) return "expected a delimiter after a closing quote";
@@ -280,12 +342,28 @@ export function fieldCountReason(count: number, expected: number): string {
 /**
  * Parses a decimal number (`12`, `-3.5`, `4e2`); anything else, the empty string and
  * surrounding spaces included, gives NaN, as does a non-finite result.
+ *
+ * @param text The field's text.
+ * @returns The number, or NaN.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { parseNumber } from "./records.ts";
+ * equal(parseNumber("-3.5"), -3.5);
+ * equal(parseNumber("4e2"), 400);
+ * equal(parseNumber(" 7"), NaN);
+ * equal(parseNumber("0x10"), NaN);
+ * equal(parseNumber("1e999"), NaN);
+ * ```
  */
 export function parseNumber(text: string): number {
   const first = text.charCodeAt(0);
   const last = text.charCodeAt(text.length - 1);
   if (!((first >= 48 && first <= 57) || first === 45 || first === 43 || first === 46)) return NaN;
   if (!((last >= 48 && last <= 57) || last === 46)) return NaN;
+  // `+text` also reads 0x / 0o / 0b literals ("0x10" is 16); a decimal number has no letter there.
+  const second = text.charCodeAt(1) | 32;
+  if (first === 48 && (second === 120 || second === 111 || second === 98)) return NaN;
   const value = +text;
   return value - value === 0 ? value : NaN;
 }
@@ -296,22 +374,46 @@ export function parseNumber(text: string): number {
  * Unquoted lines are split in place (`data` is the line's buffer). With `quoting`, a line
  * holding a `"` is parsed by RFC 4180 rules (see {@link splitFields}) and its unescaped
  * fields are copied to a scratch buffer, which `data` then points to.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { FieldSplitter } from "./records.ts";
+ * const fields = new FieldSplitter("\t", false);
+ * const line = new TextEncoder().encode("ann\ttea\t3");
+ * equal(fields.split(line, 0, line.length), 3);
+ * equal(fields.text(1), "tea");
+ * equal(fields.starts[2], 8);
+ * equal(fields.ends[2], 9);
+ * ```
  */
 export class FieldSplitter {
   /** The bytes the field ranges refer to; valid until the next `split`. */
   data: Uint8Array = new Uint8Array(0);
+  /** Field k starts at `data[starts[k]]`; entries past the last `split`'s count are stale. */
   starts: Int32Array = new Int32Array(16);
+  /** Field k ends before `data[ends[k]]` (exclusive). */
   ends: Int32Array = new Int32Array(16);
   readonly #delimiter: Uint8Array;
   readonly #quoting: boolean;
   #scratch = new Uint8Array(256);
 
+  /**
+   * A splitter for one delimiter.
+   *
+   * @param delimiter The field separator, one or more characters (matched as UTF-8 bytes).
+   * @param quoting Whether to honour RFC 4180 double quotes.
+   */
   constructor(delimiter: string, quoting: boolean) {
     this.#delimiter = new TextEncoder().encode(delimiter);
     this.#quoting = quoting;
   }
 
-  /** Splits `bytes[start, end)`; returns the field count or a negative error code. */
+  /**
+   * Splits `bytes[start, end)` into {@link data}, {@link starts} and {@link ends}.
+   *
+   * @returns The field count (at least 1), or {@link UNTERMINATED_QUOTE} / {@link TEXT_AFTER_QUOTE}.
+   */
   split(bytes: Uint8Array, start: number, end: number): number {
     this.data = bytes;
     const delimiter = this.#delimiter;
@@ -334,7 +436,11 @@ export class FieldSplitter {
     return count;
   }
 
-  /** Field `k` decoded as UTF-8. */
+  /**
+   * Field `k` of the last split, decoded as UTF-8.
+   *
+   * @param k A field index below the last split's count.
+   */
   text(k: number): string {
     return utf8.decode(this.data.subarray(this.starts[k]!, this.ends[k]!));
   }
@@ -405,6 +511,19 @@ function matches(bytes: Uint8Array, p: number, end: number, delimiter: Uint8Arra
  * Parses a decimal number from `bytes[start, end)` like {@link parseNumber}: plain
  * integers directly from the bytes, anything else through the string parser; NaN for
  * an empty field or anything that is not a number.
+ *
+ * @returns The number, or NaN.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { parseNumberBytes } from "./records.ts";
+ * const bytes = new TextEncoder().encode("42,-7,2.5,x");
+ * equal(parseNumberBytes(bytes, 0, 2), 42);
+ * equal(parseNumberBytes(bytes, 3, 5), -7);
+ * equal(parseNumberBytes(bytes, 6, 9), 2.5);
+ * equal(parseNumberBytes(bytes, 10, 11), NaN);
+ * equal(parseNumberBytes(bytes, 2, 2), NaN);
+ * ```
  */
 export function parseNumberBytes(bytes: Uint8Array, start: number, end: number): number {
   let p = start;
@@ -434,7 +553,13 @@ export function isDigitBytes(bytes: Uint8Array, start: number, end: number): boo
   return true;
 }
 
-/** The message for a field that should hold a number. */
+/**
+ * The message for a field that should hold a number.
+ *
+ * @param what The field, e.g. `"field 3"`.
+ * @param text What the field holds.
+ * @returns `expected ${what} to be a number but found '${text}'`.
+ */
 export function notANumber(what: string, text: string): string {
   return `expected ${what} to be a number but found '${text}'`;
 }
@@ -442,26 +567,51 @@ export function notANumber(what: string, text: string): string {
 /**
  * Accumulates (user, item, value) triples with interned ids into growable typed arrays
  * (12 bytes per line, no object per line).
+ *
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { InteractionBuilder } from "./records.ts";
+ * const builder = new InteractionBuilder();
+ * const bytes = new TextEncoder().encode("ann bob tea");
+ * const ann = builder.user(bytes, 0, 3);
+ * const bob = builder.user(bytes, 4, 7);
+ * const tea = builder.item(bytes, 8, 11);
+ * builder.add(ann, tea, 2);
+ * builder.add(bob, tea, 1);
+ * builder.add(ann, tea, 3);
+ * const { matrix, users, items, skipped } = builder.build(0, 0);
+ * deepStrictEqual([users, items, skipped], [["ann", "bob"], ["tea"], 0]);
+ * deepStrictEqual(matrix.toDense(), Float32Array.of(5, 1));
+ * ```
  */
 export class InteractionBuilder {
+  /** The user ids seen so far, in first-seen order. */
   readonly users: Interner = new Interner();
+  /** The item ids seen so far, in first-seen order. */
   readonly items: Interner = new Interner();
   #rows = new Int32Array(1 << 16);
   #cols = new Int32Array(1 << 16);
   #values = new Float32Array(1 << 16);
   #count = 0;
 
-  /** Dense id of the user `bytes[start, end)`. */
+  /** Dense id of the user `bytes[start, end)` (UTF-8), adding it when new. */
   user(bytes: Uint8Array, start: number, end: number): number {
     return this.users.internBytes(bytes, start, end);
   }
 
-  /** Dense id of the item `bytes[start, end)`. */
+  /** Dense id of the item `bytes[start, end)` (UTF-8), adding it when new. */
   item(bytes: Uint8Array, start: number, end: number): number {
     return this.items.internBytes(bytes, start, end);
   }
 
-  /** Records one interaction of dense ids. */
+  /**
+   * Records one interaction of dense ids (from {@link user} and {@link item}).
+   *
+   * @param user A dense user id.
+   * @param item A dense item id.
+   * @param value The value, stored as float32.
+   */
   add(user: number, item: number, value: number): void {
     if (this.#count === this.#rows.length) this.#grow();
     const k = this.#count++;
@@ -485,7 +635,15 @@ export class InteractionBuilder {
 
   /**
    * The users × items matrix (duplicates summed) with the id lists, then the `minCount`
-   * filter. `itemNames`, when given, is aligned with the items seen so far.
+   * filter. `itemNames`, when given, is aligned with the items seen so far. Call it once:
+   * it releases the coordinate buffers.
+   *
+   * @param skipped The count of skipped lines to report.
+   * @param minCount Keep only items with at least this many users (0 keeps all); see
+   *   {@link keepFrequentItems}.
+   * @param itemNames Display names, one per item seen.
+   * @returns The {@link Interactions}.
+   * @throws RangeError when a value (or a sum of duplicates) is not finite in float32.
    */
   build(skipped: number, minCount: number, itemNames?: string[]): Interactions {
     const n = this.#count;
@@ -508,7 +666,13 @@ export class InteractionBuilder {
   }
 }
 
-/** Checks the options every reader shares and fills in defaults. */
+/**
+ * Checks the options every reader shares and fills in defaults.
+ *
+ * @param options A reader's options.
+ * @returns `minCount` (default 0) and the {@link LineOptions} that were given.
+ * @throws TypeError / RangeError for a `minCount` that is not a non-negative integer.
+ */
 export function commonOptions(options: ReadOptions): { minCount: number } & LineOptions {
   const out: { minCount: number } & LineOptions = {
     minCount: nonNegativeInteger("minCount", options.minCount ?? 0),
@@ -523,6 +687,21 @@ export function commonOptions(options: ReadOptions): { minCount: number } & Line
  * Keeps the items with at least `minCount` stored values (distinct users), then the
  * users with at least one kept item; ids are renumbered in their previous order, which
  * keeps every row's columns sorted.
+ *
+ * @param result What a reader built.
+ * @param minCount The fewest users a kept item has.
+ * @returns A new {@link Interactions}; `users`, `items` and `itemNames` filtered alike.
+ * @example
+ * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
+ * import { keepFrequentItems } from "./records.ts";
+ * import { CsrMatrix } from "../sparse.ts";
+ * // Item "b" has one user; dropping it leaves user "y" with nothing, so "y" goes too.
+ * const matrix = CsrMatrix.fromDense([[1, 0, 2], [0, 3, 0], [4, 0, 5]]);
+ * const kept = keepFrequentItems({ matrix, users: ["x", "y", "z"], items: ["a", "b", "c"], skipped: 0 }, 2);
+ * deepStrictEqual([kept.users, kept.items], [["x", "z"], ["a", "c"]]);
+ * deepStrictEqual(kept.matrix.toDense(), Float32Array.of(1, 2, 4, 5));
+ * ```
  */
 export function keepFrequentItems(result: Interactions, minCount: number): Interactions {
   const { matrix } = result;

@@ -9,15 +9,23 @@ import { Random } from "../random.ts";
 import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
 import { finiteNumber, positiveInteger } from "../validate.ts";
 
+/** Options of {@link powerLawMatrix}. */
 export interface PowerLawOptions {
+  /** Number of users (rows), a positive integer. */
   users: number;
+  /** Number of items (columns), a positive integer. */
   items: number;
-  /** Number of distinct (user, item) pairs; pairs lost to duplicates are topped up (up to 3 rounds). */
+  /**
+   * Number of distinct (user, item) pairs wanted, at most `users * items` and {@link MAX_NNZ}.
+   * Pairs lost to duplicates are topped up in up to 3 more rounds, so the result has at
+   * most `nnz` stored values and, on a dense request, may have a few fewer.
+   */
   nnz: number;
   /** Zipf exponent of user activity (0.8). */
   userExponent?: number;
   /** Zipf exponent of item popularity (0.9). */
   itemExponent?: number;
+  /** Seed, a non-negative safe integer (0): the same seed gives the same matrix. */
   seed?: number;
 }
 
@@ -25,6 +33,25 @@ export interface PowerLawOptions {
  * A user × item play-count matrix where both user activity and item popularity
  * follow Zipf laws (weight of rank r ∝ r^−s) and play counts are heavy-tailed,
  * like lastfm-360K. Ranks are shuffled over ids so popular rows are spread out.
+ * Each draw's play count is `1 + floor(Pareto(1.2) − 1)`, at most 10,000; a pair drawn
+ * more than once stores the sum of its draws.
+ *
+ * @param options `users`, `items`, `nnz`, and optional exponents and `seed`.
+ * @returns A `users × items` matrix of positive integer counts with at most `nnz` stored values.
+ * @throws TypeError / RangeError for a size that is not a positive integer, an `nnz` above
+ *   `users * items` or {@link MAX_NNZ}, a negative or non-finite exponent, or a bad seed.
+ * @example
+ * ```ts
+ * import { deepStrictEqual, equal, ok, throws } from "node:assert/strict";
+ * import { powerLawMatrix } from "./synthetic.ts";
+ * // Asking for every pair of a 3 × 2 matrix stores all six.
+ * const full = powerLawMatrix({ users: 3, items: 2, nnz: 6, seed: 1 });
+ * deepStrictEqual(full.shape, [3, 2]);
+ * equal(full.nnz, 6);
+ * ok(full.data.every((v) => Number.isInteger(v) && v >= 1));
+ * deepStrictEqual(powerLawMatrix({ users: 3, items: 2, nnz: 6, seed: 1 }), full);
+ * throws(() => powerLawMatrix({ users: 3, items: 2, nnz: 7 }), RangeError);
+ * ```
  */
 export function powerLawMatrix(options: PowerLawOptions): CsrMatrix {
   const users = positiveInteger("users", options.users);
@@ -129,18 +156,23 @@ function permutation(count: number, random: Random): Int32Array {
   return out;
 }
 
+/** Options of {@link listeningDataset}. */
 export interface ListeningOptions {
+  /** Number of users, a positive integer (2000). */
   users?: number;
   /** Items per genre (40). */
   itemsPerGenre?: number;
+  /** Genre names, at least 2 (8 genres: rock, jazz, hip-hop, classical, electronic, folk, metal, reggae). */
   genres?: string[];
   /** Average distinct items a user plays (25). */
   playsPerUser?: number;
-  /** Share of a user's plays inside their favourite genre (0.85). */
+  /** Share of a user's plays inside their favourite genre, in [0, 1] (0.85). */
   loyalty?: number;
+  /** Seed, a non-negative safe integer (0): the same seed gives the same data. */
   seed?: number;
 }
 
+/** What {@link listeningDataset} returns. */
 export interface ListeningData {
   /** users × items play counts. */
   plays: CsrMatrix;
@@ -148,6 +180,7 @@ export interface ListeningData {
   itemGenre: Int32Array;
   /** Favourite genre index of every user. */
   userGenre: Int32Array;
+  /** The genre names (the option, or the default 8); `itemGenre` and `userGenre` index it. */
   genres: string[];
   /** A readable name for every item, e.g. "jazz artist 7". */
   itemNames: string[];
@@ -158,6 +191,26 @@ export interface ListeningData {
  * user has a favourite genre and plays mostly (`loyalty`) inside it, popular
  * artists more (Zipf within a genre). A good model's `similarItems` of an item
  * should return items of the same genre.
+ *
+ * Items are numbered genre by genre: item `i` is in genre `floor(i / itemsPerGenre)`.
+ * Each user makes between 1 and `2 · playsPerUser` draws of 1 to 20 plays; a
+ * (user, item) pair drawn twice stores the sum.
+ *
+ * @param options Sizes, `genres`, `loyalty` and `seed`; every one has a default.
+ * @returns The play matrix (`users × itemsPerGenre · genres.length`) and the planted genres.
+ * @throws TypeError / RangeError for a size that is not a positive integer, fewer than 2
+ *   genres, a loyalty outside [0, 1], or a bad seed.
+ * @example
+ * ```ts
+ * import { deepStrictEqual, equal, ok } from "node:assert/strict";
+ * import { listeningDataset } from "./synthetic.ts";
+ * const data = listeningDataset({ users: 20, itemsPerGenre: 3, genres: ["rock", "jazz"], seed: 1 });
+ * deepStrictEqual(data.plays.shape, [20, 6]);
+ * deepStrictEqual(data.itemGenre, Int32Array.of(0, 0, 0, 1, 1, 1));
+ * equal(data.itemNames[4], "jazz artist 1");
+ * ok(data.userGenre.every((g) => g === 0 || g === 1));
+ * for (let u = 0; u < 20; u++) ok(data.plays.row(u).indices.length >= 1);
+ * ```
  */
 export function listeningDataset(options: ListeningOptions = {}): ListeningData {
   const users = positiveInteger("users", options.users ?? 2000);

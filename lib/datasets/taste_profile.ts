@@ -33,7 +33,25 @@ export const TASTE_PROFILE_URL =
  * @param path `train_triplets.txt` or a file of the same format.
  * @param options `minCount`, `skipMalformed`, `progress`, `chunkSize`.
  * @returns `{ matrix, users, items, skipped }`.
- * @throws MalformedLineError naming `file:line` unless `skipMalformed`.
+ * @throws MalformedLineError naming `file:line` unless `skipMalformed`; TypeError /
+ *   RangeError for a bad option; the error of `open` for a file that cannot be read.
+ * @example
+ * ```ts
+ * import { deepStrictEqual, equal } from "node:assert/strict";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readTasteProfile } from "./taste_profile.ts";
+ * const dir = mkdtempSync(join(tmpdir(), "tacit-"));
+ * const path = join(dir, "train_triplets.txt");
+ * writeFileSync(path, "u1\tSOAAA\t2\nu2\tSOAAA\t1\nu1\tSOBBB\t7\nu3\tSOCCC\n");
+ * const { matrix, users, items, skipped } = await readTasteProfile(path, { skipMalformed: true });
+ * deepStrictEqual(users, ["u1", "u2"]);
+ * deepStrictEqual(items, ["SOAAA", "SOBBB"]);
+ * deepStrictEqual(matrix.toDense(), Float32Array.of(2, 7, 1, 0));
+ * equal(skipped, 1); // the line with 2 fields
+ * rmSync(dir, { recursive: true });
+ * ```
  */
 export async function readTasteProfile(
   path: string,
@@ -70,6 +88,8 @@ export async function readTasteProfile(
  *
  * @param options Where to cache (`dataDir`), `url`, and the options of {@link readTasteProfile}.
  * @returns What {@link readTasteProfile} returns.
+ * @throws Error when the download fails or the archive lacks the triplets; what
+ *   {@link readTasteProfile} throws.
  */
 export async function fetchTasteProfile(
   options: ReadOptions & FetchOptions = {},
@@ -85,7 +105,12 @@ export async function fetchTasteProfile(
   return await readTasteProfile(path!, options);
 }
 
-/** Where {@link fetchTasteProfile} keeps the triplets under a data directory. */
+/**
+ * Where {@link fetchTasteProfile} keeps the triplets under a data directory.
+ *
+ * @param dataDir The cache directory (see `dataDir` in lib/datasets/cache.ts).
+ * @returns `<dataDir>/msd-taste-profile/train_triplets.txt`.
+ */
 export function tasteProfilePath(dataDir: string): string {
   return join(dataDir, "msd-taste-profile", TASTE_PROFILE_FILE);
 }

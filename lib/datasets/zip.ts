@@ -20,11 +20,15 @@ const utf8 = new TextDecoder();
 
 /** One entry of a zip's central directory. */
 export interface ZipEntry {
+  /** The entry's path inside the archive, `/`-separated (a folder's ends with `/`). */
   name: string;
   /** 0 stored, 8 deflated. */
   method: number;
+  /** The CRC-32 of the uncompressed bytes, an unsigned 32-bit integer. */
   crc: number;
+  /** Bytes the entry takes in the archive. */
   compressedSize: number;
+  /** Bytes of the uncompressed entry. */
   size: number;
   /** Offset of the entry's local header. */
   offset: number;
@@ -115,7 +119,8 @@ function parseDirectory(directory: Uint8Array, count: number, archive: string): 
  * @param archive The archive path.
  * @param pick Given an entry's name, the path to write it to, or undefined to skip it.
  * @returns The paths written.
- * @throws Error for a method other than stored/deflate, or a size or CRC-32 mismatch.
+ * @throws Error for a file that is not a zip or is damaged (see {@link listZip}), a method
+ *   other than stored/deflate, or a size or CRC-32 mismatch (the damaged file is removed).
  */
 export async function extractZip(
   archive: string,

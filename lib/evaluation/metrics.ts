@@ -79,11 +79,17 @@ export interface RankingMetricsOptions {
 
 /** The metrics averaged over the evaluated users. */
 export interface RankingMetrics {
+  /** Σ hits / Σ min(k, |T|), or the mean of hits / k with `precision: "lightfm"`; in [0, 1]. */
   precision: number;
+  /** The mean of hits / |T|, in [0, 1]. */
   recall: number;
+  /** Mean average precision at k, in [0, 1]. */
   map: number;
+  /** Mean NDCG at k with binary gains, in [0, 1]. */
   ndcg: number;
+  /** Mean of implicit's AUC@k, in [0, 1]. */
   auc: number;
+  /** Mean reciprocal rank of the first hit within the top k (0 for none), in [0, 1]. */
   mrr: number;
   /** How many users were evaluated (those with at least one test item). */
   users: number;
@@ -95,10 +101,15 @@ export interface RankingMetricsPerUser {
   users: Int32Array;
   /** h / min(k, |T|), or h / k with `precision: "lightfm"`. */
   precision: Float64Array;
+  /** h / |T|. */
   recall: Float64Array;
+  /** Average precision at k. */
   map: Float64Array;
+  /** NDCG at k with binary gains. */
   ndcg: Float64Array;
+  /** implicit's AUC@k. */
   auc: Float64Array;
+  /** 1 / (rank of the first hit), 0 when none is in the top k. */
   mrr: Float64Array;
 }
 
@@ -133,30 +144,44 @@ interface Settings {
 
 /**
  * Precision, recall, MAP, NDCG, AUC and MRR at k of `model` on `test`, leaving
- * out the items of `train` (definitions in this module's documentation).
+ * out the items of `train` (definitions in this module's documentation), one
+ * value per evaluated user.
  *
  * @param model Any {@link RankingModel}: a fitted factor model, a neighbour model, ...
  * @param train The user × item matrix the model was fitted on; its items are never recommended.
  * @param test The held-out user × item matrix; each stored entry is a relevant item.
- * @param options `k` (10), `precision`, `perUser`, `batchSize`, `progress`, `signal`.
- * @returns The means over users with test items, or per-user arrays with `perUser: true`.
- * @throws TypeError for a wrong argument type; RangeError for a matrix whose shape is not
- *   the model's ("test has 943 rows but the model has 942 users") or a bad `k`.
+ * @param options `perUser: true`, and `k` (10), `precision`, `batchSize`, `progress`, `signal`.
+ * @returns Per-user arrays, aligned with `users` (the users with test items, ascending).
+ * @throws TypeError for a wrong argument type or a model whose `recommend` returns a wrong
+ *   shape; RangeError for a matrix whose shape is not the model's or a bad option; the
+ *   signal's reason when it is aborted.
  * @example
  * ```ts
+ * import { deepStrictEqual } from "node:assert/strict";
  * import { rankingMetricsAtK } from "./metrics.ts";
- * import { AlternatingLeastSquares } from "../models/als.ts";
+ * import type { RankingModel } from "./scorer.ts";
  * import { CsrMatrix } from "../sparse.ts";
- * const model = new AlternatingLeastSquares({ factors: 2 });
- * model.assignFactors(
- *   { data: Float32Array.of(1, 0, 0, 1), shape: [2, 2] },
- *   { data: Float32Array.of(3, 0, 2, 0, 0, 1), shape: [3, 2] },
- * );
- * const train = CsrMatrix.fromCoo({ rows: [0], cols: [0], shape: [2, 3] });
- * const test = CsrMatrix.fromCoo({ rows: [0, 1], cols: [1, 0], shape: [2, 3] });
- * const metrics = await rankingMetricsAtK(model, train, test, { k: 1, progress: false });
- * // User 0's top item (0 is a training item) is 1, a hit; user 1's is 2, a miss.
- * console.assert(metrics.precision === 0.5 && metrics.mrr === 0.5 && metrics.users === 2);
+ * // A model that ranks every user's items 2, 1, 0, leaving out the user's training items.
+ * const model: RankingModel = {
+ *   nUsers: 2,
+ *   nItems: 3,
+ *   recommend(userids, userItems, { n }) {
+ *     const ids = new Int32Array(userids.length * n).fill(-1);
+ *     for (let r = 0; r < userids.length; r++) {
+ *       const liked = [...userItems.row(userids[r]!).indices];
+ *       ids.set([2, 1, 0].filter((i) => !liked.includes(i)).slice(0, n), r * n);
+ *     }
+ *     return { ids, scores: new Float32Array(ids.length), shape: [userids.length, n] };
+ *   },
+ * };
+ * const train = CsrMatrix.fromCoo({ rows: [0, 1], cols: [0, 1], shape: [2, 3] });
+ * const test = CsrMatrix.fromCoo({ rows: [0, 1, 1], cols: [1, 0, 2], shape: [2, 3] });
+ * // k = 1. User 0 gets [2], missing its test item 1. User 1 gets [2], a hit among {0, 2}.
+ * const perUser = await rankingMetricsAtK(model, train, test, { k: 1, perUser: true, progress: false });
+ * deepStrictEqual(perUser.users, Int32Array.of(0, 1));
+ * deepStrictEqual(perUser.precision, Float64Array.of(0, 1)); // h / min(k, |T|)
+ * deepStrictEqual(perUser.recall, Float64Array.of(0, 0.5)); // h / |T|
+ * deepStrictEqual(perUser.mrr, Float64Array.of(0, 1));
  * ```
  */
 export function rankingMetricsAtK(
@@ -165,12 +190,71 @@ export function rankingMetricsAtK(
   test: CsrMatrix,
   options: RankingMetricsOptions & { perUser: true },
 ): Promise<RankingMetricsPerUser>;
+/**
+ * Precision, recall, MAP, NDCG, AUC and MRR at k of `model` on `test`, leaving
+ * out the items of `train` (definitions in this module's documentation),
+ * averaged over the users with test items (NaN when there is none).
+ *
+ * @param model Any {@link RankingModel}: a fitted factor model, a neighbour model, ...
+ * @param train The user × item matrix the model was fitted on; its items are never recommended.
+ * @param test The held-out user × item matrix; each stored entry is a relevant item.
+ * @param options `k` (10), `precision` (`"implicit"`), `batchSize` (4096), `progress`, `signal`.
+ * @returns The means over users with test items, and how many users that was.
+ * @throws TypeError for a wrong argument type or a model whose `recommend` returns a wrong
+ *   shape; RangeError for a matrix whose shape is not the model's ("test has 943 rows but
+ *   the model has 942 users") or a bad option; the signal's reason when it is aborted.
+ * @example
+ * ```ts
+ * import { deepStrictEqual, ok } from "node:assert/strict";
+ * import { rankingMetricsAtK } from "./metrics.ts";
+ * import type { RankingModel } from "./scorer.ts";
+ * import { CsrMatrix } from "../sparse.ts";
+ * // A model that ranks every user's items 2, 1, 0, leaving out the user's training items.
+ * const model: RankingModel = {
+ *   nUsers: 2,
+ *   nItems: 3,
+ *   recommend(userids, userItems, { n }) {
+ *     const ids = new Int32Array(userids.length * n).fill(-1);
+ *     for (let r = 0; r < userids.length; r++) {
+ *       const liked = [...userItems.row(userids[r]!).indices];
+ *       ids.set([2, 1, 0].filter((i) => !liked.includes(i)).slice(0, n), r * n);
+ *     }
+ *     return { ids, scores: new Float32Array(ids.length), shape: [userids.length, n] };
+ *   },
+ * };
+ * const train = CsrMatrix.fromCoo({ rows: [0, 1], cols: [0, 1], shape: [2, 3] });
+ * const test = CsrMatrix.fromCoo({ rows: [0, 1, 1], cols: [1, 0, 2], shape: [2, 3] });
+ * // k = 2. User 0 (T = {1}) gets [2, 1]: a hit at rank 2. User 1 (T = {0, 2}) gets [2, 0]: two hits.
+ * const { ndcg, ...metrics } = await rankingMetricsAtK(model, train, test, { k: 2, progress: false });
+ * deepStrictEqual(metrics, {
+ *   precision: 1, // (1 + 2) / (min(2, 1) + min(2, 2))
+ *   recall: 1, // (1/1 + 2/2) / 2
+ *   map: 0.75, // ((1/2) / 1 + (1 + 1) / 2) / 2
+ *   auc: 0.75, // (1/2 + 1) / 2
+ *   mrr: 0.75, // (1/2 + 1) / 2
+ *   users: 2,
+ * });
+ * ok(Math.abs(ndcg - (1 / Math.log2(3) + 1) / 2) < 1e-12);
+ * ```
+ */
 export function rankingMetricsAtK(
   model: RankingModel,
   train: CsrMatrix,
   test: CsrMatrix,
   options?: RankingMetricsOptions & { perUser?: false },
 ): Promise<RankingMetrics>;
+/**
+ * Precision, recall, MAP, NDCG, AUC and MRR at k of `model` on `test`, leaving
+ * out the items of `train`: the means, or per-user arrays when `options.perUser`
+ * is true (for a caller whose `perUser` is a boolean variable).
+ *
+ * @param model Any {@link RankingModel}.
+ * @param train The user × item matrix the model was fitted on; its items are never recommended.
+ * @param test The held-out user × item matrix; each stored entry is a relevant item.
+ * @param options `k` (10), `precision`, `perUser` (false), `batchSize`, `progress`, `signal`.
+ * @returns {@link RankingMetrics}, or {@link RankingMetricsPerUser} with `perUser: true`.
+ * @throws As the other signatures.
+ */
 export function rankingMetricsAtK(
   model: RankingModel,
   train: CsrMatrix,
@@ -213,20 +297,27 @@ export async function rankingMetricsAtK(
   return reduce.result();
 }
 
-/** One metric of {@link rankingMetricsAtK}: its mean, or per-user values with `perUser: true`. */
+/**
+ * One metric of {@link rankingMetricsAtK}: its mean, or per-user values with `perUser: true`.
+ * It takes the same arguments and throws the same errors as {@link rankingMetricsAtK}, and
+ * computes every metric of the batch (the kernel is one pass), returning one.
+ */
 export interface SingleMetric {
+  /** Per-user values of the metric, aligned with the users that have test items (ascending). */
   (
     model: RankingModel,
     train: CsrMatrix,
     test: CsrMatrix,
     options: RankingMetricsOptions & { perUser: true },
   ): Promise<Float64Array>;
+  /** The metric's mean over the users with test items (NaN when there is none). */
   (
     model: RankingModel,
     train: CsrMatrix,
     test: CsrMatrix,
     options?: RankingMetricsOptions & { perUser?: false },
   ): Promise<number>;
+  /** The mean, or per-user values when `options.perUser` is true. */
   (
     model: RankingModel,
     train: CsrMatrix,
@@ -251,6 +342,30 @@ function singleMetric(name: MetricName): SingleMetric {
  * Precision at k: Σ hits / Σ min(k, |T|) over users with test items (implicit's
  * `precision_at_k`), or the mean of hits / k with `precision: "lightfm"`.
  * Same arguments as {@link rankingMetricsAtK}.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { precisionAtK } from "./metrics.ts";
+ * import type { RankingModel } from "./scorer.ts";
+ * import { CsrMatrix } from "../sparse.ts";
+ * // Every user is shown items 0 then 1 (k = 2); nothing is filtered (empty train).
+ * const model: RankingModel = {
+ *   nUsers: 2,
+ *   nItems: 4,
+ *   recommend: (userids, _train, { n }) => {
+ *     const ids = new Int32Array(userids.length * n);
+ *     for (let r = 0; r < userids.length; r++) ids.set([0, 1], r * n);
+ *     return { ids, scores: new Float32Array(ids.length), shape: [userids.length, n] };
+ *   },
+ * };
+ * const train = CsrMatrix.empty([2, 4]);
+ * // User 0's test items {0, 1, 2}: 2 hits of min(2, 3) = 2. User 1's {3}: 0 hits of min(2, 1) = 1.
+ * const test = CsrMatrix.fromCoo({ rows: [0, 0, 0, 1], cols: [0, 1, 2, 3], shape: [2, 4] });
+ * equal(await precisionAtK(model, train, test, { k: 2, progress: false }), 2 / 3);
+ * // LightFM's definition: the mean of hits / k = (2/2 + 0/2) / 2.
+ * equal(await precisionAtK(model, train, test, { k: 2, precision: "lightfm", progress: false }), 0.5);
+ * ```
  */
 export const precisionAtK: SingleMetric = singleMetric("precision");
 

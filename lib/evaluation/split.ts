@@ -17,30 +17,35 @@ import { describe, finiteNumber, nonNegativeInteger, positiveInteger } from "../
 
 /** Two matrices of the input's shape that partition its stored entries. */
 export interface Split {
+  /** The entries kept for fitting. */
   train: CsrMatrix;
+  /** The held-out entries, for evaluation. */
   test: CsrMatrix;
 }
 
+/** Options of {@link trainTestSplit}. */
 export interface TrainTestSplitOptions {
   /** Probability that an interaction goes to train, in (0, 1] (0.8). */
   trainPercentage?: number;
-  /** Seed; omitted means a random seed. */
+  /** Seed, a non-negative safe integer; omitted means a random seed. */
   randomState?: number;
 }
 
+/** Options of {@link leaveKOutSplit}. */
 export interface LeaveKOutSplitOptions {
   /** Interactions held out per eligible user, an integer >= 1 (1). */
   k?: number;
   /** Share of the users with interactions kept only in train, in [0, 1) (0). */
   trainOnlySize?: number;
-  /** Seed; omitted means a random seed. */
+  /** Seed, a non-negative safe integer; omitted means a random seed. */
   randomState?: number;
 }
 
+/** Options of {@link userBasedSplit}. */
 export interface UserBasedSplitOptions {
   /** Probability that a user goes to test with all their interactions, in [0, 1) (0.2). */
   testPercentage?: number;
-  /** Seed; omitted means a random seed. */
+  /** Seed, a non-negative safe integer; omitted means a random seed. */
   randomState?: number;
 }
 
@@ -61,11 +66,19 @@ export interface UserBasedSplitOptions {
  *   RangeError for a trainPercentage outside (0, 1] (NaN included) or a bad seed.
  * @example
  * ```ts
+ * import { deepStrictEqual, equal } from "node:assert/strict";
  * import { CsrMatrix } from "../sparse.ts";
  * import { trainTestSplit } from "./split.ts";
  * const X = CsrMatrix.fromDense([[1, 0, 2, 3], [0, 4, 5, 0]]);
  * const { train, test } = trainTestSplit(X, { trainPercentage: 0.5, randomState: 7 });
- * console.assert(train.nnz + test.nnz === X.nnz);
+ * // The 5 stored entries are partitioned: none lost, none in both, values unchanged.
+ * equal(train.nnz + test.nnz, 5);
+ * const testDense = test.toDense();
+ * deepStrictEqual(train.toDense().map((v, k) => v + testDense[k]!), X.toDense());
+ * // The same seed gives the same split.
+ * deepStrictEqual(trainTestSplit(X, { trainPercentage: 0.5, randomState: 7 }).test, test);
+ * // u < 1 always holds, so trainPercentage 1 keeps every entry in train.
+ * equal(trainTestSplit(X, { trainPercentage: 1, randomState: 7 }).test.nnz, 0);
  * ```
  */
 export function trainTestSplit(X: CsrMatrix, options: TrainTestSplitOptions = {}): Split {
@@ -110,11 +123,17 @@ export function trainTestSplit(X: CsrMatrix, options: TrainTestSplitOptions = {}
  *   RangeError for k < 1 or not an integer, trainOnlySize outside [0, 1), NaN, or a bad seed.
  * @example
  * ```ts
+ * import { deepStrictEqual, equal } from "node:assert/strict";
  * import { CsrMatrix } from "../sparse.ts";
  * import { leaveKOutSplit } from "./split.ts";
- * const X = CsrMatrix.fromDense([[1, 1, 1, 1], [0, 1, 1, 0]]);
+ * const X = CsrMatrix.fromDense([[1, 2, 3, 4], [0, 5, 6, 0]]);
  * const { train, test } = leaveKOutSplit(X, { k: 1, randomState: 3 });
- * console.assert(test.row(0).indices.length === 1 && test.row(1).indices.length === 0);
+ * // User 0 has 4 > k + 1 interactions: exactly one moves to test, three stay.
+ * equal(test.row(0).indices.length, 1);
+ * equal(train.row(0).indices.length, 3);
+ * // User 1 has 2 = k + 1 interactions: stays whole in train.
+ * equal(test.row(1).indices.length, 0);
+ * deepStrictEqual([...train.row(1).data], [5, 6]);
  * ```
  */
 export function leaveKOutSplit(X: CsrMatrix, options: LeaveKOutSplitOptions = {}): Split {
@@ -177,11 +196,20 @@ export function leaveKOutSplit(X: CsrMatrix, options: LeaveKOutSplitOptions = {}
  *   RangeError for a testPercentage outside [0, 1) (NaN included) or a bad seed.
  * @example
  * ```ts
+ * import { equal, ok } from "node:assert/strict";
  * import { CsrMatrix } from "../sparse.ts";
  * import { userBasedSplit } from "./split.ts";
  * const X = CsrMatrix.fromDense([[1, 2], [3, 0], [0, 4]]);
  * const { train, test } = userBasedSplit(X, { testPercentage: 0.5, randomState: 1 });
- * for (let u = 0; u < 3; u++) console.assert(train.row(u).indices.length === 0 || test.row(u).indices.length === 0);
+ * for (let u = 0; u < 3; u++) {
+ *   // Each row is stored whole in exactly one of the two matrices.
+ *   const inTrain = train.row(u).indices.length;
+ *   const inTest = test.row(u).indices.length;
+ *   ok(inTrain === 0 || inTest === 0);
+ *   equal(inTrain + inTest, X.row(u).indices.length);
+ * }
+ * // u < 0 never holds, so testPercentage 0 puts every user in train.
+ * equal(userBasedSplit(X, { testPercentage: 0, randomState: 1 }).train.nnz, 4);
  * ```
  */
 export function userBasedSplit(X: CsrMatrix, options: UserBasedSplitOptions = {}): Split {

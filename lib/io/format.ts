@@ -58,7 +58,9 @@ export type Dtype = "f32" | "i32" | "u8" | "f64";
 export type TacitTypedArray = Float32Array | Int32Array | Uint8Array | Float64Array;
 /** One named array with its logical shape (`product(shape) === array.length`). */
 export interface TacitArray<A extends TacitTypedArray = TacitTypedArray> {
+  /** The elements, row-major. */
   array: A;
+  /** The logical shape: non-negative integers whose product is `array.length`. */
   shape: number[];
 }
 /** What {@link writeTacitFile} takes. */
@@ -74,9 +76,13 @@ export interface TacitContents {
 }
 /** What {@link readTacitFile} returns. */
 export interface TacitFile {
+  /** What the file holds, e.g. `"als"`. */
   kind: string;
+  /** The kind's schema version, a positive integer. */
   version: number;
+  /** The parameters, as parsed from the JSON header. */
   params: Record<string, unknown>;
+  /** The named arrays, in file order; views on the one buffer holding the file. */
   arrays: Record<string, TacitArray>;
 }
 
@@ -90,9 +96,13 @@ interface ArrayEntry {
 
 /** The typed array each {@link Dtype} is read into. */
 export interface DtypeArrays {
+  /** 32-bit floats. */
   f32: Float32Array;
+  /** 32-bit signed integers. */
   i32: Int32Array;
+  /** Bytes. */
   u8: Uint8Array;
+  /** 64-bit floats. */
   f64: Float64Array;
 }
 
@@ -103,12 +113,14 @@ const DTYPES = {
   f64: Float64Array,
 } as const;
 
-/** A file that is missing, foreign, damaged or of the wrong kind. */
+/** A file that is missing, foreign, damaged or of the wrong kind; `name` is `"TacitFileError"`. */
 export class TacitFileError extends Error {
   /**
+   * An error about the file at `path`.
+   *
    * @param message What was expected and what was found.
-   * @param path The file concerned.
-   * @param options The underlying error, if any.
+   * @param path The file concerned, kept as the `path` property.
+   * @param options The underlying error, if any, kept as `cause`.
    */
   constructor(message: string, readonly path: string, options?: { cause: unknown }) {
     super(message, options);
@@ -144,8 +156,12 @@ const CRC_TABLES = (() => {
  * @returns The CRC-32 of everything so far, an unsigned 32-bit integer.
  * @example
  * ```ts
+ * import { equal } from "node:assert/strict";
  * import { crc32 } from "./format.ts";
- * console.assert(crc32(new TextEncoder().encode("123456789")) === 0xcbf43926);
+ * const bytes = new TextEncoder().encode("123456789");
+ * equal(crc32(bytes), 0xcbf43926); // the CRC-32 check value
+ * equal(crc32(bytes.subarray(5), crc32(bytes.subarray(0, 5))), 0xcbf43926); // in two pieces
+ * equal(crc32(new Uint8Array(0)), 0);
  * ```
  */
 export function crc32(bytes: Uint8Array, crc = 0): number {
@@ -281,15 +297,25 @@ function checkContents(path: string, contents: TacitContents) {
  * @throws TypeError / RangeError for malformed contents; TacitFileError when writing fails.
  * @example
  * ```ts
- * import { readTacitFile, writeTacitFile } from "./format.ts";
- * const path = await Deno.makeTempFile({ suffix: ".tacit" });
- * await writeTacitFile(path, {
+ * import { deepStrictEqual, equal } from "node:assert/strict";
+ * import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readTacitFile, TACIT_MAGIC, writeTacitFile } from "./format.ts";
+ * const dir = mkdtempSync(join(tmpdir(), "tacit-"));
+ * const path = join(dir, "model.tacit");
+ * const itemFactors = { array: Float32Array.of(1, 2, 3, 4), shape: [2, 2] };
+ * await writeTacitFile(path, { kind: "als", params: { factors: 2 }, arrays: { itemFactors } });
+ * const bytes = readFileSync(path);
+ * deepStrictEqual(new Uint8Array(bytes.subarray(0, 8)), TACIT_MAGIC);
+ * equal(bytes.length % 64, 16); // the 16 bytes of the array start at a multiple of 64
+ * deepStrictEqual(await readTacitFile(path, { kind: "als" }), {
  *   kind: "als",
+ *   version: 1,
  *   params: { factors: 2 },
- *   arrays: { itemFactors: { array: Float32Array.of(1, 2, 3, 4), shape: [2, 2] } },
+ *   arrays: { itemFactors },
  * });
- * const file = await readTacitFile(path, { kind: "als" });
- * console.assert(file.arrays.itemFactors!.array[3] === 4);
+ * rmSync(dir, { recursive: true });
  * ```
  */
 export async function writeTacitFile(path: string, contents: TacitContents): Promise<void> {
@@ -475,12 +501,25 @@ function parseHeader(path: string, bytes: Uint8Array, headerLength: number) {
  *   corrupted file, or one of another kind.
  * @example
  * ```ts
- * import { readTacitFile } from "./format.ts";
- * try {
- *   await readTacitFile("no-such-model.tacit", { kind: "als" });
- * } catch (error) {
- *   console.assert(String(error).includes("no-such-model.tacit"));
- * }
+ * import { rejects } from "node:assert/strict";
+ * import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { readTacitFile, writeTacitFile } from "./format.ts";
+ * await rejects(readTacitFile("no-such-model.tacit"), {
+ *   name: "TacitFileError",
+ *   message: "Expected a tacit file at no-such-model.tacit but found no file",
+ *   path: "no-such-model.tacit",
+ * });
+ * const dir = mkdtempSync(join(tmpdir(), "tacit-"));
+ * const path = join(dir, "model.tacit");
+ * await writeTacitFile(path, { kind: "bpr", params: {}, arrays: { x: { array: Float32Array.of(1), shape: [1] } } });
+ * await rejects(readTacitFile(path, { kind: "als" }), /of kind 'als' but found 'bpr'/);
+ * const bytes = readFileSync(path);
+ * bytes[bytes.length - 1]! ^= 1; // flip one bit of the array
+ * writeFileSync(path, bytes);
+ * await rejects(readTacitFile(path), /the file is corrupted/);
+ * rmSync(dir, { recursive: true });
  * ```
  */
 export async function readTacitFile(
@@ -571,10 +610,18 @@ export async function readTacitFile(
  * @throws TypeError when the array is missing or of another dtype; RangeError for another shape.
  * @example
  * ```ts
+ * import { equal, throws } from "node:assert/strict";
  * import { expectArray } from "./format.ts";
- * const file = { kind: "als", version: 1, params: {},
- *   arrays: { userFactors: { array: new Float32Array(6), shape: [3, 2] } } };
+ * const array = new Float32Array(6);
+ * const file = { kind: "als", version: 1, params: {}, arrays: { userFactors: { array, shape: [3, 2] } } };
  * const factors: Float32Array = expectArray(file, "userFactors", "f32", [3, 2]);
+ * equal(factors, array);
+ * throws(() => expectArray(file, "userFactors", "f64"), {
+ *   name: "TypeError",
+ *   message: "Expected an array 'userFactors' of dtype f64 in the als file but found f32",
+ * });
+ * throws(() => expectArray(file, "userFactors", "f32", [2, 3]), RangeError);
+ * throws(() => expectArray(file, "itemFactors", "f32"), TypeError);
  * ```
  */
 export function expectArray<D extends Dtype>(
