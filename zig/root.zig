@@ -30,6 +30,8 @@ comptime {
 test {
     _ = abi_table;
     _ = abi_edge;
+    _ = @import("abi/handles.zig");
+    _ = @import("bytes.zig");
     _ = c_api;
     _ = c_api_sgd;
     _ = c_api_knn;

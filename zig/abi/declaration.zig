@@ -14,6 +14,7 @@
 //! description differs from it.
 
 const std = @import("std");
+const handles = @import("handles.zig");
 
 /// The version of the calling convention (header, context, layout rules).
 /// Signatures are compared field by field at load time, so this changes only
@@ -48,6 +49,7 @@ pub const Scalar = enum {
 pub const Element = enum {
     u8,
     i32,
+    u64,
     f32,
     f64,
 
@@ -55,6 +57,7 @@ pub const Element = enum {
         return switch (element) {
             .u8 => u8,
             .i32 => i32,
+            .u64 => u64,
             .f32 => f32,
             .f64 => f64,
         };
@@ -87,9 +90,25 @@ pub const Buffer = struct {
     access: Access = .read,
 };
 
+/// A handle parameter names the kind of native object it must refer to;
+/// `any` accepts every kind (releasing).
+pub const HandleKind = enum {
+    any,
+    bytes,
+
+    pub fn object(kind: HandleKind) ?handles.Kind {
+        return switch (kind) {
+            .any => null,
+            .bytes => .bytes,
+        };
+    }
+};
+
 pub const Kind = union(enum) {
     scalar: Scalar,
     buffer: Buffer,
+    /// A u64 handle from handles.zig; the view holds the object's pointer.
+    handle: HandleKind,
 };
 
 pub const Param = struct {
@@ -125,6 +144,10 @@ pub fn input(comptime element: Element, comptime name: [:0]const u8, comptime le
 
 pub fn optionalInput(comptime element: Element, comptime name: [:0]const u8, comptime length: Length) Param {
     return .{ .name = name, .kind = .{ .buffer = .{ .element = element, .length = length, .nullable = true } } };
+}
+
+pub fn handle(comptime name: [:0]const u8, comptime kind: HandleKind) Param {
+    return .{ .name = name, .kind = .{ .handle = kind } };
 }
 
 /// A buffer native code writes (an output, or an in/out buffer such as factors updated in place).
@@ -169,7 +192,7 @@ pub fn validate(comptime declaration: Declaration) void {
         }
         const buffer = switch (p.kind) {
             .buffer => |b| b,
-            .scalar => continue,
+            .scalar, .handle => continue,
         };
         for (buffer.length.product) |factor| {
             const referenced = param(declaration, factor);

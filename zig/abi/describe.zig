@@ -44,6 +44,9 @@ fn describeExport(comptime E: type) []const u8 {
                     describeLength(buffer.length), @offsetOf(E.Args, p.name), @offsetOf(E.Args, layout.lengthFieldName(p.name)),
                 },
             ),
+            .handle => |kind| std.fmt.comptimePrint("{{\"name\":\"{s}\",\"kind\":\"handle\",\"handleKind\":\"{s}\",\"offset\":{d}}}", .{
+                p.name, @tagName(kind), @offsetOf(E.Args, p.name),
+            }),
         };
     }
     return text ++ "]}";

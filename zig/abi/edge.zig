@@ -19,6 +19,7 @@ const declaration = @import("declaration.zig");
 const layout = @import("layout.zig");
 const status = @import("../status.zig");
 const ThreadPool = @import("../ThreadPool.zig");
+const handles = @import("handles.zig");
 const Declaration = declaration.Declaration;
 const Length = declaration.Length;
 const Error = status.Error;
@@ -53,11 +54,33 @@ pub fn Export(comptime decl: Declaration, comptime implementation: fn (*ThreadPo
                     declaration.abi_version, @sizeOf(Args), args.abi_version, args.args_size,
                 });
             }
-            const view = try unpack(args);
+            var view = try unpack(args);
+            // Handles last: each use taken here is given back whatever happens next.
+            var used: [handleCount()]u64 = undefined;
+            var used_len: usize = 0;
+            defer for (used[0..used_len]) |h| handles.unuse(h);
+            inline for (decl.params) |p| {
+                if (p.kind == .handle) {
+                    const value = @field(args, p.name);
+                    const pointer = if (p.kind.handle.object()) |kind|
+                        try handles.use(value, kind, p.name)
+                    else
+                        try handles.useAny(value, p.name);
+                    used[used_len] = value;
+                    used_len += 1;
+                    @field(view, p.name) = .{ .handle = value, .pointer = pointer };
+                }
+            }
             const lease = try ThreadPool.acquireGlobal(ctx.thread_limit);
             defer lease.release();
             ctx.threads_used = @intCast(lease.threadCount());
             try implementation(lease.pool, view);
+        }
+
+        fn handleCount() usize {
+            var n = 0;
+            for (decl.params) |p| n += @intFromBool(p.kind == .handle);
+            return n;
         }
 
         /// Scalars first (lengths refer to counts declared after a buffer), then
@@ -70,7 +93,7 @@ pub fn Export(comptime decl: Declaration, comptime implementation: fn (*ThreadPo
                         .count => try countOf(@field(args, p.name), p.name),
                         else => @field(args, p.name),
                     },
-                    .buffer => {},
+                    .buffer, .handle => {},
                 }
             }
             inline for (decl.params) |p| {
@@ -79,7 +102,7 @@ pub fn Export(comptime decl: Declaration, comptime implementation: fn (*ThreadPo
                         const required = try requiredLength(p.name, buffer.length, &view);
                         @field(view, p.name) = try sliceOf(buffer, p.name, @field(args, p.name), @field(args, layout.lengthFieldName(p.name)), required);
                     },
-                    .scalar => {},
+                    .scalar, .handle => {},
                 }
             }
             return view;
@@ -181,6 +204,7 @@ pub fn callWithSlicesLimited(comptime E: type, values: anytype, thread_limit: u3
             const value = @field(values, p.name);
             switch (p.kind) {
                 .scalar => |scalar| @field(args, p.name) = scalarValue(scalar.Wire(), value),
+                .handle => @field(args, p.name) = value,
                 .buffer => |buffer| {
                     if (comptime @TypeOf(value) == @TypeOf(null) or @TypeOf(value) == NullBuffer) {
                         @field(args, p.name) = null;

@@ -4,9 +4,11 @@
 //!   `args_size: u32`, then per parameter in order a scalar of its wire type,
 //!   or for a buffer `name: ?[*]T` followed by `name_len: u64` (elements).
 //!   C layout rules apply; describe.zig publishes every offset.
+//!   A handle is a `u64`.
 //! - `View`: what the implementation receives once the edge has checked the
 //!   arguments — counts as usize, buffers as slices of exactly their declared
-//!   length (optional slices for nullable buffers).
+//!   length (optional slices for nullable buffers), handles as the object's
+//!   pointer (`Object`: the handle value and the object).
 
 const std = @import("std");
 const declaration = @import("declaration.zig");
@@ -40,6 +42,11 @@ pub fn Args(comptime decl: Declaration) type {
                 types[next + 1] = u64;
                 next += 2;
             },
+            .handle => {
+                names[next] = p.name;
+                types[next] = u64;
+                next += 1;
+            },
         }
     }
     return @Struct(.@"extern", null, &names, &types, &@splat(.{}));
@@ -59,10 +66,21 @@ pub fn View(comptime decl: Declaration) type {
         types[i] = switch (p.kind) {
             .scalar => |scalar| if (scalar == .count) usize else scalar.Wire(),
             .buffer => |buffer| Slice(buffer),
+            .handle => Object,
         };
     }
     return @Struct(.auto, null, &names, &types, &@splat(.{}));
 }
+
+/// A handle the edge has looked up: its value and its object, used for the whole call.
+pub const Object = struct {
+    handle: u64,
+    pointer: *anyopaque,
+
+    pub fn as(object: Object, comptime T: type) *T {
+        return @ptrCast(@alignCast(object.pointer));
+    }
+};
 
 pub fn Slice(comptime buffer: declaration.Buffer) type {
     const T = buffer.element.Type();

@@ -15,6 +15,7 @@ const ThreadPool = @import("../ThreadPool.zig");
 const c_api = @import("../c_api.zig");
 const c_api_sgd = @import("../c_api_sgd.zig");
 const c_api_knn = @import("../c_api_knn.zig");
+const byte_store = @import("../bytes.zig");
 
 pub const exports = .{
     c_api.csr_check,
@@ -30,6 +31,10 @@ pub const exports = .{
     c_api_sgd.lmf_update,
     c_api_knn.knn_fit,
     c_api_knn.knn_recommend,
+    byte_store.create,
+    byte_store.copy,
+    byte_store.release,
+    byte_store.alive,
 };
 
 pub const description = describe.describe(exports);
