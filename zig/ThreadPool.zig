@@ -3,12 +3,20 @@
 //!
 //! A job is `n_tasks` calls of one function, handed out dynamically by an
 //! atomic counter, so tasks of uneven cost still keep every thread busy.
-//! Workers sleep on a condition variable between jobs.
+//! Each worker sleeps on its own condition variable between jobs, so a job
+//! wakes only the workers it uses.
 //!
 //! The process has one pool (`acquireGlobal`). A caller holds the pool's call
 //! lock (a `Lease`) from before it sizes its per-thread scratch until its last
 //! job ends, so two FFI calls from different threads never interleave and the
-//! thread count cannot change under a running kernel.
+//! thread count cannot change under a running kernel. The threads belong to
+//! the call: `acquireGlobal(thread_limit)` lets the lease use at most
+//! `thread_limit` of the pool's threads (0 = all of them). While it is held,
+//! `threadCount()` reports that count and jobs run on worker indices below it
+//! only; the workers above it are not woken. Releasing the lease lifts the
+//! limit. A lease never resizes the pool: `setGlobalThreadCount` is the one
+//! control of its size, and `globalThreadCount()` reports it. A second acquire
+//! on the thread that holds the lease deadlocks.
 //!
 //! Built on libc pthread mutexes and condition variables plus std.atomic:
 //! std.Io is avoided on purpose because its threaded backend installs signal
@@ -20,6 +28,8 @@ const std = @import("std");
 const c = std.c;
 const assert = std.debug.assert;
 const pin = @import("pin.zig");
+const status = @import("status.zig");
+const Error = status.Error;
 
 /// The most threads a pool runs, the calling thread included.
 pub const thread_count_max = 256;
@@ -29,24 +39,32 @@ const Job = struct {
     context: *anyopaque,
     run_task: *const fn (context: *anyopaque, task_index: usize, worker_index: usize) void,
     n_tasks: usize,
+    /// The threads that work on this job, the caller included: worker indices
+    /// 0..thread_count. The workers above stay asleep.
+    thread_count: usize,
     task_next: std.atomic.Value(usize) = .init(0),
 };
 
-/// Protects every field below it.
+/// Protects every field below it except `thread_limit`.
 mutex: c.pthread_mutex_t = c.PTHREAD_MUTEX_INITIALIZER,
-/// Signalled when a job is published or the pool shuts down.
-cond_job: c.pthread_cond_t = c.PTHREAD_COND_INITIALIZER,
+/// `cond_worker[i - 1]` wakes worker i: signalled when a job that includes it
+/// is published, or when the pool shuts down.
+cond_worker: [thread_count_max - 1]c.pthread_cond_t = @splat(c.PTHREAD_COND_INITIALIZER),
 /// Signalled when the last worker leaves the current job.
 cond_done: c.pthread_cond_t = c.PTHREAD_COND_INITIALIZER,
 threads: [thread_count_max - 1]std.Thread = undefined,
-/// Spawned worker threads; the pool's thread count is `workers_len + 1`.
+/// Spawned worker threads; the pool's size is `workers_len + 1`.
 workers_len: usize = 0,
-/// Bumped once per published job; a worker runs each generation once.
+/// Bumped once per published job; a worker runs each generation at most once.
 generation: u64 = 0,
 /// Workers that have not yet left the current job.
 workers_busy: usize = 0,
 job: ?*Job = null,
 shutting_down: bool = false,
+/// The most threads a job uses (>= 1), or 0 for all of them. Set and read only
+/// by the thread that holds the pool (the global pool's lease holder), so it
+/// needs no lock: workers see a job's count in `Job.thread_count`.
+thread_limit: usize = 0,
 
 /// Starts `thread_count - 1` workers (clamped to 1..thread_count_max). A
 /// worker that cannot be spawned is done without: the pool still works with
@@ -55,6 +73,8 @@ pub fn start(pool: *ThreadPool, thread_count: usize) void {
     assert(pool.workers_len == 0);
     pool.* = .{};
     const workers_wanted = std.math.clamp(thread_count, 1, thread_count_max) - 1;
+    // `workers_wanted <= threads.len` by the clamp, so `threads[i]` and
+    // `cond_worker[worker_index - 1]` stay in bounds.
     for (0..workers_wanted) |i| {
         const worker_index = i + 1;
         const thread = std.Thread.spawn(
@@ -73,16 +93,19 @@ pub fn stop(pool: *ThreadPool) void {
     lock(&pool.mutex);
     assert(pool.job == null);
     pool.shutting_down = true;
-    _ = c.pthread_cond_broadcast(&pool.cond_job);
+    for (pool.cond_worker[0..pool.workers_len]) |*cond| signal(cond);
     unlock(&pool.mutex);
     for (pool.threads[0..pool.workers_len]) |thread| thread.join();
     pool.workers_len = 0;
     pool.shutting_down = false;
 }
 
-/// The number of threads that run a job, the calling thread included (>= 1).
+/// The number of threads that run a job, the calling thread included (>= 1):
+/// the pool's size, or the holder's thread limit when that is smaller.
 pub fn threadCount(pool: *const ThreadPool) usize {
-    return pool.workers_len + 1;
+    const size = pool.workers_len + 1;
+    if (pool.thread_limit == 0) return size;
+    return @min(pool.thread_limit, size);
 }
 
 /// Calls `func(context, task_index, worker_index)` once for every task_index in
@@ -108,14 +131,18 @@ pub fn run(
         .context = @ptrCast(@constCast(context)),
         .run_task = Erased.runTask,
         .n_tasks = n_tasks,
+        // Waking more threads than there are tasks would only cost time.
+        .thread_count = @min(pool.threadCount(), n_tasks),
     };
-    if (n_tasks == 1 or pool.workers_len == 0) {
+    if (job.thread_count == 1) {
         runTasks(&job, 0);
         return;
     }
     pool.publish(&job);
     runTasks(&job, 0);
     pool.awaitWorkers();
+    // An assert is enough: every `runTasks` loop advances the counter once per
+    // iteration and stops only past the end or after `n_tasks` claims.
     assert(job.task_next.load(.monotonic) >= n_tasks);
 }
 
@@ -124,10 +151,13 @@ fn publish(pool: *ThreadPool, job: *Job) void {
     defer unlock(&pool.mutex);
     assert(pool.job == null);
     assert(pool.workers_busy == 0);
+    // `thread_count <= threadCount() <= workers_len + 1`: only spawned workers
+    // are counted busy, so `awaitWorkers` always ends.
+    assert(job.thread_count >= 2 and job.thread_count <= pool.workers_len + 1);
     pool.job = job;
-    pool.workers_busy = pool.workers_len;
+    pool.workers_busy = job.thread_count - 1;
     pool.generation +%= 1;
-    _ = c.pthread_cond_broadcast(&pool.cond_job);
+    for (pool.cond_worker[0 .. job.thread_count - 1]) |*cond| signal(cond);
 }
 
 fn awaitWorkers(pool: *ThreadPool) void {
@@ -146,24 +176,34 @@ fn runTasks(job: *Job, worker_index: usize) void {
     }
 }
 
+/// Whether the current job includes `worker_index` and is one it has not run.
+/// Call with `pool.mutex` held.
+fn hasWorkFor(pool: *const ThreadPool, worker_index: usize, generation_seen: u64) bool {
+    const job = pool.job orelse return false;
+    return pool.generation != generation_seen and worker_index < job.thread_count;
+}
+
 fn workerMain(pool: *ThreadPool, worker_index: usize) void {
+    const cond = &pool.cond_worker[worker_index - 1];
     lock(&pool.mutex);
     // `start` resets the generation to 0 before spawning, and no job can be
     // published before `start` returns, so 0 is the generation already seen.
+    // A worker left out of a job keeps its old `generation_seen`: it never
+    // runs that job, and the next job that includes it has a newer generation.
     var generation_seen: u64 = 0;
     while (true) {
-        while (pool.generation == generation_seen and !pool.shutting_down) {
-            _ = c.pthread_cond_wait(&pool.cond_job, &pool.mutex);
+        while (!pool.shutting_down and !pool.hasWorkFor(worker_index, generation_seen)) {
+            _ = c.pthread_cond_wait(cond, &pool.mutex);
         }
         if (pool.shutting_down) break;
+        const job = pool.job.?; // non-null: `hasWorkFor` checked it under the lock
         generation_seen = pool.generation;
-        const job = pool.job.?;
         unlock(&pool.mutex);
         runTasks(job, worker_index);
         lock(&pool.mutex);
         assert(pool.workers_busy > 0);
         pool.workers_busy -= 1;
-        if (pool.workers_busy == 0) _ = c.pthread_cond_signal(&pool.cond_done);
+        if (pool.workers_busy == 0) signal(&pool.cond_done);
     }
     unlock(&pool.mutex);
 }
@@ -176,6 +216,10 @@ fn lock(mutex: *c.pthread_mutex_t) void {
 fn unlock(mutex: *c.pthread_mutex_t) void {
     const rc = c.pthread_mutex_unlock(mutex);
     assert(rc == .SUCCESS);
+}
+
+fn signal(cond: *c.pthread_cond_t) void {
+    _ = c.pthread_cond_signal(cond);
 }
 
 // ---------------------------------------------------------------------------
@@ -191,28 +235,41 @@ var global_thread_count_started: std.atomic.Value(usize) = .init(0);
 /// Serialises callers of the global pool (held for a whole FFI call).
 var global_call_mutex: c.pthread_mutex_t = c.PTHREAD_MUTEX_INITIALIZER;
 
-/// Exclusive use of the global pool for the duration of one kernel call.
+/// Exclusive use of the global pool for the duration of one kernel call,
+/// limited to `threadCount()` of its threads.
 pub const Lease = struct {
     pool: *ThreadPool,
 
+    /// The threads this lease's jobs use, the caller included (>= 1).
+    pub fn threadCount(lease: Lease) usize {
+        return lease.pool.threadCount();
+    }
+
+    /// Lifts the thread limit and unlocks the pool.
     pub fn release(lease: Lease) void {
         assert(lease.pool == &global_pool);
+        global_pool.thread_limit = 0;
         unlock(&global_call_mutex);
     }
 };
 
-/// Locks the global pool, starting it on first use, and returns it. The
-/// caller must `release()` the lease; a second acquire on the same thread
-/// before that deadlocks.
-pub fn acquireGlobal() Lease {
+/// Locks the global pool, starting it on first use, and returns a lease whose
+/// jobs use `thread_limit` threads (0 = all; at most the pool's size). The
+/// caller must `release()` it; a second acquire on the same thread before
+/// that deadlocks.
+pub fn acquireGlobal(thread_limit: usize) Error!Lease {
     lock(&global_call_mutex);
-    if (!global_started) {
-        pin.pinSelf();
-        global_pool.start(resolveThreadCount(global_thread_count_requested.load(.monotonic)));
-        global_started = true;
-        global_thread_count_started.store(global_pool.threadCount(), .release);
-    }
+    if (!global_started) startGlobal();
+    global_pool.thread_limit = thread_limit;
     return .{ .pool = &global_pool };
+}
+
+/// Call with the call lock held.
+fn startGlobal() void {
+    pin.pinSelf();
+    global_pool.start(resolveThreadCount(global_thread_count_requested.load(.monotonic)));
+    global_started = true;
+    global_thread_count_started.store(global_pool.threadCount(), .release);
 }
 
 /// Resizes the global pool: `thread_count` threads, or the default when 0.
@@ -229,7 +286,8 @@ pub fn setGlobalThreadCount(thread_count: usize) void {
 }
 
 /// The global pool's thread count (>= 1): the started pool's, else the count
-/// it will start with. Never waits for a running kernel.
+/// it will start with. A lease's limit does not change it. Never waits for a
+/// running kernel.
 pub fn globalThreadCount() usize {
     const started = global_thread_count_started.load(.acquire);
     if (started != 0) return started;
@@ -262,6 +320,48 @@ const TestCounts = struct {
         _ = context.counts[task_index].fetchAdd(1, .monotonic);
         _ = context.worker_index_max.fetchMax(worker_index, .monotonic);
     }
+
+    /// Runs `n_tasks` (<= counts.len) tasks on `pool` and checks that each ran
+    /// once, on a worker index below `thread_count`.
+    fn expectRunOnce(counts: []std.atomic.Value(u32), pool: *ThreadPool, n_tasks: usize, thread_count: usize) !void {
+        @memset(counts[0..n_tasks], .init(0));
+        var context: TestCounts = .{ .counts = counts[0..n_tasks] };
+        pool.run(n_tasks, &context, visit);
+        for (counts[0..n_tasks]) |*count| try std.testing.expectEqual(1, count.load(.monotonic));
+        try std.testing.expect(context.worker_index_max.load(.monotonic) < thread_count);
+    }
+};
+
+/// `n_tasks` tasks that each wait until all have started, so the job finishes
+/// only if `n_tasks` distinct threads work on it. Bounded: a task gives up
+/// after many yields, so a missing thread fails the check instead of hanging.
+const TestBarrier = struct {
+    n_tasks: usize,
+    arrived: std.atomic.Value(usize) = .init(0),
+    timed_out: std.atomic.Value(bool) = .init(false),
+    worker_index_max: std.atomic.Value(usize) = .init(0),
+
+    fn visit(context: *TestBarrier, task_index: usize, worker_index: usize) void {
+        _ = task_index;
+        _ = context.worker_index_max.fetchMax(worker_index, .monotonic);
+        _ = context.arrived.fetchAdd(1, .acq_rel);
+        var spins: usize = 0;
+        while (context.arrived.load(.acquire) < context.n_tasks) : (spins += 1) {
+            if (spins == 10_000_000) {
+                context.timed_out.store(true, .monotonic);
+                return;
+            }
+            std.Thread.yield() catch {};
+        }
+    }
+
+    /// Whether `n_tasks` threads, all below `thread_count`, met in one job.
+    fn meet(pool: *ThreadPool, n_tasks: usize, thread_count: usize) bool {
+        var context: TestBarrier = .{ .n_tasks = n_tasks };
+        pool.run(n_tasks, &context, visit);
+        return !context.timed_out.load(.monotonic) and
+            context.worker_index_max.load(.monotonic) < thread_count;
+    }
 };
 
 test "run calls every task exactly once with 1, 2 and 7 threads" {
@@ -275,11 +375,7 @@ test "run calls every task exactly once with 1, 2 and 7 threads" {
             for (0..3) |_| {
                 const counts = try allocator.alloc(std.atomic.Value(u32), n_tasks);
                 defer allocator.free(counts);
-                @memset(counts, .init(0));
-                var context: TestCounts = .{ .counts = counts };
-                pool.run(n_tasks, &context, TestCounts.visit);
-                for (counts) |*count| try std.testing.expectEqual(1, count.load(.monotonic));
-                try std.testing.expect(context.worker_index_max.load(.monotonic) < thread_count);
+                try TestCounts.expectRunOnce(counts, &pool, n_tasks, thread_count);
             }
         }
     }
@@ -292,4 +388,62 @@ test "the global pool can be resized" {
     try std.testing.expectEqual(1, globalThreadCount());
     setGlobalThreadCount(0);
     try std.testing.expect(globalThreadCount() >= 1);
+}
+
+test "a lease runs every task once on its own thread limit and never resizes the pool" {
+    setGlobalThreadCount(4);
+    defer setGlobalThreadCount(0);
+    var counts: [1000]std.atomic.Value(u32) = undefined;
+    for ([_]usize{ 1, 2, 3, 0, 9, 2 }) |limit| {
+        const lease = try acquireGlobal(limit);
+        defer lease.release();
+        const expected: usize = if (limit == 0) 4 else @min(limit, 4);
+        try std.testing.expectEqual(expected, lease.threadCount());
+        try std.testing.expectEqual(expected, lease.pool.threadCount());
+        try std.testing.expectEqual(4, globalThreadCount());
+        for ([_]usize{ 1, 3, 7, 1000 }) |n_tasks| {
+            for (0..3) |_| try TestCounts.expectRunOnce(&counts, lease.pool, n_tasks, expected);
+        }
+        // The lease's threads really work: `expected` of them meet in one job.
+        try std.testing.expect(TestBarrier.meet(lease.pool, expected, expected));
+    }
+    try std.testing.expectEqual(4, globalThreadCount());
+    const lease = try acquireGlobal(0);
+    defer lease.release();
+    try std.testing.expectEqual(4, lease.threadCount());
+}
+
+const TestLeaseLoop = struct {
+    limit: usize,
+    iterations: usize,
+    failed: bool = false,
+
+    fn loop(context: *TestLeaseLoop) void {
+        context.loopOrError() catch {
+            context.failed = true;
+        };
+    }
+
+    fn loopOrError(context: *TestLeaseLoop) !void {
+        var counts: [64]std.atomic.Value(u32) = undefined;
+        for (0..context.iterations) |_| {
+            const lease = try acquireGlobal(context.limit);
+            defer lease.release();
+            try std.testing.expectEqual(context.limit, lease.threadCount());
+            try TestCounts.expectRunOnce(&counts, lease.pool, counts.len, context.limit);
+        }
+    }
+};
+
+test "two threads that lease the global pool with different limits each see their own" {
+    setGlobalThreadCount(4);
+    defer setGlobalThreadCount(0);
+    var one: TestLeaseLoop = .{ .limit = 1, .iterations = 300 };
+    var three: TestLeaseLoop = .{ .limit = 3, .iterations = 300 };
+    const thread = try std.Thread.spawn(.{}, TestLeaseLoop.loop, .{&three});
+    TestLeaseLoop.loop(&one);
+    thread.join();
+    try std.testing.expect(!one.failed);
+    try std.testing.expect(!three.failed);
+    try std.testing.expectEqual(4, globalThreadCount());
 }

@@ -166,7 +166,7 @@ fn csrCheck(n_rows_c: c_int, n_cols_c: c_int, indptr_ptr: ?[*]const i32, indices
         .indices = try buffer(i32, indices_ptr, nnz, "indices"),
         .data = if (data_ptr != null) try buffer(f32, data_ptr, nnz, "data") else null,
     };
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     try csr.checkEntries(lease.pool, matrix, .{ .n_cols = n_cols, .order = .strictly_increasing });
 }
@@ -174,7 +174,7 @@ fn csrCheck(n_rows_c: c_int, n_cols_c: c_int, indptr_ptr: ?[*]const i32, indices
 fn countNonFinite(values_ptr: ?[*]const f32, len_c: c_int, out_count: ?*i32) Error!void {
     const values = try buffer(f32, values_ptr, try count(len_c, "len"), "values");
     const out = out_count orelse return status.fail(.invalid_argument, "Expected out_count to be a buffer of 1 element but found null", .{});
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     out.* = @intCast(finite.countNonFinite(lease.pool, values));
 }
@@ -185,7 +185,7 @@ fn gram(factors_ptr: ?[*]const f32, n_c: c_int, f_c: c_int, ridge: f32, out_ptr:
     try requireFinite(ridge, "ridge");
     const factors = try buffer(f32, factors_ptr, n * f, "factors");
     const out = try bufferMut(f32, out_ptr, f * f, "out");
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     try requireAllFinite(lease.pool, factors, f, "factors");
     try linalg.gram(allocator, lease.pool, factors, f, ridge, out);
@@ -222,7 +222,7 @@ fn alsSolve(
     const x = try bufferMut(f32, x_ptr, shape.n_rows * shape.f, "x");
     const y = try buffer(f32, y_ptr, shape.n_other * shape.f, "y");
 
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     try csr.checkEntries(lease.pool, ratingsCsr(ratings), .{ .n_cols = shape.n_other, .order = .any });
     try requireAllFinite(lease.pool, y, shape.f, "y");
@@ -254,7 +254,7 @@ fn alsLoss(
     const y = try buffer(f32, y_ptr, shape.n_other * shape.f, "y");
     const out = try bufferMut(f64, out_ptr, 2, "out");
 
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     try csr.checkEntries(lease.pool, ratingsCsr(ratings), .{ .n_cols = shape.n_other, .order = .any });
     try requireAllFinite(lease.pool, x, shape.f, "x");
@@ -311,7 +311,7 @@ fn topkDot(
         .out_ids = try bufferMut(i32, out_ids_ptr, n_q * k, "out_ids"),
         .out_scores = try bufferMut(f32, out_scores_ptr, n_q * k, "out_scores"),
     };
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     if (exclude_indptr) |indptr| {
         const exclusions: csr.Csr = .{ .indptr = indptr, .indices = exclude_indices, .data = null };
@@ -356,7 +356,7 @@ fn rankingMetrics(
         .n_items = n_items,
         .out = try bufferMut(f64, out_ptr, n_users * metrics.column_count, "out"),
     };
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     const tests: csr.Csr = .{ .indptr = test_indptr, .indices = test_indices, .data = null };
     try csr.checkEntries(lease.pool, tests, .{ .n_cols = n_items, .order = .strictly_increasing, .names = test_names });

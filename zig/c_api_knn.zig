@@ -132,7 +132,7 @@ fn knnFit(
         .out_scores = try bufferMut(f32, out_scores_ptr, out_len, "out_scores"),
         .out_counts = try bufferMut(i32, out_counts_ptr, n_items, "out_counts"),
     };
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     try checkSparse(lease.pool, user_items, n_items, user_names);
     try checkSparse(lease.pool, item_users, n_users, item_names);
@@ -178,7 +178,7 @@ fn knnRecommend(
         .out_ids = try bufferMut(i32, out_ids_ptr, out_len, "out_ids"),
         .out_scores = try bufferMut(f32, out_scores_ptr, out_len, "out_scores"),
     };
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     try checkSparse(lease.pool, queries, n_items, query_names);
     try checkSparse(lease.pool, similarity, n_items, sim_names);

@@ -168,7 +168,7 @@ fn bprEpoch(
     const item_factors = try bufferMut(f32, item_factors_ptr, shape.n_cols * f, "item_factors");
     const out_counts = try bufferMut(i32, out_counts_ptr, 2, "out_counts");
 
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     try checkLikes(lease.pool, likes, shape, n_samples);
     try requireAllFinite(lease.pool, user_factors, f, "user_factors");
@@ -239,7 +239,7 @@ fn bprSample(
     const out_liked = try bufferMut(i32, out_liked_ptr, n_samples, "out_liked");
     const out_disliked = try bufferMut(i32, out_disliked_ptr, n_samples, "out_disliked");
 
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     try checkLikes(lease.pool, likes, shape, n_samples);
     bpr.sample(likes, .{
@@ -286,7 +286,7 @@ fn lmfUpdate(
     const y = try buffer(f32, y_ptr, n_other * f, "y");
     const adagrad = try bufferMut(f32, adagrad_ptr, n_rows * f, "adagrad");
 
-    const lease = ThreadPool.acquireGlobal();
+    const lease = try ThreadPool.acquireGlobal(0);
     defer lease.release();
     const matrix: csr.Csr = .{ .indptr = ratings.indptr, .indices = ratings.indices, .data = ratings.data };
     try csr.checkEntries(lease.pool, matrix, .{ .n_cols = n_other, .order = .any });
