@@ -15,8 +15,17 @@
 //! `threadCount()` reports that count and jobs run on worker indices below it
 //! only; the workers above it are not woken. Releasing the lease lifts the
 //! limit. A lease never resizes the pool: `setGlobalThreadCount` is the one
-//! control of its size, and `globalThreadCount()` reports it. A second acquire
-//! on the thread that holds the lease deadlocks.
+//! control of its size, and `globalThreadCount()` reports it.
+//!
+//! Reentrancy rules, checked in every build mode (not by `assert`):
+//!  - A thread holds at most one global lease. `acquireGlobal` on a thread that
+//!    already holds it, or from inside a task of the global pool, fails with
+//!    `error.Internal` (and a message) instead of deadlocking on the call lock;
+//!    `setGlobalThreadCount` there panics, since it cannot report an error.
+//!  - A lease is released once, on the thread that acquired it (else panic).
+//!  - A task must not call `run` on the pool that runs it: the job would wait
+//!    for itself. `run` detects this and panics; it is a bug in tacit. A task
+//!    may run a job on a different pool.
 //!
 //! Built on libc pthread mutexes and condition variables plus std.atomic:
 //! std.Io is avoided on purpose because its threaded backend installs signal
@@ -70,7 +79,9 @@ thread_limit: usize = 0,
 /// worker that cannot be spawned is done without: the pool still works with
 /// fewer threads. `pool` must not move while it runs.
 pub fn start(pool: *ThreadPool, thread_count: usize) void {
-    assert(pool.workers_len == 0);
+    // Checked in every mode: restarting a running pool would overwrite the
+    // state its live workers read.
+    if (pool.workers_len != 0) @panic("ThreadPool.start: the pool is already running; stop it first");
     pool.* = .{};
     const workers_wanted = std.math.clamp(thread_count, 1, thread_count_max) - 1;
     // `workers_wanted <= threads.len` by the clamp, so `threads[i]` and
@@ -91,7 +102,9 @@ pub fn start(pool: *ThreadPool, thread_count: usize) void {
 /// Stops and joins every worker. No job may be running.
 pub fn stop(pool: *ThreadPool) void {
     lock(&pool.mutex);
-    assert(pool.job == null);
+    // Checked in every mode: the running job's caller waits for workers that
+    // would be gone, and its job lives on that caller's stack.
+    if (pool.job != null) @panic("ThreadPool.stop: a job is still running on this pool");
     pool.shutting_down = true;
     for (pool.cond_worker[0..pool.workers_len]) |*cond| signal(cond);
     unlock(&pool.mutex);
@@ -111,7 +124,8 @@ pub fn threadCount(pool: *const ThreadPool) usize {
 /// Calls `func(context, task_index, worker_index)` once for every task_index in
 /// 0..n_tasks, spread over the pool's threads, and returns when all are done.
 /// `worker_index < threadCount()` and no two concurrent calls share one, so it
-/// indexes per-thread scratch. `func` must not call `run` itself.
+/// indexes per-thread scratch. `func` must not call `run` on this pool (that
+/// panics; see the top comment).
 pub fn run(
     pool: *ThreadPool,
     n_tasks: usize,
@@ -126,6 +140,11 @@ pub fn run(
             func(typed, task_index, worker_index);
         }
     };
+    // Before the early returns, so the bug shows whatever the job's size.
+    if (inTaskOf(pool)) {
+        @panic("ThreadPool.run called from inside a task of the same pool (a tacit bug: " ++
+            "the nested job would wait for the task that started it)");
+    }
     if (n_tasks == 0) return;
     var job: Job = .{
         .context = @ptrCast(@constCast(context)),
@@ -135,11 +154,11 @@ pub fn run(
         .thread_count = @min(pool.threadCount(), n_tasks),
     };
     if (job.thread_count == 1) {
-        runTasks(&job, 0);
+        runTasks(pool, &job, 0);
         return;
     }
     pool.publish(&job);
-    runTasks(&job, 0);
+    runTasks(pool, &job, 0);
     pool.awaitWorkers();
     // An assert is enough: every `runTasks` loop advances the counter once per
     // iteration and stops only past the end or after `n_tasks` claims.
@@ -149,8 +168,11 @@ pub fn run(
 fn publish(pool: *ThreadPool, job: *Job) void {
     lock(&pool.mutex);
     defer unlock(&pool.mutex);
-    assert(pool.job == null);
-    assert(pool.workers_busy == 0);
+    // Checked in every mode: a second job would overwrite `pool.job` while the
+    // first (on another caller's stack) is still being worked on.
+    if (pool.job != null or pool.workers_busy != 0) {
+        @panic("ThreadPool.run: two jobs at once on one pool (concurrent callers without the pool's lease)");
+    }
     // `thread_count <= threadCount() <= workers_len + 1`: only spawned workers
     // are counted busy, so `awaitWorkers` always ends.
     assert(job.thread_count >= 2 and job.thread_count <= pool.workers_len + 1);
@@ -167,8 +189,28 @@ fn awaitWorkers(pool: *ThreadPool) void {
     pool.job = null;
 }
 
+/// The tasks a thread is running, innermost first: a linked list through the
+/// stack frames of `runTasks`, so `run` can tell whether it is called from a
+/// task of its own pool (also through a job on another pool).
+const TaskFrame = struct {
+    pool: *const ThreadPool,
+    outer: ?*const TaskFrame,
+};
+threadlocal var task_frame_innermost: ?*const TaskFrame = null;
+
+fn inTaskOf(pool: *const ThreadPool) bool {
+    var frame = task_frame_innermost;
+    while (frame) |f| : (frame = f.outer) {
+        if (f.pool == pool) return true;
+    }
+    return false;
+}
+
 /// Claims tasks until none is left. Bounded: each claim advances the counter.
-fn runTasks(job: *Job, worker_index: usize) void {
+fn runTasks(pool: *const ThreadPool, job: *Job, worker_index: usize) void {
+    const frame: TaskFrame = .{ .pool = pool, .outer = task_frame_innermost };
+    task_frame_innermost = &frame;
+    defer task_frame_innermost = frame.outer;
     for (0..job.n_tasks) |_| {
         const task_index = job.task_next.fetchAdd(1, .monotonic);
         if (task_index >= job.n_tasks) return;
@@ -199,23 +241,25 @@ fn workerMain(pool: *ThreadPool, worker_index: usize) void {
         const job = pool.job.?; // non-null: `hasWorkFor` checked it under the lock
         generation_seen = pool.generation;
         unlock(&pool.mutex);
-        runTasks(job, worker_index);
+        runTasks(pool, job, worker_index);
         lock(&pool.mutex);
-        assert(pool.workers_busy > 0);
+        // Checked in every mode: an underflow would let `awaitWorkers` return
+        // (and the job's stack frame go) while workers still run its tasks.
+        if (pool.workers_busy == 0) @panic("ThreadPool: a worker left a job that counted no busy workers");
         pool.workers_busy -= 1;
         if (pool.workers_busy == 0) signal(&pool.cond_done);
     }
     unlock(&pool.mutex);
 }
 
+// Checked in every mode: a lock that silently failed would let two threads
+// into the bookkeeping that keeps jobs' stack frames alive.
 fn lock(mutex: *c.pthread_mutex_t) void {
-    const rc = c.pthread_mutex_lock(mutex);
-    assert(rc == .SUCCESS);
+    if (c.pthread_mutex_lock(mutex) != .SUCCESS) @panic("ThreadPool: pthread_mutex_lock failed");
 }
 
 fn unlock(mutex: *c.pthread_mutex_t) void {
-    const rc = c.pthread_mutex_unlock(mutex);
-    assert(rc == .SUCCESS);
+    if (c.pthread_mutex_unlock(mutex) != .SUCCESS) @panic("ThreadPool: pthread_mutex_unlock failed");
 }
 
 fn signal(cond: *c.pthread_cond_t) void {
@@ -234,6 +278,8 @@ var global_thread_count_requested: std.atomic.Value(usize) = .init(0);
 var global_thread_count_started: std.atomic.Value(usize) = .init(0);
 /// Serialises callers of the global pool (held for a whole FFI call).
 var global_call_mutex: c.pthread_mutex_t = c.PTHREAD_MUTEX_INITIALIZER;
+/// Whether this thread holds the global pool's call lock.
+threadlocal var holds_global_lease = false;
 
 /// Exclusive use of the global pool for the duration of one kernel call,
 /// limited to `threadCount()` of its threads.
@@ -245,22 +291,36 @@ pub const Lease = struct {
         return lease.pool.threadCount();
     }
 
-    /// Lifts the thread limit and unlocks the pool.
+    /// Lifts the thread limit and unlocks the pool. Once, on the thread that
+    /// acquired the lease.
     pub fn release(lease: Lease) void {
-        assert(lease.pool == &global_pool);
+        if (lease.pool != &global_pool) @panic("ThreadPool.Lease.release: not a lease of the global pool");
+        if (!holds_global_lease) {
+            @panic("ThreadPool.Lease.release: this thread holds no lease (released twice, or on another thread)");
+        }
         global_pool.thread_limit = 0;
+        holds_global_lease = false;
         unlock(&global_call_mutex);
     }
 };
 
 /// Locks the global pool, starting it on first use, and returns a lease whose
 /// jobs use `thread_limit` threads (0 = all; at most the pool's size). The
-/// caller must `release()` it; a second acquire on the same thread before
-/// that deadlocks.
+/// caller must `release()` it. Fails with `error.Internal` on a thread that
+/// already holds the lease or runs a task of the global pool, where waiting
+/// for the lock would deadlock.
 pub fn acquireGlobal(thread_limit: usize) Error!Lease {
+    if (holds_global_lease) {
+        return status.fail(.internal, "tacit bug: the thread pool was acquired twice on one thread " ++
+            "(a native call that holds the pool asked for it again)", .{});
+    }
+    if (inTaskOf(&global_pool)) {
+        return status.fail(.internal, "tacit bug: a task running on the thread pool asked for the pool", .{});
+    }
     lock(&global_call_mutex);
     if (!global_started) startGlobal();
     global_pool.thread_limit = thread_limit;
+    holds_global_lease = true;
     return .{ .pool = &global_pool };
 }
 
@@ -274,7 +334,12 @@ fn startGlobal() void {
 
 /// Resizes the global pool: `thread_count` threads, or the default when 0.
 /// Waits for a running kernel to finish; the new workers start lazily.
+/// Panics on a thread that holds the lease or runs a task of the global pool.
 pub fn setGlobalThreadCount(thread_count: usize) void {
+    if (holds_global_lease or inTaskOf(&global_pool)) {
+        @panic("ThreadPool.setGlobalThreadCount called while this thread holds the pool " ++
+            "(a tacit bug: it would wait for itself)");
+    }
     lock(&global_call_mutex);
     defer unlock(&global_call_mutex);
     if (global_started) {
@@ -446,4 +511,109 @@ test "two threads that lease the global pool with different limits each see thei
     try std.testing.expect(!one.failed);
     try std.testing.expect(!three.failed);
     try std.testing.expectEqual(4, globalThreadCount());
+}
+
+const TestAcquireInTask = struct {
+    results: []?Error!void,
+
+    fn visit(context: *TestAcquireInTask, task_index: usize, worker_index: usize) void {
+        _ = worker_index;
+        const lease = acquireGlobal(0) catch |err| {
+            context.results[task_index] = err;
+            return;
+        };
+        lease.release();
+        context.results[task_index] = {};
+    }
+};
+
+test "acquiring the global pool again on its holder's thread, or from its task, fails and leaves the lease working" {
+    setGlobalThreadCount(3);
+    defer setGlobalThreadCount(0);
+    const lease = try acquireGlobal(2);
+    defer lease.release();
+    try std.testing.expectError(error.Internal, acquireGlobal(0));
+    var message: [status.message_capacity_bytes]u8 = undefined;
+    const message_len = status.copyMessage(&message);
+    try std.testing.expect(std.mem.indexOf(u8, message[0..message_len], "acquired twice on one thread") != null);
+
+    try std.testing.expectEqual(2, lease.threadCount());
+    var counts: [100]std.atomic.Value(u32) = undefined;
+    try TestCounts.expectRunOnce(&counts, lease.pool, counts.len, 2);
+
+    // A task, on the caller or on a worker, gets the error instead of waiting
+    // for the lock its own job's caller holds.
+    var results: [8]?Error!void = @splat(null);
+    var context: TestAcquireInTask = .{ .results = &results };
+    lease.pool.run(results.len, &context, TestAcquireInTask.visit);
+    for (results) |result| try std.testing.expectError(error.Internal, result.?);
+    try TestCounts.expectRunOnce(&counts, lease.pool, counts.len, 2);
+}
+
+/// Forks; the child runs `child`. Returns the child's pid to the parent.
+fn testFork(comptime child: fn () noreturn) !c.pid_t {
+    const pid = c.fork();
+    if (pid < 0) return error.ForkFailed;
+    if (pid == 0) child();
+    return pid;
+}
+
+fn testWait(pid: c.pid_t) !u32 {
+    var wait_status: c_int = 0;
+    while (c.waitpid(pid, &wait_status, 0) < 0) {
+        if (c._errno().* != @backingInt(c.E.INTR)) return error.WaitFailed;
+    }
+    return @bitCast(wait_status);
+}
+
+const TestNestedRun = struct {
+    pool: *ThreadPool,
+
+    fn visit(context: *TestNestedRun, task_index: usize, worker_index: usize) void {
+        _ = task_index;
+        _ = worker_index;
+        var counts: [4]std.atomic.Value(u32) = @splat(.init(0));
+        var inner: TestCounts = .{ .counts = &counts };
+        context.pool.run(counts.len, &inner, TestCounts.visit);
+    }
+};
+
+/// The write end of the pipe that `testNestedRunChild` sends its stderr to.
+var test_stderr_pipe: [2]c.fd_t = .{ -1, -1 };
+
+fn testNestedRunChild() noreturn {
+    _ = c.alarm(20);
+    _ = c.close(test_stderr_pipe[0]);
+    if (c.dup2(test_stderr_pipe[1], 2) < 0) c._exit(2);
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    var context: TestNestedRun = .{ .pool = &pool };
+    // Two tasks on two threads: the job is published, so without the check the
+    // nested run would collide with it.
+    pool.run(2, &context, TestNestedRun.visit);
+    c._exit(0); // not reached: the nested run panics
+}
+
+test "run from inside a task of the same pool panics with a clear message" {
+    if (c.pipe(&test_stderr_pipe) != 0) return error.PipeFailed;
+    const pid = testFork(testNestedRunChild);
+    _ = c.close(test_stderr_pipe[1]);
+    // Read the child's stderr to its end (the pipe closes when it dies) before
+    // waiting, so a long report cannot block it on a full pipe.
+    var stderr_text: [16 * 1024]u8 = undefined;
+    var stderr_len: usize = 0;
+    var discard: [4096]u8 = undefined;
+    while (true) {
+        const room = stderr_text[stderr_len..];
+        const buffer = if (room.len > 0) room else &discard;
+        const n = c.read(test_stderr_pipe[0], buffer.ptr, buffer.len);
+        if (n <= 0) break;
+        if (room.len > 0) stderr_len += @intCast(n);
+    }
+    _ = c.close(test_stderr_pipe[0]);
+    const wait_status_value = try testWait(try pid);
+    try std.testing.expect(c.W.IFSIGNALED(wait_status_value));
+    try std.testing.expectEqual(c.SIG.ABRT, c.W.TERMSIG(wait_status_value));
+    const text = stderr_text[0..stderr_len];
+    try std.testing.expect(std.mem.indexOf(u8, text, "run called from inside a task of the same pool") != null);
 }
