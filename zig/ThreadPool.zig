@@ -27,6 +27,13 @@
 //!    for itself. `run` detects this and panics; it is a bug in tacit. A task
 //!    may run a job on a different pool.
 //!
+//! Fork: a child made by `fork()` has only the forking thread, while the pool
+//! would still count on the parent's workers. When the global pool first
+//! starts it registers a `pthread_atfork` child handler that forgets those
+//! workers and re-initialises the pool's locks and condition variables, so
+//! the child's first acquire starts fresh workers (with the thread count the
+//! parent requested). Forking from inside a task is not supported.
+//!
 //! Built on libc pthread mutexes and condition variables plus std.atomic:
 //! std.Io is avoided on purpose because its threaded backend installs signal
 //! handlers, which a library loaded into Deno or Bun must not do.
@@ -278,6 +285,8 @@ var global_thread_count_requested: std.atomic.Value(usize) = .init(0);
 var global_thread_count_started: std.atomic.Value(usize) = .init(0);
 /// Serialises callers of the global pool (held for a whole FFI call).
 var global_call_mutex: c.pthread_mutex_t = c.PTHREAD_MUTEX_INITIALIZER;
+/// Whether the fork child handler is registered (a child inherits it).
+var global_atfork_registered = false;
 /// Whether this thread holds the global pool's call lock.
 threadlocal var holds_global_lease = false;
 
@@ -327,9 +336,29 @@ pub fn acquireGlobal(thread_limit: usize) Error!Lease {
 /// Call with the call lock held.
 fn startGlobal() void {
     pin.pinSelf();
+    // Best effort: without the handler a forked child's first parallel call
+    // hangs, as it did before; a later start tries again.
+    if (!global_atfork_registered) {
+        global_atfork_registered = c.pthread_atfork(null, null, resetGlobalInForkChild) == 0;
+    }
     global_pool.start(resolveThreadCount(global_thread_count_requested.load(.monotonic)));
     global_started = true;
     global_thread_count_started.store(global_pool.threadCount(), .release);
+}
+
+/// The `pthread_atfork` child handler: runs in the child, on its only thread.
+/// The parent's workers do not exist here, and the call lock or the pool's
+/// mutex may have been held by a thread that does not either: forget the
+/// workers without joining them (their stacks stay allocated in the child)
+/// and re-initialise every lock and condition variable, so the next acquire
+/// starts fresh workers. The requested thread count is kept.
+fn resetGlobalInForkChild() callconv(.c) void {
+    global_pool = .{};
+    global_started = false;
+    global_thread_count_started.store(0, .release);
+    global_call_mutex = c.PTHREAD_MUTEX_INITIALIZER;
+    // A forking thread that held the lease still does: it will release it.
+    if (holds_global_lease) lock(&global_call_mutex);
 }
 
 /// Resizes the global pool: `thread_count` threads, or the default when 0.
@@ -550,6 +579,31 @@ test "acquiring the global pool again on its holder's thread, or from its task, 
     try TestCounts.expectRunOnce(&counts, lease.pool, counts.len, 2);
 }
 
+/// Runs in a forked child: a parallel job over the global pool must use at
+/// least two threads and run every task once. Exits 0 on success, 1 otherwise;
+/// SIGALRM ends a hang.
+fn testForkChild() noreturn {
+    _ = c.alarm(20);
+    const ok = testForkChildCheck() catch false;
+    c._exit(if (ok) 0 else 1);
+}
+
+fn testForkChildCheck() !bool {
+    const lease = try acquireGlobal(0);
+    defer lease.release();
+    const thread_count = lease.threadCount();
+    if (thread_count < 2) return false;
+    if (!TestBarrier.meet(lease.pool, 2, thread_count)) return false;
+    var counts: [1000]std.atomic.Value(u32) = undefined;
+    @memset(&counts, .init(0));
+    var context: TestCounts = .{ .counts = &counts };
+    lease.pool.run(counts.len, &context, TestCounts.visit);
+    for (&counts) |*count| {
+        if (count.load(.monotonic) != 1) return false;
+    }
+    return context.worker_index_max.load(.monotonic) < thread_count;
+}
+
 /// Forks; the child runs `child`. Returns the child's pid to the parent.
 fn testFork(comptime child: fn () noreturn) !c.pid_t {
     const pid = c.fork();
@@ -564,6 +618,56 @@ fn testWait(pid: c.pid_t) !u32 {
         if (c._errno().* != @backingInt(c.E.INTR)) return error.WaitFailed;
     }
     return @bitCast(wait_status);
+}
+
+fn testForkAndWait(comptime child: fn () noreturn) !u32 {
+    return testWait(try testFork(child));
+}
+
+fn expectExitedZero(wait_status: u32) !void {
+    try std.testing.expect(c.W.IFEXITED(wait_status));
+    try std.testing.expectEqual(0, c.W.EXITSTATUS(wait_status));
+}
+
+const TestHolder = struct {
+    state: std.atomic.Value(u8) = .init(0),
+
+    /// Holds the lease until told to let go: 0 = starting, 1 = holding, 2 = let go.
+    fn hold(context: *TestHolder) void {
+        const lease = acquireGlobal(0) catch return;
+        defer lease.release();
+        context.state.store(1, .release);
+        while (context.state.load(.acquire) != 2) std.Thread.yield() catch {};
+    }
+};
+
+test "after fork the child's global pool starts fresh workers" {
+    setGlobalThreadCount(3);
+    defer setGlobalThreadCount(0);
+    var counts: [1000]std.atomic.Value(u32) = undefined;
+    {
+        const lease = try acquireGlobal(0);
+        defer lease.release();
+        try std.testing.expectEqual(3, lease.threadCount());
+        try std.testing.expect(TestBarrier.meet(lease.pool, 3, 3));
+        try TestCounts.expectRunOnce(&counts, lease.pool, counts.len, 3);
+    }
+    try expectExitedZero(try testForkAndWait(testForkChild));
+
+    // Fork while another thread holds the call lock: the child gets it anyway.
+    var holder: TestHolder = .{};
+    const thread = try std.Thread.spawn(.{}, TestHolder.hold, .{&holder});
+    while (holder.state.load(.acquire) == 0) std.Thread.yield() catch {};
+    const wait_status = testForkAndWait(testForkChild);
+    holder.state.store(2, .release);
+    thread.join();
+    try expectExitedZero(try wait_status);
+
+    // The parent's pool is untouched.
+    const lease = try acquireGlobal(0);
+    defer lease.release();
+    try std.testing.expectEqual(3, lease.threadCount());
+    try TestCounts.expectRunOnce(&counts, lease.pool, counts.len, 3);
 }
 
 const TestNestedRun = struct {
