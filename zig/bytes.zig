@@ -25,7 +25,7 @@ const Bytes = struct {
     }
 };
 
-const create_declaration: abi.Declaration = .{ .name = "tacit_bytes_create", .params = &.{
+const create_declaration: abi.Declaration = .{ .parallel = false, .name = "tacit_bytes_create", .params = &.{
     abi.count("size"),
     abi.output(.u64, "out_handle", abi.fixed(1)),
 } };
@@ -41,7 +41,7 @@ fn createImpl(_: *ThreadPool, a: View(create_declaration)) Error!void {
     a.out_handle[0] = try handles.register(.bytes, bytes, Bytes.destroy);
 }
 
-const copy_declaration: abi.Declaration = .{ .name = "tacit_bytes_copy", .params = &.{
+const copy_declaration: abi.Declaration = .{ .parallel = false, .name = "tacit_bytes_copy", .params = &.{
     abi.handle("store", .bytes),
     abi.count("offset"),
     abi.int("direction"),
@@ -65,7 +65,7 @@ fn copyImpl(_: *ThreadPool, a: View(copy_declaration)) Error!void {
     }
 }
 
-const release_declaration: abi.Declaration = .{ .name = "tacit_handle_release", .params = &.{
+const release_declaration: abi.Declaration = .{ .parallel = false, .name = "tacit_handle_release", .params = &.{
     abi.handle("handle", .any),
 } };
 /// Releases the owner's reference to any native object; the object is
@@ -76,7 +76,7 @@ fn releaseImpl(_: *ThreadPool, a: View(release_declaration)) Error!void {
     try handles.release(a.handle.handle, "handle");
 }
 
-const alive_declaration: abi.Declaration = .{ .name = "tacit_handles_alive", .params = &.{
+const alive_declaration: abi.Declaration = .{ .parallel = false, .name = "tacit_handles_alive", .params = &.{
     abi.output(.i32, "out_count", abi.fixed(1)),
 } };
 /// The number of native objects alive (for leak tests).

@@ -69,7 +69,7 @@ fn bprEpoch(pool: *ThreadPool, a: View(bpr_epoch_declaration)) Error!void {
 
 /// The BPR update of one triple, exactly as tacit_bpr_epoch steps it; the
 /// three rows must not overlap. out_correct = 1 when x_u·(y_i − y_j) > 0 before.
-const bpr_step_declaration: abi.Declaration = .{ .name = "tacit_bpr_step", .params = &.{
+const bpr_step_declaration: abi.Declaration = .{ .name = "tacit_bpr_step", .parallel = false, .params = &.{
     output(.f32, "user", times(&.{"f"})),
     output(.f32, "liked", times(&.{"f"})),
     output(.f32, "disliked", times(&.{"f"})),

@@ -28,6 +28,7 @@ export interface LengthDeclaration {
 interface ElementArrays {
   u8: Uint8Array;
   i32: Int32Array;
+  u64: BigUint64Array;
   f32: Float32Array;
   f64: Float64Array;
 }
@@ -36,6 +37,7 @@ type Declared<N extends ExportName> = Extract<ExportDeclaration, { name: N }>;
 type ParamsOf<N extends ExportName> = Declared<N>["params"][number];
 type ValueOf<P> = P extends { kind: "buffer"; element: infer E; nullable: infer Nullable }
   ? ElementArrays[E & keyof ElementArrays] | (Nullable extends true ? null : never)
+  : P extends { kind: "handle" } ? bigint
   : number;
 
 /** The named arguments of export `N`: numbers for scalars, typed arrays for buffers. */

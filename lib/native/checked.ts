@@ -131,6 +131,17 @@ export function packCall<N extends ExportName>(
   for (const p of declaration.params) {
     if (p.kind === "buffer") continue;
     const value = values[p.name];
+    if (p.kind === "handle") {
+      if (typeof value !== "bigint") {
+        throw new TypeError(
+          `Expected ${name}'s ${p.name} to be a native handle (bigint) but found ${
+            describe(value)
+          }`,
+        );
+      }
+      view.setBigUint64(p.offset, value, true);
+      continue;
+    }
     if (typeof value !== "number") {
       throw new TypeError(
         `Expected ${name}'s ${p.name} to be a number but found ${describe(value)}`,
@@ -225,7 +236,7 @@ function newContext(threads: number): Uint8Array {
 const I32_MIN = -2_147_483_648;
 const I32_MAX = 2_147_483_647;
 
-function writeScalar(view: DataView, p: ParamDeclaration, value: number, name: string): void {
+function writeScalar(view: DataView, p: ScalarParam, value: number, name: string): void {
   // A string switch: "double" has no export yet, and the generated union would reject it.
   switch (p.kind as string) {
     case "count":
@@ -254,6 +265,7 @@ function writeScalar(view: DataView, p: ParamDeclaration, value: number, name: s
 }
 
 type BufferParam = Extract<ParamDeclaration, { kind: "buffer" }>;
+type ScalarParam = Exclude<ParamDeclaration, { kind: "buffer" | "handle" }>;
 
 function requiredLength(
   p: BufferParam,
@@ -280,6 +292,7 @@ function requiredLength(
 const arrayTypes = {
   u8: Uint8Array,
   i32: Int32Array,
+  u64: BigUint64Array,
   f32: Float32Array,
   f64: Float64Array,
 } as const;

@@ -211,5 +211,34 @@ export const abiDescription = {
         { name: "out_scores", kind: "buffer", element: "f32", access: "write", nullable: false, length: { product: ["n_q", "k"], scale: 1, add: 0, lastOf: null }, offset: 184, lengthOffset: 192 },
       ],
     },
+    {
+      name: "tacit_bytes_create", long: false, size: 32,
+      params: [
+        { name: "size", kind: "count", offset: 8 },
+        { name: "out_handle", kind: "buffer", element: "u64", access: "write", nullable: false, length: { product: [], scale: 1, add: 0, lastOf: null }, offset: 16, lengthOffset: 24 },
+      ],
+    },
+    {
+      name: "tacit_bytes_copy", long: false, size: 48,
+      params: [
+        { name: "store", kind: "handle", handleKind: "bytes", offset: 8 },
+        { name: "offset", kind: "count", offset: 16 },
+        { name: "direction", kind: "int", offset: 20 },
+        { name: "data", kind: "buffer", element: "u8", access: "write", nullable: false, length: { product: ["len"], scale: 1, add: 0, lastOf: null }, offset: 24, lengthOffset: 32 },
+        { name: "len", kind: "count", offset: 40 },
+      ],
+    },
+    {
+      name: "tacit_handle_release", long: false, size: 16,
+      params: [
+        { name: "handle", kind: "handle", handleKind: "any", offset: 8 },
+      ],
+    },
+    {
+      name: "tacit_handles_alive", long: false, size: 24,
+      params: [
+        { name: "out_count", kind: "buffer", element: "i32", access: "write", nullable: false, length: { product: [], scale: 1, add: 0, lastOf: null }, offset: 8, lengthOffset: 16 },
+      ],
+    },
   ],
 } as const;

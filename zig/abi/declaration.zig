@@ -121,6 +121,10 @@ pub const Declaration = struct {
     params: []const Param,
     /// May take seconds: Deno runs it nonblocking by default.
     long: bool = false,
+    /// Leases the thread pool for the call. An export that never runs parallel
+    /// work (a handle release, one SGD step) says false, so it never waits
+    /// for a running kernel.
+    parallel: bool = true,
 };
 
 // ---------------------------------------------------------------------------

@@ -10,7 +10,8 @@
 //!    (exactly that many elements; null only where nullable or empty), so an
 //!    implementation only ever sees slices it may index in full;
 //! 4. leases the thread pool with the caller's thread limit (the call never
-//!    resizes the pool) and reports the threads it got in the context;
+//!    resizes the pool) and reports the threads it got in the context; an
+//!    export declared `.parallel = false` runs inline without the pool;
 //! 5. runs the implementation and turns its error into a status.
 //! Nothing panics across the boundary.
 
@@ -70,6 +71,11 @@ pub fn Export(comptime decl: Declaration, comptime implementation: fn (*ThreadPo
                     used_len += 1;
                     @field(view, p.name) = .{ .handle = value, .pointer = pointer };
                 }
+            }
+            if (!decl.parallel) {
+                var serial: ThreadPool = .{}; // never started: every job runs inline
+                ctx.threads_used = 1;
+                return implementation(&serial, view);
             }
             const lease = try ThreadPool.acquireGlobal(ctx.thread_limit);
             defer lease.release();
