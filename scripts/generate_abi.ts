@@ -29,12 +29,18 @@ function literal(value: unknown): string {
 }
 
 /** One export per block, one parameter per line. */
-function render(d: { abiVersion: number; contextSize: number; exports: { params: unknown[] }[] }): string {
+function render(
+  d: { abiVersion: number; contextSize: number; exports: { params: unknown[] }[] },
+): string {
   const exports = d.exports.map(({ params, ...head }) => {
     const fields = literal(head).slice(2, -2);
-    return `    {\n      ${fields},\n      params: [\n${params.map((p) => `        ${literal(p)},`).join("\n")}\n      ],\n    },`;
+    return `    {\n      ${fields},\n      params: [\n${
+      params.map((p) => `        ${literal(p)},`).join("\n")
+    }\n      ],\n    },`;
   });
-  return `{\n  abiVersion: ${d.abiVersion},\n  contextSize: ${d.contextSize},\n  exports: [\n${exports.join("\n")}\n  ],\n}`;
+  return `{\n  abiVersion: ${d.abiVersion},\n  contextSize: ${d.contextSize},\n  exports: [\n${
+    exports.join("\n")
+  }\n  ],\n}`;
 }
 
 const target = `${root}lib/native/symbols.ts`;

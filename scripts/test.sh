@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs the pinned toolchain if
-# missing, builds the native library, then runs the Zig unit tests, the
-# TypeScript suite (and JSDoc examples) under Deno, and the same suite under Bun.
-# Ends with one line "tests: N passed, M failed" summing all three.
+# missing, runs the static checks (deno fmt --check, deno lint, deno doc --lint
+# mod.ts: one check each), builds the native library, then runs the Zig unit
+# tests, the TypeScript suite (and JSDoc examples) under Deno, and the same
+# suite under Bun. Ends with one line "tests: N passed, M failed" summing all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/toolchain.sh
 set +e
 log="$(mktemp -d)"
+
+export NO_COLOR=1
+checks_passed=0; checks_failed=0
+for check in "deno fmt --check" "deno lint" "deno doc --lint mod.ts"; do
+  if $check > "$log/check" 2>&1; then
+    checks_passed=$((checks_passed + 1))
+  else
+    checks_failed=$((checks_failed + 1)); echo "check failed: $check"; tail -n 40 "$log/check"
+  fi
+done
+echo "checks: ${checks_passed} passed, ${checks_failed} failed"
 
 zig build -Doptimize=ReleaseFast || { echo "tests: 0 passed, 1 failed (native build)"; exit 1; }
 
@@ -24,11 +36,12 @@ deno_passed=$(count '[0-9]+ passed' "$log/deno"); deno_failed=$(count '[0-9]+ fa
 bun_passed=$(count '^ *[0-9]+ pass$' "$log/bun"); bun_failed=$(count '^ *[0-9]+ fail$' "$log/bun")
 # zig prints "N/M tests passed": the passed count is the first number.
 zig_passed=$(grep -Eo '[0-9]+/[0-9]+ tests passed' "$log/zig" | tail -n 1 | cut -d/ -f1); zig_passed=${zig_passed:-0}
-passed=$(( zig_passed + ${deno_passed:-0} + ${bun_passed:-0} ))
-failed=$(( zig_failed + ${deno_failed:-0} + ${bun_failed:-0} ))
+passed=$(( checks_passed + zig_passed + ${deno_passed:-0} + ${bun_passed:-0} ))
+failed=$(( checks_failed + zig_failed + ${deno_failed:-0} + ${bun_failed:-0} ))
 status=0
+[ "$checks_failed" -eq 0 ] || status=1
 for s in $zig_status $deno_status $bun_status; do [ "$s" -eq 0 ] || status=1; done
 [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
-echo "zig: ${zig_passed} passed, deno: ${deno_passed:-0} passed, bun: ${bun_passed:-0} passed"
+echo "checks: ${checks_passed} passed, zig: ${zig_passed} passed, deno: ${deno_passed:-0} passed, bun: ${bun_passed:-0} passed"
 echo "tests: ${passed} passed, ${failed} failed"
 exit $status

@@ -42,12 +42,16 @@ export const Status = {
 
 /** The error a native call raised that is neither a TypeError nor a RangeError, with its status. */
 export class NativeError extends Error {
+  /** The negative status code the call returned (see {@link Status}). */
+  readonly status: number;
+
   /**
    * @param message The native message.
    * @param status The negative status code (see {@link Status}).
    */
-  constructor(message: string, readonly status: number) {
+  constructor(message: string, status: number) {
     super(message);
+    this.status = status;
     this.name = "NativeError";
   }
 }
