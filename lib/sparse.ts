@@ -16,6 +16,10 @@
  */
 export const MAX_NNZ = 2_147_483_647;
 
+/** How errors about a matrix whose arrays were changed after construction begin. */
+const changed =
+  "The matrix's arrays no longer form a valid CSR matrix (changed after construction?)";
+
 /**
  * A matrix shape `[rows, cols]`: two integers in `[0, MAX_NNZ - 1]`. Every function that
  * takes a shape throws a TypeError when it is not a pair and a RangeError for an entry out
@@ -307,9 +311,17 @@ export class CsrMatrix {
    */
   transpose(): CsrMatrix {
     const [nRows, nCols] = this.shape;
-    const nnz = this.nnz;
+    const nnz = this.#checkedNnz();
     const indptr = new Int32Array(nCols + 1);
-    for (let p = 0; p < nnz; p++) indptr[this.indices[p]! + 1]!++;
+    for (let p = 0; p < nnz; p++) {
+      const column = this.indices[p]!;
+      if (!(column >= 0 && column < nCols)) {
+        throw new RangeError(
+          `${changed}: indices[${p}] = ${column} is out of range for ${nCols} columns`,
+        );
+      }
+      indptr[column + 1]!++;
+    }
     for (let c = 0; c < nCols; c++) indptr[c + 1]! += indptr[c]!;
     const next = indptr.slice(0, nCols);
     const indices = new Int32Array(nnz);
@@ -341,9 +353,53 @@ export class CsrMatrix {
    */
   row(r: number): SparseRow {
     checkRowId("row", r, this.shape[0]);
+    const [start, end] = this.rowRange(r);
+    return { indices: this.indices.subarray(start, end), data: this.data.subarray(start, end) };
+  }
+
+  /**
+   * Where row `r`'s entries lie: `[indptr[r], indptr[r + 1])`, checked to be
+   * an ordered range within the stored entries. The arrays are the caller's
+   * (not copied), so this holds even for a matrix changed after construction.
+   *
+   * @param r A row id in `[0, rows)` (not checked here).
+   * @returns `[start, end]` with `0 <= start <= end <= nnz`.
+   * @throws RangeError when the row's pointers were changed into an invalid range.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { CsrMatrix } from "./sparse.ts";
+   * deepStrictEqual(CsrMatrix.fromDense([[1, 0], [2, 3]]).rowRange(1), [1, 3]);
+   * ```
+   */
+  rowRange(r: number): [start: number, end: number] {
     const start = this.indptr[r]!;
     const end = this.indptr[r + 1]!;
-    return { indices: this.indices.subarray(start, end), data: this.data.subarray(start, end) };
+    if (!(start >= 0 && start <= end && end <= this.indices.length && end <= this.data.length)) {
+      throw new RangeError(
+        `${changed}: row ${r} spans indptr[${r}] = ${start} to indptr[${
+          r + 1
+        }] = ${end}, not a range within the ${this.indices.length} stored entries`,
+      );
+    }
+    return [start, end];
+  }
+
+  /** nnz after checking that indptr still matches the arrays (O(rows)). */
+  #checkedNnz(): number {
+    const nRows = this.shape[0];
+    const nnz = this.indptr[nRows]!;
+    if (this.indptr[0] !== 0 || nnz !== this.indices.length || nnz !== this.data.length) {
+      throw new RangeError(
+        `${changed}: indptr[0] = ${
+          this.indptr[0]
+        } and indptr[${nRows}] = ${nnz} but it stores ${this.indices.length} indices and ${this.data.length} values`,
+      );
+    }
+    for (let r = 0; r < nRows; r++) {
+      if (this.indptr[r]! > this.indptr[r + 1]!) this.rowRange(r);
+    }
+    return nnz;
   }
 
   /**
@@ -365,7 +421,8 @@ export class CsrMatrix {
     for (let k = 0; k < ids.length; k++) {
       const r = ids[k]!;
       checkRowId(`rows[${k}]`, r, this.shape[0]);
-      indptr[k + 1] = indptr[k]! + (this.indptr[r + 1]! - this.indptr[r]!);
+      const [start, end] = this.rowRange(r);
+      indptr[k + 1] = indptr[k]! + (end - start);
     }
     const nnz = indptr[ids.length]!;
     const indices = new Int32Array(nnz);

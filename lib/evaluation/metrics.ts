@@ -428,13 +428,13 @@ function scoreBatch(
 function testRows(test: CsrMatrix, users: Int32Array): { indptr: Int32Array; indices: Int32Array } {
   const indptr = new Int32Array(users.length + 1);
   for (let r = 0; r < users.length; r++) {
-    const u = users[r]!;
-    indptr[r + 1] = indptr[r]! + test.indptr[u + 1]! - test.indptr[u]!;
+    const [start, end] = test.rowRange(users[r]!);
+    indptr[r + 1] = indptr[r]! + end - start;
   }
   const indices = new Int32Array(indptr[users.length]!);
   for (let r = 0; r < users.length; r++) {
-    const u = users[r]!;
-    indices.set(test.indices.subarray(test.indptr[u]!, test.indptr[u + 1]!), indptr[r]!);
+    const [start, end] = test.rowRange(users[r]!);
+    indices.set(test.indices.subarray(start, end), indptr[r]!);
   }
   return { indptr, indices };
 }
