@@ -28,7 +28,7 @@ export interface NativeLibrary extends PlainLibrary {
   callExport(name: string, args: Uint8Array, context: Uint8Array): number;
   callExportAsync(name: string, args: Uint8Array, context: Uint8Array): Promise<number>;
   /** The address of a typed array's first element (its byte offset included). */
-  address(view: ArrayBufferView): bigint;
+  address(view: ArrayBufferView): number | bigint;
 }
 
 /** How an adapter module opens the library. */

@@ -59,7 +59,7 @@ export const adapter: Adapter = {
             }
           }, 0);
         }),
-      address: (view) => BigInt(ffi.ptr(view)),
+      address: (view) => ffi.ptr(view),
     };
   },
 };

@@ -93,18 +93,51 @@ const CONTEXT = {
 } as const;
 const MESSAGE_CAPACITY = abiDescription.contextSize - CONTEXT.message;
 
-/** A prepared call: the packed arguments and the context, with the arrays they point into. */
+/** A prepared call: the packed arguments and the context, and the values they point into. */
 interface Packed {
   args: Uint8Array;
   context: Uint8Array;
   /** Keeps every buffer reachable while native code may read it. */
-  keepAlive: readonly ArrayBufferView[];
+  values: unknown;
 }
 
+type BufferParam = Extract<ParamDeclaration, { kind: "buffer" }>;
+type ScalarParam = Exclude<ParamDeclaration, { kind: "buffer" }>;
+
+/** What packing an export needs, derived once from its declaration. */
+interface Plan {
+  size: number;
+  names: ReadonlySet<string>;
+  scalars: readonly ScalarParam[];
+  buffers: readonly BufferParam[];
+  /** Reused by synchronous calls, which cannot overlap on one JavaScript thread. */
+  syncArgs: Uint8Array;
+}
+
+const plans = new Map<string, Plan>();
+const syncContext = new Uint8Array(abiDescription.contextSize);
 const placeholder = new Uint8Array(8);
 
+function planOf(name: ExportName): Plan {
+  let plan = plans.get(name);
+  if (plan === undefined) {
+    const declaration = declarationOf(name);
+    const params = declaration.params as readonly ParamDeclaration[];
+    plan = {
+      size: declaration.size,
+      names: new Set(params.map((p) => p.name)),
+      scalars: params.filter((p): p is ScalarParam => p.kind !== "buffer"),
+      buffers: params.filter((p): p is BufferParam => p.kind === "buffer"),
+      syncArgs: new Uint8Array(declaration.size),
+    };
+    plans.set(name, plan);
+  }
+  return plan;
+}
+
 /**
- * Checks `args` against the declaration of `name` and packs them.
+ * Checks `args` against the declaration of `name` and packs them. A
+ * synchronous call (`reuse`) packs into buffers kept for that export.
  * @throws TypeError naming the argument when a name, type or length is wrong.
  * @throws RangeError when a count is negative or not an integer.
  */
@@ -113,77 +146,53 @@ export function packCall<N extends ExportName>(
   name: N,
   args: ArgsOf<N>,
   options: CallOptions = {},
+  reuse = false,
 ): Packed {
-  const declaration = declarationOf(name);
+  const plan = planOf(name);
   const values = args as unknown as Record<string, unknown>;
   if (typeof values !== "object" || values === null) {
     throw new TypeError(`Expected the arguments of ${name} to be an object`);
   }
-  const declared = new Set<string>(declaration.params.map((p) => p.name));
-  for (const key of Object.keys(values)) {
-    if (!declared.has(key)) {
+  for (const key in values) {
+    if (!plan.names.has(key)) {
       throw new TypeError(
-        `${name} has no parameter ${key}; its parameters are ${[...declared].join(", ")}`,
+        `${name} has no parameter ${key}; its parameters are ${[...plan.names].join(", ")}`,
       );
     }
   }
-  const bytes = new Uint8Array(declaration.size);
+  const bytes = reuse ? plan.syncArgs : new Uint8Array(plan.size);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, abiDescription.abiVersion, true);
-  view.setUint32(4, declaration.size, true);
-  const counts = new Map<string, number>();
-  for (const p of declaration.params) {
-    if (p.kind === "buffer") continue;
-    const value = values[p.name];
-    if (p.kind === "handle") {
-      if (typeof value !== "bigint") {
-        throw new TypeError(
-          `Expected ${name}'s ${p.name} to be a native handle (bigint) but found ${
-            describe(value)
-          }`,
-        );
-      }
-      view.setBigUint64(p.offset, value, true);
-      continue;
-    }
-    if (typeof value !== "number") {
-      throw new TypeError(
-        `Expected ${name}'s ${p.name} to be a number but found ${describe(value)}`,
-      );
-    }
-    writeScalar(view, p, value, name);
-    if (p.kind === "count") counts.set(p.name, value);
-  }
-  const keepAlive: ArrayBufferView[] = [];
-  const buffers = new Map<string, ArrayBufferView | null>();
-  for (const p of declaration.params) {
-    if (p.kind !== "buffer") continue;
+  view.setUint32(4, plan.size, true);
+  for (const p of plan.scalars) writeScalar(view, p, values[p.name], name);
+  for (const p of plan.buffers) {
     const value = values[p.name];
     if (value === undefined) {
       throw new TypeError(`Expected ${name}'s ${p.name} to be given but found nothing`);
     }
-    const required = requiredLength(p, counts, buffers);
+    const required = requiredLength(p, values);
     if (value === null) {
       if (!p.nullable && required > 0) {
         throw new TypeError(
           `Expected ${p.name} to be a buffer of ${required} elements but found null`,
         );
       }
-      buffers.set(p.name, null);
-      continue; // pointer and length stay 0
+      writeU64(view, p.offset, 0);
+      writeU64(view, p.lengthOffset, 0);
+      continue;
     }
     const array = checkedArray(p, value, required);
-    buffers.set(p.name, array);
-    keepAlive.push(array);
     const pointer = array.byteLength > 0
       ? lib.address(array)
       : p.nullable
       ? lib.address(placeholder)
-      : 0n;
-    view.setBigUint64(p.offset, pointer, true);
-    view.setBigUint64(p.lengthOffset, BigInt(array.length), true);
+      : 0;
+    writeU64(view, p.offset, pointer);
+    writeU64(view, p.lengthOffset, array.length);
   }
-  return { args: bytes, context: newContext(options.threads ?? 0), keepAlive };
+  const context = reuse ? syncContext : new Uint8Array(abiDescription.contextSize);
+  writeContextHeader(context, options.threads ?? 0);
+  return { args: bytes, context, values };
 }
 
 /** Runs a packed call on the calling thread and throws the typed error its status stands for. */
@@ -203,18 +212,17 @@ export async function runPackedAsync(
 
 function finish(name: ExportName, packed: Packed, status: number): void {
   const context = new DataView(packed.context.buffer);
-  const record: CallRecord = {
-    name,
-    status,
-    threadsUsed: context.getUint32(CONTEXT.threadsUsed, true),
-  };
-  for (const observer of observers) observer(record);
-  if (status === Status.ok) return;
-  const length = Math.min(context.getUint32(CONTEXT.messageLength, true), MESSAGE_CAPACITY);
-  const message =
-    new TextDecoder().decode(packed.context.subarray(CONTEXT.message, CONTEXT.message + length)) ||
+  const threadsUsed = context.getUint32(CONTEXT.threadsUsed, true);
+  // Read before any observer runs: an observer's own call reuses the sync context.
+  const message = status === Status.ok ? "" : messageOf(packed.context, context) ||
     `tacit: ${name} failed with status ${status}`;
+  if (observers.size > 0) {
+    const record: CallRecord = { name, status, threadsUsed };
+    for (const observer of observers) observer(record);
+  }
   switch (status) {
+    case Status.ok:
+      return;
     case Status.invalidArgument:
       throw new TypeError(message);
     case Status.outOfRange:
@@ -225,22 +233,50 @@ function finish(name: ExportName, packed: Packed, status: number): void {
   }
 }
 
-function newContext(threads: number): Uint8Array {
+const decoder = new TextDecoder();
+
+function messageOf(bytes: Uint8Array, view: DataView): string {
+  const length = Math.min(view.getUint32(CONTEXT.messageLength, true), MESSAGE_CAPACITY);
+  return decoder.decode(bytes.subarray(CONTEXT.message, CONTEXT.message + length));
+}
+
+/** Writes a u64 from a number (exact below 2^53, as every pointer and length is) or a bigint. */
+function writeU64(view: DataView, offset: number, value: number | bigint): void {
+  if (typeof value === "bigint") {
+    view.setBigUint64(offset, value, true);
+    return;
+  }
+  view.setUint32(offset, value % 0x1_0000_0000, true);
+  view.setUint32(offset + 4, Math.floor(value / 0x1_0000_0000), true);
+}
+
+function writeContextHeader(context: Uint8Array, threads: number): void {
   if (!Number.isInteger(threads) || threads < 0 || threads > 0xffff_ffff) {
     throw new RangeError(`Expected threads to be an integer >= 0 but found ${threads}`);
   }
-  const context = new Uint8Array(abiDescription.contextSize);
   const view = new DataView(context.buffer);
   view.setUint32(CONTEXT.abiVersion, abiDescription.abiVersion, true);
   view.setUint32(CONTEXT.contextSize, abiDescription.contextSize, true);
   view.setUint32(CONTEXT.threadLimit, threads, true);
-  return context;
+  view.setUint32(CONTEXT.messageLength, 0, true);
 }
 
 const I32_MIN = -2_147_483_648;
 const I32_MAX = 2_147_483_647;
 
-function writeScalar(view: DataView, p: ScalarParam, value: number, name: string): void {
+function writeScalar(view: DataView, p: ScalarParam, value: unknown, name: string): void {
+  if (p.kind === "handle") {
+    if (typeof value !== "bigint") {
+      throw new TypeError(
+        `Expected ${name}'s ${p.name} to be a native handle (bigint) but found ${describe(value)}`,
+      );
+    }
+    view.setBigUint64(p.offset, value, true);
+    return;
+  }
+  if (typeof value !== "number") {
+    throw new TypeError(`Expected ${name}'s ${p.name} to be a number but found ${describe(value)}`);
+  }
   // A string switch: "double" has no export yet, and the generated union would reject it.
   switch (p.kind as string) {
     case "count":
@@ -262,24 +298,16 @@ function writeScalar(view: DataView, p: ScalarParam, value: number, name: string
     case "float":
       view.setFloat32(p.offset, value, true);
       return;
-    case "double":
+    default:
       view.setFloat64(p.offset, value, true);
-      return;
   }
 }
 
-type BufferParam = Extract<ParamDeclaration, { kind: "buffer" }>;
-type ScalarParam = Exclude<ParamDeclaration, { kind: "buffer" | "handle" }>;
-
-function requiredLength(
-  p: BufferParam,
-  counts: Map<string, number>,
-  buffers: Map<string, ArrayBufferView | null>,
-): number {
+function requiredLength(p: BufferParam, values: Record<string, unknown>): number {
   const length = p.length;
   if (length.lastOf !== null) {
-    const source = buffers.get(length.lastOf) as Int32Array | null | undefined;
-    if (source === null || source === undefined || source.length === 0) return 0;
+    const source = values[length.lastOf] as Int32Array | null;
+    if (source === null || source.length === 0) return 0;
     const last = source[source.length - 1]!;
     if (last < 0) {
       throw new TypeError(
@@ -288,8 +316,9 @@ function requiredLength(
     }
     return last;
   }
+  // Every factor is a count, checked before any buffer.
   let n: number = length.scale;
-  for (const factor of length.product) n *= counts.get(factor)!;
+  for (const factor of length.product) n *= values[factor] as number;
   return n + length.add;
 }
 

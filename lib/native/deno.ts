@@ -56,7 +56,7 @@ export const adapter: Adapter = {
       callExport: (name, args, context) => symbols[name]!(args, context) as number,
       callExportAsync: (name, args, context) =>
         symbols[`${name}$async`]!(args, context) as Promise<number>,
-      address: (view) => BigInt(deno.UnsafePointer.value(deno.UnsafePointer.of(view))),
+      address: (view) => deno.UnsafePointer.value(deno.UnsafePointer.of(view)),
     };
   },
 };

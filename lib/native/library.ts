@@ -54,7 +54,7 @@ export function callNative<N extends ExportName>(
   options?: CallOptions,
 ): void {
   const lib = nativeLibrary();
-  runPacked(lib, name, packCall(lib, name, args, options));
+  runPacked(lib, name, packCall(lib, name, args, options, true));
 }
 
 /** As {@link callNative}, letting the event loop run while the call works. */
