@@ -106,3 +106,4 @@ export type {
 export type { Ids, RankOptions } from "./lib/models/query.ts";
 export { TacitFileError } from "./lib/io/format.ts";
 export type { TacitArray, TacitFile } from "./lib/io/format.ts";
+export type { NeighbourSchema, Weighted } from "./lib/models/nearest_neighbours.ts";
