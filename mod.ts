@@ -107,3 +107,4 @@ export type { Ids, RankOptions } from "./lib/models/query.ts";
 export { TacitFileError } from "./lib/io/format.ts";
 export type { TacitArray, TacitFile } from "./lib/io/format.ts";
 export type { NeighbourSchema, Weighted } from "./lib/models/nearest_neighbours.ts";
+export { loadModel, MODEL_CLASSES } from "./lib/models/registry.ts";
