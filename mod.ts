@@ -96,3 +96,19 @@ export type {
   NeighboursRecommendOptions,
   NeighboursSimilarOptions,
 } from "./lib/models/nearest_neighbours.ts";
+export { Model } from "./lib/models/model.ts";
+export type { ModelClass, ModelRecommendOptions, ModelSchema } from "./lib/models/model.ts";
+export { MatrixFactorizationBase } from "./lib/models/matrix_factorization.ts";
+export type { CommonModelOptions, FactorSchema } from "./lib/models/matrix_factorization.ts";
+export type {
+  OptionSchema,
+  OptionsOf,
+  OptionSpec,
+  OptionValues,
+  SchemaFor,
+} from "./lib/models/options.ts";
+export type { Ids, RankOptions } from "./lib/models/query.ts";
+export { TacitFileError } from "./lib/io/format.ts";
+export type { TacitArray, TacitFile } from "./lib/io/format.ts";
+export type { NeighbourSchema, Weighted } from "./lib/models/nearest_neighbours.ts";
+export { loadModel, MODEL_CLASSES } from "./lib/models/registry.ts";

@@ -13,26 +13,19 @@
  */
 import { callNative, callNativeAsync, NativeError, Status } from "../native/library.ts";
 import { Random } from "../random.ts";
-import { CsrMatrix } from "../sparse.ts";
+import type { CsrMatrix } from "../sparse.ts";
+import { idInRange, idsInRange, positiveInteger } from "../validate.ts";
+import { choleskySolve } from "../linalg.ts";
 import {
-  finiteNumber,
-  idInRange,
-  idsInRange,
-  nonNegativeInteger,
-  oneOf,
-  positiveInteger,
-} from "../validate.ts";
-import {
-  assertFiniteFactors,
-  canWarmStart,
   type CommonModelOptions,
   commonOptions,
-  FLOAT32_MAX,
-  runIterations,
-} from "./training.ts";
-import { choleskySolve } from "../linalg.ts";
-import { MatrixFactorizationBase } from "./matrix_factorization.ts";
+  MatrixFactorizationBase,
+} from "./matrix_factorization.ts";
+import { checkColumns, checkCsr, loadAs } from "./model.ts";
+import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
+import { runIterations } from "./training.ts";
 
+/** Options of {@link AlternatingLeastSquares}, with `implicit`'s defaults. */
 export interface AlternatingLeastSquaresOptions extends CommonModelOptions {
   /** Latent factors per user and item (100). */
   factors?: number;
@@ -50,6 +43,7 @@ export interface AlternatingLeastSquaresOptions extends CommonModelOptions {
   calculateTrainingLoss?: boolean;
 }
 
+/** Options of {@link AlternatingLeastSquares.fit}. */
 export interface FitOptions {
   /** Progress bar on stderr (default: on when stderr is a terminal and TACIT_PROGRESS is not 0). */
   progress?: boolean;
@@ -67,62 +61,78 @@ export interface Explanation {
   contributions: { ids: Int32Array; scores: Float32Array };
 }
 
+/** The schema of {@link AlternatingLeastSquaresOptions}. */
+const schema: SchemaFor<AlternatingLeastSquaresOptions, "randomState"> = {
+  factors: integer({ default: 100, min: 1, max: 1024, doc: "Latent factors per user and item." }),
+  regularization: real({
+    default: 0.01,
+    min: 0,
+    max: FLOAT32_MAX,
+    doc: "λ, the L2 penalty on every factor.",
+  }),
+  alpha: real({
+    default: 1.0,
+    min: 0,
+    max: FLOAT32_MAX,
+    doc: "Confidence scale: c = 1 + alpha·|value|.",
+  }),
+  iterations: integer({ default: 15, min: 0, doc: "Full sweeps (users then items) per fit." }),
+  solver: choice({
+    default: "cg",
+    allowed: ["cg", "cholesky"],
+    doc: '"cg" (conjugate gradient) or "cholesky" (exact solve).',
+  }),
+  cgSteps: integer({ default: 3, min: 1, doc: "Conjugate-gradient steps per row and sweep." }),
+  calculateTrainingLoss: flag({
+    default: false,
+    doc: "Compute the training loss after every iteration.",
+  }),
+  ...commonOptions,
+};
+
 const solverCodes = { cg: 0, cholesky: 1 } as const;
 
 /**
+ * Implicit-feedback ALS with `implicit`'s options and defaults.
+ *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AlternatingLeastSquares, CsrMatrix } from "../../mod.ts";
  * const plays = CsrMatrix.fromDense([[1, 0, 3], [0, 2, 1]]);
  * const model = new AlternatingLeastSquares({ factors: 2, iterations: 3, randomState: 1 });
  * await model.fit(plays, { progress: false });
- * console.assert(model.recommend(0, plays, { n: 1 }).ids[0] === 1);
+ * assert.deepEqual([...model.recommend(0, plays, { n: 1 }).ids], [1]);
+ * assert.deepEqual(new AlternatingLeastSquares(model.parameters()).parameters(), model.parameters());
  * ```
  */
-export class AlternatingLeastSquares extends MatrixFactorizationBase {
-  readonly kind = "als";
-  readonly factors: number;
-  readonly regularization: number;
-  readonly alpha: number;
-  readonly iterations: number;
-  readonly solver: "cg" | "cholesky";
-  readonly cgSteps: number;
-  readonly calculateTrainingLoss: boolean;
-  readonly randomState: number | undefined;
-  readonly numThreads: number;
+export class AlternatingLeastSquares
+  extends MatrixFactorizationBase<SchemaFor<AlternatingLeastSquaresOptions, "randomState">> {
+  /** The kind of the files `save` writes. */
+  static readonly kind: string = "als";
+  /** Latent factors per user and item. */
+  readonly factors: number = this.options.factors;
+  /** λ, the L2 penalty on every factor. */
+  readonly regularization: number = this.options.regularization;
+  /** Confidence scale: c = 1 + alpha·|value|. */
+  readonly alpha: number = this.options.alpha;
+  /** Full sweeps per fit. */
+  readonly iterations: number = this.options.iterations;
+  /** The per-row solver of fit. */
+  readonly solver: "cg" | "cholesky" = this.options.solver;
+  /** Conjugate-gradient steps per row and sweep. */
+  readonly cgSteps: number = this.options.cgSteps;
+  /** Whether fit computes the loss after every iteration. */
+  readonly calculateTrainingLoss: boolean = this.options.calculateTrainingLoss;
   /** YᵀY + λI of the current item factors, kept for explain. */
   #itemGram: { source: Float32Array; gram: Float32Array } | undefined;
 
+  /**
+   * Builds an unfitted model.
+   * @param options The model's options; unknown keys are refused.
+   */
   constructor(options: AlternatingLeastSquaresOptions = {}) {
-    super();
-    this.factors = positiveInteger("factors", options.factors ?? 100);
-    if (this.factors > 1024) {
-      throw new RangeError(`Expected factors to be at most 1024 but found ${this.factors}`);
-    }
-    this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, {
-      min: 0,
-      max: FLOAT32_MAX,
-    });
-    this.alpha = finiteNumber("alpha", options.alpha ?? 1.0, { min: 0, max: FLOAT32_MAX });
-    this.iterations = nonNegativeInteger("iterations", options.iterations ?? 15);
-    this.solver = oneOf("solver", options.solver ?? "cg", ["cg", "cholesky"] as const);
-    this.cgSteps = positiveInteger("cgSteps", options.cgSteps ?? 3);
-    this.calculateTrainingLoss = Boolean(options.calculateTrainingLoss ?? false);
-    ({ randomState: this.randomState, numThreads: this.numThreads } = commonOptions(options));
-  }
-
-  protected parameters(): Record<string, unknown> {
-    return {
-      factors: this.factors,
-      regularization: this.regularization,
-      alpha: this.alpha,
-      iterations: this.iterations,
-      solver: this.solver,
-      cgSteps: this.cgSteps,
-      calculateTrainingLoss: this.calculateTrainingLoss,
-      ...(this.randomState === undefined ? {} : { randomState: this.randomState }),
-      numThreads: this.numThreads,
-    };
+    super(schema, options);
   }
 
   /**
@@ -132,27 +142,21 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
    * as it was.
    */
   async fit(userItems: CsrMatrix, options: FitOptions = {}): Promise<this> {
-    if (!(userItems instanceof CsrMatrix)) {
-      throw new TypeError("Expected userItems to be a CsrMatrix");
-    }
+    checkCsr("userItems", userItems);
     const [nUsers, nItems] = userItems.shape;
     const f = this.factors;
     const itemUsers = userItems.transpose();
-    const warm = canWarmStart(this, f, userItems.shape);
-    const users = warm ? this.userData.slice() : new Float32Array(nUsers * f);
-    const items = warm ? this.itemData.slice() : new Float32Array(nItems * f);
-    if (!warm) {
+    const { users, items } = this.startingFactors(userItems.shape, f, (users, items) => {
       // implicit's initialisation: uniform in [0, 0.01).
       const random = new Random(this.randomState);
       random.fillUniform(users, 0, 0.01);
       random.fillUniform(items, 0, 0.01);
-    }
+    });
     let loss = Number.NaN;
     try {
       await runIterations({
         label: "ALS",
         iterations: this.iterations,
-        numThreads: this.numThreads,
         progress: options.progress,
         signal: options.signal,
         step: async () => {
@@ -184,12 +188,11 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
       }
       throw error;
     }
-    assertFiniteFactors("ALS", "user", users, DIVERGENCE_ADVICE);
-    assertFiniteFactors("ALS", "item", items, DIVERGENCE_ADVICE);
-    this.setFactors(users, items, f);
+    this.commitFactors("ALS", users, items, f, DIVERGENCE_ADVICE);
     return this;
   }
 
+  /** One half-sweep of fit: solves every row of `rows` against the fixed side. */
   private halfSweep(
     rows: CsrMatrix,
     solved: Float32Array,
@@ -232,13 +235,19 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     return out;
   }
 
+  /** Checks that an item × user matrix has one column per user of the model. */
+  private checkItemUsers(itemUsers: CsrMatrix): void {
+    checkColumns("itemUsers", itemUsers, this.nUsers, "users");
+  }
+
+  /** Exact solves of users' rows, for `recommend` with `recalculateUser`. */
   protected override solveUsers(userRows: CsrMatrix): Float32Array {
     return this.solveRows(userRows, this.itemData);
   }
 
   /** The training objective of the current factors, normalised as `implicit` does. */
   async loss(userItems: CsrMatrix): Promise<number> {
-    this.requireFitted("loss");
+    this.requireFitted("loss()");
     this.checkUserItems(userItems);
     if (userItems.nRows !== this.nUsers) {
       throw new RangeError(
@@ -262,7 +271,7 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
    * @param userItems Rows indexed by user id, as for `recommend`.
    */
   recalculateUser(userid: number | ArrayLike<number>, userItems: CsrMatrix): Float32Array {
-    this.requireFitted("recalculateUser");
+    this.requireFitted("recalculateUser()");
     this.checkUserItems(userItems);
     const ids = idsInRange("userid", userid, userItems.nRows, "rows in userItems");
     return this.solveRows(userItems.rows(ids), this.itemData);
@@ -270,15 +279,8 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
 
   /** As {@link recalculateUser} for items, from an item × user matrix. */
   recalculateItem(itemid: number | ArrayLike<number>, itemUsers: CsrMatrix): Float32Array {
-    this.requireFitted("recalculateItem");
-    if (!(itemUsers instanceof CsrMatrix)) {
-      throw new TypeError("Expected itemUsers to be a CsrMatrix");
-    }
-    if (itemUsers.nCols !== this.nUsers) {
-      throw new RangeError(
-        `itemUsers has ${itemUsers.nCols} columns but the model has ${this.nUsers} users`,
-      );
-    }
+    this.requireFitted("recalculateItem()");
+    this.checkItemUsers(itemUsers);
     const ids = idsInRange("itemid", itemid, itemUsers.nRows, "rows in itemUsers");
     return this.solveRows(itemUsers.rows(ids), this.userData);
   }
@@ -290,7 +292,7 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
    * Users added between the old count and a new id get zero factors.
    */
   partialFitUsers(userids: ArrayLike<number>, userItems: CsrMatrix): void {
-    this.requireFitted("partialFitUsers");
+    this.requireFitted("partialFitUsers()");
     this.checkUserItems(userItems);
     const ids = this.growthIds("userids", userids, userItems.nRows, "userItems");
     const solved = this.solveRows(userItems, this.itemData);
@@ -299,20 +301,14 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
 
   /** As {@link partialFitUsers} for items; row k of `itemUsers` belongs to `itemids[k]`. */
   partialFitItems(itemids: ArrayLike<number>, itemUsers: CsrMatrix): void {
-    this.requireFitted("partialFitItems");
-    if (!(itemUsers instanceof CsrMatrix)) {
-      throw new TypeError("Expected itemUsers to be a CsrMatrix");
-    }
-    if (itemUsers.nCols !== this.nUsers) {
-      throw new RangeError(
-        `itemUsers has ${itemUsers.nCols} columns but the model has ${this.nUsers} users`,
-      );
-    }
+    this.requireFitted("partialFitItems()");
+    this.checkItemUsers(itemUsers);
     const ids = this.growthIds("itemids", itemids, itemUsers.nRows, "itemUsers");
     const solved = this.solveRows(itemUsers, this.userData);
     this.setFactors(this.userData, scatterRows(this.itemData, this.rank, ids, solved), this.rank);
   }
 
+  /** Ids of a partial fit, one per row of its matrix; ids past the model grow it. */
   private growthIds(
     name: string,
     ids: ArrayLike<number>,
@@ -336,7 +332,7 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     itemid: number,
     options: { n?: number } = {},
   ): Explanation {
-    this.requireFitted("explain");
+    this.requireFitted("explain()");
     this.checkUserItems(userItems);
     const user = idInRange("userid", userid, userItems.nRows, "rows in userItems");
     const item = idInRange("itemid", itemid, this.nItems, "items");
@@ -397,12 +393,9 @@ export class AlternatingLeastSquares extends MatrixFactorizationBase {
     return system;
   }
 
-  /** Reads a model written by `save`. */
+  /** Reads a model written by `save`; refuses a file of another kind. */
   static load(path: string): Promise<AlternatingLeastSquares> {
-    return MatrixFactorizationBase.loadInto(
-      path,
-      (params) => new AlternatingLeastSquares(params as AlternatingLeastSquaresOptions),
-    );
+    return loadAs(AlternatingLeastSquares, path);
   }
 }
 

@@ -19,18 +19,17 @@
  */
 import { callNativeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
-import { CsrMatrix } from "../sparse.ts";
-import { booleanOption, finiteNumber, nonNegativeInteger, positiveInteger } from "../validate.ts";
+import type { CsrMatrix } from "../sparse.ts";
 import {
-  assertFiniteFactors,
-  canWarmStart,
   type CommonModelOptions,
   commonOptions,
-  FLOAT32_MAX,
-  runIterations,
-} from "./training.ts";
-import { MatrixFactorizationBase } from "./matrix_factorization.ts";
+  MatrixFactorizationBase,
+} from "./matrix_factorization.ts";
+import { checkCsr, loadAs } from "./model.ts";
+import { flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
+import { runIterations } from "./training.ts";
 
+/** Options of {@link BayesianPersonalizedRanking}, with `implicit`'s defaults. */
 export interface BayesianPersonalizedRankingOptions extends CommonModelOptions {
   /** Latent factors per user and item, the bias column not included (100; at most 1023). */
   factors?: number;
@@ -57,6 +56,7 @@ export interface BayesianPersonalizedRankingOptions extends CommonModelOptions {
   dtype?: "float32";
 }
 
+/** Options of {@link BayesianPersonalizedRanking.fit}. */
 export interface BprFitOptions {
   /**
    * Progress bar on stderr showing the last epoch's training AUC (share of its
@@ -74,62 +74,82 @@ export interface BprFitOptions {
   signal?: AbortSignal;
 }
 
+/** The schema of {@link BayesianPersonalizedRankingOptions}. */
+const schema: SchemaFor<BayesianPersonalizedRankingOptions, "randomState"> = {
+  factors: integer({
+    default: 100,
+    min: 1,
+    max: 1023,
+    doc: "Latent factors per user and item, the bias column not included.",
+  }),
+  learningRate: real({
+    default: 0.01,
+    min: 0,
+    minExclusive: true,
+    max: FLOAT32_MAX,
+    doc: "η, the SGD step size.",
+  }),
+  regularization: real({
+    default: 0.01,
+    min: 0,
+    max: FLOAT32_MAX,
+    doc: "λ, the L2 penalty applied at every step.",
+  }),
+  iterations: integer({
+    default: 100,
+    min: 0,
+    doc: "Epochs per fit; an epoch draws as many samples as the matrix has nonzeros.",
+  }),
+  verifyNegativeSamples: flag({
+    default: true,
+    doc: "Reject a sampled negative the user has in fact liked.",
+  }),
+  ...commonOptions,
+};
+
 /**
+ * Bayesian personalised ranking with `implicit`'s options and defaults.
+ *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { BayesianPersonalizedRanking } from "./bpr.ts";
  * import { CsrMatrix } from "../sparse.ts";
  * const plays = CsrMatrix.fromDense([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]]);
- * const model = new BayesianPersonalizedRanking({ factors: 4, iterations: 200, learningRate: 0.05, randomState: 1, numThreads: 1 });
+ * const model = new BayesianPersonalizedRanking({
+ *   factors: 4,
+ *   iterations: 200,
+ *   learningRate: 0.05,
+ *   randomState: 1,
+ *   numThreads: 1,
+ * });
  * await model.fit(plays, { progress: false });
- * console.assert(model.factorCount === 5);
- * const { ids } = model.recommend(0, plays, { n: 2 });
- * console.assert(ids.length === 2);
+ * assert.equal(model.factorCount, 5);
+ * // User 0 has items 0 and 1: the other block, 2 and 3, comes first.
+ * assert.deepEqual([...model.recommend(0, plays, { n: 2 }).ids].sort(), [2, 3]);
  * ```
  */
-export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
-  readonly kind = "bpr";
-  readonly factors: number;
-  readonly learningRate: number;
-  readonly regularization: number;
-  readonly iterations: number;
-  readonly verifyNegativeSamples: boolean;
-  readonly randomState: number | undefined;
-  readonly numThreads: number;
+export class BayesianPersonalizedRanking
+  extends MatrixFactorizationBase<SchemaFor<BayesianPersonalizedRankingOptions, "randomState">> {
+  /** The kind of the files `save` writes. */
+  static readonly kind: string = "bpr";
+  /** Latent factors per user and item, the bias column not included. */
+  readonly factors: number = this.options.factors;
+  /** η, the SGD step size. */
+  readonly learningRate: number = this.options.learningRate;
+  /** λ, the L2 penalty applied at every step. */
+  readonly regularization: number = this.options.regularization;
+  /** Epochs per fit. */
+  readonly iterations: number = this.options.iterations;
+  /** Whether a sampled negative the user has liked is rejected. */
+  readonly verifyNegativeSamples: boolean = this.options.verifyNegativeSamples;
 
+  /**
+   * Builds an unfitted model.
+   * @param options The model's options; unknown keys are refused.
+   */
   constructor(options: BayesianPersonalizedRankingOptions = {}) {
-    super();
-    this.factors = positiveInteger("factors", options.factors ?? 100);
-    if (this.factors > 1023) {
-      throw new RangeError(`Expected factors to be at most 1023 but found ${this.factors}`);
-    }
-    this.learningRate = finiteNumber("learningRate", options.learningRate ?? 0.01, {
-      min: 0,
-      minExclusive: true,
-      max: FLOAT32_MAX,
-    });
-    this.regularization = finiteNumber("regularization", options.regularization ?? 0.01, {
-      min: 0,
-      max: FLOAT32_MAX,
-    });
-    this.iterations = nonNegativeInteger("iterations", options.iterations ?? 100);
-    this.verifyNegativeSamples = booleanOption(
-      "verifyNegativeSamples",
-      options.verifyNegativeSamples ?? true,
-    );
-    ({ randomState: this.randomState, numThreads: this.numThreads } = commonOptions(options));
-  }
-
-  protected parameters(): Record<string, unknown> {
-    return {
-      factors: this.factors,
-      learningRate: this.learningRate,
-      regularization: this.regularization,
-      iterations: this.iterations,
-      verifyNegativeSamples: this.verifyNegativeSamples,
-      ...(this.randomState === undefined ? {} : { randomState: this.randomState }),
-      numThreads: this.numThreads,
-    };
+    super(schema, options);
   }
 
   /**
@@ -139,9 +159,7 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
    * when fit completes: an abort or an error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: BprFitOptions = {}): Promise<this> {
-    if (!(userItems instanceof CsrMatrix)) {
-      throw new TypeError("Expected userItems to be a CsrMatrix");
-    }
+    checkCsr("userItems", userItems);
     if (userItems.nnz === 0) {
       throw new RangeError(
         "Expected userItems to have at least one stored entry to sample from but found none",
@@ -150,16 +168,16 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
     const [nUsers, nItems] = userItems.shape;
     const columns = this.factors + 1;
     const random = new Random(this.randomState);
-    const warm = canWarmStart(this, columns, userItems.shape);
-    const users = warm ? this.userData.slice() : new Float32Array(nUsers * columns);
-    const items = warm ? this.itemData.slice() : new Float32Array(nItems * columns);
-    if (!warm) initialise(userItems, users, items, this.factors, random);
+    const { users, items } = this.startingFactors(
+      userItems.shape,
+      columns,
+      (users, items) => initialise(userItems, users, items, this.factors, random),
+    );
     const rowOf = rowOfNonzeros(userItems);
     const counts = new Int32Array(2);
     await runIterations({
       label: "BPR",
       iterations: this.iterations,
-      numThreads: this.numThreads,
       progress: options.progress,
       signal: options.signal,
       step: () =>
@@ -189,18 +207,13 @@ export class BayesianPersonalizedRanking extends MatrixFactorizationBase {
         };
       },
     });
-    assertFiniteFactors("BPR", "user", users, "Try a smaller learningRate.");
-    assertFiniteFactors("BPR", "item", items, "Try a smaller learningRate.");
-    this.setFactors(users, items, columns);
+    this.commitFactors("BPR", users, items, columns, "Try a smaller learningRate.");
     return this;
   }
 
-  /** Reads a model written by `save`. */
+  /** Reads a model written by `save`; refuses a file of another kind. */
   static load(path: string): Promise<BayesianPersonalizedRanking> {
-    return MatrixFactorizationBase.loadInto(
-      path,
-      (params) => new BayesianPersonalizedRanking(params as BayesianPersonalizedRankingOptions),
-    );
+    return loadAs(BayesianPersonalizedRanking, path);
   }
 }
 

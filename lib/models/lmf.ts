@@ -25,19 +25,20 @@
  */
 import { callNativeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
-import { CsrMatrix } from "../sparse.ts";
-import { booleanOption, finiteNumber, nonNegativeInteger, positiveInteger } from "../validate.ts";
+import type { CsrMatrix } from "../sparse.ts";
+import { booleanOption } from "../validate.ts";
 import {
-  assertFiniteFactors,
-  canWarmStart,
   type CommonModelOptions,
   commonOptions,
-  FLOAT32_MAX,
-  runIterations,
-} from "./training.ts";
-import { MatrixFactorizationBase, type RecommendOptions } from "./matrix_factorization.ts";
+  MatrixFactorizationBase,
+  type RecommendOptions,
+} from "./matrix_factorization.ts";
+import { checkCsr, loadAs } from "./model.ts";
+import { FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import type { Ids, Ranked, RankedBatch } from "./query.ts";
+import { runIterations } from "./training.ts";
 
+/** Options of {@link LogisticMatrixFactorization}, with `implicit`'s defaults. */
 export interface LogisticMatrixFactorizationOptions extends CommonModelOptions {
   /** Latent factors per user and item, the two bias columns not included (30; at most 1022). */
   factors?: number;
@@ -61,6 +62,7 @@ export interface LogisticMatrixFactorizationOptions extends CommonModelOptions {
   dtype?: "float32";
 }
 
+/** Options of {@link LogisticMatrixFactorization.fit}. */
 export interface LmfFitOptions {
   /** Progress bar on stderr (default: on when stderr is a terminal and TACIT_PROGRESS is not 0). */
   progress?: boolean;
@@ -70,6 +72,7 @@ export interface LmfFitOptions {
   signal?: AbortSignal;
 }
 
+/** Options of {@link LogisticMatrixFactorization.recommend}. */
 export interface LmfRecommendOptions extends RecommendOptions {
   /** Return σ(logit), the modelled probability, instead of the logit (false). Padding scores become 0. */
   probabilities?: boolean;
@@ -77,61 +80,78 @@ export interface LmfRecommendOptions extends RecommendOptions {
 
 const INT32_MAX = 2_147_483_647;
 
+/** The schema of {@link LogisticMatrixFactorizationOptions}. */
+const schema: SchemaFor<LogisticMatrixFactorizationOptions, "randomState"> = {
+  factors: integer({
+    default: 30,
+    min: 1,
+    max: 1022,
+    doc: "Latent factors per user and item, the two bias columns not included.",
+  }),
+  learningRate: real({
+    default: 1.0,
+    min: 0,
+    minExclusive: true,
+    max: FLOAT32_MAX,
+    doc: "η, Adagrad's base step size.",
+  }),
+  regularization: real({ default: 0.6, min: 0, max: FLOAT32_MAX, doc: "λ, the L2 penalty." }),
+  iterations: integer({
+    default: 30,
+    min: 0,
+    doc: "Epochs (a user pass then an item pass) per fit.",
+  }),
+  negProp: integer({
+    default: 30,
+    min: 0,
+    max: INT32_MAX,
+    doc: "Negatives sampled per stored entry of a row at each step.",
+  }),
+  ...commonOptions,
+};
+
 /**
+ * Logistic matrix factorization with `implicit`'s options and defaults.
+ *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { LogisticMatrixFactorization } from "./lmf.ts";
  * import { CsrMatrix } from "../sparse.ts";
  * const plays = CsrMatrix.fromDense([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]]);
- * const model = new LogisticMatrixFactorization({ factors: 2, iterations: 20, negProp: 2, randomState: 1 });
+ * const model = new LogisticMatrixFactorization({
+ *   factors: 2,
+ *   iterations: 20,
+ *   negProp: 2,
+ *   randomState: 1,
+ * });
  * await model.fit(plays, { progress: false });
- * const { scores } = model.recommend(0, plays, { n: 2, probabilities: true });
- * console.assert(scores.every((p) => p >= 0 && p <= 1));
+ * const { ids, scores } = model.recommend(0, plays, { n: 2, probabilities: true });
+ * assert.deepEqual([...ids].sort(), [2, 3]);
+ * assert.ok(scores.every((p) => p > 0 && p < 1));
  * ```
  */
-export class LogisticMatrixFactorization extends MatrixFactorizationBase {
-  readonly kind = "lmf";
-  readonly factors: number;
-  readonly learningRate: number;
-  readonly regularization: number;
-  readonly iterations: number;
-  readonly negProp: number;
-  readonly randomState: number | undefined;
-  readonly numThreads: number;
+export class LogisticMatrixFactorization
+  extends MatrixFactorizationBase<SchemaFor<LogisticMatrixFactorizationOptions, "randomState">> {
+  /** The kind of the files `save` writes. */
+  static readonly kind: string = "lmf";
+  /** Latent factors per user and item, the two bias columns not included. */
+  readonly factors: number = this.options.factors;
+  /** η, Adagrad's base step size. */
+  readonly learningRate: number = this.options.learningRate;
+  /** λ, the L2 penalty. */
+  readonly regularization: number = this.options.regularization;
+  /** Epochs per fit. */
+  readonly iterations: number = this.options.iterations;
+  /** Negatives sampled per stored entry of a row at each step. */
+  readonly negProp: number = this.options.negProp;
 
+  /**
+   * Builds an unfitted model.
+   * @param options The model's options; unknown keys are refused.
+   */
   constructor(options: LogisticMatrixFactorizationOptions = {}) {
-    super();
-    this.factors = positiveInteger("factors", options.factors ?? 30);
-    if (this.factors > 1022) {
-      throw new RangeError(`Expected factors to be at most 1022 but found ${this.factors}`);
-    }
-    this.learningRate = finiteNumber("learningRate", options.learningRate ?? 1.0, {
-      min: 0,
-      minExclusive: true,
-      max: FLOAT32_MAX,
-    });
-    this.regularization = finiteNumber("regularization", options.regularization ?? 0.6, {
-      min: 0,
-      max: FLOAT32_MAX,
-    });
-    this.iterations = nonNegativeInteger("iterations", options.iterations ?? 30);
-    this.negProp = nonNegativeInteger("negProp", options.negProp ?? 30);
-    if (this.negProp > INT32_MAX) {
-      throw new RangeError(`Expected negProp to be at most ${INT32_MAX} but found ${this.negProp}`);
-    }
-    ({ randomState: this.randomState, numThreads: this.numThreads } = commonOptions(options));
-  }
-
-  protected parameters(): Record<string, unknown> {
-    return {
-      factors: this.factors,
-      learningRate: this.learningRate,
-      regularization: this.regularization,
-      iterations: this.iterations,
-      negProp: this.negProp,
-      ...(this.randomState === undefined ? {} : { randomState: this.randomState }),
-      numThreads: this.numThreads,
-    };
+    super(schema, options);
   }
 
   /**
@@ -141,9 +161,7 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
    * fit completes: an abort or an error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: LmfFitOptions = {}): Promise<this> {
-    if (!(userItems instanceof CsrMatrix)) {
-      throw new TypeError("Expected userItems to be a CsrMatrix");
-    }
+    checkCsr("userItems", userItems);
     if (userItems.nnz === 0) {
       throw new RangeError("Expected userItems to have at least one stored entry but found none");
     }
@@ -160,16 +178,16 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
     const columns = f + 2;
     const itemUsers = userItems.transpose();
     const random = new Random(this.randomState);
-    const warm = canWarmStart(this, columns, userItems.shape);
-    const users = warm ? this.userData.slice() : new Float32Array(nUsers * columns);
-    const items = warm ? this.itemData.slice() : new Float32Array(nItems * columns);
-    if (!warm) initialise(userItems, itemUsers, users, items, f, random);
+    const { users, items } = this.startingFactors(
+      userItems.shape,
+      columns,
+      (users, items) => initialise(userItems, itemUsers, users, items, f, random),
+    );
     const userSums = new Float32Array(users.length);
     const itemSums = new Float32Array(items.length);
     await runIterations({
       label: "LMF",
       iterations: this.iterations,
-      numThreads: this.numThreads,
       progress: options.progress,
       signal: options.signal,
       step: async () => {
@@ -182,12 +200,11 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
         return {};
       },
     });
-    assertFiniteFactors("LMF", "user", users, "Try a smaller learningRate.");
-    assertFiniteFactors("LMF", "item", items, "Try a smaller learningRate.");
-    this.setFactors(users, items, columns);
+    this.commitFactors("LMF", users, items, columns, "Try a smaller learningRate.");
     return this;
   }
 
+  /** One Adagrad pass of fit over every row of `rows` against the fixed side. */
   private pass(
     rows: CsrMatrix,
     solved: Float32Array,
@@ -220,6 +237,7 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
    * σ(logit), the modelled probability that the user interacts with the item.
    */
   override recommend(userid: number, userItems: CsrMatrix, options?: LmfRecommendOptions): Ranked;
+  /** As the single-user `recommend`, for each user of a batch: flat `[users, n]` arrays. */
   override recommend(
     userid: ArrayLike<number>,
     userItems: CsrMatrix,
@@ -241,12 +259,9 @@ export class LogisticMatrixFactorization extends MatrixFactorizationBase {
     return result;
   }
 
-  /** Reads a model written by `save`. */
+  /** Reads a model written by `save`; refuses a file of another kind. */
   static load(path: string): Promise<LogisticMatrixFactorization> {
-    return MatrixFactorizationBase.loadInto(
-      path,
-      (params) => new LogisticMatrixFactorization(params as LogisticMatrixFactorizationOptions),
-    );
+    return loadAs(LogisticMatrixFactorization, path);
   }
 }
 

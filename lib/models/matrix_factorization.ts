@@ -1,13 +1,18 @@
 /**
  * The query API every factor model shares: a model is a user factor matrix and
  * an item factor matrix, and scores are dot products between their rows.
- * `recommend`, `similarItems`, `similarUsers`, batches, save and load live
- * here once; each model adds how it is fitted.
+ * `recommend`, `similarItems`, `similarUsers`, batches and the factors' side
+ * of save and load live here once (over the shared `Model` base); each model
+ * adds its options and how it is fitted.
  *
  * @module
  */
-import { readTacitFile, writeTacitFile } from "../io/format.ts";
-import { CsrMatrix } from "../sparse.ts";
+import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "../io/format.ts";
+import type { CsrMatrix } from "../sparse.ts";
+import { idsInRange } from "../validate.ts";
+import { callNative } from "../native/library.ts";
+import { Model, type ModelRecommendOptions } from "./model.ts";
+import { choice, integer, type SchemaFor } from "./options.ts";
 import {
   candidateList,
   firstRow,
@@ -21,43 +26,75 @@ import {
   resultCount,
   topKDot,
 } from "./query.ts";
-import { idsInRange } from "../validate.ts";
+import { numThreadsOption } from "./training.ts";
+
+/** Options every factor model takes besides its own. */
+export interface CommonModelOptions {
+  /** Seed of the initialisation (and sampling); omitted means a random seed. */
+  randomState?: number;
+  /** Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
+  numThreads?: number;
+  /** Only "float32" is supported. */
+  dtype?: "float32";
+}
+
+/** The schema of {@link CommonModelOptions}: what every factor model's schema holds. */
+export type FactorSchema = SchemaFor<CommonModelOptions, "randomState">;
+
+/** The schema of {@link CommonModelOptions}, spread into each factor model's schema. */
+export const commonOptions: FactorSchema = {
+  randomState: integer({
+    default: undefined,
+    min: 0,
+    doc: "Seed of the initialisation (and sampling); omitted means a random seed.",
+  }),
+  numThreads: numThreadsOption,
+  dtype: choice({ default: "float32", allowed: ["float32"], doc: 'Only "float32" is supported.' }),
+};
 
 /** A row-major factor matrix: a view of the model's state, not a copy. */
 export interface FactorMatrix {
+  /** The values, row-major. */
   data: Float32Array;
+  /** `[rows, factors]`. */
   shape: [rows: number, factors: number];
 }
 
-export interface RecommendOptions extends RankOptions {
-  /** Leave out the items the user already has in `userItems` (true). */
-  filterAlreadyLiked?: boolean;
+/** Options of a factor model's `recommend`. */
+export interface RecommendOptions extends ModelRecommendOptions {
   /** Solve the user's factors from `userItems` instead of using the stored ones (false). */
   recalculateUser?: boolean;
 }
 
-export interface SimilarOptions {
+/** Options of `similarItems`: `n` (10, the query itself included as in `implicit`), `filterItems`, `items`. */
+export type SimilarOptions = RankOptions;
+
+/** Options of `similarUsers`. */
+export interface SimilarUsersOptions {
   /** How many results per query (10), the query itself included as in `implicit`. */
   n?: number;
   /** Ids never returned. */
-  filterItems?: ArrayLike<number>;
-  /** When given, only these ids are ranked. */
-  items?: ArrayLike<number>;
-}
-
-export interface SimilarUsersOptions {
-  n?: number;
   filterUsers?: ArrayLike<number>;
+  /** When given, only these ids are ranked. */
   users?: ArrayLike<number>;
 }
 
-/** Shared state and queries of matrix-factorization models. */
-export abstract class MatrixFactorizationBase {
-  /** The file kind written by `save` and checked by `load`. */
-  abstract readonly kind: string;
-
+/**
+ * Shared state, queries and persistence of matrix-factorization models: a
+ * user factor matrix and an item factor matrix, saved as the arrays
+ * `userFactors` and `itemFactors`.
+ */
+export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSchema>
+  extends Model<S> {
+  /** Seed of the initialisation (and sampling), if one was given. */
+  readonly randomState: number | undefined = this.options.randomState;
+  /** The factors' element type. */
+  readonly dtype: "float32" = this.options.dtype;
+  /** User factors, row-major `[nUsers, rank]`. */
   protected userData: Float32Array = new Float32Array(0);
+  /** Item factors, row-major `[nItems, rank]`. */
   protected itemData: Float32Array = new Float32Array(0);
+  /** Columns of both factor matrices (0 before fit). */
   protected rank = 0;
   #normalizedItems: Float32Array | undefined;
   #normalizedUsers: Float32Array | undefined;
@@ -67,10 +104,12 @@ export abstract class MatrixFactorizationBase {
     return this.rank;
   }
 
+  /** Users of the fitted model (0 before fit). */
   get nUsers(): number {
     return this.rank === 0 ? 0 : this.userData.length / this.rank;
   }
 
+  /** Items of the fitted model (0 before fit). */
   get nItems(): number {
     return this.rank === 0 ? 0 : this.itemData.length / this.rank;
   }
@@ -97,6 +136,52 @@ export abstract class MatrixFactorizationBase {
     this.setFactors(users.data.slice(), items.data.slice(), rank);
   }
 
+  /**
+   * The factors a fit starts from: copies of the current ones when their
+   * shapes match the fit's (a warm start, as `implicit`), else new matrices
+   * that `initialise` fills.
+   *
+   * @param shape The `[users, items]` shape of the fit's matrix.
+   * @param columns The factor columns the fit uses.
+   * @param initialise Fills fresh user and item factors.
+   */
+  protected startingFactors(
+    shape: readonly [number, number],
+    columns: number,
+    initialise: (users: Float32Array, items: Float32Array) => void,
+  ): { users: Float32Array; items: Float32Array } {
+    const [nUsers, nItems] = shape;
+    if (this.rank === columns && this.nUsers === nUsers && this.nItems === nItems) {
+      return { users: this.userData.slice(), items: this.itemData.slice() };
+    }
+    const users = new Float32Array(nUsers * columns);
+    const items = new Float32Array(nItems * columns);
+    initialise(users, items);
+    return { users, items };
+  }
+
+  /**
+   * Makes a completed fit's factors the model's, after refusing factors with a
+   * NaN or infinite value, so a diverged fit never replaces a model's factors.
+   *
+   * @param label The model's name for the message, e.g. "ALS".
+   * @param users The fit's user factors.
+   * @param items The fit's item factors.
+   * @param columns Their columns.
+   * @param advice What the user can change when the fit diverged.
+   */
+  protected commitFactors(
+    label: string,
+    users: Float32Array,
+    items: Float32Array,
+    columns: number,
+    advice: string,
+  ): void {
+    assertFiniteFactors(label, "user", users, advice);
+    assertFiniteFactors(label, "item", items, advice);
+    this.setFactors(users, items, columns);
+  }
+
   /** Replaces both factor matrices (after fit, load or partial fit). */
   protected setFactors(userData: Float32Array, itemData: Float32Array, rank: number): void {
     this.userData = userData;
@@ -106,10 +191,9 @@ export abstract class MatrixFactorizationBase {
     this.#normalizedUsers = undefined;
   }
 
-  protected requireFitted(method: string): void {
-    if (this.rank === 0) {
-      throw new Error(`${method}() needs a fitted model: call fit() or load() first`);
-    }
+  /** Fitted once it has factors. */
+  protected isFitted(): boolean {
+    return this.rank > 0;
   }
 
   /**
@@ -129,6 +213,7 @@ export abstract class MatrixFactorizationBase {
    *   used to filter liked items and to recalculate users.
    */
   recommend(userid: number, userItems: CsrMatrix, options?: RecommendOptions): Ranked;
+  /** The top `n` items for each user of a batch: flat `[users, n]` arrays. */
   recommend(
     userid: ArrayLike<number>,
     userItems: CsrMatrix,
@@ -139,7 +224,7 @@ export abstract class MatrixFactorizationBase {
     userItems: CsrMatrix,
     options: RecommendOptions = {},
   ): Ranked | RankedBatch {
-    this.requireFitted("recommend");
+    this.requireFitted("recommend()");
     const filterLiked = options.filterAlreadyLiked ?? true;
     const recalculate = options.recalculateUser ?? false;
     const needsRows = filterLiked || recalculate;
@@ -181,9 +266,10 @@ export abstract class MatrixFactorizationBase {
    * itself is included (score 1), as in `implicit`.
    */
   similarItems(itemid: number, options?: SimilarOptions): Ranked;
+  /** The items most similar to each item of a batch: flat `[items, n]` arrays. */
   similarItems(itemid: ArrayLike<number>, options?: SimilarOptions): RankedBatch;
   similarItems(itemid: Ids, options: SimilarOptions = {}): Ranked | RankedBatch {
-    this.requireFitted("similarItems");
+    this.requireFitted("similarItems()");
     this.#normalizedItems ??= normalizeRows(this.itemData, this.rank);
     return this.similar(
       this.#normalizedItems,
@@ -200,9 +286,10 @@ export abstract class MatrixFactorizationBase {
 
   /** The users most similar to a user by cosine of their factors, the user included. */
   similarUsers(userid: number, options?: SimilarUsersOptions): Ranked;
+  /** The users most similar to each user of a batch: flat `[users, n]` arrays. */
   similarUsers(userid: ArrayLike<number>, options?: SimilarUsersOptions): RankedBatch;
   similarUsers(userid: Ids, options: SimilarUsersOptions = {}): Ranked | RankedBatch {
-    this.requireFitted("similarUsers");
+    this.requireFitted("similarUsers()");
     this.#normalizedUsers ??= normalizeRows(this.userData, this.rank);
     return this.similar(
       this.#normalizedUsers,
@@ -217,6 +304,7 @@ export abstract class MatrixFactorizationBase {
     );
   }
 
+  /** Cosine top-k of rows of a normalized factor matrix against all its rows. */
   private similar(
     normalized: Float32Array,
     ids: Ids,
@@ -242,62 +330,41 @@ export abstract class MatrixFactorizationBase {
     return typeof ids === "number" ? firstRow(batch) : batch;
   }
 
-  /** Checks that a user × item matrix has one column per item of the model. */
-  protected checkUserItems(userItems: CsrMatrix, name = "userItems"): void {
-    if (!(userItems instanceof CsrMatrix)) {
-      throw new TypeError(`Expected ${name} to be a CsrMatrix`);
-    }
-    if (userItems.nCols !== this.nItems) {
-      throw new RangeError(
-        `${name} has ${userItems.nCols} columns but the model has ${this.nItems} items`,
+  /** The factor matrices, `userFactors` and `itemFactors`. */
+  protected stateArrays(): Record<string, TacitArray> {
+    return {
+      userFactors: { array: this.userData, shape: [this.nUsers, this.rank] },
+      itemFactors: { array: this.itemData, shape: [this.nItems, this.rank] },
+    };
+  }
+
+  /** Takes `userFactors` and `itemFactors`, float32 with the same number of columns. */
+  protected restoreState(file: TacitFile, path: string): void {
+    const users = storedFactors(file, "userFactors", path);
+    const items = storedFactors(file, "itemFactors", path);
+    if (items.shape[1] !== users.shape[1]) {
+      throw new TacitFileError(
+        `Expected userFactors and itemFactors in ${path} to have the same number of factors but found ${
+          users.shape[1]
+        } and ${items.shape[1]}`,
+        path,
       );
     }
+    this.setFactors(users.data, items.data, users.shape[1]);
   }
+}
 
-  /** The options `save` records and `load` passes back to the constructor. */
-  protected abstract parameters(): Record<string, unknown>;
-
-  /**
-   * Writes the model to one checked file (written to a temporary file and
-   * renamed, so an existing file is never left half-written).
-   */
-  async save(path: string): Promise<void> {
-    this.requireFitted("save");
-    await writeTacitFile(path, {
-      kind: this.kind,
-      params: this.parameters(),
-      arrays: {
-        userFactors: { array: this.userData, shape: [this.nUsers, this.rank] },
-        itemFactors: { array: this.itemData, shape: [this.nItems, this.rank] },
-      },
-    });
+/** A `[rows, factors]` float32 matrix of a file, with factors >= 1. */
+function storedFactors(file: TacitFile, name: string, path: string): FactorMatrix {
+  const data = expectArray(file, name, "f32");
+  const shape = file.arrays[name]!.shape;
+  if (shape.length !== 2 || shape[1]! < 1) {
+    throw new TacitFileError(
+      `Expected array '${name}' in ${path} to have shape [rows, factors >= 1] but found [${shape}]`,
+      path,
+    );
   }
-
-  /** Reads factors saved by `save` into `model`, checking kind and shapes. */
-  protected static async loadInto<M extends MatrixFactorizationBase>(
-    path: string,
-    create: (params: Record<string, unknown>) => M,
-  ): Promise<M> {
-    const probe = create({});
-    const file = await readTacitFile(path, { kind: probe.kind });
-    const model = create(file.params);
-    const users = file.arrays.userFactors;
-    const items = file.arrays.itemFactors;
-    if (users === undefined || items === undefined) {
-      throw new TypeError(`Expected ${path} to hold userFactors and itemFactors`);
-    }
-    const rank = users.shape[1] ?? 0;
-    if (
-      !(users.array instanceof Float32Array) || !(items.array instanceof Float32Array) ||
-      items.shape[1] !== rank
-    ) {
-      throw new TypeError(
-        `Expected float32 factor matrices with the same number of factors in ${path}`,
-      );
-    }
-    model.setFactors(users.array, items.array, rank);
-    return model;
-  }
+  return { data, shape: [shape[0]!, shape[1]!] };
 }
 
 function checkFactorMatrix(name: string, matrix: FactorMatrix): number {
@@ -326,4 +393,31 @@ function checkFactorMatrix(name: string, matrix: FactorMatrix): number {
     }
   }
   return factors;
+}
+
+/**
+ * Refuses factors with a NaN or infinite value, so a diverged fit never
+ * replaces a model's factors.
+ *
+ * @param model The model's name for the message, e.g. "ALS".
+ * @param side Which factors these are.
+ * @param factors The factors a fit computed.
+ * @param advice What the user can change.
+ * @throws RangeError counting the non-finite values.
+ */
+export function assertFiniteFactors(
+  model: string,
+  side: "user" | "item",
+  factors: Float32Array,
+  advice: string,
+): void {
+  const count = new Int32Array(1);
+  callNative("tacit_count_nonfinite", { values: factors, len: factors.length, out_count: count });
+  if (count[0]! > 0) {
+    throw new RangeError(
+      `${model} produced ${
+        count[0]
+      } non-finite ${side} factor values; the model was left unchanged. ${advice}`,
+    );
+  }
 }

@@ -52,19 +52,13 @@
  *
  * @module
  */
-import { expectArray, readTacitFile, writeTacitFile } from "../io/format.ts";
+import { expectArray, type TacitArray, type TacitFile } from "../io/format.ts";
 import { callNative, callNativeAsync } from "../native/library.ts";
-import { ProgressBar, resolveProgress } from "../progress.ts";
 import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
-import {
-  booleanOption,
-  describe,
-  finiteNumber,
-  idsInRange,
-  nonNegativeInteger,
-  positiveInteger,
-} from "../validate.ts";
+import { booleanOption, idsInRange, nonNegativeInteger } from "../validate.ts";
 import { bm25Weight, normalize, tfidfWeight } from "../weighting.ts";
+import { checkCsr, loadAs, Model, type ModelRecommendOptions } from "./model.ts";
+import { integer, real, type SchemaFor } from "./options.ts";
 import {
   candidateList,
   firstRow,
@@ -75,7 +69,9 @@ import {
   type RankOptions,
   resultCount,
 } from "./query.ts";
+import { numThreadsOption, runIterations } from "./training.ts";
 
+/** Options of every item-item model, with `implicit`'s defaults. */
 export interface ItemItemRecommenderOptions {
   /** Neighbours kept per item, the item itself included (20). */
   k?: number;
@@ -83,6 +79,7 @@ export interface ItemItemRecommenderOptions {
   numThreads?: number;
 }
 
+/** Options of {@link BM25Recommender}. */
 export interface BM25RecommenderOptions extends ItemItemRecommenderOptions {
   /** BM25 term-frequency saturation K1 (>= 0; 1.2, as `implicit`'s BM25Recommender). */
   k1?: number;
@@ -90,6 +87,7 @@ export interface BM25RecommenderOptions extends ItemItemRecommenderOptions {
   b?: number;
 }
 
+/** Options of a neighbour model's `fit`. */
 export interface NeighboursFitOptions {
   /** Progress bar on stderr (default: on when stderr is a terminal and TACIT_PROGRESS is not 0). */
   progress?: boolean;
@@ -97,47 +95,55 @@ export interface NeighboursFitOptions {
   signal?: AbortSignal;
 }
 
-export interface NeighboursRecommendOptions extends RankOptions {
-  /** Leave out the items the user already has in `userItems` (true). */
-  filterAlreadyLiked?: boolean;
-}
+/** Options of a neighbour model's `recommend`: `n` (10), `filterAlreadyLiked`, `filterItems`, `items`. */
+export type NeighboursRecommendOptions = ModelRecommendOptions;
 
 /** Options of `similarItems`: `n` (10), `filterItems`, `items`. */
 export type NeighboursSimilarOptions = RankOptions;
 
+/** The schema of {@link ItemItemRecommenderOptions}. */
+export type NeighbourSchema = SchemaFor<ItemItemRecommenderOptions>;
+
+/** The schema of ItemItemRecommender, CosineRecommender and TFIDFRecommender. */
+const neighbourSchema: NeighbourSchema = {
+  k: integer({
+    default: 20,
+    min: 1,
+    max: 2_147_483_647,
+    doc: "Neighbours kept per item, the item itself included.",
+  }),
+  numThreads: numThreadsOption,
+};
+
+/** The schema of BM25Recommender. */
+const bm25Schema: SchemaFor<BM25RecommenderOptions> = {
+  ...neighbourSchema,
+  k1: real({ default: 1.2, min: 0, doc: "BM25 term-frequency saturation K1." }),
+  b: real({ default: 0.75, min: 0, max: 1, doc: "BM25 length normalisation B." }),
+};
+
 /** The weighted user × item matrix W and its transpose, as fit multiplies them. */
-interface Weighted {
+export interface Weighted {
+  /** W, users × items. */
   userItems: CsrMatrix;
+  /** Wᵀ, items × users. */
   itemUsers: CsrMatrix;
 }
 
-const I32_MAX = 2_147_483_647;
 /** Item rows per native call of fit: blocks give a progress bar and abort points. */
 const FIT_BLOCKS = 16;
 
 /**
- * What every item-item model shares: fit, recommend, similarItems, save and
- * load. A subclass only says how it weighs the matrix.
+ * What every item-item model shares: fit, recommend, similarItems and the
+ * similarity's side of save and load. A subclass only says how it weighs the
+ * matrix.
  */
-export abstract class NearestNeighboursRecommender {
-  /** The file kind written by `save` and checked by `load`. */
-  abstract readonly kind: string;
+export abstract class NearestNeighboursRecommender<S extends NeighbourSchema = NeighbourSchema>
+  extends Model<S> {
   /** Neighbours kept per item. */
-  readonly k: number;
-  readonly numThreads: number;
+  readonly k: number = this.options.k;
   #similarity: CsrMatrix | undefined;
   #nUsers = 0;
-
-  constructor(options: ItemItemRecommenderOptions) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError(`Expected options to be an object but found ${describe(options)}`);
-    }
-    this.k = positiveInteger("k", options.k ?? 20);
-    if (this.k > I32_MAX) {
-      throw new RangeError(`Expected k to be at most ${I32_MAX} but found ${this.k}`);
-    }
-    this.numThreads = nonNegativeInteger("numThreads", options.numThreads ?? 0);
-  }
 
   /** Users in the matrix the model was fitted on (0 before fit). */
   get nUsers(): number {
@@ -154,14 +160,11 @@ export abstract class NearestNeighboursRecommender {
    * neighbours (at most `k`, ids ascending). The model's own matrix, not a copy.
    */
   get similarity(): CsrMatrix {
-    return this.requireFitted("similarity");
+    return this.fittedSimilarity("similarity");
   }
 
   /** W and Wᵀ from the user × item matrix X (validated as a CsrMatrix). */
   protected abstract weigh(userItems: CsrMatrix): Weighted;
-
-  /** The options `save` records and `load` passes back to the constructor. */
-  protected abstract parameters(): Record<string, unknown>;
 
   /**
    * Computes the similarity matrix from a user × item matrix of interaction
@@ -169,9 +172,7 @@ export abstract class NearestNeighboursRecommender {
    * error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: NeighboursFitOptions = {}): Promise<this> {
-    if (!(userItems instanceof CsrMatrix)) {
-      throw new TypeError(`Expected userItems to be a CsrMatrix but found ${describe(userItems)}`);
-    }
+    checkCsr("userItems", userItems);
     const [nUsers, nItems] = userItems.shape;
     const width = Math.min(this.k, nItems);
     if (nItems * width > MAX_NNZ) {
@@ -186,15 +187,15 @@ export abstract class NearestNeighboursRecommender {
     const ids = new Int32Array(nItems * width);
     const scores = new Float32Array(nItems * width);
     const counts = new Int32Array(nItems);
-    const bar = new ProgressBar({
-      total: nItems,
+    const blocks = itemBlocks(weighted.itemUsers.indptr, FIT_BLOCKS);
+    await runIterations({
       label: this.kind,
-      enabled: resolveProgress(options.progress),
-    });
-    try {
-      for (const [start, end] of itemBlocks(weighted.itemUsers.indptr, FIT_BLOCKS)) {
-        options.signal?.throwIfAborted();
-        await callNativeAsync("tacit_knn_fit", {
+      iterations: blocks.length,
+      progress: options.progress,
+      signal: options.signal,
+      step: (block) => {
+        const [start, end] = blocks[block]!;
+        return callNativeAsync("tacit_knn_fit", {
           n_users: nUsers,
           n_items: nItems,
           user_indptr: weighted.userItems.indptr,
@@ -210,12 +211,9 @@ export abstract class NearestNeighboursRecommender {
           out_scores: scores,
           out_counts: counts,
         }, { threads: this.numThreads });
-        bar.update(end);
-      }
-    } finally {
-      bar.close();
-    }
-    options.signal?.throwIfAborted();
+      },
+      report: (block) => ({ items: `${blocks[block]![1]}/${nItems}` }),
+    });
     this.#similarity = compactRows(nItems, width, ids, scores, counts);
     this.#nUsers = nUsers;
     return this;
@@ -231,6 +229,7 @@ export abstract class NearestNeighboursRecommender {
    *   row u holds the values user u is scored from (and filtered by).
    */
   recommend(userid: number, userItems: CsrMatrix, options?: NeighboursRecommendOptions): Ranked;
+  /** The top `n` items for each user of a batch: flat `[users, n]` arrays. */
   recommend(
     userid: ArrayLike<number>,
     userItems: CsrMatrix,
@@ -241,7 +240,7 @@ export abstract class NearestNeighboursRecommender {
     userItems: CsrMatrix,
     options: NeighboursRecommendOptions = {},
   ): Ranked | RankedBatch {
-    const similarity = this.requireFitted("recommend");
+    const similarity = this.fittedSimilarity("recommend()");
     this.checkUserItems(userItems);
     const nItems = this.nItems;
     const filterLiked = booleanOption("filterAlreadyLiked", options.filterAlreadyLiked ?? true);
@@ -282,9 +281,10 @@ export abstract class NearestNeighboursRecommender {
    * `[items, n]` arrays padded with −1 / −Infinity.
    */
   similarItems(itemid: number, options?: NeighboursSimilarOptions): Ranked;
+  /** The stored neighbours of each item of a batch: flat `[items, n]` arrays. */
   similarItems(itemid: ArrayLike<number>, options?: NeighboursSimilarOptions): RankedBatch;
   similarItems(itemid: Ids, options: NeighboursSimilarOptions = {}): Ranked | RankedBatch {
-    const similarity = this.requireFitted("similarItems");
+    const similarity = this.fittedSimilarity("similarItems()");
     const nItems = this.nItems;
     const queries = idsInRange("itemid", itemid, nItems, "items");
     const candidates = candidateList("items", options.items, nItems, "items");
@@ -316,68 +316,42 @@ export abstract class NearestNeighboursRecommender {
     return typeof itemid === "number" ? firstRow(batch) : batch;
   }
 
-  /**
-   * Writes the model to one checked file: its kind, parameters, nUsers and the
-   * similarity matrix's CSR arrays (written to a temporary file and renamed).
-   */
-  async save(path: string): Promise<void> {
-    const similarity = this.requireFitted("save");
-    await writeTacitFile(path, {
-      kind: this.kind,
-      params: { ...this.parameters(), nUsers: this.#nUsers },
-      arrays: {
-        indptr: { array: similarity.indptr, shape: [similarity.nRows + 1] },
-        indices: { array: similarity.indices, shape: [similarity.nnz] },
-        data: { array: similarity.data, shape: [similarity.nnz] },
-      },
-    });
+  /** Fitted once it has a similarity matrix. */
+  protected isFitted(): boolean {
+    return this.#similarity !== undefined;
   }
 
-  /** Reads a file written by `save` into a model made by `create`, checking kind and arrays. */
-  protected static async loadInto<M extends NearestNeighboursRecommender>(
-    path: string,
-    create: (params: Record<string, unknown>) => M,
-  ): Promise<M> {
-    const probe = create({});
-    const file = await readTacitFile(path, { kind: probe.kind });
-    const { nUsers, ...params } = file.params;
-    const model = create(params);
+  /** The similarity matrix, or an error naming what needs it. */
+  private fittedSimilarity(what: string): CsrMatrix {
+    this.requireFitted(what);
+    return this.#similarity!;
+  }
+
+  /** The similarity's CSR arrays and `nUsers` (a 0-d array). */
+  protected stateArrays(): Record<string, TacitArray> {
+    const similarity = this.#similarity!;
+    return {
+      indptr: { array: similarity.indptr, shape: [similarity.nRows + 1] },
+      indices: { array: similarity.indices, shape: [similarity.nnz] },
+      data: { array: similarity.data, shape: [similarity.nnz] },
+      nUsers: { array: Int32Array.of(this.#nUsers), shape: [] },
+    };
+  }
+
+  /** Takes the similarity's CSR arrays (checked as a CsrMatrix) and `nUsers`. */
+  protected restoreState(file: TacitFile, path: string): void {
     const indptr = expectArray(file, "indptr", "i32");
     const indices = expectArray(file, "indices", "i32");
     const data = expectArray(file, "data", "f32");
+    const nUsers = expectArray(file, "nUsers", "i32", []);
     const nItems = indptr.length - 1;
     if (nItems < 0) {
       throw new RangeError(
         `Expected array 'indptr' in ${path} to have at least 1 entry but found 0`,
       );
     }
-    model.#similarity = new CsrMatrix([nItems, nItems], indptr, indices, data);
-    model.#nUsers = nonNegativeInteger("nUsers", nUsers);
-    return model;
-  }
-
-  /** The similarity matrix, or an error naming the method that needs it. */
-  protected requireFitted(method: string): CsrMatrix {
-    if (this.#similarity === undefined) {
-      throw new Error(
-        `${method}${
-          method === "similarity" ? "" : "()"
-        } needs a fitted model: call fit() or load() first`,
-      );
-    }
-    return this.#similarity;
-  }
-
-  /** Checks that a user × item matrix has one column per item of the model. */
-  protected checkUserItems(userItems: CsrMatrix, name = "userItems"): void {
-    if (!(userItems instanceof CsrMatrix)) {
-      throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(userItems)}`);
-    }
-    if (userItems.nCols !== this.nItems) {
-      throw new RangeError(
-        `${name} has ${userItems.nCols} columns but the model has ${this.nItems} items`,
-      );
-    }
+    this.#similarity = new CsrMatrix([nItems, nItems], indptr, indices, data);
+    this.#nUsers = nonNegativeInteger("nUsers", nUsers[0]);
   }
 }
 
@@ -386,34 +360,38 @@ export abstract class NearestNeighboursRecommender {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CsrMatrix } from "../sparse.ts";
  * import { ItemItemRecommender } from "./nearest_neighbours.ts";
  * const plays = CsrMatrix.fromDense([[1, 1, 0], [1, 1, 0], [0, 1, 1]]);
- * const model = await new ItemItemRecommender({ k: 2 }).fit(plays, { progress: false });
- * console.assert(model.recommend(0, plays, { n: 1 }).ids[0] === 2);
+ * const model = await new ItemItemRecommender({ k: 3 }).fit(plays, { progress: false });
+ * // User 0 has items 0 and 1; item 2 shares user 2 with item 1: S[1, 2] = 1.
+ * assert.deepEqual(model.recommend(0, plays, { n: 1 }), {
+ *   ids: Int32Array.of(2),
+ *   scores: Float32Array.of(1),
+ * });
  * ```
  */
 export class ItemItemRecommender extends NearestNeighboursRecommender {
-  readonly kind: string = "itemitem";
+  /** The kind of the files `save` writes. */
+  static readonly kind: string = "itemitem";
 
+  /**
+   * Builds an unfitted model.
+   * @param options `k` and `numThreads`; unknown keys are refused.
+   */
   constructor(options: ItemItemRecommenderOptions = {}) {
-    super(options);
+    super(neighbourSchema, options);
   }
 
+  /** W = X, unweighted. */
   protected weigh(userItems: CsrMatrix): Weighted {
     return { userItems, itemUsers: userItems.transpose() };
   }
 
-  protected parameters(): Record<string, unknown> {
-    return { k: this.k, numThreads: this.numThreads };
-  }
-
-  /** Reads a model written by `save`. */
+  /** Reads a model written by `save`; refuses a file of another kind. */
   static load(path: string): Promise<ItemItemRecommender> {
-    return NearestNeighboursRecommender.loadInto(
-      path,
-      (params) => new ItemItemRecommender(params as ItemItemRecommenderOptions),
-    );
+    return loadAs(ItemItemRecommender, path);
   }
 }
 
@@ -441,34 +419,36 @@ function requireNonNegative(userItems: CsrMatrix, model: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CsrMatrix } from "../sparse.ts";
  * import { CosineRecommender } from "./nearest_neighbours.ts";
  * const plays = CsrMatrix.fromDense([[3, 4, 0], [0, 2, 1]]);
  * const model = await new CosineRecommender().fit(plays, { progress: false });
- * console.assert(Math.abs(model.similarItems(0).scores[0]! - 1) < 1e-6);
+ * const { ids, scores } = model.similarItems(0);
+ * assert.deepEqual([...ids], [0, 1]);
+ * assert.ok(Math.abs(scores[0]! - 1) < 1e-6);
  * ```
  */
 export class CosineRecommender extends NearestNeighboursRecommender {
-  readonly kind: string = "cosine";
+  /** The kind of the files `save` writes. */
+  static readonly kind: string = "cosine";
 
+  /**
+   * Builds an unfitted model.
+   * @param options `k` and `numThreads`; unknown keys are refused.
+   */
   constructor(options: ItemItemRecommenderOptions = {}) {
-    super(options);
+    super(neighbourSchema, options);
   }
 
+  /** Wᵀ = normalize(Xᵀ). */
   protected weigh(userItems: CsrMatrix): Weighted {
     return fromItemUsers(normalize(userItems.transpose()));
   }
 
-  protected parameters(): Record<string, unknown> {
-    return { k: this.k, numThreads: this.numThreads };
-  }
-
-  /** Reads a model written by `save`. */
+  /** Reads a model written by `save`; refuses a file of another kind. */
   static load(path: string): Promise<CosineRecommender> {
-    return NearestNeighboursRecommender.loadInto(
-      path,
-      (params) => new CosineRecommender(params as ItemItemRecommenderOptions),
-    );
+    return loadAs(CosineRecommender, path);
   }
 }
 
@@ -479,35 +459,35 @@ export class CosineRecommender extends NearestNeighboursRecommender {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CsrMatrix } from "../sparse.ts";
  * import { TFIDFRecommender } from "./nearest_neighbours.ts";
  * const plays = CsrMatrix.fromDense([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]]);
  * const model = await new TFIDFRecommender({ k: 3 }).fit(plays, { progress: false });
- * console.assert(model.similarity.nnz > 0);
+ * assert.equal(model.similarity.nnz, 10);
  * ```
  */
 export class TFIDFRecommender extends NearestNeighboursRecommender {
-  readonly kind: string = "tfidf";
+  /** The kind of the files `save` writes. */
+  static readonly kind: string = "tfidf";
 
+  /**
+   * Builds an unfitted model.
+   * @param options `k` and `numThreads`; unknown keys are refused.
+   */
   constructor(options: ItemItemRecommenderOptions = {}) {
-    super(options);
+    super(neighbourSchema, options);
   }
 
+  /** Wᵀ = normalize(tfidfWeight(Xᵀ)). */
   protected weigh(userItems: CsrMatrix): Weighted {
     requireNonNegative(userItems, "TF-IDF");
     return fromItemUsers(normalize(tfidfWeight(userItems.transpose())));
   }
 
-  protected parameters(): Record<string, unknown> {
-    return { k: this.k, numThreads: this.numThreads };
-  }
-
-  /** Reads a model written by `save`. */
+  /** Reads a model written by `save`; refuses a file of another kind. */
   static load(path: string): Promise<TFIDFRecommender> {
-    return NearestNeighboursRecommender.loadInto(
-      path,
-      (params) => new TFIDFRecommender(params as ItemItemRecommenderOptions),
-    );
+    return loadAs(TFIDFRecommender, path);
   }
 }
 
@@ -520,41 +500,42 @@ export class TFIDFRecommender extends NearestNeighboursRecommender {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { CsrMatrix } from "../sparse.ts";
  * import { BM25Recommender } from "./nearest_neighbours.ts";
  * const plays = CsrMatrix.fromDense([[4, 1, 0, 0], [0, 2, 1, 0], [0, 0, 3, 1]]);
- * const model = await new BM25Recommender({ k: 2, k1: 1.2, b: 0.75 }).fit(plays, { progress: false });
- * console.assert(model.similarItems([0, 1], { n: 2 }).shape[1] === 2);
+ * const model = await new BM25Recommender({ k: 2, k1: 1.2, b: 0.75 }).fit(plays, {
+ *   progress: false,
+ * });
+ * assert.deepEqual(model.similarItems([0, 1], { n: 2 }).shape, [2, 2]);
  * ```
  */
-export class BM25Recommender extends NearestNeighboursRecommender {
-  readonly kind: string = "bm25";
+export class BM25Recommender
+  extends NearestNeighboursRecommender<SchemaFor<BM25RecommenderOptions>> {
+  /** The kind of the files `save` writes. */
+  static readonly kind: string = "bm25";
   /** BM25 term-frequency saturation. */
-  readonly k1: number;
+  readonly k1: number = this.options.k1;
   /** BM25 length normalisation. */
-  readonly b: number;
+  readonly b: number = this.options.b;
 
+  /**
+   * Builds an unfitted model.
+   * @param options `k`, `k1`, `b` and `numThreads`; unknown keys are refused.
+   */
   constructor(options: BM25RecommenderOptions = {}) {
-    super(options);
-    this.k1 = finiteNumber("k1", options.k1 ?? 1.2, { min: 0 });
-    this.b = finiteNumber("b", options.b ?? 0.75, { min: 0, max: 1 });
+    super(bm25Schema, options);
   }
 
+  /** Wᵀ = bm25Weight(Xᵀ, {k1, b}). */
   protected weigh(userItems: CsrMatrix): Weighted {
     requireNonNegative(userItems, "BM25");
     return fromItemUsers(bm25Weight(userItems.transpose(), { k1: this.k1, b: this.b }));
   }
 
-  protected parameters(): Record<string, unknown> {
-    return { k: this.k, k1: this.k1, b: this.b, numThreads: this.numThreads };
-  }
-
-  /** Reads a model written by `save`. */
+  /** Reads a model written by `save`; refuses a file of another kind. */
   static load(path: string): Promise<BM25Recommender> {
-    return NearestNeighboursRecommender.loadInto(
-      path,
-      (params) => new BM25Recommender(params as BM25RecommenderOptions),
-    );
+    return loadAs(BM25Recommender, path);
   }
 }
 

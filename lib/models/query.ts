@@ -11,7 +11,9 @@ import { idsInRange } from "../validate.ts";
 
 /** Ranked results of one query: best first. */
 export interface Ranked {
+  /** Ids, best first. */
   ids: Int32Array;
+  /** The score of each id. */
   scores: Float32Array;
 }
 
@@ -21,6 +23,7 @@ export interface Ranked {
  * score −Infinity.
  */
 export interface RankedBatch extends Ranked {
+  /** `[queries, n]`. */
   shape: [number, number];
 }
 

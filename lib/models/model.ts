@@ -1,0 +1,216 @@
+/**
+ * What every model shares, whatever its state: its kind, its options (through
+ * its schema), the fitted check, the checks of a user × item input, the
+ * query surface every model offers, and persistence as one tacit file (the
+ * kind, the options as `params`, the fitted state as named arrays).
+ *
+ * @module
+ */
+import {
+  readTacitFile,
+  type TacitArray,
+  type TacitFile,
+  TacitFileError,
+  writeTacitFile,
+} from "../io/format.ts";
+import { CsrMatrix } from "../sparse.ts";
+import { describe } from "../validate.ts";
+import {
+  type OptionSchema,
+  type OptionsOf,
+  type OptionSpec,
+  type OptionValues,
+  resolveOptions,
+  setOptions,
+} from "./options.ts";
+import type { Ranked, RankedBatch, RankOptions } from "./query.ts";
+
+/** The options of `recommend` that every model takes. */
+export interface ModelRecommendOptions extends RankOptions {
+  /** Leave out the items the user already has in `userItems` (true). */
+  filterAlreadyLiked?: boolean;
+}
+
+/** A model class as the registry and `load` see it: its file kind, its constructor and `load`. */
+export interface ModelClass<M extends Model = Model> {
+  /** The kind its files have. */
+  readonly kind: string;
+  /** Builds an unfitted model from an options object. */
+  new (options?: never): M;
+  /** Reads a model of this class written by `save`. */
+  load(path: string): Promise<M>;
+  /** Rebuilds a model of this class from a file `readTacitFile` returned. */
+  fromFile(file: TacitFile, path: string): NoInfer<M>;
+}
+
+/** What every model's schema holds: `numThreads`, the thread override of its fit loop. */
+export type ModelSchema = OptionSchema & { readonly numThreads: OptionSpec<number> };
+
+/**
+ * The base of every model. A subclass declares `static kind`, passes its
+ * schema to this constructor, keeps its fitted state, and says how that state
+ * is written to arrays and read back.
+ */
+export abstract class Model<S extends ModelSchema = ModelSchema> {
+  /** The option schema this model was built with. */
+  readonly schema: S;
+  /** Every option's value, defaults applied. */
+  protected readonly options: OptionValues<S>;
+  /** Threads for fit (0: the pool as it is). */
+  readonly numThreads: number;
+
+  /**
+   * Validates the options through the schema.
+   * @param schema The options the model takes.
+   * @param options The user's options, validated against `schema`.
+   */
+  protected constructor(schema: S, options: OptionsOf<S>) {
+    this.schema = schema;
+    this.options = resolveOptions(schema, options, this.constructor.name);
+    this.numThreads = this.options.numThreads;
+  }
+
+  /** The file kind `save` writes and `load` checks: the class's `static kind`. */
+  get kind(): string {
+    return (this.constructor as ModelClass).kind;
+  }
+
+  /** Users of the fitted model (0 before fit). */
+  abstract get nUsers(): number;
+
+  /** Items of the fitted model (0 before fit). */
+  abstract get nItems(): number;
+
+  /**
+   * The options the model was built with, as an options object (unset options
+   * left out): `new Model(model.parameters())` builds the same unfitted model.
+   */
+  parameters(): OptionsOf<S> {
+    return setOptions(this.options);
+  }
+
+  /**
+   * The top `n` items for one user (`{ids, scores}`, best first) or for a batch
+   * of users (flat `[users, n]` arrays, padded with −1 / −Infinity).
+   */
+  abstract recommend(
+    userid: number,
+    userItems: CsrMatrix,
+    options?: ModelRecommendOptions,
+  ): Ranked;
+  /** The top `n` items for each user of a batch: flat `[users, n]` arrays. */
+  abstract recommend(
+    userid: ArrayLike<number>,
+    userItems: CsrMatrix,
+    options?: ModelRecommendOptions,
+  ): RankedBatch;
+
+  /** The items most similar to one item, or to each item of a batch, best first. */
+  abstract similarItems(itemid: number, options?: RankOptions): Ranked;
+  /** The items most similar to each item of a batch: flat `[items, n]` arrays. */
+  abstract similarItems(itemid: ArrayLike<number>, options?: RankOptions): RankedBatch;
+
+  /** Whether the model holds fitted (or loaded) state. */
+  protected abstract isFitted(): boolean;
+
+  /** The fitted state as named arrays, as `save` writes them. */
+  protected abstract stateArrays(): Record<string, TacitArray>;
+
+  /** Takes the fitted state from a file's arrays, checking them. */
+  protected abstract restoreState(file: TacitFile, path: string): void;
+
+  /**
+   * Refuses to go on with an unfitted model.
+   * @param what The method or property that needs a fitted model, e.g. `"recommend()"`.
+   */
+  protected requireFitted(what: string): void {
+    if (!this.isFitted()) {
+      throw new Error(`${what} needs a fitted model: call fit() or load() first`);
+    }
+  }
+
+  /** Checks that a user × item matrix has one column per item of the model. */
+  protected checkUserItems(userItems: CsrMatrix, name = "userItems"): void {
+    checkColumns(name, userItems, this.nItems, "items");
+  }
+
+  /**
+   * Writes the model to one checked file: its kind, its parameters and its
+   * fitted state (written to a temporary file and renamed, so an existing file
+   * is never left half-written).
+   */
+  async save(path: string): Promise<void> {
+    this.requireFitted("save()");
+    await writeTacitFile(path, {
+      kind: this.kind,
+      params: this.parameters(),
+      arrays: this.stateArrays(),
+    });
+  }
+
+  /**
+   * Rebuilds a model of this class from a file read by `readTacitFile`: refuses
+   * a file of another kind, validates its params through the class's option
+   * schema and checks its arrays.
+   *
+   * @param file What `readTacitFile` returned.
+   * @param path The file's path, for messages.
+   */
+  static fromFile<M extends Model>(this: ModelClass<M>, file: TacitFile, path: string): M {
+    if (file.kind !== this.kind) {
+      throw new TacitFileError(
+        `Expected a tacit file of kind '${this.kind}' but found '${file.kind}' in ${path}`,
+        path,
+      );
+    }
+    const model = new this(file.params as never);
+    model.restoreState(file, path);
+    return model;
+  }
+}
+
+/**
+ * Reads a file written by `save` as a model of class `type`.
+ *
+ * @param type The class, e.g. `AlternatingLeastSquares`.
+ * @param path The file.
+ * @returns The model, fitted state and options restored.
+ * @throws TacitFileError for a missing, damaged or foreign file, or one of another kind.
+ */
+export async function loadAs<M extends Model>(type: ModelClass<M>, path: string): Promise<M> {
+  return type.fromFile(await readTacitFile(path), path);
+}
+
+/**
+ * Checks that `matrix` is a CsrMatrix with `columns` columns.
+ *
+ * @param name The argument's name, e.g. `"userItems"`.
+ * @param matrix The value to check.
+ * @param columns The number of columns it must have.
+ * @param what The plural noun for the columns, e.g. `"items"`.
+ */
+export function checkColumns(
+  name: string,
+  matrix: CsrMatrix,
+  columns: number,
+  what: string,
+): void {
+  checkCsr(name, matrix);
+  if (matrix.nCols !== columns) {
+    throw new RangeError(
+      `${name} has ${matrix.nCols} columns but the model has ${columns} ${what}`,
+    );
+  }
+}
+
+/**
+ * Checks that a value is a CsrMatrix.
+ *
+ * @param name The argument's name.
+ * @param matrix The value to check.
+ */
+export function checkCsr(name: string, matrix: unknown): asserts matrix is CsrMatrix {
+  if (!(matrix instanceof CsrMatrix)) {
+    throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(matrix)}`);
+  }
+}
