@@ -109,6 +109,6 @@ export type {
 } from "./lib/models/options.ts";
 export type { Ids, RankOptions } from "./lib/models/query.ts";
 export { TacitFileError } from "./lib/io/format.ts";
-export type { TacitArray, TacitFile } from "./lib/io/format.ts";
+export type { TacitArray, TacitFile, TacitTypedArray } from "./lib/io/format.ts";
 export type { NeighbourSchema, Weighted } from "./lib/models/nearest_neighbours.ts";
 export { loadModel, MODEL_CLASSES } from "./lib/models/registry.ts";

@@ -46,6 +46,7 @@ export class NativeError extends Error {
   readonly status: number;
 
   /**
+   * An error with a native call's message and status.
    * @param message The native message.
    * @param status The negative status code (see {@link Status}).
    */
