@@ -276,6 +276,26 @@ export class CsrMatrix {
   }
 
   /**
+   * A copy that owns its arrays, validated as the constructor validates (so a
+   * matrix changed after construction is refused here, naming what is wrong).
+   *
+   * @returns A new matrix with copies of `indptr`, `indices` and `data`.
+   * @throws TypeError / RangeError as the constructor does.
+   * @example
+   * ```ts
+   * import { deepStrictEqual, notStrictEqual } from "node:assert/strict";
+   * import { CsrMatrix } from "./sparse.ts";
+   * const m = CsrMatrix.fromDense([[1, 0], [0, 2]]);
+   * const c = m.copy();
+   * notStrictEqual(c.indices, m.indices);
+   * deepStrictEqual(c.toDense(), m.toDense());
+   * ```
+   */
+  copy(): CsrMatrix {
+    return new CsrMatrix(this.shape, this.indptr.slice(), this.indices.slice(), this.data.slice());
+  }
+
+  /**
    * The same sparsity structure with new values; `indptr` and `indices` are shared and
    * `data` is used as it is (not copied).
    *

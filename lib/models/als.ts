@@ -21,7 +21,7 @@ import {
   commonOptions,
   MatrixFactorizationBase,
 } from "./matrix_factorization.ts";
-import { checkColumns, checkCsr, loadAs } from "./model.ts";
+import { checkColumns, fitInput, loadAs } from "./model.ts";
 import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import { runIterations } from "./training.ts";
 
@@ -142,7 +142,7 @@ export class AlternatingLeastSquares
    * as it was.
    */
   async fit(userItems: CsrMatrix, options: FitOptions = {}): Promise<this> {
-    checkCsr("userItems", userItems);
+    userItems = fitInput("userItems", userItems);
     const [nUsers, nItems] = userItems.shape;
     const f = this.factors;
     const itemUsers = userItems.transpose();

@@ -25,7 +25,7 @@ import {
   commonOptions,
   MatrixFactorizationBase,
 } from "./matrix_factorization.ts";
-import { checkCsr, loadAs } from "./model.ts";
+import { fitInput, loadAs } from "./model.ts";
 import { flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import { runIterations } from "./training.ts";
 
@@ -159,7 +159,7 @@ export class BayesianPersonalizedRanking
    * when fit completes: an abort or an error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: BprFitOptions = {}): Promise<this> {
-    checkCsr("userItems", userItems);
+    userItems = fitInput("userItems", userItems);
     if (userItems.nnz === 0) {
       throw new RangeError(
         "Expected userItems to have at least one stored entry to sample from but found none",

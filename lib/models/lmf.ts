@@ -33,7 +33,7 @@ import {
   MatrixFactorizationBase,
   type RecommendOptions,
 } from "./matrix_factorization.ts";
-import { checkCsr, loadAs } from "./model.ts";
+import { fitInput, loadAs } from "./model.ts";
 import { FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import type { Ids, Ranked, RankedBatch } from "./query.ts";
 import { runIterations } from "./training.ts";
@@ -161,7 +161,7 @@ export class LogisticMatrixFactorization
    * fit completes: an abort or an error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: LmfFitOptions = {}): Promise<this> {
-    checkCsr("userItems", userItems);
+    userItems = fitInput("userItems", userItems);
     if (userItems.nnz === 0) {
       throw new RangeError("Expected userItems to have at least one stored entry but found none");
     }

@@ -204,6 +204,23 @@ export function checkColumns(
 }
 
 /**
+ * The matrix a fit trains on: a checked private copy of `matrix`. A fit's
+ * native calls are nonblocking on Deno, so JavaScript runs while a worker
+ * thread reads the matrix; reading a copy nobody else holds means code that
+ * changes the caller's arrays during a fit cannot change them under a kernel
+ * (each call also re-validates what it is given). Costs one copy of the
+ * input per fit (about 0.1 s and 140 MB at 17.5M nonzeros).
+ *
+ * @param name The argument's name.
+ * @param matrix The caller's matrix.
+ * @returns A copy that only the fit holds.
+ */
+export function fitInput(name: string, matrix: unknown): CsrMatrix {
+  checkCsr(name, matrix);
+  return matrix.copy();
+}
+
+/**
  * Checks that a value is a CsrMatrix.
  *
  * @param name The argument's name.
