@@ -110,3 +110,17 @@ for (const [what, corrupt] of Object.entries(corruptions)) {
     }
   });
 }
+
+test("changing the matrix while a fit runs cannot change what the fit reads", async () => {
+  const changing = plays();
+  const intact = plays();
+  const create = () => new AlternatingLeastSquares({ factors: 4, iterations: 3, randomState: 7 });
+  const running = create().fit(changing, quiet);
+  // The fit awaits its first nonblocking call: corrupt the caller's arrays meanwhile.
+  changing.indices.fill(1_000_000);
+  changing.indptr.fill(3);
+  const fitted = await running;
+  const reference = await create().fit(intact, quiet);
+  assert.deepEqual(fitted.userFactors.data, reference.userFactors.data);
+  assert.deepEqual(fitted.itemFactors.data, reference.itemFactors.data);
+});
