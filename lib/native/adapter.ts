@@ -37,12 +37,22 @@ export interface Adapter {
   openLibrary(path: string, exportNames: readonly string[]): NativeLibrary;
 }
 
-/** Reads `tacit_abi_describe` through a function of (buffer | null, capacity) -> length. */
-export function readDescription(
-  describe: (out: Uint8Array | null, capacity: number) => number,
-): string {
-  const length = describe(null, 0);
-  const bytes = new Uint8Array(length);
-  describe(bytes, length);
-  return new TextDecoder().decode(bytes);
+/** The opened symbols of either runtime: functions called the same way on both. */
+// deno-lint-ignore no-explicit-any
+export type Symbols = Record<string, (...args: any[]) => any>;
+
+/** The plain functions over a runtime's opened symbols. */
+export function plainLibrary(symbols: Symbols, close: () => void): PlainLibrary {
+  return {
+    abiVersion: () => symbols.tacit_abi_version!() as number,
+    describe: () => {
+      const length = symbols.tacit_abi_describe!(null, 0) as number;
+      const bytes = new Uint8Array(length);
+      symbols.tacit_abi_describe!(bytes, length);
+      return new TextDecoder().decode(bytes);
+    },
+    setNumThreads: (n) => void symbols.tacit_set_num_threads!(n),
+    getNumThreads: () => symbols.tacit_get_num_threads!() as number,
+    close,
+  };
 }

@@ -5,12 +5,10 @@
  *
  * @module
  */
-import { type Adapter, type NativeLibrary, type PlainLibrary, readDescription } from "./adapter.ts";
+import { type Adapter, type NativeLibrary, plainLibrary, type Symbols } from "./adapter.ts";
 
 // A computed specifier keeps Deno's type checker from resolving a Bun-only module.
 const ffiSpecifier = "bun:" + "ffi";
-// deno-lint-ignore no-explicit-any
-type Symbols = Record<string, (...a: any[]) => any>;
 const ffi = (await import(ffiSpecifier)) as {
   dlopen(path: string, defs: Record<string, unknown>): { symbols: Symbols; close(): void };
   ptr(view: ArrayBufferView): number;
@@ -23,21 +21,10 @@ const plainDefs = {
   tacit_get_num_threads: { args: [], returns: "i32" },
 };
 
-function plain(symbols: Symbols, close: () => void): PlainLibrary {
-  return {
-    abiVersion: () => symbols.tacit_abi_version!() as number,
-    describe: () =>
-      readDescription((out, capacity) => symbols.tacit_abi_describe!(out, capacity) as number),
-    setNumThreads: (n) => void symbols.tacit_set_num_threads!(n),
-    getNumThreads: () => symbols.tacit_get_num_threads!() as number,
-    close,
-  };
-}
-
 export const adapter: Adapter = {
   openPlain(path) {
     const lib = ffi.dlopen(path, plainDefs);
-    return plain(lib.symbols, () => lib.close());
+    return plainLibrary(lib.symbols, () => lib.close());
   },
   openLibrary(path, exportNames): NativeLibrary {
     const defs: Record<string, unknown> = { ...plainDefs };
@@ -47,7 +34,7 @@ export const adapter: Adapter = {
     const callExport = (name: string, args: Uint8Array, context: Uint8Array): number =>
       symbols[name]!(args, context) as number;
     return {
-      ...plain(symbols, () => lib.close()),
+      ...plainLibrary(symbols, () => lib.close()),
       callExport,
       callExportAsync: (name, args, context) =>
         new Promise((resolve, reject) => {

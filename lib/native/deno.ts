@@ -5,10 +5,8 @@
  *
  * @module
  */
-import { type Adapter, type NativeLibrary, type PlainLibrary, readDescription } from "./adapter.ts";
+import { type Adapter, type NativeLibrary, plainLibrary, type Symbols } from "./adapter.ts";
 
-// deno-lint-ignore no-explicit-any
-type Symbols = Record<string, (...a: any[]) => any>;
 interface DenoFfi {
   dlopen(path: string, defs: Record<string, unknown>): { symbols: Symbols; close(): void };
   UnsafePointer: { of(view: ArrayBufferView): unknown; value(pointer: unknown): bigint | number };
@@ -22,21 +20,10 @@ const plainDefs = {
   tacit_get_num_threads: { parameters: [], result: "i32" },
 };
 
-function plain(symbols: Symbols, close: () => void): PlainLibrary {
-  return {
-    abiVersion: () => symbols.tacit_abi_version!() as number,
-    describe: () =>
-      readDescription((out, capacity) => symbols.tacit_abi_describe!(out, capacity) as number),
-    setNumThreads: (n) => void symbols.tacit_set_num_threads!(n),
-    getNumThreads: () => symbols.tacit_get_num_threads!() as number,
-    close,
-  };
-}
-
 export const adapter: Adapter = {
   openPlain(path) {
     const lib = deno.dlopen(path, plainDefs);
-    return plain(lib.symbols, () => lib.close());
+    return plainLibrary(lib.symbols, () => lib.close());
   },
   openLibrary(path, exportNames): NativeLibrary {
     const defs: Record<string, unknown> = { ...plainDefs };
@@ -52,7 +39,7 @@ export const adapter: Adapter = {
     const lib = deno.dlopen(path, defs);
     const symbols = lib.symbols;
     return {
-      ...plain(symbols, () => lib.close()),
+      ...plainLibrary(symbols, () => lib.close()),
       callExport: (name, args, context) => symbols[name]!(args, context) as number,
       callExportAsync: (name, args, context) =>
         symbols[`${name}$async`]!(args, context) as Promise<number>,
