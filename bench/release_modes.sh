@@ -18,6 +18,6 @@ for round in $(seq 1 "$rounds"); do
     echo "== round $round: $mode"
     zig build bench -Doptimize="$mode" -- 358000 292000 64 2 2>&1 | grep -E "als_solve|topk_dot|als_loss"
     TACIT_LIB="bench/out/$mode/lib/libtacit.so" deno run -A bench/bpr_lmf.ts --bprEpochs 3 --lmfEpochs 0 2>&1 |
-      grep -E "^BPR 2 threads|peak"
+      grep -E "^bpr 2 threads|peak"
   done
 done

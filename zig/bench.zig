@@ -38,7 +38,6 @@ pub fn main(init: std.process.Init.Minimal) !void {
     const fi: c_int = @intCast(f);
     const nu: c_int = @intCast(n_users);
     const ni: c_int = @intCast(n_items);
-    const nnz: c_int = @intCast(matrix.indices.len);
 
     timer = Timer.start();
     try check(edge.callWithSlices(api.csr_check, .{ .n_rows = nu, .n_cols = ni, .indptr = matrix.indptr, .indices = matrix.indices, .data = matrix.data }));
