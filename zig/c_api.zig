@@ -303,10 +303,11 @@ fn topkDot(
         .queries = queries,
         .items = items,
         .f = f,
-        .exclude_indptr = exclude_indptr,
-        .exclude_indices = exclude_indices,
-        .item_mask = filters.item_mask,
-        .candidates = filters.candidates,
+        .filter = .init(n_items, .{
+            .item_mask = filters.item_mask,
+            .candidates = filters.candidates,
+            .exclusions = if (exclude_indptr) |indptr| .{ .indptr = indptr, .indices = exclude_indices, .data = null } else null,
+        }),
         .k = k,
         .out_ids = try bufferMut(i32, out_ids_ptr, n_q * k, "out_ids"),
         .out_scores = try bufferMut(f32, out_scores_ptr, n_q * k, "out_scores"),
@@ -347,18 +348,17 @@ fn rankingMetrics(
     const test_indptr = try buffer(i32, test_indptr_ptr, n_users + 1, "test_indptr");
     const nnz = try csr.checkIndptr(test_indptr, test_names);
     const test_indices = try buffer(i32, test_indices_ptr, nnz, "test_indices");
+    const tests: csr.Csr = .{ .indptr = test_indptr, .indices = test_indices, .data = null };
     const problem: metrics.Problem = .{
         .top_ids = top_ids,
         .width = width,
         .k = k,
-        .test_indptr = test_indptr,
-        .test_indices = test_indices,
+        .tests = tests,
         .n_items = n_items,
         .out = try bufferMut(f64, out_ptr, n_users * metrics.column_count, "out"),
     };
     const lease = ThreadPool.acquireGlobal();
     defer lease.release();
-    const tests: csr.Csr = .{ .indptr = test_indptr, .indices = test_indices, .data = null };
     try csr.checkEntries(lease.pool, tests, .{ .n_cols = n_items, .order = .strictly_increasing, .names = test_names });
     try metrics.rankingMetrics(allocator, lease.pool, &problem);
 }

@@ -171,9 +171,11 @@ fn knnRecommend(
     const problem: knn.RecommendProblem = .{
         .queries = queries,
         .similarity = similarity,
-        .filter_liked = filter_liked,
-        .item_mask = filters.item_mask,
-        .candidates = filters.candidates,
+        .filter = .init(n_items, .{
+            .item_mask = filters.item_mask,
+            .candidates = filters.candidates,
+            .exclusions = if (filter_liked) queries else null,
+        }),
         .k = k,
         .out_ids = try bufferMut(i32, out_ids_ptr, out_len, "out_ids"),
         .out_scores = try bufferMut(f32, out_scores_ptr, out_len, "out_scores"),

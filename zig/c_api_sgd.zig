@@ -93,26 +93,29 @@ pub export fn tacit_lmf_update(
 
 const Shape = struct { n_rows: usize, n_cols: usize };
 
-/// The liked items with a checked indptr; entries are checked once the pool is held.
-fn likesBuffers(shape: Shape, indptr_ptr: ?[*]const i32, indices_ptr: ?[*]const i32, row_of_ptr: ?[*]const i32) Error!bpr.Likes {
+/// bpr's inputs: the liked items (a CSR view without values) and, beside it,
+/// the row of every nonzero.
+const Likes = struct { matrix: csr.Csr, row_of: []const i32 };
+
+/// The liked items with a checked indptr, and row_of; entries are checked once
+/// the pool is held.
+fn likesBuffers(shape: Shape, indptr_ptr: ?[*]const i32, indices_ptr: ?[*]const i32, row_of_ptr: ?[*]const i32) Error!Likes {
     const indptr = try buffer(i32, indptr_ptr, shape.n_rows + 1, "indptr");
     const nnz = try csr.checkIndptr(indptr, .{});
     return .{
-        .indptr = indptr,
-        .indices = try buffer(i32, indices_ptr, nnz, "indices"),
+        .matrix = .{ .indptr = indptr, .indices = try buffer(i32, indices_ptr, nnz, "indices"), .data = null },
         .row_of = try buffer(i32, row_of_ptr, nnz, "row_of"),
     };
 }
 
 /// Checks the entries (sorted, in range) and row_of, in parallel.
-fn checkLikes(pool: *ThreadPool, likes: bpr.Likes, shape: Shape, n_samples: usize) Error!void {
-    const matrix: csr.Csr = .{ .indptr = likes.indptr, .indices = likes.indices, .data = null };
-    try csr.checkEntries(pool, matrix, .{ .n_cols = shape.n_cols, .order = .strictly_increasing });
-    if (bpr.firstBadRowOf(pool, likes.indptr, likes.row_of)) |nz| {
-        const row = rowOf(likes.indptr, nz);
+fn checkLikes(pool: *ThreadPool, likes: Likes, shape: Shape, n_samples: usize) Error!void {
+    try csr.checkEntries(pool, likes.matrix, .{ .n_cols = shape.n_cols, .order = .strictly_increasing });
+    if (bpr.firstBadRowOf(pool, likes.matrix.indptr, likes.row_of)) |nz| {
+        const row = rowOf(likes.matrix.indptr, nz);
         return status.fail(.invalid_argument, "Expected row_of[{d}] to be {d} (the row holding nonzero {d}) but found {d}", .{ nz, row, nz, likes.row_of[nz] });
     }
-    if (likes.nnz() == 0 and n_samples > 0) {
+    if (likes.matrix.nnz() == 0 and n_samples > 0) {
         return status.fail(.out_of_range, "Expected a matrix with at least one nonzero to draw {d} samples from but found none", .{n_samples});
     }
 }
@@ -173,7 +176,7 @@ fn bprEpoch(
     try checkLikes(lease.pool, likes, shape, n_samples);
     try requireAllFinite(lease.pool, user_factors, f, "user_factors");
     try requireAllFinite(lease.pool, item_factors, f, "item_factors");
-    const counts = bpr.epoch(lease.pool, likes, user_factors, item_factors, f, .{
+    const counts = bpr.epoch(lease.pool, likes.matrix, likes.row_of, user_factors, item_factors, f, .{
         .learning_rate = learning_rate,
         .regularization = regularization,
         .verify_negatives = verify,
@@ -242,7 +245,7 @@ fn bprSample(
     const lease = ThreadPool.acquireGlobal();
     defer lease.release();
     try checkLikes(lease.pool, likes, shape, n_samples);
-    bpr.sample(likes, .{
+    bpr.sample(likes.matrix, likes.row_of, .{
         .learning_rate = 0,
         .regularization = 0,
         .verify_negatives = verify,
