@@ -30,9 +30,10 @@ pub const Solver = enum(u1) {
     cholesky = 1,
 };
 
-/// The ratings: a CSR matrix whose rows are solved for and whose columns index
-/// the fixed factors. Column indices must be in range; their order is free.
-pub const Ratings = csr.Ratings;
+const Csr = csr.Csr;
+
+/// Kept for the C ABI files until they name csr.Csr.
+pub const Ratings = Csr;
 
 pub const Weighting = struct {
     regularization: f32,
@@ -55,12 +56,14 @@ const residual_squared_min = 1e-20;
 const tasks_per_thread = 16;
 
 /// One half-sweep: overwrites every row of `x` [n_rows, f] given `y`
-/// [n_other, f]. Conjugate gradient starts from the `x` passed in; Cholesky
-/// ignores it. Rows with no stored value get x_u = 0.
+/// [n_other, f]. `ratings` (with values) has a row per row of x and columns
+/// that index the rows of y; column indices must be in range, their order is
+/// free. Conjugate gradient starts from the `x` passed in; Cholesky ignores
+/// it. Rows with no stored value get x_u = 0.
 pub fn solve(
     allocator: std.mem.Allocator,
     pool: *ThreadPool,
-    ratings: Ratings,
+    ratings: Csr,
     x: []f32,
     y: []const f32,
     f: usize,
@@ -106,7 +109,7 @@ pub fn solve(
 const no_row = std.math.maxInt(usize);
 
 const SolveContext = struct {
-    ratings: Ratings,
+    ratings: Csr,
     x: []f32,
     y: []const f32,
     f: usize,
@@ -200,9 +203,8 @@ const SolveContext = struct {
 
     /// Adds the row's nonzero terms into `out`, four nonzeros per pass over `out`.
     fn addNonzeroTerms(context: *const SolveContext, row: usize, v: []const f32, out: []f32, comptime term: Term) void {
-        const range = context.ratings.rowRange(row);
-        const indices = context.ratings.indices[range.start..range.end];
-        const data = context.ratings.data[range.start..range.end];
+        const indices = context.ratings.rowIndices(row);
+        const data = context.ratings.rowValues(row);
         var position: usize = 0;
         while (position < indices.len) {
             const batch_len = @min(4, indices.len - position);
@@ -229,9 +231,8 @@ const SolveContext = struct {
         const a = scratch[0 .. f * f];
         @memcpy(a, context.gram);
         @memset(x, 0);
-        const range = context.ratings.rowRange(row);
-        const indices = context.ratings.indices[range.start..range.end];
-        const data = context.ratings.data[range.start..range.end];
+        const indices = context.ratings.rowIndices(row);
+        const data = context.ratings.rowValues(row);
         var position: usize = 0;
         while (position < indices.len) {
             const batch_len = @min(4, indices.len - position);
@@ -301,7 +302,7 @@ const loss_task_count_max = 256;
 pub fn loss(
     allocator: std.mem.Allocator,
     pool: *ThreadPool,
-    ratings: Ratings,
+    ratings: Csr,
     x: []const f32,
     y: []const f32,
     f: usize,
@@ -358,7 +359,7 @@ const LossSums = struct {
 };
 
 const LossContext = struct {
-    ratings: Ratings,
+    ratings: Csr,
     x: []const f32,
     y: []const f32,
     f: usize,
@@ -373,6 +374,7 @@ const LossContext = struct {
         const gram_x = context.scratch[worker_index * f ..][0..f];
         const rows = partition.taskRows(context.ratings.indptr, f, context.sums.len, task_index);
         var sums: LossSums = .{};
+        const data = context.ratings.values();
         for (rows.start..rows.end) |row| {
             const x_row = context.x[row * f ..][0..f];
             simd.symv(context.gram, x_row, gram_x);
@@ -384,7 +386,7 @@ const LossContext = struct {
                     prefetchRows(context.y, f, context.ratings.indices[range.start..range.end], nz - range.start + 4);
                 }
                 const column: usize = @intCast(context.ratings.indices[nz]);
-                const value = context.ratings.data[nz];
+                const value = data[nz];
                 const score: f64 = simd.dot(x_row, context.y[column * f ..][0..f]);
                 const confidence: f64 = context.weighting.confidence(value);
                 const preference: f64 = if (value > 0) 1 else 0;
@@ -399,11 +401,10 @@ const LossContext = struct {
 // ---------------------------------------------------------------------------
 
 const testing = std.testing;
+const helpers = @import("testing.zig");
 
 const TestProblem = struct {
-    indptr: []i32,
-    indices: []i32,
-    data: []f32,
+    ratings: helpers.Matrix,
     x: []f32,
     y: []f32,
     n_rows: usize,
@@ -415,54 +416,26 @@ const TestProblem = struct {
     fn init(allocator: std.mem.Allocator, n_rows: usize, n_other: usize, f: usize, density: f32, seed: u64) !TestProblem {
         var prng = std.Random.DefaultPrng.init(seed);
         const random = prng.random();
-        var indices: std.ArrayList(i32) = .empty;
-        defer indices.deinit(allocator);
-        var data: std.ArrayList(f32) = .empty;
-        defer data.deinit(allocator);
-        const indptr = try allocator.alloc(i32, n_rows + 1);
-        errdefer allocator.free(indptr);
-        indptr[0] = 0;
-        for (0..n_rows) |row| {
-            for (0..n_other) |column| {
-                if (row == 1 or random.float(f32) >= density) continue;
-                try indices.append(allocator, @intCast(column));
-                try data.append(allocator, random.float(f32) * 4 - 1);
-            }
-            indptr[row + 1] = @intCast(indices.items.len);
-        }
-        const x = try allocator.alloc(f32, n_rows * f);
-        for (x) |*v| v.* = (random.float(f32) - 0.5) * 0.2;
-        const y = try allocator.alloc(f32, n_other * f);
-        for (y) |*v| v.* = (random.float(f32) - 0.5) * 0.2;
-        return .{
-            .indptr = indptr,
-            .indices = try indices.toOwnedSlice(allocator),
-            .data = try data.toOwnedSlice(allocator),
-            .x = x,
-            .y = y,
+        var ratings = try helpers.randomCsr(allocator, random, .{
             .n_rows = n_rows,
-            .n_other = n_other,
-            .f = f,
-        };
+            .n_cols = n_other,
+            .density = density,
+            .values = .{ .uniform = .{ .min = -1, .max = 3 } },
+            .empty_row = 1,
+        });
+        errdefer ratings.deinit(allocator);
+        const x = try allocator.alloc(f32, n_rows * f);
+        errdefer allocator.free(x);
+        helpers.fillUniform(random, x, -0.1, 0.1);
+        const y = try allocator.alloc(f32, n_other * f);
+        helpers.fillUniform(random, y, -0.1, 0.1);
+        return .{ .ratings = ratings, .x = x, .y = y, .n_rows = n_rows, .n_other = n_other, .f = f };
     }
 
     fn deinit(problem: *TestProblem, allocator: std.mem.Allocator) void {
-        allocator.free(problem.indptr);
-        allocator.free(problem.indices);
-        allocator.free(problem.data);
+        problem.ratings.deinit(allocator);
         allocator.free(problem.x);
         allocator.free(problem.y);
-    }
-
-    fn ratings(problem: TestProblem) Ratings {
-        return .{ .indptr = problem.indptr, .indices = problem.indices, .data = problem.data };
-    }
-
-    fn denseValue(problem: TestProblem, row: usize, column: usize) ?f32 {
-        const start: usize = @intCast(problem.indptr[row]);
-        const end: usize = @intCast(problem.indptr[row + 1]);
-        for (start..end) |nz| if (problem.indices[nz] == column) return problem.data[nz];
-        return null;
     }
 };
 
@@ -477,10 +450,10 @@ test "conjugate gradient with many steps converges to the Cholesky solution" {
 
     const x_cholesky = try allocator.dupe(f32, problem.x);
     defer allocator.free(x_cholesky);
-    try solve(allocator, &pool, problem.ratings(), x_cholesky, problem.y, problem.f, .{ .solver = .cholesky, .cg_steps = 0, .weighting = weighting });
+    try solve(allocator, &pool, problem.ratings.view(), x_cholesky, problem.y, problem.f, .{ .solver = .cholesky, .cg_steps = 0, .weighting = weighting });
     const x_cg = try allocator.dupe(f32, problem.x);
     defer allocator.free(x_cg);
-    try solve(allocator, &pool, problem.ratings(), x_cg, problem.y, problem.f, .{ .solver = .conjugate_gradient, .cg_steps = 100, .weighting = weighting });
+    try solve(allocator, &pool, problem.ratings.view(), x_cg, problem.y, problem.f, .{ .solver = .conjugate_gradient, .cg_steps = 100, .weighting = weighting });
 
     for (0..problem.n_rows) |row| {
         const a = x_cholesky[row * problem.f ..][0..problem.f];
@@ -504,7 +477,7 @@ test "the Cholesky solution satisfies the normal equations (eq. 4)" {
     pool.start(1);
     defer pool.stop();
     const weighting: Weighting = .{ .regularization = 0.3, .alpha = 1.5 };
-    try solve(allocator, &pool, problem.ratings(), problem.x, problem.y, problem.f, .{ .solver = .cholesky, .cg_steps = 0, .weighting = weighting });
+    try solve(allocator, &pool, problem.ratings.view(), problem.x, problem.y, problem.f, .{ .solver = .cholesky, .cg_steps = 0, .weighting = weighting });
     const f = problem.f;
     for (0..problem.n_rows) |row| {
         if (row == 1) continue;
@@ -513,7 +486,7 @@ test "the Cholesky solution satisfies the normal equations (eq. 4)" {
         var gradient: [4]f64 = @splat(0);
         for (0..problem.n_other) |column| {
             const y_row = problem.y[column * f ..][0..f];
-            const value = problem.denseValue(row, column);
+            const value = problem.ratings.at(row, column);
             const confidence: f64 = if (value) |v| 1 + weighting.alpha * @abs(v) else 1;
             const preference: f64 = if (value) |v| (if (v > 0) 1 else 0) else 0;
             const residual = simd.dot(x_row, y_row) - preference;
@@ -531,13 +504,13 @@ test "loss equals a brute-force sum over every pair" {
     pool.start(3);
     defer pool.stop();
     const weighting: Weighting = .{ .regularization = 0.2, .alpha = 3 };
-    const got = try loss(allocator, &pool, problem.ratings(), problem.x, problem.y, problem.f, weighting);
+    const got = try loss(allocator, &pool, problem.ratings.view(), problem.x, problem.y, problem.f, weighting);
 
     const f = problem.f;
     var objective: f64 = 0;
     var confidence_total: f64 = 0;
     for (0..problem.n_rows) |row| for (0..problem.n_other) |column| {
-        const value = problem.denseValue(row, column);
+        const value = problem.ratings.at(row, column);
         const confidence: f64 = if (value) |v| 1 + weighting.alpha * @abs(v) else 1;
         const preference: f64 = if (value) |v| (if (v > 0) 1 else 0) else 0;
         var score: f64 = 0;

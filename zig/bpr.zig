@@ -30,34 +30,11 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const simd = @import("simd.zig");
+const csr = @import("csr.zig");
+const partition = @import("partition.zig");
 const ThreadPool = @import("ThreadPool.zig");
 
-/// The liked items: a CSR matrix with column indices strictly increasing within
-/// each row (verification binary-searches them), and the row of every nonzero.
-pub const Likes = struct {
-    indptr: []const i32,
-    indices: []const i32,
-    /// row_of[nz] = the row r with indptr[r] <= nz < indptr[r + 1].
-    row_of: []const i32,
-
-    pub fn nnz(likes: Likes) usize {
-        return likes.indices.len;
-    }
-
-    /// Whether `column` is stored in `row` (binary search).
-    pub fn contains(likes: Likes, row: usize, column: i32) bool {
-        const start: usize = @intCast(likes.indptr[row]);
-        const end: usize = @intCast(likes.indptr[row + 1]);
-        var low = start;
-        var high = end;
-        // Bounded: the range halves every pass.
-        while (low < high) {
-            const middle = low + (high - low) / 2;
-            if (likes.indices[middle] < column) low = middle + 1 else high = middle;
-        }
-        return low < end and likes.indices[low] == column;
-    }
-};
+const Csr = csr.Csr;
 
 pub const Options = struct {
     learning_rate: f32,
@@ -101,14 +78,15 @@ pub const Triple = struct {
 
 /// The generator of chunk `chunk_index`: samples [start, end) of the epoch.
 pub const Sampler = struct {
-    likes: Likes,
+    likes: Csr,
+    row_of: []const i32,
     verify_negatives: bool,
     prng: std.Random.Xoshiro256,
 
-    pub fn init(likes: Likes, verify_negatives: bool, seed: u64, chunk_index: usize) Sampler {
-        assert(likes.nnz() >= 1);
+    pub fn init(likes: Csr, row_of: []const i32, verify_negatives: bool, seed: u64, chunk_index: usize) Sampler {
+        assert(likes.nnz() >= 1 and row_of.len == likes.nnz());
         var mix = std.Random.SplitMix64.init(seed ^ (@as(u64, chunk_index) *% 0xD1B54A32D192ED03));
-        return .{ .likes = likes, .verify_negatives = verify_negatives, .prng = .init(mix.next()) };
+        return .{ .likes = likes, .row_of = row_of, .verify_negatives = verify_negatives, .prng = .init(mix.next()) };
     }
 
     /// Two uniform positions in [0, nnz) (Lemire's multiply-shift on 64 bits:
@@ -123,7 +101,7 @@ pub const Sampler = struct {
     /// Turns two positions into a triple, rejecting a negative as the options say.
     inline fn resolve(sampler: *const Sampler, positions: [2]usize) Triple {
         const likes = sampler.likes;
-        const user: u32 = @intCast(likes.row_of[positions[0]]);
+        const user: u32 = @intCast(sampler.row_of[positions[0]]);
         const liked = likes.indices[positions[0]];
         const disliked = likes.indices[positions[1]];
         const rejected = disliked == liked or
@@ -180,16 +158,21 @@ pub fn step(user: []f32, liked: []f32, disliked: []f32, learning_rate: f32, regu
 }
 
 /// One epoch: `options.n_samples` samples, stepping the factors in place.
+/// The liked items `likes` (values unused) have column indices strictly
+/// increasing within each row (verification binary-searches them), and beside
+/// them row_of[nz] is the row r with indptr[r] <= nz < indptr[r + 1].
 /// `user_factors` is [n_rows, f] and `item_factors` [n_cols, f]; every index
 /// of `likes` must be a valid item and every row a valid user.
-pub fn epoch(pool: *ThreadPool, likes: Likes, user_factors: []f32, item_factors: []f32, f: usize, options: Options) Counts {
+pub fn epoch(pool: *ThreadPool, likes: Csr, row_of: []const i32, user_factors: []f32, item_factors: []f32, f: usize, options: Options) Counts {
     assert(f >= 1);
-    assert(user_factors.len == (likes.indptr.len - 1) * f);
+    assert(row_of.len == likes.nnz());
+    assert(user_factors.len == likes.rowCount() * f);
     assert(item_factors.len % f == 0);
     assert(likes.nnz() >= 1 or options.n_samples == 0);
     if (options.n_samples == 0) return .{};
     var context: EpochContext = .{
         .likes = likes,
+        .row_of = row_of,
         .user_factors = user_factors,
         .item_factors = item_factors,
         .f = f,
@@ -204,7 +187,8 @@ pub fn epoch(pool: *ThreadPool, likes: Likes, user_factors: []f32, item_factors:
 }
 
 const EpochContext = struct {
-    likes: Likes,
+    likes: Csr,
+    row_of: []const i32,
     user_factors: []f32,
     item_factors: []f32,
     f: usize,
@@ -219,7 +203,7 @@ const EpochContext = struct {
     fn runChunk(context: *EpochContext, chunk_index: usize, worker_index: usize) void {
         _ = worker_index;
         const samples = chunkSamples(context.options.n_samples, context.n_chunks, chunk_index);
-        var sampler: Sampler = .init(context.likes, context.options.verify_negatives, context.options.seed, chunk_index);
+        var sampler: Sampler = .init(context.likes, context.row_of, context.options.verify_negatives, context.options.seed, chunk_index);
         var counts: Counts = .{};
         const n_batches = std.math.divCeil(usize, samples, batch_len) catch unreachable;
         var ring: [pipeline_depth][batch_len][2]usize = undefined;
@@ -241,7 +225,7 @@ const EpochContext = struct {
         const likes = context.likes;
         for (positions[0..len]) |*pair| {
             pair.* = sampler.drawPositions();
-            prefetch(&likes.row_of[pair[0]]);
+            prefetch(&context.row_of[pair[0]]);
             prefetch(&likes.indices[pair[0]]);
             prefetch(&likes.indices[pair[1]]);
         }
@@ -251,7 +235,7 @@ const EpochContext = struct {
     fn prefetchBatch(context: *const EpochContext, positions: *const [batch_len][2]usize, len: usize) void {
         const likes = context.likes;
         for (positions[0..len]) |pair| {
-            const user: usize = @intCast(likes.row_of[pair[0]]);
+            const user: usize = @intCast(context.row_of[pair[0]]);
             prefetch(&likes.indptr[user]);
             context.prefetchRow(context.user_factors, user);
             context.prefetchRow(context.item_factors, @intCast(likes.indices[pair[0]]));
@@ -300,13 +284,13 @@ fn chunkSamples(n_samples: usize, n_chunks: usize, chunk_index: usize) usize {
 /// Writes the triples an epoch with these options would step through, in
 /// chunk order, without touching any factor: `out_disliked[k]` is −1 for a
 /// skipped sample. For tests and diagnostics.
-pub fn sample(likes: Likes, options: Options, out_users: []i32, out_liked: []i32, out_disliked: []i32) void {
+pub fn sample(likes: Csr, row_of: []const i32, options: Options, out_users: []i32, out_liked: []i32, out_disliked: []i32) void {
     assert(out_users.len == options.n_samples and out_liked.len == options.n_samples and out_disliked.len == options.n_samples);
     if (options.n_samples == 0) return;
     const n_chunks = chunkCount(options.n_samples);
     var k: usize = 0;
     for (0..n_chunks) |chunk_index| {
-        var sampler: Sampler = .init(likes, options.verify_negatives, options.seed, chunk_index);
+        var sampler: Sampler = .init(likes, row_of, options.verify_negatives, options.seed, chunk_index);
         for (0..chunkSamples(options.n_samples, n_chunks, chunk_index)) |_| {
             const triple = sampler.next();
             out_users[k] = @intCast(triple.user);
@@ -320,7 +304,6 @@ pub fn sample(likes: Likes, options: Options, out_users: []i32, out_liked: []i32
 
 /// The first nonzero whose `row_of` entry is wrong, or null. Parallel over rows.
 pub fn firstBadRowOf(pool: *ThreadPool, indptr: []const i32, row_of: []const i32) ?usize {
-    const partition = @import("partition.zig");
     const Context = struct {
         indptr: []const i32,
         row_of: []const i32,
@@ -356,46 +339,38 @@ pub fn firstBadRowOf(pool: *ThreadPool, indptr: []const i32, row_of: []const i32
 
 const testing = std.testing;
 
-/// Users 0..n_users, each liking a few items of its own group of `group_len`.
+const helpers = @import("testing.zig");
+
+/// Users 0..n_users, each liking about half the items of its own group (a
+/// quarter of the items) and a few others, with the row of every nonzero.
 const TestLikes = struct {
-    indptr: []i32,
-    indices: []i32,
+    matrix: helpers.Matrix,
     row_of: []i32,
 
     fn init(allocator: std.mem.Allocator, n_users: usize, n_items: usize, seed: u64) !TestLikes {
         var prng = std.Random.DefaultPrng.init(seed);
-        const random = prng.random();
-        var indices: std.ArrayList(i32) = .empty;
-        defer indices.deinit(allocator);
-        var row_of: std.ArrayList(i32) = .empty;
-        defer row_of.deinit(allocator);
-        const indptr = try allocator.alloc(i32, n_users + 1);
-        errdefer allocator.free(indptr);
-        indptr[0] = 0;
-        const group_len = n_items / 4;
+        var matrix = try helpers.randomCsr(allocator, prng.random(), .{
+            .n_rows = n_users,
+            .n_cols = n_items,
+            .density = 0.02,
+            .clusters = .{ .count = 4, .density = 0.5 },
+        });
+        errdefer matrix.deinit(allocator);
+        const row_of = try allocator.alloc(i32, matrix.indices.len);
         for (0..n_users) |user| {
-            const group = user % 4;
-            for (0..n_items) |item| {
-                const in_group = item / group_len == group;
-                const chance: f32 = if (in_group) 0.5 else 0.02;
-                if (random.float(f32) < chance) {
-                    try indices.append(allocator, @intCast(item));
-                    try row_of.append(allocator, @intCast(user));
-                }
-            }
-            indptr[user + 1] = @intCast(indices.items.len);
+            const range = matrix.view().rowRange(user);
+            @memset(row_of[range.start..range.end], @intCast(user));
         }
-        return .{ .indptr = indptr, .indices = try indices.toOwnedSlice(allocator), .row_of = try row_of.toOwnedSlice(allocator) };
+        return .{ .matrix = matrix, .row_of = row_of };
     }
 
     fn deinit(likes: *TestLikes, allocator: std.mem.Allocator) void {
-        allocator.free(likes.indptr);
-        allocator.free(likes.indices);
+        likes.matrix.deinit(allocator);
         allocator.free(likes.row_of);
     }
 
-    fn view(likes: TestLikes) Likes {
-        return .{ .indptr = likes.indptr, .indices = likes.indices, .row_of = likes.row_of };
+    fn view(likes: TestLikes) Csr {
+        return likes.matrix.view();
     }
 };
 
@@ -437,7 +412,7 @@ test "verified negatives are never liked, and sample() replays an epoch's skips"
     const disliked = try allocator.alloc(i32, n_samples);
     defer allocator.free(disliked);
     const options: Options = .{ .learning_rate = 0.05, .regularization = 0.01, .verify_negatives = true, .seed = 11, .n_samples = n_samples };
-    sample(likes.view(), options, users, liked, disliked);
+    sample(likes.view(), likes.row_of, options, users, liked, disliked);
     var skipped: u64 = 0;
     for (users, liked, disliked) |u, i, j| {
         try testing.expect(likes.view().contains(@intCast(u), i));
@@ -459,7 +434,7 @@ test "verified negatives are never liked, and sample() replays an epoch's skips"
     defer allocator.free(y);
     @memset(x, 0.01);
     @memset(y, 0.01);
-    const counts = epoch(&pool, likes.view(), x, y, f, options);
+    const counts = epoch(&pool, likes.view(), likes.row_of, x, y, f, options);
     try testing.expectEqual(skipped, counts.skipped);
 }
 
@@ -477,22 +452,22 @@ test "one thread reproduces an epoch bit for bit, and training orders held pairs
         defer allocator.free(x);
         const y = try allocator.alloc(f32, 40 * f);
         var prng = std.Random.DefaultPrng.init(1);
-        for (x) |*v| v.* = (prng.random().float(f32) - 0.5) / 8;
-        for (y) |*v| v.* = (prng.random().float(f32) - 0.5) / 8;
+        helpers.fillUniform(prng.random(), x, -1.0 / 16.0, 1.0 / 16.0);
+        helpers.fillUniform(prng.random(), y, -1.0 / 16.0, 1.0 / 16.0);
         for (0..60) |u| x[u * f + f - 1] = 1;
         var last: Counts = .{};
         for (0..30) |e| {
-            last = epoch(&pool, likes.view(), x, y, f, .{
+            last = epoch(&pool, likes.view(), likes.row_of, x, y, f, .{
                 .learning_rate = 0.05,
                 .regularization = 0.01,
                 .verify_negatives = true,
                 .seed = 100 + e,
-                .n_samples = likes.indices.len,
+                .n_samples = likes.view().nnz(),
             });
         }
         for (0..60) |u| try testing.expectEqual(1, x[u * f + f - 1]);
         // The training AUC of the last epoch.
-        const share = @as(f64, @floatFromInt(last.correct)) / @as(f64, @floatFromInt(likes.indices.len - last.skipped));
+        const share = @as(f64, @floatFromInt(last.correct)) / @as(f64, @floatFromInt(likes.view().nnz() - last.skipped));
         try testing.expect(share > 0.8);
         result.* = y;
     }
@@ -514,16 +489,16 @@ test "an epoch on several threads keeps every value finite" {
     defer allocator.free(y);
     @memset(x, 0.01);
     @memset(y, 0.02);
-    const counts = epoch(&pool, likes.view(), x, y, f, .{
+    const counts = epoch(&pool, likes.view(), likes.row_of, x, y, f, .{
         .learning_rate = 0.05,
         .regularization = 0.01,
         .verify_negatives = false,
         .seed = 1,
-        .n_samples = 20 * likes.indices.len,
+        .n_samples = 20 * likes.view().nnz(),
     });
-    try testing.expect(counts.correct + counts.skipped <= 20 * likes.indices.len);
+    try testing.expect(counts.correct + counts.skipped <= 20 * likes.view().nnz());
     try testing.expect(simd.allFinite(x) and simd.allFinite(y));
-    try testing.expectEqual(null, firstBadRowOf(&pool, likes.indptr, likes.row_of));
+    try testing.expectEqual(null, firstBadRowOf(&pool, likes.matrix.indptr, likes.row_of));
     likes.row_of[5] += 1;
-    try testing.expectEqual(5, firstBadRowOf(&pool, likes.indptr, likes.row_of));
+    try testing.expectEqual(5, firstBadRowOf(&pool, likes.matrix.indptr, likes.row_of));
 }

@@ -58,9 +58,7 @@ const csr_check_declaration: abi.Declaration = .{ .name = "tacit_csr_check", .pa
 pub const csr_check = edge.Export(csr_check_declaration, csrCheck);
 
 fn csrCheck(pool: *ThreadPool, a: View(csr_check_declaration)) Error!void {
-    _ = try csr.checkIndptr(a.indptr, .{});
-    const matrix: csr.Csr = .{ .indptr = a.indptr, .indices = a.indices, .data = a.data };
-    try csr.checkEntries(pool, matrix, .{ .n_cols = a.n_cols, .order = .strictly_increasing });
+    _ = try checks.checkedCsr(pool, a.indptr, a.indices, a.data, a.n_cols, .strictly_increasing, .{});
 }
 
 /// Counts NaN and infinite values into out_count[0].
@@ -127,7 +125,7 @@ fn alsSolve(pool: *ThreadPool, a: View(als_solve_declaration)) Error!void {
     };
     const weighting = try checkWeighting(a.regularization, a.alpha);
     const f = try checks.factorCount(a.f);
-    const ratings = try checkedRatings(pool, a.indptr, a.indices, a.data, a.n_other);
+    const ratings = try checks.checkedCsr(pool, a.indptr, a.indices, a.data, a.n_other, .any, .{});
     try checks.requireAllFinite(pool, a.y, f, "y");
     if (solver == .conjugate_gradient) try checks.requireAllFinite(pool, a.x, f, "x");
     try als.solve(allocator, pool, ratings, a.x, a.y, f, .{
@@ -157,7 +155,7 @@ pub const als_loss = edge.Export(als_loss_declaration, alsLoss);
 fn alsLoss(pool: *ThreadPool, a: View(als_loss_declaration)) Error!void {
     const weighting = try checkWeighting(a.regularization, a.alpha);
     const f = try checks.factorCount(a.f);
-    const ratings = try checkedRatings(pool, a.indptr, a.indices, a.data, a.n_other);
+    const ratings = try checks.checkedCsr(pool, a.indptr, a.indices, a.data, a.n_other, .any, .{});
     try checks.requireAllFinite(pool, a.x, f, "x");
     try checks.requireAllFinite(pool, a.y, f, "y");
     const result = try als.loss(allocator, pool, ratings, a.x, a.y, f, weighting);
@@ -191,20 +189,16 @@ fn topkDot(pool: *ThreadPool, a: View(topk_dot_declaration)) Error!void {
     const k = try checks.resultCount(a.k);
     try checks.checkCandidates(a.candidates, a.n_items);
     const exclude_names: csr.Names = .{ .indptr = "exclude_indptr", .indices = "exclude_indices" };
-    if (a.exclude_indptr) |indptr| {
-        _ = try csr.checkIndptr(indptr, exclude_names);
-        const exclusions: csr.Csr = .{ .indptr = indptr, .indices = a.exclude_indices, .data = null };
-        try csr.checkEntries(pool, exclusions, .{ .n_cols = a.n_items, .order = .non_decreasing, .names = exclude_names });
-    }
+    const exclusions: ?csr.Csr = if (a.exclude_indptr) |indptr|
+        try checks.checkedCsr(pool, indptr, a.exclude_indices, null, a.n_items, .non_decreasing, exclude_names)
+    else
+        null;
     try checks.requireAllFinite(pool, a.queries, f, "queries");
     const problem: topk.Problem = .{
         .queries = a.queries,
         .items = a.items,
         .f = f,
-        .exclude_indptr = a.exclude_indptr,
-        .exclude_indices = a.exclude_indices,
-        .item_mask = a.item_mask,
-        .candidates = a.candidates,
+        .filter = .init(a.n_items, .{ .item_mask = a.item_mask, .candidates = a.candidates, .exclusions = exclusions }),
         .k = k,
         .out_ids = a.out_ids,
         .out_scores = a.out_scores,
@@ -233,15 +227,12 @@ fn rankingMetrics(pool: *ThreadPool, a: View(ranking_metrics_declaration)) Error
     if (a.width > a.k) return status.fail(.out_of_range, "Expected width to be <= k = {d} but found {d}", .{ a.k, a.width });
     try metrics.checkTopIds(a.top_ids, a.n_items);
     const test_names: csr.Names = .{ .indptr = "test_indptr", .indices = "test_indices" };
-    _ = try csr.checkIndptr(a.test_indptr, test_names);
-    const tests: csr.Csr = .{ .indptr = a.test_indptr, .indices = a.test_indices, .data = null };
-    try csr.checkEntries(pool, tests, .{ .n_cols = a.n_items, .order = .strictly_increasing, .names = test_names });
+    const tests = try checks.checkedCsr(pool, a.test_indptr, a.test_indices, null, a.n_items, .strictly_increasing, test_names);
     const problem: metrics.Problem = .{
         .top_ids = a.top_ids,
         .width = a.width,
         .k = a.k,
-        .test_indptr = a.test_indptr,
-        .test_indices = a.test_indices,
+        .tests = tests,
         .n_items = a.n_items,
         .out = a.out,
     };
@@ -257,14 +248,6 @@ fn checkWeighting(regularization: f32, alpha: f32) Error!als.Weighting {
     return .{ .regularization = regularization, .alpha = alpha };
 }
 
-/// The ratings after checking indptr (monotone from 0) and every entry (in
-/// range for n_cols columns, finite), in parallel.
-fn checkedRatings(pool: *ThreadPool, indptr: []const i32, indices: []const i32, data: []const f32, n_cols: usize) Error!als.Ratings {
-    _ = try csr.checkIndptr(indptr, .{});
-    const matrix: csr.Csr = .{ .indptr = indptr, .indices = indices, .data = data };
-    try csr.checkEntries(pool, matrix, .{ .n_cols = n_cols, .order = .any });
-    return .{ .indptr = indptr, .indices = indices, .data = data };
-}
 
 // ---------------------------------------------------------------------------
 

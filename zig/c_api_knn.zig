@@ -61,8 +61,8 @@ fn knnFit(pool: *ThreadPool, a: View(knn_fit_declaration)) Error!void {
             a.n_items, a.n_users, a.user_indices.len, a.item_indices.len,
         });
     }
-    const user_items = try checkedSparse(pool, a.user_indptr, a.user_indices, a.user_data, a.n_items, user_names);
-    const item_users = try checkedSparse(pool, a.item_indptr, a.item_indices, a.item_data, a.n_users, item_names);
+    const user_items = try checks.checkedCsr(pool, a.user_indptr, a.user_indices, a.user_data, a.n_items, .any, user_names);
+    const item_users = try checks.checkedCsr(pool, a.item_indptr, a.item_indices, a.item_data, a.n_users, .any, item_names);
     const problem: knn.FitProblem = .{
         .user_items = user_items,
         .item_users = item_users,
@@ -104,14 +104,16 @@ fn knnRecommend(pool: *ThreadPool, a: View(knn_recommend_declaration)) Error!voi
     const k = try checks.resultCount(a.k);
     const filter_liked = try checks.flag(a.filter_liked, "filter_liked");
     try checks.checkCandidates(a.candidates, a.n_items);
-    const queries = try checkedSparse(pool, a.query_indptr, a.query_indices, a.query_data, a.n_items, query_names);
-    const similarity = try checkedSparse(pool, a.sim_indptr, a.sim_indices, a.sim_data, a.n_items, sim_names);
+    const queries = try checks.checkedCsr(pool, a.query_indptr, a.query_indices, a.query_data, a.n_items, .any, query_names);
+    const similarity = try checks.checkedCsr(pool, a.sim_indptr, a.sim_indices, a.sim_data, a.n_items, .any, sim_names);
     const problem: knn.RecommendProblem = .{
         .queries = queries,
         .similarity = similarity,
-        .filter_liked = filter_liked,
-        .item_mask = a.item_mask,
-        .candidates = a.candidates,
+        .filter = .init(a.n_items, .{
+            .item_mask = a.item_mask,
+            .candidates = a.candidates,
+            .exclusions = if (filter_liked) queries else null,
+        }),
         .k = k,
         .out_ids = a.out_ids,
         .out_scores = a.out_scores,
@@ -119,13 +121,6 @@ fn knnRecommend(pool: *ThreadPool, a: View(knn_recommend_declaration)) Error!voi
     try knn.recommend(allocator, pool, &problem);
 }
 
-/// A CSR matrix after checking its indptr and entries (in range, finite), in parallel.
-fn checkedSparse(pool: *ThreadPool, indptr: []const i32, indices: []const i32, data: []const f32, n_cols: usize, comptime names: csr.Names) Error!knn.Sparse {
-    _ = try csr.checkIndptr(indptr, names);
-    const as_csr: csr.Csr = .{ .indptr = indptr, .indices = indices, .data = data };
-    try csr.checkEntries(pool, as_csr, .{ .n_cols = n_cols, .order = .any, .names = names });
-    return .{ .indptr = indptr, .indices = indices, .data = data };
-}
 
 // ---------------------------------------------------------------------------
 

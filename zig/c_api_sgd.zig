@@ -52,11 +52,10 @@ fn bprEpoch(pool: *ThreadPool, a: View(bpr_epoch_declaration)) Error!void {
     const f = try checks.factorCount(a.f);
     try checkRates(a.learning_rate, a.regularization);
     const verify = try checks.flag(a.verify_negatives, "verify_negatives");
-    const likes: bpr.Likes = .{ .indptr = a.indptr, .indices = a.indices, .row_of = a.row_of };
-    try checkLikes(pool, likes, a.n_cols, a.n_samples);
+    const likes = try checkedLikes(pool, a.indptr, a.indices, a.row_of, a.n_cols, a.n_samples);
     try checks.requireAllFinite(pool, a.user_factors, f, "user_factors");
     try checks.requireAllFinite(pool, a.item_factors, f, "item_factors");
-    const counts = bpr.epoch(pool, likes, a.user_factors, a.item_factors, f, .{
+    const counts = bpr.epoch(pool, likes, a.row_of, a.user_factors, a.item_factors, f, .{
         .learning_rate = a.learning_rate,
         .regularization = a.regularization,
         .verify_negatives = verify,
@@ -122,9 +121,8 @@ pub const bpr_sample = edge.Export(bpr_sample_declaration, bprSample);
 
 fn bprSample(pool: *ThreadPool, a: View(bpr_sample_declaration)) Error!void {
     const verify = try checks.flag(a.verify_negatives, "verify_negatives");
-    const likes: bpr.Likes = .{ .indptr = a.indptr, .indices = a.indices, .row_of = a.row_of };
-    try checkLikes(pool, likes, a.n_cols, a.n_samples);
-    bpr.sample(likes, .{
+    const likes = try checkedLikes(pool, a.indptr, a.indices, a.row_of, a.n_cols, a.n_samples);
+    bpr.sample(likes, a.row_of, .{
         .learning_rate = 0,
         .regularization = 0,
         .verify_negatives = verify,
@@ -161,13 +159,10 @@ fn lmfUpdate(pool: *ThreadPool, a: View(lmf_update_declaration)) Error!void {
         return status.fail(.out_of_range, "Expected fixed_column to be in 0..{d} but found {d}", .{ f - 1, a.fixed_column });
     }
     try checkRates(a.learning_rate, a.regularization);
-    _ = try csr.checkIndptr(a.indptr, .{});
-    const matrix: csr.Csr = .{ .indptr = a.indptr, .indices = a.indices, .data = a.data };
-    try csr.checkEntries(pool, matrix, .{ .n_cols = a.n_other, .order = .any });
+    const ratings = try checks.checkedCsr(pool, a.indptr, a.indices, a.data, a.n_other, .any, .{});
     try checks.requireAllFinite(pool, a.x, f, "x");
     try checks.requireAllFinite(pool, a.y, f, "y");
     try checks.requireAllFinite(pool, a.adagrad, f, "adagrad");
-    const ratings: lmf.Ratings = .{ .indptr = a.indptr, .indices = a.indices, .data = a.data };
     try lmf.halfEpoch(allocator, pool, ratings, a.x, a.y, f, a.adagrad, .{
         .learning_rate = a.learning_rate,
         .regularization = a.regularization,
@@ -179,18 +174,18 @@ fn lmfUpdate(pool: *ThreadPool, a: View(lmf_update_declaration)) Error!void {
 
 // ---------------------------------------------------------------------------
 
-/// Checks indptr, the entries (sorted, in range) and row_of, in parallel.
-fn checkLikes(pool: *ThreadPool, likes: bpr.Likes, n_cols: usize, n_samples: usize) Error!void {
-    _ = try csr.checkIndptr(likes.indptr, .{});
-    const matrix: csr.Csr = .{ .indptr = likes.indptr, .indices = likes.indices, .data = null };
-    try csr.checkEntries(pool, matrix, .{ .n_cols = n_cols, .order = .strictly_increasing });
-    if (bpr.firstBadRowOf(pool, likes.indptr, likes.row_of)) |nz| {
-        const row = rowOf(likes.indptr, nz);
-        return status.fail(.invalid_argument, "Expected row_of[{d}] to be {d} (the row holding nonzero {d}) but found {d}", .{ nz, row, nz, likes.row_of[nz] });
+/// The liked items after checking indptr, the entries (sorted, in range) and
+/// row_of (the row of every nonzero), in parallel.
+fn checkedLikes(pool: *ThreadPool, indptr: []const i32, indices: []const i32, row_of: []const i32, n_cols: usize, n_samples: usize) Error!csr.Csr {
+    const likes = try checks.checkedCsr(pool, indptr, indices, null, n_cols, .strictly_increasing, .{});
+    if (bpr.firstBadRowOf(pool, indptr, row_of)) |nz| {
+        const row = rowOf(indptr, nz);
+        return status.fail(.invalid_argument, "Expected row_of[{d}] to be {d} (the row holding nonzero {d}) but found {d}", .{ nz, row, nz, row_of[nz] });
     }
     if (likes.nnz() == 0 and n_samples > 0) {
         return status.fail(.out_of_range, "Expected a matrix with at least one nonzero to draw {d} samples from but found none", .{n_samples});
     }
+    return likes;
 }
 
 fn rowOf(indptr: []const i32, nz: usize) usize {

@@ -1,4 +1,5 @@
-//! Validation of CSR matrices at the C boundary, in parallel.
+//! The CSR view every kernel reads, and its validation at the C boundary, in
+//! parallel.
 //!
 //! A CSR matrix is (indptr: i32[n_rows + 1], indices: i32[nnz], data: f32[nnz])
 //! with indptr[0] = 0, indptr non-decreasing and indptr[n_rows] = nnz. A check
@@ -13,32 +14,72 @@ const partition = @import("partition.zig");
 const ThreadPool = @import("ThreadPool.zig");
 const Error = status.Error;
 
-/// A CSR matrix of float values as the kernels read it: rows are users (or
-/// items), indices their columns, data the stored values.
-pub const Ratings = struct {
-    indptr: []const i32,
-    indices: []const i32,
-    data: []const f32,
-
-    pub fn rowCount(ratings: Ratings) usize {
-        return ratings.indptr.len - 1;
-    }
-
-    pub fn rowRange(ratings: Ratings, row: usize) struct { start: usize, end: usize } {
-        return .{ .start = @intCast(ratings.indptr[row]), .end = @intCast(ratings.indptr[row + 1]) };
-    }
-};
-
+/// A CSR matrix as the kernels read it: rows are users, items or queries,
+/// `indices` their columns and `data` the stored values. What a kernel needs of
+/// the column order (any, sorted, strictly increasing) is in its contract and
+/// is checked by `checkEntries` at the boundary. A kernel that needs another
+/// array per nonzero (bpr's row_of) takes it beside the view.
 pub const Csr = struct {
     indptr: []const i32,
     indices: []const i32,
-    /// Null when the matrix has no values to check (an exclusion list).
+    /// Null when the matrix has no values (liked items, exclusion lists, test rows).
     data: ?[]const f32,
+
+    pub const Range = struct { start: usize, end: usize };
 
     pub fn rowCount(csr: Csr) usize {
         return csr.indptr.len - 1;
     }
+
+    pub fn nnz(csr: Csr) usize {
+        return csr.indices.len;
+    }
+
+    /// The positions [start, end) of a row's nonzeros.
+    pub fn rowRange(csr: Csr, row: usize) Range {
+        return .{ .start = @intCast(csr.indptr[row]), .end = @intCast(csr.indptr[row + 1]) };
+    }
+
+    pub fn rowIndices(csr: Csr, row: usize) []const i32 {
+        const range = csr.rowRange(row);
+        return csr.indices[range.start..range.end];
+    }
+
+    /// Every stored value; the matrix must have them.
+    pub fn values(csr: Csr) []const f32 {
+        return csr.data.?;
+    }
+
+    pub fn rowValues(csr: Csr, row: usize) []const f32 {
+        const range = csr.rowRange(row);
+        return csr.values()[range.start..range.end];
+    }
+
+    /// Whether `column` is stored in `row`, whose indices must be sorted ascending.
+    pub fn contains(csr: Csr, row: usize, column: i32) bool {
+        const range = csr.rowRange(row);
+        return containsBetween(csr.indices, range.start, range.end, column);
+    }
 };
+
+/// Whether `id` is in `sorted` (non-decreasing).
+pub fn sortedContains(sorted: []const i32, id: i32) bool {
+    return containsBetween(sorted, 0, sorted.len, id);
+}
+
+/// Whether `id` is in sorted[start..end] (non-decreasing): a lower-bound
+/// binary search. Absolute positions, not a subslice: bpr's sampler searches
+/// a row per draw, and this form costs it fewer instructions.
+inline fn containsBetween(sorted: []const i32, start: usize, end: usize, id: i32) bool {
+    var low = start;
+    var high = end;
+    // Bounded: the range halves every pass.
+    while (low < high) {
+        const middle = low + (high - low) / 2;
+        if (sorted[middle] < id) low = middle + 1 else high = middle;
+    }
+    return low < end and sorted[low] == id;
+}
 
 /// How column indices must be ordered within a row.
 pub const Order = enum { any, non_decreasing, strictly_increasing };
@@ -167,9 +208,25 @@ fn rowOf(indptr: []const i32, position: usize) usize {
 }
 
 const testing = std.testing;
+const helpers = @import("testing.zig");
+const expectMessage = helpers.expectMessage;
 
-fn expectMessage(expected: []const u8) !void {
-    try testing.expectEqualStrings(expected, status.lastMessage());
+test "sortedContains and contains find exactly the members of a sorted row" {
+    const row = [_]i32{ 1, 4, 9, 10, 200 };
+    for (0..210) |id| {
+        const expected = std.mem.indexOfScalar(i32, &row, @intCast(id)) != null;
+        try testing.expectEqual(expected, sortedContains(&row, @intCast(id)));
+    }
+    try testing.expect(!sortedContains(&.{}, 3));
+    try testing.expect(sortedContains(&.{ 2, 2, 2, 5 }, 2));
+
+    const indptr = [_]i32{ 0, 2, 2, 5 };
+    const indices = [_]i32{ 0, 4, 1, 2, 3 };
+    const matrix: Csr = .{ .indptr = &indptr, .indices = &indices, .data = null };
+    try testing.expectEqual(3, matrix.rowCount());
+    try testing.expectEqual(5, matrix.nnz());
+    try testing.expectEqualSlices(i32, &.{ 1, 2, 3 }, matrix.rowIndices(2));
+    try testing.expect(matrix.contains(0, 4) and !matrix.contains(0, 1) and !matrix.contains(1, 0));
 }
 
 test "checkIndptr and checkEntries accept a valid matrix and name the first bad entry" {

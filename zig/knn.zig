@@ -14,8 +14,9 @@
 //! row is the sum of scaled rows of a second matrix, gathered in a dense
 //! accumulator of one float per column with a list of the columns touched, so
 //! a row costs its work and never the number of columns. Each worker owns one
-//! accumulator and the output row's slice of a top-k heap (zig/topk.zig's,
-//! so ties rank by id ascending everywhere in tacit).
+//! accumulator and the output row's slice of a top-k heap (zig/heap.zig's,
+//! so ties rank by id ascending everywhere in tacit); recommend leaves items
+//! out by zig/filter.zig's filter.
 //!
 //! Rows are split into tasks by their real cost (Σ of the lengths of the
 //! rows they gather), not by count, so a popular item is not a straggler
@@ -25,41 +26,28 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const simd = @import("simd.zig");
-const topk = @import("topk.zig");
+const csr = @import("csr.zig");
 const partition = @import("partition.zig");
 const ThreadPool = @import("ThreadPool.zig");
 
 const lanes = simd.lanes;
 const V = simd.V;
-const Heap = topk.Heap;
+const Csr = csr.Csr;
+const Filter = @import("filter.zig").Filter;
+const Heap = @import("heap.zig").TopK(i32, f32);
 
 /// Tasks per thread: enough for dynamic scheduling to even out the estimate.
 const tasks_per_thread = 16;
 
-/// A CSR matrix with values; inputs must be validated (indices in range).
-pub const Sparse = struct {
-    indptr: []const i32,
-    indices: []const i32,
-    data: []const f32,
-
-    pub fn rowCount(matrix: Sparse) usize {
-        return matrix.indptr.len - 1;
-    }
-
-    fn rowStart(matrix: Sparse, row: usize) usize {
-        return @intCast(matrix.indptr[row]);
-    }
-
-    fn rowEnd(matrix: Sparse, row: usize) usize {
-        return @intCast(matrix.indptr[row + 1]);
-    }
-};
+/// Kept for the C ABI files until they name csr.Csr. Every matrix here has
+/// values, and its indices must be validated (in range; any order).
+pub const Sparse = Csr;
 
 pub const FitProblem = struct {
     /// W: [n_users, n_items], the weighted user × item matrix.
-    user_items: Sparse,
+    user_items: Csr,
     /// Wᵀ: [n_items, n_users], its transpose.
-    item_users: Sparse,
+    item_users: Csr,
     /// Neighbours kept per item (the row width of the outputs).
     k: usize,
     /// The item rows computed by this call: [item_start, item_end).
@@ -79,15 +67,13 @@ pub const FitProblem = struct {
 
 pub const RecommendProblem = struct {
     /// [n_queries, n_items]: one user's values per row.
-    queries: Sparse,
+    queries: Csr,
     /// [n_items, n_items]: the (top-k) similarity matrix.
-    similarity: Sparse,
-    /// Leave out the items stored in the query's row.
-    filter_liked: bool,
-    /// item_mask[item] != 0 leaves the item out for every query.
-    item_mask: ?[]const u8,
-    /// When non-null, only these items (sorted ascending, unique) are ranked.
-    candidates: ?[]const i32,
+    similarity: Csr,
+    /// The items each query may return, over the n_items items. Exclusion
+    /// rows, one per query, may be in any order: to leave out the liked items,
+    /// they are `queries` itself.
+    filter: Filter,
     k: usize,
     /// [n_queries, k]: best first, padded with −1 / −Infinity.
     out_ids: []i32,
@@ -141,7 +127,8 @@ pub fn recommend(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *cons
     assert(problem.k >= 1);
     assert(problem.out_ids.len == n_queries * problem.k);
     assert(problem.out_scores.len == problem.out_ids.len);
-    if (problem.item_mask) |mask| assert(mask.len == n_items);
+    assert(problem.filter.n_items == n_items);
+    if (problem.filter.exclusions) |exclusions| assert(exclusions.rowCount() == n_queries);
     if (n_queries == 0) return;
 
     const prefix_cost = try allocator.alloc(u64, n_queries + 1);
@@ -165,7 +152,7 @@ pub fn recommend(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *cons
 /// prefix_cost[r + 1] − prefix_cost[r] = 1 + Σ_{c ∈ outer row first_row + r}
 /// (inner_indptr[c + 1] − inner_indptr[c]): the entries the product of that
 /// row gathers, plus one for its selection. Computed in parallel.
-fn rowCosts(pool: *ThreadPool, outer: Sparse, first_row: usize, inner_indptr: []const i32, prefix_cost: []u64) void {
+fn rowCosts(pool: *ThreadPool, outer: Csr, first_row: usize, inner_indptr: []const i32, prefix_cost: []u64) void {
     assert(prefix_cost.len >= 1);
     const n_rows = prefix_cost.len - 1;
     assert(first_row + n_rows <= outer.rowCount());
@@ -182,7 +169,7 @@ fn rowCosts(pool: *ThreadPool, outer: Sparse, first_row: usize, inner_indptr: []
 }
 
 const CostContext = struct {
-    outer: Sparse,
+    outer: Csr,
     first_row: usize,
     inner_indptr: []const i32,
     prefix_cost: []u64,
@@ -194,7 +181,7 @@ const CostContext = struct {
         for (rows.start..rows.end) |r| {
             const row = context.first_row + r;
             var cost: u64 = 1;
-            for (context.outer.indices[context.outer.rowStart(row)..context.outer.rowEnd(row)]) |c| {
+            for (context.outer.rowIndices(row)) |c| {
                 const column: usize = @intCast(c);
                 cost += @intCast(context.inner_indptr[column + 1] - context.inner_indptr[column]);
             }
@@ -267,6 +254,18 @@ const Accumulator = struct {
         const grown = touched_len + @intFromBool(cell.stamp != stamp);
         cell.stamp = stamp;
         return grown;
+    }
+
+    /// Adds row `row` of the product A·B: Σ_{p ∈ row of A} A[p] · (row
+    /// A.indices[p] of B). Both matrices have values.
+    inline fn addProductRow(acc: *Accumulator, a: Csr, row: usize, b: Csr) void {
+        const a_data = a.values();
+        const b_data = b.values();
+        const range = a.rowRange(row);
+        for (range.start..range.end) |p| {
+            const b_row = b.rowRange(@intCast(a.indices[p]));
+            acc.addScaledRow(a_data[p], b.indices[b_row.start..b_row.end], b_data[b_row.start..b_row.end]);
+        }
     }
 
     fn isTouched(acc: *const Accumulator, j: usize) bool {
@@ -353,42 +352,19 @@ const FitContext = struct {
 };
 
 fn fitRow(problem: *const FitProblem, acc: *Accumulator, item: usize) void {
-    const users = problem.item_users;
-    const items = problem.user_items;
     acc.begin();
-    for (users.rowStart(item)..users.rowEnd(item)) |p| {
-        const user: usize = @intCast(users.indices[p]);
-        const start = items.rowStart(user);
-        const end = items.rowEnd(user);
-        acc.addScaledRow(users.data[p], items.indices[start..end], items.data[start..end]);
-    }
+    // Row `item` of S = Wᵀ W.
+    acc.addProductRow(problem.item_users, item, problem.user_items);
     const k = problem.k;
-    const heap: Heap = .{
-        .ids = problem.out_ids[item * k ..][0..k],
-        .scores = problem.out_scores[item * k ..][0..k],
-    };
+    const heap: Heap = .init(problem.out_ids[item * k ..][0..k], problem.out_scores[item * k ..][0..k]);
     var len: usize = 0;
     for (acc.touchedColumns()) |j| len = heap.offer(len, j, acc.sum(j));
     acc.clear();
-    std.sort.pdqContext(0, len, ById{ .heap = heap });
-    @memset(heap.ids[len..], -1);
-    @memset(heap.scores[len..], -std.math.inf(f32));
+    // A similarity row is a CSR row: sorted by id.
+    heap.sortById(len);
+    Heap.pad(heap.ids, heap.scores, len);
     problem.out_counts[item] = @intCast(len);
 }
-
-/// Sorts a heap's entries by id ascending (the CSR order of a similarity row).
-const ById = struct {
-    heap: Heap,
-
-    pub fn lessThan(context: ById, a: usize, b: usize) bool {
-        return context.heap.ids[a] < context.heap.ids[b];
-    }
-
-    pub fn swap(context: ById, a: usize, b: usize) void {
-        std.mem.swap(i32, &context.heap.ids[a], &context.heap.ids[b]);
-        std.mem.swap(f32, &context.heap.scores[a], &context.heap.scores[b]);
-    }
-};
 
 // ---------------------------------------------------------------------------
 // Recommend: score = x_u S, top k of the items not left out.
@@ -407,28 +383,15 @@ const RecommendContext = struct {
 };
 
 fn recommendRow(problem: *const RecommendProblem, acc: *Accumulator, query: usize) void {
-    const liked = problem.queries;
-    const similarity = problem.similarity;
     acc.begin();
-    const liked_start = liked.rowStart(query);
-    const liked_end = liked.rowEnd(query);
-    for (liked_start..liked_end) |p| {
-        const item: usize = @intCast(liked.indices[p]);
-        const start = similarity.rowStart(item);
-        const end = similarity.rowEnd(item);
-        acc.addScaledRow(liked.data[p], similarity.indices[start..end], similarity.data[start..end]);
-    }
-    if (problem.filter_liked) {
-        for (liked.indices[liked_start..liked_end]) |j| acc.excluded[@intCast(j)] = acc.stamp;
-    }
+    // score = x_u S.
+    acc.addProductRow(problem.queries, query, problem.similarity);
+    for (problem.filter.excluded(query)) |j| acc.excluded[@intCast(j)] = acc.stamp;
 
     const k = problem.k;
-    const heap: Heap = .{
-        .ids = problem.out_ids[query * k ..][0..k],
-        .scores = problem.out_scores[query * k ..][0..k],
-    };
+    const heap: Heap = .init(problem.out_ids[query * k ..][0..k], problem.out_scores[query * k ..][0..k]);
     var len: usize = 0;
-    if (problem.candidates) |candidates| {
+    if (problem.filter.candidates) |candidates| {
         // An untouched candidate's sum is 0, its score.
         for (candidates) |c| {
             if (isEligible(problem, acc, @intCast(c))) len = heap.offer(len, c, acc.sum(c));
@@ -441,13 +404,13 @@ fn recommendRow(problem: *const RecommendProblem, acc: *Accumulator, query: usiz
     }
     acc.clear();
     heap.sortBestFirst(len);
-    @memset(heap.ids[len..], -1);
-    @memset(heap.scores[len..], -std.math.inf(f32));
+    Heap.pad(heap.ids, heap.scores, len);
 }
 
+/// The filter with the query's exclusions as marked in `acc.excluded`.
 fn isEligible(problem: *const RecommendProblem, acc: *const Accumulator, item: usize) bool {
-    if (problem.item_mask) |mask| if (mask[item] != 0) return false;
-    return !problem.filter_liked or acc.excluded[item] != acc.stamp;
+    if (problem.filter.isMasked(item)) return false;
+    return problem.filter.exclusions == null or acc.excluded[item] != acc.stamp;
 }
 
 /// Offers the eligible untouched items, with score 0, in id order, for as long
@@ -458,7 +421,7 @@ fn offerUntouched(problem: *const RecommendProblem, acc: *const Accumulator, hea
     var len = len_start;
     for (0..problem.itemCount()) |item| {
         const id: i32 = @intCast(item);
-        if (len == heap.ids.len and !Heap.worse(heap.scores[0], heap.ids[0], 0, id)) break;
+        if (!heap.admits(len, id, 0)) break;
         if (acc.isTouched(item) or !isEligible(problem, acc, item)) continue;
         len = heap.offer(len, id, 0);
     }
@@ -468,68 +431,10 @@ fn offerUntouched(problem: *const RecommendProblem, acc: *const Accumulator, hea
 // ---------------------------------------------------------------------------
 
 const testing = std.testing;
+const helpers = @import("testing.zig");
 
-/// A random sparse matrix [rows, cols] with small integer values (many exact ties).
-fn randomSparse(allocator: std.mem.Allocator, random: std.Random, rows: usize, cols: usize, density_percent: u32) !struct { indptr: []i32, indices: []i32, data: []f32 } {
-    var indices: std.ArrayList(i32) = .empty;
-    defer indices.deinit(allocator);
-    var data: std.ArrayList(f32) = .empty;
-    defer data.deinit(allocator);
-    const indptr = try allocator.alloc(i32, rows + 1);
-    indptr[0] = 0;
-    for (0..rows) |r| {
-        for (0..cols) |c| {
-            if (random.uintLessThan(u32, 100) < density_percent) {
-                try indices.append(allocator, @intCast(c));
-                try data.append(allocator, @floatFromInt(random.intRangeAtMost(i32, 1, 3)));
-            }
-        }
-        indptr[r + 1] = @intCast(indices.items.len);
-    }
-    return .{ .indptr = indptr, .indices = try indices.toOwnedSlice(allocator), .data = try data.toOwnedSlice(allocator) };
-}
-
-fn transpose(allocator: std.mem.Allocator, matrix: Sparse, n_cols: usize) !struct { indptr: []i32, indices: []i32, data: []f32 } {
-    const nnz = matrix.indices.len;
-    const indptr = try allocator.alloc(i32, n_cols + 1);
-    @memset(indptr, 0);
-    for (matrix.indices) |c| indptr[@as(usize, @intCast(c)) + 1] += 1;
-    for (0..n_cols) |c| indptr[c + 1] += indptr[c];
-    const next = try allocator.dupe(i32, indptr[0..n_cols]);
-    defer allocator.free(next);
-    const indices = try allocator.alloc(i32, nnz);
-    const data = try allocator.alloc(f32, nnz);
-    for (0..matrix.rowCount()) |r| {
-        for (matrix.rowStart(r)..matrix.rowEnd(r)) |p| {
-            const c: usize = @intCast(matrix.indices[p]);
-            const dst: usize = @intCast(next[c]);
-            next[c] += 1;
-            indices[dst] = @intCast(r);
-            data[dst] = matrix.data[p];
-        }
-    }
-    return .{ .indptr = indptr, .indices = indices, .data = data };
-}
-
-/// Brute force: the dense product row, then the best `k` of the eligible
-/// entries by (score desc, id asc).
-fn bruteTop(allocator: std.mem.Allocator, scores: []const f32, eligible: []const bool, k: usize, out_ids: []i32, out_scores: []f32) !usize {
-    const Entry = struct { id: i32, score: f32 };
-    var entries: std.ArrayList(Entry) = .empty;
-    defer entries.deinit(allocator);
-    for (scores, eligible, 0..) |score, ok, id| if (ok) try entries.append(allocator, .{ .id = @intCast(id), .score = score });
-    std.mem.sort(Entry, entries.items, {}, struct {
-        fn lessThan(_: void, a: Entry, b: Entry) bool {
-            return Heap.worse(b.score, b.id, a.score, a.id);
-        }
-    }.lessThan);
-    const len = @min(k, entries.items.len);
-    for (0..k) |j| {
-        out_ids[j] = if (j < len) entries.items[j].id else -1;
-        out_scores[j] = if (j < len) entries.items[j].score else -std.math.inf(f32);
-    }
-    return len;
-}
+/// Small integer values make many exact ties.
+const small_integers: helpers.Values = .{ .integers = .{ .min = 1, .max = 3 } };
 
 test "fit keeps the top k of Wᵀ W per row, ties by id, rows sorted by id" {
     const allocator = testing.allocator;
@@ -537,24 +442,22 @@ test "fit keeps the top k of Wᵀ W per row, ties by id, rows sorted by id" {
     const random = prng.random();
     const n_users = 40;
     const n_items = 57;
-    const w = try randomSparse(allocator, random, n_users, n_items, 12);
-    defer allocator.free(w.indptr);
-    defer allocator.free(w.indices);
-    defer allocator.free(w.data);
-    const user_items: Sparse = .{ .indptr = w.indptr, .indices = w.indices, .data = w.data };
-    const t = try transpose(allocator, user_items, n_items);
-    defer allocator.free(t.indptr);
-    defer allocator.free(t.indices);
-    defer allocator.free(t.data);
-    const item_users: Sparse = .{ .indptr = t.indptr, .indices = t.indices, .data = t.data };
+    var w = try helpers.randomCsr(allocator, random, .{ .n_rows = n_users, .n_cols = n_items, .density = 0.12, .values = small_integers });
+    defer w.deinit(allocator);
+    const user_items = w.view();
+    var t = try helpers.transpose(allocator, user_items, n_items);
+    defer t.deinit(allocator);
+    const item_users = t.view();
 
     var dense: [n_items * n_items]f32 = @splat(0);
     var shares: [n_items * n_items]bool = @splat(false);
     for (0..n_users) |u| {
-        for (user_items.rowStart(u)..user_items.rowEnd(u)) |p| for (user_items.rowStart(u)..user_items.rowEnd(u)) |q| {
-            const i: usize = @intCast(user_items.indices[p]);
-            const j: usize = @intCast(user_items.indices[q]);
-            dense[i * n_items + j] += user_items.data[p] * user_items.data[q];
+        const ids = user_items.rowIndices(u);
+        const values = user_items.rowValues(u);
+        for (ids, values) |a, value_a| for (ids, values) |b, value_b| {
+            const i: usize = @intCast(a);
+            const j: usize = @intCast(b);
+            dense[i * n_items + j] += value_a * value_b;
             shares[i * n_items + j] = true;
         };
     }
@@ -564,10 +467,8 @@ test "fit keeps the top k of Wᵀ W per row, ties by id, rows sorted by id" {
         pool.start(thread_count);
         defer pool.stop();
         for ([_]usize{ 1, 4, 100 }) |k| {
-            const out_ids = try allocator.alloc(i32, n_items * k);
-            defer allocator.free(out_ids);
-            const out_scores = try allocator.alloc(f32, n_items * k);
-            defer allocator.free(out_scores);
+            var output: helpers.Ranking = try .init(allocator, n_items, k);
+            defer output.deinit(allocator);
             var out_counts: [n_items]i32 = undefined;
             // Two calls over adjacent ranges, as the TypeScript side chunks a fit.
             for ([_][2]usize{ .{ 0, 20 }, .{ 20, n_items } }) |range| {
@@ -577,25 +478,23 @@ test "fit keeps the top k of Wᵀ W per row, ties by id, rows sorted by id" {
                     .k = k,
                     .item_start = range[0],
                     .item_end = range[1],
-                    .out_ids = out_ids,
-                    .out_scores = out_scores,
+                    .out_ids = output.ids,
+                    .out_scores = output.scores,
                     .out_counts = &out_counts,
                 };
                 try fit(allocator, &pool, &problem);
             }
-            const expected_ids = try allocator.alloc(i32, k);
-            defer allocator.free(expected_ids);
-            const expected_scores = try allocator.alloc(f32, k);
-            defer allocator.free(expected_scores);
+            var expected: helpers.Ranking = try .init(allocator, 1, k);
+            defer expected.deinit(allocator);
             for (0..n_items) |i| {
-                const len = try bruteTop(allocator, dense[i * n_items ..][0..n_items], shares[i * n_items ..][0..n_items], k, expected_ids, expected_scores);
+                const len = try helpers.bruteTopK(allocator, dense[i * n_items ..][0..n_items], shares[i * n_items ..][0..n_items], k, expected.ids, expected.scores);
                 try testing.expectEqual(@as(i32, @intCast(len)), out_counts[i]);
                 // The kept set is the brute-force top k; the row is sorted by id.
-                const row_ids = out_ids[i * k ..][0..len];
+                const row_ids = output.ids[i * k ..][0..len];
                 for (0..len) |a| {
                     if (a > 0) try testing.expect(row_ids[a - 1] < row_ids[a]);
-                    const at = std.mem.indexOfScalar(i32, expected_ids[0..len], row_ids[a]).?;
-                    try testing.expectEqual(expected_scores[at], out_scores[i * k + a]);
+                    const at = std.mem.indexOfScalar(i32, expected.ids[0..len], row_ids[a]).?;
+                    try testing.expectEqual(expected.scores[at], output.scores[i * k + a]);
                 }
             }
         }
@@ -608,67 +507,62 @@ test "recommend equals brute force with liked items, a mask and candidates left 
     const random = prng.random();
     const n_queries = 23;
     const n_items = 61;
-    const q = try randomSparse(allocator, random, n_queries, n_items, 6);
-    defer allocator.free(q.indptr);
-    defer allocator.free(q.indices);
-    defer allocator.free(q.data);
-    const s = try randomSparse(allocator, random, n_items, n_items, 7);
-    defer allocator.free(s.indptr);
-    defer allocator.free(s.indices);
-    defer allocator.free(s.data);
-    for (s.data, 0..) |*v, p| if (p % 5 == 0) {
+    var q = try helpers.randomCsr(allocator, random, .{ .n_rows = n_queries, .n_cols = n_items, .density = 0.06, .values = small_integers });
+    defer q.deinit(allocator);
+    var s = try helpers.randomCsr(allocator, random, .{ .n_rows = n_items, .n_cols = n_items, .density = 0.07, .values = small_integers });
+    defer s.deinit(allocator);
+    for (s.data.?, 0..) |*v, p| if (p % 5 == 0) {
         v.* = -v.*; // negative similarities rank after the untouched zeros
     };
-    const queries: Sparse = .{ .indptr = q.indptr, .indices = q.indices, .data = q.data };
-    const similarity: Sparse = .{ .indptr = s.indptr, .indices = s.indices, .data = s.data };
+    const queries = q.view();
+    const similarity = s.view();
     var mask: [n_items]u8 = undefined;
-    for (&mask) |*m| m.* = @intFromBool(random.uintLessThan(u32, 6) == 0);
-    var candidates: std.ArrayList(i32) = .empty;
-    defer candidates.deinit(allocator);
-    for (0..n_items) |item| if (random.boolean()) try candidates.append(allocator, @intCast(item));
+    helpers.randomMask(random, &mask, 1.0 / 6.0);
+    const candidates = try helpers.randomSubset(allocator, random, n_items, 0.5);
+    defer allocator.free(candidates);
 
     for ([_]usize{ 1, 4 }) |thread_count| {
         var pool: ThreadPool = .{};
         pool.start(thread_count);
         defer pool.stop();
-        for ([_]usize{ 1, 5, 70 }) |k| for (0..8) |variant| {
+        for ([_]usize{ 1, 5, 70 }) |k| for (0..helpers.filter_combinations) |combination| {
+            var output: helpers.Ranking = try .init(allocator, n_queries, k);
+            defer output.deinit(allocator);
             const problem: RecommendProblem = .{
                 .queries = queries,
                 .similarity = similarity,
-                .filter_liked = variant & 1 != 0,
-                .item_mask = if (variant & 2 != 0) &mask else null,
-                .candidates = if (variant & 4 != 0) candidates.items else null,
+                // The exclusions leave out the liked items.
+                .filter = helpers.filterCombination(n_items, combination, .{
+                    .exclusions = queries,
+                    .item_mask = &mask,
+                    .candidates = candidates,
+                }),
                 .k = k,
-                .out_ids = try allocator.alloc(i32, n_queries * k),
-                .out_scores = try allocator.alloc(f32, n_queries * k),
+                .out_ids = output.ids,
+                .out_scores = output.scores,
             };
-            defer allocator.free(problem.out_ids);
-            defer allocator.free(problem.out_scores);
             try recommend(allocator, &pool, &problem);
 
-            const expected_ids = try allocator.alloc(i32, k);
-            defer allocator.free(expected_ids);
-            const expected_scores = try allocator.alloc(f32, k);
-            defer allocator.free(expected_scores);
+            var expected: helpers.Ranking = try .init(allocator, 1, k);
+            defer expected.deinit(allocator);
             for (0..n_queries) |query| {
                 var scores: [n_items]f32 = @splat(0);
                 var eligible: [n_items]bool = @splat(true);
-                for (queries.rowStart(query)..queries.rowEnd(query)) |p| {
-                    const item: usize = @intCast(queries.indices[p]);
-                    for (similarity.rowStart(item)..similarity.rowEnd(item)) |e| {
-                        scores[@intCast(similarity.indices[e])] += queries.data[p] * similarity.data[e];
+                for (queries.rowIndices(query), queries.rowValues(query)) |liked, value| {
+                    const item: usize = @intCast(liked);
+                    for (similarity.rowIndices(item), similarity.rowValues(item)) |j, similarity_value| {
+                        scores[@intCast(j)] += value * similarity_value;
                     }
-                    if (problem.filter_liked) eligible[item] = false;
+                    if (problem.filter.exclusions != null) eligible[item] = false;
                 }
-                if (problem.item_mask) |m| for (m, 0..) |bit, item| if (bit != 0) {
+                if (problem.filter.item_mask) |m| for (m, 0..) |bit, item| if (bit != 0) {
                     eligible[item] = false;
                 };
-                if (problem.candidates) |list| for (0..n_items) |item| {
+                if (problem.filter.candidates) |list| for (0..n_items) |item| {
                     if (std.mem.indexOfScalar(i32, list, @intCast(item)) == null) eligible[item] = false;
                 };
-                _ = try bruteTop(allocator, &scores, &eligible, k, expected_ids, expected_scores);
-                try testing.expectEqualSlices(i32, expected_ids, problem.out_ids[query * k ..][0..k]);
-                try testing.expectEqualSlices(f32, expected_scores, problem.out_scores[query * k ..][0..k]);
+                _ = try helpers.bruteTopK(allocator, &scores, &eligible, k, expected.ids, expected.scores);
+                try expected.expectEqual(output.ids[query * k ..][0..k], output.scores[query * k ..][0..k]);
             }
         };
     }

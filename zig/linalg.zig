@@ -146,6 +146,7 @@ fn reduceGram(partials: []const f64, n_chunks: usize, f: usize, ridge: f32, out:
 }
 
 const testing = std.testing;
+const helpers = @import("testing.zig");
 
 test "choleskyFactor and choleskySolve solve a hand-computed 3×3 system" {
     // A = LLᵀ with L = [[2,0,0],[6,1,0],[-8,5,3]]; b = A·[1,2,3].
@@ -171,7 +172,7 @@ test "choleskySolve matches a random SPD system of size 19" {
     var prng = std.Random.DefaultPrng.init(3);
     const random = prng.random();
     var m: [n * n]f32 = undefined;
-    for (&m) |*v| v.* = random.float(f32) - 0.5;
+    helpers.fillUniform(random, &m, -0.5, 0.5);
     var a: [n * n]f32 = undefined;
     for (0..n) |i| for (0..n) |j| {
         var sum: f32 = if (i == j) 1 else 0;
@@ -179,7 +180,7 @@ test "choleskySolve matches a random SPD system of size 19" {
         a[i * n + j] = sum;
     };
     var x_expected: [n]f32 = undefined;
-    for (&x_expected) |*v| v.* = random.float(f32);
+    helpers.fillUniform(random, &x_expected, 0, 1);
     var b: [n]f32 = undefined;
     for (0..n) |i| b[i] = simd.dot(a[i * n ..][0..n], &x_expected);
     var factor = a;
@@ -195,7 +196,7 @@ test "gram equals FᵀF + ridge·I on every thread count" {
     const factors = try allocator.alloc(f32, n_rows * f);
     defer allocator.free(factors);
     var prng = std.Random.DefaultPrng.init(11);
-    for (factors) |*v| v.* = prng.random().float(f32) - 0.5;
+    helpers.fillUniform(prng.random(), factors, -0.5, 0.5);
     var expected: [f * f]f64 = undefined;
     for (0..f) |i| for (0..f) |j| {
         var sum: f64 = if (i == j) 0.25 else 0;

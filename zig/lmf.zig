@@ -36,7 +36,10 @@ const csr = @import("csr.zig");
 const ThreadPool = @import("ThreadPool.zig");
 const Error = status.Error;
 
-pub const Ratings = csr.Ratings;
+const Csr = csr.Csr;
+
+/// Kept for the C ABI files until they name csr.Csr.
+pub const Ratings = Csr;
 
 pub const Options = struct {
     learning_rate: f32,
@@ -57,12 +60,14 @@ const batch_len = 8;
 const pipeline_depth = 3;
 
 /// One half-epoch: one Adagrad step on every row of `x` [n_rows, f] against
-/// the fixed `y` [n_other, f]; `adagrad` [n_rows, f] accumulates the squared
-/// gradients across calls. Rows with no stored value are left unchanged.
+/// the fixed `y` [n_other, f]; `ratings` holds the confidences c_ui (its
+/// values) and column indices in range, in any order. `adagrad` [n_rows, f]
+/// accumulates the squared gradients across calls. Rows with no stored value
+/// are left unchanged.
 pub fn halfEpoch(
     allocator: std.mem.Allocator,
     pool: *ThreadPool,
-    ratings: Ratings,
+    ratings: Csr,
     x: []f32,
     y: []const f32,
     f: usize,
@@ -101,7 +106,7 @@ pub fn rowGenerator(seed: u64, row: usize) std.Random.Xoshiro256 {
 }
 
 const Context = struct {
-    ratings: Ratings,
+    ratings: Csr,
     x: []f32,
     y: []const f32,
     f: usize,
@@ -122,17 +127,15 @@ const Context = struct {
 
     fn stepRow(context: *Context, row: usize, gradient: []f32) void {
         const f = context.f;
-        const start: usize = @intCast(context.ratings.indptr[row]);
-        const end: usize = @intCast(context.ratings.indptr[row + 1]);
-        if (start == end) return;
+        const indices = context.ratings.rowIndices(row);
+        if (indices.len == 0) return;
         const x_row = context.x[row * f ..][0..f];
         @memset(gradient, 0);
-        for (start..end) |nz| {
-            const y_row = context.yRow(context.ratings.indices[nz]);
-            const confidence = context.ratings.data[nz];
+        for (indices, context.ratings.rowValues(row)) |column, confidence| {
+            const y_row = context.yRow(column);
             simd.axpy(confidence * (1 - sigmoid(simd.dot(x_row, y_row))), y_row, gradient);
         }
-        context.addNegatives(row, (end - start) * context.options.neg_prop, x_row, gradient);
+        context.addNegatives(row, indices.len * context.options.neg_prop, x_row, gradient);
         context.adagradStep(row, x_row, gradient);
     }
 

@@ -34,6 +34,7 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const partition = @import("partition.zig");
+const csr = @import("csr.zig");
 const status = @import("status.zig");
 const ThreadPool = @import("ThreadPool.zig");
 const Error = status.Error;
@@ -62,16 +63,15 @@ pub const Problem = struct {
     width: usize,
     /// The k of "at k": the denominators use min(k, |T|); width <= k.
     k: usize,
-    /// The users' test rows: indptr [n_users + 1] from 0, indices strictly
-    /// increasing within a row and in [0, n_items).
-    test_indptr: []const i32,
-    test_indices: []const i32,
+    /// The users' test items, a row per user (values unused): indices
+    /// strictly increasing within a row and in [0, n_items).
+    tests: csr.Csr,
     n_items: usize,
     /// [n_users, column_count] row-major.
     out: []f64,
 
     pub fn userCount(problem: *const Problem) usize {
-        return problem.test_indptr.len - 1;
+        return problem.tests.rowCount();
     }
 };
 
@@ -97,7 +97,7 @@ pub fn rankingMetrics(allocator: std.mem.Allocator, pool: *ThreadPool, problem: 
     assert(problem.width <= problem.k);
     assert(problem.top_ids.len == n_users * problem.width);
     assert(problem.out.len == n_users * column_count);
-    assert(problem.test_indices.len == @as(usize, @intCast(problem.test_indptr[n_users])));
+    assert(problem.tests.nnz() == @as(usize, @intCast(problem.tests.indptr[n_users])));
     if (n_users == 0) return;
 
     const gains_len = gainCount(problem);
@@ -133,15 +133,13 @@ const Context = struct {
         _ = worker_index;
         const problem = context.problem;
         // The work of a user is its list plus a binary search per entry.
-        const rows = partition.taskRows(problem.test_indptr, problem.width + 1, context.n_tasks, task_index);
+        const rows = partition.taskRows(problem.tests.indptr, problem.width + 1, context.n_tasks, task_index);
         for (rows.start..rows.end) |user| context.scoreUser(user);
     }
 
     fn scoreUser(context: *const Context, user: usize) void {
         const problem = context.problem;
-        const test_start: usize = @intCast(problem.test_indptr[user]);
-        const test_end: usize = @intCast(problem.test_indptr[user + 1]);
-        const positives = problem.test_indices[test_start..test_end];
+        const positives = problem.tests.rowIndices(user);
         const ids = problem.top_ids[user * problem.width ..][0..problem.width];
         const out = problem.out[user * column_count ..][0..column_count];
         out.* = userMetrics(context.gain, context.gain_sum, ids, positives, problem.k, problem.n_items);
@@ -180,7 +178,7 @@ fn userMetrics(
     var reciprocal_rank: f64 = 0;
     for (ids[0..@min(ids.len, k)], 0..) |id, i| {
         if (id < 0) continue;
-        if (contains(positives, id)) {
+        if (csr.sortedContains(positives, id)) {
             hits += 1;
             precision_sum += hits / @as(f64, @floatFromInt(i + 1));
             ndcg += gain[i] / idcg;
@@ -207,32 +205,13 @@ fn set(row: *[column_count]f64, which: Column, value: f64) void {
     row[@intFromEnum(which)] = value;
 }
 
-/// Whether `id` is in `sorted` (strictly increasing): a lower-bound binary search.
-fn contains(sorted: []const i32, id: i32) bool {
-    var low: usize = 0;
-    var high: usize = sorted.len;
-    while (low < high) {
-        const middle = low + (high - low) / 2;
-        if (sorted[middle] < id) low = middle + 1 else high = middle;
-    }
-    return low < sorted.len and sorted[low] == id;
-}
-
 // ---------------------------------------------------------------------------
 
 const testing = std.testing;
+const helpers = @import("testing.zig");
 
 fn column(out: []const f64, user: usize, which: Column) f64 {
     return out[user * column_count + @intFromEnum(which)];
-}
-
-test "contains finds exactly the members of a sorted row" {
-    const row = [_]i32{ 1, 4, 9, 10, 200 };
-    for (0..210) |id| {
-        const expected = std.mem.indexOfScalar(i32, &row, @intCast(id)) != null;
-        try testing.expectEqual(expected, contains(&row, @intCast(id)));
-    }
-    try testing.expect(!contains(&.{}, 3));
 }
 
 test "hand-computed metrics of three users, one without test items" {
@@ -251,8 +230,7 @@ test "hand-computed metrics of three users, one without test items" {
         .top_ids = &top_ids,
         .width = 4,
         .k = 4,
-        .test_indptr = &test_indptr,
-        .test_indices = &test_indices,
+        .tests = .{ .indptr = &test_indptr, .indices = &test_indices, .data = null },
         .n_items = 10,
         .out = &out,
     };
@@ -298,8 +276,7 @@ test "a list shorter than k keeps min(k, |T|) denominators" {
         .top_ids = &top_ids,
         .width = 3,
         .k = 5,
-        .test_indptr = &test_indptr,
-        .test_indices = &test_indices,
+        .tests = .{ .indptr = &test_indptr, .indices = &test_indices, .data = null },
         .n_items = 3,
         .out = &out,
     };
@@ -318,16 +295,8 @@ test "the result does not depend on the thread count" {
     const n_users = 300;
     const n_items = 50;
     const k = 7;
-    var test_indptr: [n_users + 1]i32 = undefined;
-    var test_indices: std.ArrayList(i32) = .empty;
-    defer test_indices.deinit(allocator);
-    test_indptr[0] = 0;
-    for (0..n_users) |u| {
-        for (0..n_items) |item| {
-            if (random.uintLessThan(u32, 8) == 0) try test_indices.append(allocator, @intCast(item));
-        }
-        test_indptr[u + 1] = @intCast(test_indices.items.len);
-    }
+    var tests = try helpers.randomCsr(allocator, random, .{ .n_rows = n_users, .n_cols = n_items, .density = 1.0 / 8.0 });
+    defer tests.deinit(allocator);
     var top_ids: [n_users * k]i32 = undefined;
     for (&top_ids) |*id| id.* = @as(i32, @intCast(random.uintLessThan(u32, n_items + 1))) - 1;
     try checkTopIds(&top_ids, n_items);
@@ -342,8 +311,7 @@ test "the result does not depend on the thread count" {
             .top_ids = &top_ids,
             .width = k,
             .k = k,
-            .test_indptr = &test_indptr,
-            .test_indices = test_indices.items,
+            .tests = tests.view(),
             .n_items = n_items,
             .out = out,
         };
@@ -357,6 +325,6 @@ test "the result does not depend on the thread count" {
 test "checkTopIds names the first id out of range" {
     try checkTopIds(&.{ -1, 0, 4 }, 5);
     try testing.expectError(error.OutOfRange, checkTopIds(&.{ 0, 5 }, 5));
-    try testing.expectEqualStrings("top_ids[1] = 5 is out of range for 5 items (-1 marks padding)", status.lastMessage());
+    try helpers.expectMessage("top_ids[1] = 5 is out of range for 5 items (-1 marks padding)");
     try testing.expectError(error.OutOfRange, checkTopIds(&.{-2}, 5));
 }

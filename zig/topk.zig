@@ -6,16 +6,23 @@
 //! `lanes` items. Eight queries are scored against a tile at once, with no
 //! horizontal sums, and a whole group of up to 512 queries reuses each block (re-tiling the
 //! items once per group costs about as much as scoring 40 queries).
-//! Each query keeps a bounded min-heap of its best k (score descending, id
-//! ascending) in its own output row; a vector compare against the heap's root
-//! rejects most items before any scalar work.
+//! Each query keeps zig/heap.zig's bounded heap of its best k (score
+//! descending, id ascending) in its own output row; a vector compare against
+//! the heap's root rejects most items before any scalar work. Items are
+//! visited in increasing id, so zig/filter.zig's mask is applied while a block
+//! is tiled and each query's exclusions are walked by a cursor.
 
 const std = @import("std");
 const assert = std.debug.assert;
 const simd = @import("simd.zig");
-const status = @import("status.zig");
+const filter = @import("filter.zig");
 const ThreadPool = @import("ThreadPool.zig");
-const Error = status.Error;
+
+const Heap = @import("heap.zig").TopK(i32, f32);
+const Filter = filter.Filter;
+
+/// Kept for the C ABI files until they call filter.checkCandidates.
+pub const checkCandidates = filter.checkCandidates;
 
 const lanes = simd.lanes;
 const V = simd.V;
@@ -33,15 +40,9 @@ pub const Problem = struct {
     /// [n_items, f] row-major.
     items: []const f32,
     f: usize,
-    /// Per query, item ids never returned: exclude_indptr [n_queries + 1]
-    /// (starting at 0, non-decreasing) and exclude_indices sorted ascending
-    /// within each row; both null when there are no exclusions.
-    exclude_indptr: ?[]const i32,
-    exclude_indices: []const i32,
-    /// item_mask[item] != 0 skips the item for every query.
-    item_mask: ?[]const u8,
-    /// When non-null, only these items (sorted ascending, unique) are ranked.
-    candidates: ?[]const i32,
+    /// The items each query may return, over the n_items items; exclusion
+    /// rows, when given, are one per query and sorted ascending.
+    filter: Filter,
     k: usize,
     /// [n_queries, k]: best first, padded with id −1 and score −Infinity.
     out_ids: []i32,
@@ -54,30 +55,7 @@ pub const Problem = struct {
     fn itemCount(problem: *const Problem) usize {
         return problem.items.len / problem.f;
     }
-
-    /// Items are visited as positions 0..positionCount(), in increasing id.
-    fn positionCount(problem: *const Problem) usize {
-        return if (problem.candidates) |candidates| candidates.len else problem.itemCount();
-    }
-
-    fn itemAt(problem: *const Problem, position: usize) usize {
-        return if (problem.candidates) |candidates| @intCast(candidates[position]) else position;
-    }
 };
-
-/// Checks that `candidates` is strictly increasing and within [0, n_items).
-pub fn checkCandidates(candidates: []const i32, n_items: usize) Error!void {
-    for (candidates, 0..) |candidate, i| {
-        if (candidate < 0 or candidate >= n_items) {
-            return status.fail(.out_of_range, "candidates[{d}] = {d} is out of range for {d} items", .{ i, candidate, n_items });
-        }
-        if (i > 0 and candidate <= candidates[i - 1]) {
-            return status.fail(.invalid_argument, "Expected candidates to be sorted ascending without duplicates but found candidates[{d}] = {d} after candidates[{d}] = {d}", .{
-                i, candidate, i - 1, candidates[i - 1],
-            });
-        }
-    }
-}
 
 /// Fills out_ids and out_scores for every query. Inputs must be validated.
 pub fn topkDot(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const Problem) error{OutOfMemory}!void {
@@ -85,7 +63,9 @@ pub fn topkDot(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const 
     assert(problem.queries.len % problem.f == 0 and problem.items.len % problem.f == 0);
     assert(problem.out_ids.len == problem.queryCount() * problem.k);
     assert(problem.out_scores.len == problem.out_ids.len);
+    assert(problem.filter.n_items == problem.itemCount());
     const n_queries = problem.queryCount();
+    if (problem.filter.exclusions) |exclusions| assert(exclusions.rowCount() == n_queries);
     if (n_queries == 0) return;
 
     const group_queries = groupQueries(n_queries, pool.threadCount());
@@ -100,7 +80,7 @@ pub fn topkDot(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const 
         .problem = problem,
         .group_queries = group_queries,
         .block_tiles = block_tiles,
-        .heap_capacity = @min(problem.k, problem.positionCount()),
+        .heap_capacity = @min(problem.k, problem.filter.positionCount()),
         .tile_values = tile_values,
         .tile_ids = tile_ids,
     };
@@ -133,9 +113,10 @@ const Context = struct {
         var group: Group = .init(context, query_start, query_end);
         const block = context.workerBlock(worker_index);
         const block_positions = context.block_tiles * lanes;
+        const position_count = problem.filter.positionCount();
         var position: usize = 0;
-        while (position < problem.positionCount()) : (position += block_positions) {
-            const position_end = @min(problem.positionCount(), position + block_positions);
+        while (position < position_count) : (position += block_positions) {
+            const position_end = @min(position_count, position + block_positions);
             const tiles = block.fill(problem, position, position_end);
             var sub_start = query_start;
             while (sub_start < query_end) : (sub_start += sub_block_queries) {
@@ -174,8 +155,8 @@ const Block = struct {
         const f = block.f;
         var slot: usize = 0;
         for (position_start..position_end) |position| {
-            const item = problem.itemAt(position);
-            if (problem.item_mask) |mask| if (mask[item] != 0) continue;
+            const item = problem.filter.itemAt(position);
+            if (problem.filter.isMasked(item)) continue;
             const tile = slot / lanes;
             const lane = slot % lanes;
             const row = problem.items[item * f ..][0..f];
@@ -204,16 +185,19 @@ const Group = struct {
     context: *const Context,
     query_start: usize,
     heap_len: [group_queries_max]usize = @splat(0),
-    exclude_next: [group_queries_max]usize = @splat(0),
-    exclude_end: [group_queries_max]usize = @splat(0),
+    /// The filter's exclusionIds(), which every cursor walks.
+    exclusion_ids: []const i32,
+    /// Entries [0, query_end − query_start) are set.
+    exclusions: [group_queries_max]filter.Cursor = undefined,
 
     fn init(context: *const Context, query_start: usize, query_end: usize) Group {
-        var group: Group = .{ .context = context, .query_start = query_start };
-        if (context.problem.exclude_indptr) |indptr| {
-            for (query_start..query_end) |query| {
-                group.exclude_next[query - query_start] = @intCast(indptr[query]);
-                group.exclude_end[query - query_start] = @intCast(indptr[query + 1]);
-            }
+        var group: Group = .{
+            .context = context,
+            .query_start = query_start,
+            .exclusion_ids = context.problem.filter.exclusionIds(),
+        };
+        for (query_start..query_end) |query| {
+            group.exclusions[query - query_start] = context.problem.filter.cursor(query);
         }
         return group;
     }
@@ -260,27 +244,18 @@ const Group = struct {
             const lane = @ctz(bits);
             bits &= bits - 1;
             const id = ids[lane];
-            if (group.isExcluded(local, id)) continue;
+            if (group.exclusions[local].excludes(group.exclusion_ids, id)) continue;
             group.offer(query, id, score_array[lane]);
         }
-    }
-
-    fn isExcluded(group: *Group, local: usize, id: i32) bool {
-        const indices = group.context.problem.exclude_indices;
-        var next = group.exclude_next[local];
-        const end = group.exclude_end[local];
-        while (next < end and indices[next] < id) next += 1;
-        group.exclude_next[local] = next;
-        return next < end and indices[next] == id;
     }
 
     fn heapOf(group: *const Group, query: usize) Heap {
         const k = group.context.problem.k;
         const capacity = group.context.heap_capacity;
-        return .{
-            .ids = group.context.problem.out_ids[query * k ..][0..capacity],
-            .scores = group.context.problem.out_scores[query * k ..][0..capacity],
-        };
+        return .init(
+            group.context.problem.out_ids[query * k ..][0..capacity],
+            group.context.problem.out_scores[query * k ..][0..capacity],
+        );
     }
 
     fn offer(group: *Group, query: usize, id: i32, score: f32) void {
@@ -293,116 +268,41 @@ const Group = struct {
         const k = group.context.problem.k;
         const len = group.heap_len[query - group.query_start];
         group.heapOf(query).sortBestFirst(len);
-        @memset(group.context.problem.out_ids[query * k + len ..][0 .. k - len], -1);
-        @memset(group.context.problem.out_scores[query * k + len ..][0 .. k - len], -std.math.inf(f32));
-    }
-};
-
-/// A binary min-heap on parallel id and score arrays; the root is the worst
-/// entry kept (lowest score, then highest id). Capacity is `ids.len`; the
-/// caller keeps the length. Shared by every top-k in tacit (zig/knn.zig too),
-/// so all of them order results the same way: score descending, id ascending.
-pub const Heap = struct {
-    ids: []i32,
-    scores: []f32,
-
-    /// True when (score_a, id_a) ranks after (score_b, id_b).
-    pub fn worse(score_a: f32, id_a: i32, score_b: f32, id_b: i32) bool {
-        return score_a < score_b or (score_a == score_b and id_a > id_b);
-    }
-
-    /// Keeps (id, score) if the heap has room or it ranks before the root;
-    /// returns the new length.
-    pub fn offer(heap: Heap, len: usize, id: i32, score: f32) usize {
-        assert(len <= heap.ids.len);
-        if (len < heap.ids.len) {
-            heap.push(len, id, score);
-            return len + 1;
-        }
-        if (len > 0 and worse(heap.scores[0], heap.ids[0], score, id)) heap.replaceRoot(len, id, score);
-        return len;
-    }
-
-    fn push(heap: Heap, len: usize, id: i32, score: f32) void {
-        assert(len < heap.ids.len);
-        var i = len;
-        while (i > 0) {
-            const parent = (i - 1) / 2;
-            if (!worse(score, id, heap.scores[parent], heap.ids[parent])) break;
-            heap.ids[i] = heap.ids[parent];
-            heap.scores[i] = heap.scores[parent];
-            i = parent;
-        }
-        heap.ids[i] = id;
-        heap.scores[i] = score;
-    }
-
-    fn replaceRoot(heap: Heap, len: usize, id: i32, score: f32) void {
-        assert(len >= 1);
-        var i: usize = 0;
-        while (true) {
-            var child = 2 * i + 1;
-            if (child >= len) break;
-            if (child + 1 < len and worse(heap.scores[child + 1], heap.ids[child + 1], heap.scores[child], heap.ids[child])) {
-                child += 1;
-            }
-            if (!worse(heap.scores[child], heap.ids[child], score, id)) break;
-            heap.ids[i] = heap.ids[child];
-            heap.scores[i] = heap.scores[child];
-            i = child;
-        }
-        heap.ids[i] = id;
-        heap.scores[i] = score;
-    }
-
-    /// Heap sort: repeatedly moves the worst entry to the end.
-    pub fn sortBestFirst(heap: Heap, len: usize) void {
-        var end = len;
-        while (end > 1) {
-            end -= 1;
-            const id = heap.ids[end];
-            const score = heap.scores[end];
-            heap.ids[end] = heap.ids[0];
-            heap.scores[end] = heap.scores[0];
-            heap.replaceRoot(end, id, score);
-        }
+        Heap.pad(group.context.problem.out_ids[query * k ..][0..k], group.context.problem.out_scores[query * k ..][0..k], len);
     }
 };
 
 // ---------------------------------------------------------------------------
 
 const testing = std.testing;
+const helpers = @import("testing.zig");
 
+/// Every query's dense scores and eligible items, ranked by helpers.bruteTopK.
 fn bruteForce(allocator: std.mem.Allocator, problem: *const Problem, out_ids: []i32, out_scores: []f32) !void {
     const f = problem.f;
     const k = problem.k;
-    const Entry = struct { id: i32, score: f32 };
-    var entries: std.ArrayList(Entry) = .empty;
-    defer entries.deinit(allocator);
+    const n_items = problem.itemCount();
+    const scores = try allocator.alloc(f32, n_items);
+    defer allocator.free(scores);
+    const eligible = try allocator.alloc(bool, n_items);
+    defer allocator.free(eligible);
     for (0..problem.queryCount()) |query| {
-        entries.clearRetainingCapacity();
-        for (0..problem.itemCount()) |item| {
-            if (problem.item_mask) |mask| if (mask[item] != 0) continue;
-            if (problem.candidates) |candidates| {
-                if (std.mem.indexOfScalar(i32, candidates, @intCast(item)) == null) continue;
-            }
-            if (problem.exclude_indptr) |indptr| {
-                const excluded = problem.exclude_indices[@intCast(indptr[query])..@intCast(indptr[query + 1])];
-                if (std.mem.indexOfScalar(i32, excluded, @intCast(item)) != null) continue;
-            }
+        for (0..n_items) |item| {
             var score: f32 = 0;
             for (0..f) |d| score += problem.queries[query * f + d] * problem.items[item * f + d];
-            try entries.append(allocator, .{ .id = @intCast(item), .score = score });
-        }
-        std.mem.sort(Entry, entries.items, {}, struct {
-            fn lessThan(_: void, a: Entry, b: Entry) bool {
-                return Heap.worse(b.score, b.id, a.score, a.id);
+            scores[item] = score;
+            eligible[item] = true;
+            if (problem.filter.item_mask) |mask| if (mask[item] != 0) {
+                eligible[item] = false;
+            };
+            if (problem.filter.candidates) |candidates| {
+                if (std.mem.indexOfScalar(i32, candidates, @intCast(item)) == null) eligible[item] = false;
             }
-        }.lessThan);
-        for (0..k) |j| {
-            out_ids[query * k + j] = if (j < entries.items.len) entries.items[j].id else -1;
-            out_scores[query * k + j] = if (j < entries.items.len) entries.items[j].score else -std.math.inf(f32);
+            if (problem.filter.exclusions) |exclusions| {
+                if (std.mem.indexOfScalar(i32, exclusions.rowIndices(query), @intCast(item)) != null) eligible[item] = false;
+            }
         }
+        _ = try helpers.bruteTopK(allocator, scores, eligible, k, out_ids[query * k ..][0..k], out_scores[query * k ..][0..k]);
     }
 }
 
@@ -418,60 +318,45 @@ test "topkDot matches brute force with exclusions, mask, candidates, ties and pa
     const items = try allocator.alloc(f32, n_items * f);
     defer allocator.free(items);
     // Small integers make many exact ties.
-    for (queries) |*v| v.* = @floatFromInt(random.intRangeAtMost(i32, -2, 2));
-    for (items) |*v| v.* = @floatFromInt(random.intRangeAtMost(i32, -2, 2));
+    helpers.fillIntegers(random, queries, -2, 2);
+    helpers.fillIntegers(random, items, -2, 2);
 
-    var exclude_indptr: [n_queries + 1]i32 = undefined;
-    var exclude_indices: std.ArrayList(i32) = .empty;
-    defer exclude_indices.deinit(allocator);
-    exclude_indptr[0] = 0;
-    for (0..n_queries) |query| {
-        for (0..n_items) |item| if (random.uintLessThan(u32, 4) == 0) try exclude_indices.append(allocator, @intCast(item));
-        exclude_indptr[query + 1] = @intCast(exclude_indices.items.len);
-    }
+    // Some ids repeated: exclusion rows need only be non-decreasing.
+    var exclusions = try helpers.randomCsr(allocator, random, .{ .n_rows = n_queries, .n_cols = n_items, .density = 0.25, .repeat = 0.1 });
+    defer exclusions.deinit(allocator);
     var mask: [n_items]u8 = undefined;
-    for (&mask) |*m| m.* = @intFromBool(random.uintLessThan(u32, 5) == 0);
-    var candidates: std.ArrayList(i32) = .empty;
-    defer candidates.deinit(allocator);
-    for (0..n_items) |item| if (random.boolean()) try candidates.append(allocator, @intCast(item));
-    try checkCandidates(candidates.items, n_items);
+    helpers.randomMask(random, &mask, 0.2);
+    const candidates = try helpers.randomSubset(allocator, random, n_items, 0.5);
+    defer allocator.free(candidates);
+    try filter.checkCandidates(candidates, n_items);
 
     for ([_]usize{ 1, 3 }) |thread_count| {
         var pool: ThreadPool = .{};
         pool.start(thread_count);
         defer pool.stop();
         for ([_]usize{ 1, 10, 400 }) |k| {
-            for (0..8) |variant| {
+            var output: helpers.Ranking = try .init(allocator, n_queries, k);
+            defer output.deinit(allocator);
+            var expected: helpers.Ranking = try .init(allocator, n_queries, k);
+            defer expected.deinit(allocator);
+            for (0..helpers.filter_combinations) |combination| {
                 const problem: Problem = .{
                     .queries = queries,
                     .items = items,
                     .f = f,
-                    .exclude_indptr = if (variant & 1 != 0) &exclude_indptr else null,
-                    .exclude_indices = if (variant & 1 != 0) exclude_indices.items else &.{},
-                    .item_mask = if (variant & 2 != 0) &mask else null,
-                    .candidates = if (variant & 4 != 0) candidates.items else null,
+                    .filter = helpers.filterCombination(n_items, combination, .{
+                        .exclusions = exclusions.view(),
+                        .item_mask = &mask,
+                        .candidates = candidates,
+                    }),
                     .k = k,
-                    .out_ids = try allocator.alloc(i32, n_queries * k),
-                    .out_scores = try allocator.alloc(f32, n_queries * k),
+                    .out_ids = output.ids,
+                    .out_scores = output.scores,
                 };
-                defer allocator.free(problem.out_ids);
-                defer allocator.free(problem.out_scores);
-                const expected_ids = try allocator.alloc(i32, n_queries * k);
-                defer allocator.free(expected_ids);
-                const expected_scores = try allocator.alloc(f32, n_queries * k);
-                defer allocator.free(expected_scores);
                 try topkDot(allocator, &pool, &problem);
-                try bruteForce(allocator, &problem, expected_ids, expected_scores);
-                try testing.expectEqualSlices(i32, expected_ids, problem.out_ids);
-                try testing.expectEqualSlices(f32, expected_scores, problem.out_scores);
+                try bruteForce(allocator, &problem, expected.ids, expected.scores);
+                try expected.expectEqual(output.ids, output.scores);
             }
         }
     }
-}
-
-test "checkCandidates rejects unsorted, duplicate and out-of-range ids" {
-    try checkCandidates(&.{ 0, 3, 4 }, 5);
-    try testing.expectError(error.OutOfRange, checkCandidates(&.{ 0, 5 }, 5));
-    try testing.expectError(error.InvalidArgument, checkCandidates(&.{ 1, 1 }, 5));
-    try testing.expectError(error.InvalidArgument, checkCandidates(&.{ 2, 1 }, 5));
 }

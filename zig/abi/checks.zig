@@ -6,7 +6,8 @@ const std = @import("std");
 const status = @import("../status.zig");
 const ThreadPool = @import("../ThreadPool.zig");
 const finite = @import("../finite.zig");
-const topk = @import("../topk.zig");
+const filter = @import("../filter.zig");
+const csr = @import("../csr.zig");
 const Error = status.Error;
 
 /// Latent factors a kernel accepts: 1..factors_max.
@@ -60,5 +61,23 @@ pub fn seedOf(seed: i32) u64 {
 
 /// A candidate list, when given, is sorted ascending without duplicates and in range.
 pub fn checkCandidates(candidates: ?[]const i32, n_items: usize) Error!void {
-    if (candidates) |list| try topk.checkCandidates(list, n_items);
+    if (candidates) |list| try filter.checkCandidates(list, n_items);
+}
+
+/// A CSR matrix after checking its indptr (from 0, non-decreasing) and its
+/// entries (in range for n_cols columns, ordered as `order` says, values
+/// finite), in parallel. The edge already fixed every length.
+pub fn checkedCsr(
+    pool: *ThreadPool,
+    indptr: []const i32,
+    indices: []const i32,
+    data: ?[]const f32,
+    n_cols: usize,
+    order: csr.Order,
+    comptime names: csr.Names,
+) Error!csr.Csr {
+    _ = try csr.checkIndptr(indptr, names);
+    const matrix: csr.Csr = .{ .indptr = indptr, .indices = indices, .data = data };
+    try csr.checkEntries(pool, matrix, .{ .n_cols = n_cols, .order = order, .names = names });
+    return matrix;
 }
