@@ -32,6 +32,12 @@ pub fn Export(comptime decl: Declaration, comptime implementation: fn (*ThreadPo
         pub const Args = layout.Args(decl);
         pub const View = layout.View(decl);
 
+        comptime {
+            if (@sizeOf(Args) != layout.documentedSize(decl)) {
+                @compileError(std.fmt.comptimePrint("{s}: Args is {d} bytes but the documented layout gives {d}", .{ decl.name, @sizeOf(Args), layout.documentedSize(decl) }));
+            }
+        }
+
         pub fn entry(args: ?*const Args, context: ?*Context) callconv(.c) c_int {
             const ctx = context orelse return @backingInt(status.Status.invalid_argument);
             if (ctx.abi_version != declaration.abi_version or ctx.context_size != @sizeOf(Context)) {

@@ -52,6 +52,24 @@ pub fn Args(comptime decl: Declaration) type {
     return @Struct(.@"extern", null, &names, &types, &@splat(.{}));
 }
 
+/// The size the documented rule gives (a u32 header pair, then each field at
+/// the next multiple of its own size: 4 for i32 and f32, 8 for f64, u64 and
+/// pointers; the whole rounded up to 8). Export checks it against the
+/// compiler's layout at compile time, so the rule published to other
+/// languages cannot drift from the struct.
+pub fn documentedSize(comptime decl: Declaration) usize {
+    var offset: usize = 8;
+    for (decl.params) |p| {
+        const sizes: []const usize = switch (p.kind) {
+            .scalar => |scalar| &.{@sizeOf(scalar.Wire())},
+            .buffer => &.{ 8, 8 },
+            .handle => &.{8},
+        };
+        for (sizes) |size| offset = std.mem.alignForward(usize, offset, size) + size;
+    }
+    return std.mem.alignForward(usize, offset, 8);
+}
+
 fn fieldCount(comptime decl: Declaration) usize {
     var n = 0;
     for (decl.params) |p| n += if (p.kind == .buffer) 2 else 1;
