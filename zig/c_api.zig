@@ -48,13 +48,12 @@ comptime {
 
 /// Validates a CSR matrix: indptr[0] = 0, indptr non-decreasing, every index
 /// in [0, n_cols) and strictly increasing within a row, every value finite.
-const csr_check_declaration: abi.Declaration = .{ .name = "tacit_csr_check", .params = &.{
+const csr_check_declaration: abi.Declaration = .{ .name = "tacit_csr_check", .params = &([_]abi.Param{
     count("n_rows"),
     count("n_cols"),
-    input(.i32, "indptr", plusOne("n_rows")),
-    input(.i32, "indices", lastOf("indptr")),
+} ++ abi.csr("", "n_rows", false) ++ [_]abi.Param{
     optionalInput(.f32, "data", lastOf("indptr")),
-} };
+}) };
 pub const csr_check = edge.Export(csr_check_declaration, csrCheck);
 
 fn csrCheck(pool: *ThreadPool, a: View(csr_check_declaration)) Error!void {
@@ -95,20 +94,18 @@ fn gramImpl(pool: *ThreadPool, a: View(gram_declaration)) Error!void {
 /// x_u = (YᵀY + Yᵀ(C_u − I)Y + λI)⁻¹ Yᵀ C_u p(u), with p = [v > 0] and
 /// c = 1 + alpha·|v| for a stored value v. solver 0 = conjugate gradient
 /// (Takács et al. 2011) warm-started from x, cg_steps steps; 1 = Cholesky.
-const als_solve_declaration: abi.Declaration = .{ .name = "tacit_als_solve", .long = true, .params = &.{
+const als_solve_declaration: abi.Declaration = .{ .name = "tacit_als_solve", .long = true, .params = &([_]abi.Param{
     int("solver"),
     int("cg_steps"),
     count("n_rows"),
-    input(.i32, "indptr", plusOne("n_rows")),
-    input(.i32, "indices", lastOf("indptr")),
-    input(.f32, "data", lastOf("indptr")),
+} ++ abi.csr("", "n_rows", true) ++ [_]abi.Param{
     output(.f32, "x", times(&.{ "n_rows", "f" })),
     input(.f32, "y", times(&.{ "n_other", "f" })),
     count("n_other"),
     count("f"),
     float("regularization"),
     float("alpha"),
-} };
+}) };
 pub const als_solve = edge.Export(als_solve_declaration, alsSolve);
 
 fn alsSolve(pool: *ThreadPool, a: View(als_solve_declaration)) Error!void {
@@ -137,11 +134,9 @@ fn alsSolve(pool: *ThreadPool, a: View(als_solve_declaration)) Error!void {
 
 /// The ALS objective Σ c (p − x·y)² + λ(‖X‖² + ‖Y‖²) over every pair, and
 /// Σ c: out = [objective, confidence total].
-const als_loss_declaration: abi.Declaration = .{ .name = "tacit_als_loss", .long = true, .params = &.{
+const als_loss_declaration: abi.Declaration = .{ .name = "tacit_als_loss", .long = true, .params = &([_]abi.Param{
     count("n_rows"),
-    input(.i32, "indptr", plusOne("n_rows")),
-    input(.i32, "indices", lastOf("indptr")),
-    input(.f32, "data", lastOf("indptr")),
+} ++ abi.csr("", "n_rows", true) ++ [_]abi.Param{
     input(.f32, "x", times(&.{ "n_rows", "f" })),
     input(.f32, "y", times(&.{ "n_other", "f" })),
     count("n_other"),
@@ -149,7 +144,7 @@ const als_loss_declaration: abi.Declaration = .{ .name = "tacit_als_loss", .long
     float("regularization"),
     float("alpha"),
     output(.f64, "out", fixed(2)),
-} };
+}) };
 pub const als_loss = edge.Export(als_loss_declaration, alsLoss);
 
 fn alsLoss(pool: *ThreadPool, a: View(als_loss_declaration)) Error!void {
@@ -167,7 +162,7 @@ fn alsLoss(pool: *ThreadPool, a: View(als_loss_declaration)) Error!void {
 /// ties by id ascending; an item is skipped when it is in the query's row of
 /// the exclusion CSR, when item_mask[item] != 0, or when a candidate list is
 /// given and lacks it. Short rows are padded with −1 / −Infinity.
-const topk_dot_declaration: abi.Declaration = .{ .name = "tacit_topk_dot", .params = &.{
+const topk_dot_declaration: abi.Declaration = .{ .name = "tacit_topk_dot", .params = &([_]abi.Param{
     input(.f32, "queries", times(&.{ "n_q", "f" })),
     count("n_q"),
     input(.f32, "items", times(&.{ "n_items", "f" })),
@@ -175,13 +170,7 @@ const topk_dot_declaration: abi.Declaration = .{ .name = "tacit_topk_dot", .para
     count("f"),
     optionalInput(.i32, "exclude_indptr", plusOne("n_q")),
     input(.i32, "exclude_indices", lastOf("exclude_indptr")),
-    optionalInput(.u8, "item_mask", times(&.{"n_items"})),
-    optionalInput(.i32, "candidates", times(&.{"n_cand"})),
-    count("n_cand"),
-    count("k"),
-    output(.i32, "out_ids", times(&.{ "n_q", "k" })),
-    output(.f32, "out_scores", times(&.{ "n_q", "k" })),
-} };
+} ++ abi.rankedOutputs("n_items", "n_q")) };
 pub const topk_dot = edge.Export(topk_dot_declaration, topkDot);
 
 fn topkDot(pool: *ThreadPool, a: View(topk_dot_declaration)) Error!void {
@@ -210,16 +199,15 @@ fn topkDot(pool: *ThreadPool, a: View(topk_dot_declaration)) Error!void {
 /// is user u's recommendations (padded with −1; the first min(width, k)
 /// count), row u of the test CSR its held-out items. Writes 8 values per user:
 /// hits, min(k, |T|), recall, average precision, ndcg, auc, reciprocal rank, |T|.
-const ranking_metrics_declaration: abi.Declaration = .{ .name = "tacit_ranking_metrics", .params = &.{
+const ranking_metrics_declaration: abi.Declaration = .{ .name = "tacit_ranking_metrics", .params = &([_]abi.Param{
     input(.i32, "top_ids", times(&.{ "n_users", "width" })),
     count("n_users"),
     count("width"),
     count("k"),
-    input(.i32, "test_indptr", plusOne("n_users")),
-    input(.i32, "test_indices", lastOf("test_indptr")),
+} ++ abi.csr("test_", "n_users", false) ++ [_]abi.Param{
     count("n_items"),
     output(.f64, "out", .{ .product = &.{"n_users"}, .scale = metrics.column_count }),
-} };
+}) };
 pub const ranking_metrics = edge.Export(ranking_metrics_declaration, rankingMetrics);
 
 fn rankingMetrics(pool: *ThreadPool, a: View(ranking_metrics_declaration)) Error!void {
@@ -247,7 +235,6 @@ fn checkWeighting(regularization: f32, alpha: f32) Error!als.Weighting {
     try checks.requireNonNegative(alpha, "alpha");
     return .{ .regularization = regularization, .alpha = alpha };
 }
-
 
 // ---------------------------------------------------------------------------
 

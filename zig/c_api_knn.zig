@@ -28,22 +28,17 @@ const allocator = std.heap.c_allocator;
 /// (score descending, then id ascending; the item itself is a candidate).
 /// Row i of the outputs holds its kept neighbours sorted by id, out_counts[i]
 /// of them, padded with −1 / −Infinity. The item × user matrix must be Wᵀ.
-const knn_fit_declaration: abi.Declaration = .{ .name = "tacit_knn_fit", .long = true, .params = &.{
+const knn_fit_declaration: abi.Declaration = .{ .name = "tacit_knn_fit", .long = true, .params = &([_]abi.Param{
     count("n_users"),
     count("n_items"),
-    input(.i32, "user_indptr", plusOne("n_users")),
-    input(.i32, "user_indices", lastOf("user_indptr")),
-    input(.f32, "user_data", lastOf("user_indptr")),
-    input(.i32, "item_indptr", plusOne("n_items")),
-    input(.i32, "item_indices", lastOf("item_indptr")),
-    input(.f32, "item_data", lastOf("item_indptr")),
+} ++ abi.csr("user_", "n_users", true) ++ abi.csr("item_", "n_items", true) ++ [_]abi.Param{
     int("item_start"),
     int("item_end"),
     count("k"),
     output(.i32, "out_ids", times(&.{ "n_items", "k" })),
     output(.f32, "out_scores", times(&.{ "n_items", "k" })),
     output(.i32, "out_counts", times(&.{"n_items"})),
-} };
+}) };
 pub const knn_fit = edge.Export(knn_fit_declaration, knnFit);
 
 const user_names: csr.Names = .{ .indptr = "user_indptr", .indices = "user_indices", .data = "user_data" };
@@ -81,23 +76,13 @@ fn knnFit(pool: *ThreadPool, a: View(knn_fit_declaration)) Error!void {
 /// is ranked (score descending, id ascending). An item is left out when
 /// filter_liked = 1 and it is in the query's row, when item_mask[item] != 0,
 /// or when a candidate list is given and lacks it. Short rows are padded.
-const knn_recommend_declaration: abi.Declaration = .{ .name = "tacit_knn_recommend", .params = &.{
+const knn_recommend_declaration: abi.Declaration = .{ .name = "tacit_knn_recommend", .params = &([_]abi.Param{
     count("n_q"),
-    input(.i32, "query_indptr", plusOne("n_q")),
-    input(.i32, "query_indices", lastOf("query_indptr")),
-    input(.f32, "query_data", lastOf("query_indptr")),
+} ++ abi.csr("query_", "n_q", true) ++ [_]abi.Param{
     count("n_items"),
-    input(.i32, "sim_indptr", plusOne("n_items")),
-    input(.i32, "sim_indices", lastOf("sim_indptr")),
-    input(.f32, "sim_data", lastOf("sim_indptr")),
+} ++ abi.csr("sim_", "n_items", true) ++ [_]abi.Param{
     int("filter_liked"),
-    optionalInput(.u8, "item_mask", times(&.{"n_items"})),
-    optionalInput(.i32, "candidates", times(&.{"n_cand"})),
-    count("n_cand"),
-    count("k"),
-    output(.i32, "out_ids", times(&.{ "n_q", "k" })),
-    output(.f32, "out_scores", times(&.{ "n_q", "k" })),
-} };
+} ++ abi.rankedOutputs("n_items", "n_q")) };
 pub const knn_recommend = edge.Export(knn_recommend_declaration, knnRecommend);
 
 fn knnRecommend(pool: *ThreadPool, a: View(knn_recommend_declaration)) Error!void {
@@ -120,7 +105,6 @@ fn knnRecommend(pool: *ThreadPool, a: View(knn_recommend_declaration)) Error!voi
     };
     try knn.recommend(allocator, pool, &problem);
 }
-
 
 // ---------------------------------------------------------------------------
 

@@ -30,11 +30,10 @@ const allocator = std.heap.c_allocator;
 /// n_samples Hogwild SGD steps on (user, liked, negative) triples, updating
 /// both factor matrices in place; rows have f columns, the last a bias.
 /// out_counts = [samples ranked correctly before their step, skipped].
-const bpr_epoch_declaration: abi.Declaration = .{ .name = "tacit_bpr_epoch", .long = true, .params = &.{
+const bpr_epoch_declaration: abi.Declaration = .{ .name = "tacit_bpr_epoch", .long = true, .params = &([_]abi.Param{
     count("n_rows"),
     count("n_cols"),
-    input(.i32, "indptr", plusOne("n_rows")),
-    input(.i32, "indices", lastOf("indptr")),
+} ++ abi.csr("", "n_rows", false) ++ [_]abi.Param{
     input(.i32, "row_of", lastOf("indptr")),
     output(.f32, "user_factors", times(&.{ "n_rows", "f" })),
     output(.f32, "item_factors", times(&.{ "n_cols", "f" })),
@@ -45,7 +44,7 @@ const bpr_epoch_declaration: abi.Declaration = .{ .name = "tacit_bpr_epoch", .lo
     int("seed"),
     count("n_samples"),
     output(.i32, "out_counts", fixed(2)),
-} };
+}) };
 pub const bpr_epoch = edge.Export(bpr_epoch_declaration, bprEpoch);
 
 fn bprEpoch(pool: *ThreadPool, a: View(bpr_epoch_declaration)) Error!void {
@@ -104,11 +103,10 @@ fn overlaps(a: []const f32, b: []const f32) bool {
 /// The triples tacit_bpr_epoch would step through with the same matrix, seed,
 /// n_samples and verify_negatives, in order, touching no factor (a diagnostic
 /// for tests). out_disliked[k] = −1 marks a skipped sample.
-const bpr_sample_declaration: abi.Declaration = .{ .name = "tacit_bpr_sample", .params = &.{
+const bpr_sample_declaration: abi.Declaration = .{ .name = "tacit_bpr_sample", .params = &([_]abi.Param{
     count("n_rows"),
     count("n_cols"),
-    input(.i32, "indptr", plusOne("n_rows")),
-    input(.i32, "indices", lastOf("indptr")),
+} ++ abi.csr("", "n_rows", false) ++ [_]abi.Param{
     input(.i32, "row_of", lastOf("indptr")),
     int("verify_negatives"),
     int("seed"),
@@ -116,7 +114,7 @@ const bpr_sample_declaration: abi.Declaration = .{ .name = "tacit_bpr_sample", .
     output(.i32, "out_users", times(&.{"n_samples"})),
     output(.i32, "out_liked", times(&.{"n_samples"})),
     output(.i32, "out_disliked", times(&.{"n_samples"})),
-} };
+}) };
 pub const bpr_sample = edge.Export(bpr_sample_declaration, bprSample);
 
 fn bprSample(pool: *ThreadPool, a: View(bpr_sample_declaration)) Error!void {
@@ -135,11 +133,9 @@ fn bprSample(pool: *ThreadPool, a: View(bpr_sample_declaration)) Error!void {
 /// x_u against fixed y, with neg_prop·|row| sampled negatives per row; column
 /// fixed_column of x is never changed. Rows draw from generators seeded from
 /// (seed, row), so the result does not depend on the thread count.
-const lmf_update_declaration: abi.Declaration = .{ .name = "tacit_lmf_update", .long = true, .params = &.{
+const lmf_update_declaration: abi.Declaration = .{ .name = "tacit_lmf_update", .long = true, .params = &([_]abi.Param{
     count("n_rows"),
-    input(.i32, "indptr", plusOne("n_rows")),
-    input(.i32, "indices", lastOf("indptr")),
-    input(.f32, "data", lastOf("indptr")),
+} ++ abi.csr("", "n_rows", true) ++ [_]abi.Param{
     output(.f32, "x", times(&.{ "n_rows", "f" })),
     input(.f32, "y", times(&.{ "n_other", "f" })),
     count("n_other"),
@@ -150,7 +146,7 @@ const lmf_update_declaration: abi.Declaration = .{ .name = "tacit_lmf_update", .
     float("regularization"),
     count("neg_prop"),
     int("seed"),
-} };
+}) };
 pub const lmf_update = edge.Export(lmf_update_declaration, lmfUpdate);
 
 fn lmfUpdate(pool: *ThreadPool, a: View(lmf_update_declaration)) Error!void {

@@ -179,6 +179,30 @@ pub fn lastOf(comptime name: []const u8) Length {
     return .{ .last_of = name };
 }
 
+/// A CSR matrix of `rows` rows as three parameters, `<prefix>indptr`,
+/// `<prefix>indices` and (with values) `<prefix>data`, in that order.
+pub fn csr(comptime prefix: []const u8, comptime rows: []const u8, comptime with_values: bool) [if (with_values) 3 else 2]Param {
+    const indptr = prefix ++ "indptr";
+    const structure = [_]Param{
+        input(.i32, indptr, plusOne(rows)),
+        input(.i32, prefix ++ "indices", lastOf(indptr)),
+    };
+    return if (with_values) structure ++ [_]Param{input(.f32, prefix ++ "data", lastOf(indptr))} else structure;
+}
+
+/// What every ranking export ends with: the item filters (a 0/1 mask over
+/// `items`, a candidate list), k, and the `[queries, k]` results.
+pub fn rankedOutputs(comptime items: []const u8, comptime queries: []const u8) [6]Param {
+    return .{
+        optionalInput(.u8, "item_mask", times(&.{items})),
+        optionalInput(.i32, "candidates", times(&.{"n_cand"})),
+        count("n_cand"),
+        count("k"),
+        output(.i32, "out_ids", times(&.{ queries, "k" })),
+        output(.f32, "out_scores", times(&.{ queries, "k" })),
+    };
+}
+
 /// The parameter called `name`, at compile time.
 pub fn param(comptime declaration: Declaration, comptime name: []const u8) Param {
     for (declaration.params) |p| {

@@ -40,7 +40,7 @@ fn describeExport(comptime E: type) []const u8 {
             .buffer => |buffer| std.fmt.comptimePrint(
                 "{{\"name\":\"{s}\",\"kind\":\"buffer\",\"element\":\"{s}\",\"access\":\"{s}\",\"nullable\":{},\"length\":{s},\"offset\":{d},\"lengthOffset\":{d}}}",
                 .{
-                    p.name,                               @tagName(buffer.element), @tagName(buffer.access), buffer.nullable,
+                    p.name,                        @tagName(buffer.element),  @tagName(buffer.access),                           buffer.nullable,
                     describeLength(buffer.length), @offsetOf(E.Args, p.name), @offsetOf(E.Args, layout.lengthFieldName(p.name)),
                 },
             ),
