@@ -81,8 +81,18 @@ fn check(result: edge.SliceCallResult) !void {
 
 fn alsSolve(matrix: Matrix, x: []f32, y: []const f32, ni: i32, fi: i32, solver: i32) edge.SliceCallResult {
     return edge.callWithSlices(api.als_solve, .{
-        .solver = solver, .cg_steps = 3, .n_rows = @as(i32, @intCast(matrix.indptr.len - 1)), .indptr = matrix.indptr, .indices = matrix.indices,
-        .data = matrix.data, .x = x, .y = y, .n_other = ni, .f = fi, .regularization = 0.1, .alpha = 2,
+        .solver = solver,
+        .cg_steps = 3,
+        .n_rows = @as(i32, @intCast(matrix.indptr.len - 1)),
+        .indptr = matrix.indptr,
+        .indices = matrix.indices,
+        .data = matrix.data,
+        .x = x,
+        .y = y,
+        .n_other = ni,
+        .f = fi,
+        .regularization = 0.1,
+        .alpha = 2,
     });
 }
 
@@ -91,9 +101,19 @@ fn topk(matrix: Matrix, x: []const f32, y: []const f32, n_queries: usize, ni: i3
     const f: usize = @intCast(fi);
     const exclude_indptr = matrix.indptr[0 .. n_queries + 1];
     return edge.callWithSlices(api.topk_dot, .{
-        .queries = x[0 .. n_queries * f], .n_q = @as(i32, @intCast(n_queries)), .items = y, .n_items = ni, .f = fi,
-        .exclude_indptr = exclude_indptr, .exclude_indices = matrix.indices[0..@intCast(exclude_indptr[n_queries])],
-        .item_mask = null, .candidates = null, .n_cand = 0, .k = @as(i32, @intCast(k)), .out_ids = out_ids, .out_scores = out_scores,
+        .queries = x[0 .. n_queries * f],
+        .n_q = @as(i32, @intCast(n_queries)),
+        .items = y,
+        .n_items = ni,
+        .f = fi,
+        .exclude_indptr = exclude_indptr,
+        .exclude_indices = matrix.indices[0..@intCast(exclude_indptr[n_queries])],
+        .item_mask = null,
+        .candidates = null,
+        .n_cand = 0,
+        .k = @as(i32, @intCast(k)),
+        .out_ids = out_ids,
+        .out_scores = out_scores,
     });
 }
 

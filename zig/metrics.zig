@@ -202,7 +202,7 @@ fn userMetrics(
 }
 
 fn set(row: *[column_count]f64, which: Column, value: f64) void {
-    row[@intFromEnum(which)] = value;
+    row[@backingInt(which)] = value;
 }
 
 // ---------------------------------------------------------------------------
@@ -211,7 +211,7 @@ const testing = std.testing;
 const helpers = @import("testing.zig");
 
 fn column(out: []const f64, user: usize, which: Column) f64 {
-    return out[user * column_count + @intFromEnum(which)];
+    return out[user * column_count + @backingInt(which)];
 }
 
 test "hand-computed metrics of three users, one without test items" {
