@@ -148,7 +148,7 @@ test("arguments are named: an unknown or missing name, a wrong array type or a n
       ),
     {
       name: "TypeError",
-      message: "Expected values to be a Float32Array but found Float64Array",
+      message: "Expected values to be a Float32Array but found a Float64Array",
     },
   );
   assert.throws(

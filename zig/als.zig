@@ -32,9 +32,6 @@ pub const Solver = enum(u1) {
 
 const Csr = csr.Csr;
 
-/// Kept for the C ABI files until they name csr.Csr.
-pub const Ratings = Csr;
-
 pub const Weighting = struct {
     regularization: f32,
     alpha: f32,

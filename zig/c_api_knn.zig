@@ -14,12 +14,8 @@ const Error = status.Error;
 
 const count = abi.count;
 const int = abi.int;
-const input = abi.input;
-const optionalInput = abi.optionalInput;
 const output = abi.output;
 const times = abi.times;
-const plusOne = abi.plusOne;
-const lastOf = abi.lastOf;
 
 const allocator = std.heap.c_allocator;
 

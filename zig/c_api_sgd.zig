@@ -20,7 +20,6 @@ const float = abi.float;
 const input = abi.input;
 const output = abi.output;
 const times = abi.times;
-const plusOne = abi.plusOne;
 const fixed = abi.fixed;
 const lastOf = abi.lastOf;
 

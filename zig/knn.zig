@@ -39,10 +39,6 @@ const Heap = @import("heap.zig").TopK(i32, f32);
 /// Tasks per thread: enough for dynamic scheduling to even out the estimate.
 const tasks_per_thread = 16;
 
-/// Kept for the C ABI files until they name csr.Csr. Every matrix here has
-/// values, and its indices must be validated (in range; any order).
-pub const Sparse = Csr;
-
 pub const FitProblem = struct {
     /// W: [n_users, n_items], the weighted user × item matrix.
     user_items: Csr,

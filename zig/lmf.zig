@@ -38,9 +38,6 @@ const Error = status.Error;
 
 const Csr = csr.Csr;
 
-/// Kept for the C ABI files until they name csr.Csr.
-pub const Ratings = Csr;
-
 pub const Options = struct {
     learning_rate: f32,
     regularization: f32,

@@ -21,9 +21,6 @@ const ThreadPool = @import("ThreadPool.zig");
 const Heap = @import("heap.zig").TopK(i32, f32);
 const Filter = filter.Filter;
 
-/// Kept for the C ABI files until they call filter.checkCandidates.
-pub const checkCandidates = filter.checkCandidates;
-
 const lanes = simd.lanes;
 const V = simd.V;
 const LaneBits = @Int(.unsigned, lanes);

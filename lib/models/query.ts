@@ -95,6 +95,9 @@ export interface TopKRequest {
   candidates: Int32Array | null;
 }
 
+/** The exclusion ids of a call without exclusions (read by nobody: length 0). */
+const NO_IDS = new Int32Array(0);
+
 /** Runs the native top-k for every query in parallel. */
 export function topKDot(request: TopKRequest): RankedBatch {
   const { queries, targets, factors, k } = request;
@@ -110,7 +113,7 @@ export function topKDot(request: TopKRequest): RankedBatch {
     n_items: nTargets,
     f: factors,
     exclude_indptr: request.exclude?.indptr ?? null,
-    exclude_indices: request.exclude?.indices ?? new Int32Array(0),
+    exclude_indices: request.exclude?.indices ?? NO_IDS,
     item_mask: request.mask,
     candidates: request.candidates,
     n_cand: request.candidates?.length ?? 0,

@@ -22,6 +22,7 @@ import {
 } from "./abi.ts";
 import type { NativeLibrary } from "./adapter.ts";
 import { abiDescription } from "./symbols.ts";
+import { describe } from "../validate.ts";
 
 /** Status codes returned by every export (`zig/status.zig`). */
 export const Status = {
@@ -348,10 +349,4 @@ function checkedArray(
     );
   }
   return value;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (ArrayBuffer.isView(value)) return value.constructor.name;
-  return typeof value;
 }
