@@ -5,6 +5,8 @@
 pub const c_api = @import("c_api.zig");
 pub const c_api_sgd = @import("c_api_sgd.zig");
 pub const c_api_knn = @import("c_api_knn.zig");
+pub const c_api_hybrid = @import("c_api_hybrid.zig");
+pub const hybrid = @import("hybrid.zig");
 pub const status = @import("status.zig");
 pub const ThreadPool = @import("ThreadPool.zig");
 pub const simd = @import("simd.zig");
@@ -37,6 +39,13 @@ test {
     _ = c_api;
     _ = c_api_sgd;
     _ = c_api_knn;
+    _ = c_api_hybrid;
+    _ = hybrid;
+    _ = @import("sgd/random.zig");
+    _ = @import("sgd/negatives.zig");
+    _ = @import("sgd/losses.zig");
+    _ = @import("sgd/optimizers.zig");
+    _ = @import("sgd/hogwild.zig");
     _ = knn;
     _ = bpr;
     _ = lmf;

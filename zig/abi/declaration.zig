@@ -214,6 +214,7 @@ pub fn param(comptime declaration: Declaration, comptime name: []const u8) Param
 /// Compile-time checks of a declaration: unique names, lengths that refer to
 /// count parameters and to earlier i32 buffers.
 pub fn validate(comptime declaration: Declaration) void {
+    @setEvalBranchQuota(100_000);
     for (declaration.params, 0..) |p, i| {
         for (declaration.params[0..i]) |earlier| {
             if (std.mem.eql(u8, earlier.name, p.name)) @compileError(declaration.name ++ ": duplicate parameter " ++ p.name);
