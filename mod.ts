@@ -21,16 +21,21 @@ export type { Ranked, RankedBatch } from "./lib/models/query.ts";
 export { getNumThreads, NativeError, setNumThreads } from "./lib/native/library.ts";
 export { Dataset, IdMap } from "./lib/dataset.ts";
 export type {
+  BuildFeaturesOptions,
   BuildInteractionsOptions,
+  DatasetFitOptions,
   DatasetJSON,
   DatasetOptions,
   ExternalId,
+  FeatureRow,
+  FeatureWeights,
   IdLookupOptions,
   IdMapJSON,
   IdMapOptions,
   IdOrder,
   Interaction,
   InteractionColumns,
+  InteractionsAndWeights,
 } from "./lib/dataset.ts";
 export { leaveKOutSplit, trainTestSplit, userBasedSplit } from "./lib/evaluation/split.ts";
 export type {

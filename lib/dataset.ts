@@ -2,8 +2,9 @@
  * Dense ids inside, your ids outside: `IdMap` turns external user and item ids
  * (strings or numbers) into the dense `0..n-1` ids every model and kernel
  * uses, and back; `Dataset` holds one map for users and one for items and
- * builds the interaction matrix, as LightFM's `Dataset` does (user and item
- * feature maps will join it later).
+ * builds the interaction matrix; with a feature map per side (identity
+ * features first, then named features) it builds the user and item feature
+ * matrices too, as LightFM's `Dataset` does.
  *
  * **One id, one key.** An external id is a string or a finite number, and its
  * key is its string form (`String(id)`), so `7` and `"7"` are the same id
@@ -15,7 +16,7 @@
  */
 import { CsrMatrix, MAX_NNZ } from "./sparse.ts";
 import type { Shape } from "./sparse.ts";
-import { describe, oneOf } from "./validate.ts";
+import { booleanOption, describe, oneOf } from "./validate.ts";
 
 /** An external id: a string, or a finite number (the same id as its string form). */
 export type ExternalId = string | number;
@@ -396,19 +397,67 @@ export interface InteractionColumns {
   weights?: ArrayLike<number>;
 }
 
-/** Options of the {@link Dataset} constructor. */
+/** Options of the {@link Dataset} constructor; unknown keys are refused. */
 export interface DatasetOptions {
-  /** How `fit` numbers new user and item ids (see {@link IdMapOptions.order}), `"first-seen"` by default. */
+  /** How `fit` numbers new user and item ids and feature names (see {@link IdMapOptions.order}), `"first-seen"` by default. */
   order?: IdOrder;
+  /**
+   * Whether every user is also a user feature of its own (default true), as LightFM's
+   * `user_identity_features`: each user gets a latent vector of its own besides those of its
+   * named features. Turn it off when users have too few interactions to learn one.
+   */
+  userIdentityFeatures?: boolean;
+  /** Whether every item is also an item feature of its own (default true); see {@link userIdentityFeatures}. */
+  itemIdentityFeatures?: boolean;
 }
 
-/** Options of {@link Dataset.buildInteractions}. */
+/** Options of {@link Dataset.fit} and {@link Dataset.fitPartial}; unknown keys are refused. */
+export interface DatasetFitOptions {
+  /** User feature names to register, after the users' identity features; repeats allowed. */
+  userFeatures?: Iterable<ExternalId>;
+  /** Item feature names to register, after the items' identity features; repeats allowed. */
+  itemFeatures?: Iterable<ExternalId>;
+}
+
+/** Options of {@link Dataset.buildInteractions} and {@link Dataset.buildInteractionsAndWeights}. */
 export interface BuildInteractionsOptions {
   /**
    * `"error"` (default): an unknown user or item id throws, naming the row.
-   * `"add"`: it is added to its map on the fly (in first-seen order, whatever the map's order).
+   * `"add"`: it is added to its map on the fly (in first-seen order, whatever the map's order),
+   * with its identity feature when the dataset has identity features.
    */
   unknown?: "error" | "add";
+}
+
+/** What {@link Dataset.buildInteractionsAndWeights} returns: two matrices of one sparsity pattern. */
+export interface InteractionsAndWeights {
+  /** 1 at every (user, item) with at least one interaction. */
+  interactions: CsrMatrix;
+  /** The weights of each (user, item), repeats summed; the same `indptr` and `indices` as `interactions`. */
+  weights: CsrMatrix;
+}
+
+/**
+ * The features of one user or item: feature names (weight 1 each; a repeated name adds up),
+ * or feature name → weight as a plain object or a Map. Weights are finite in float32 and
+ * not negative.
+ */
+export type FeatureWeights =
+  | Iterable<ExternalId>
+  | Readonly<Record<string, number>>
+  | ReadonlyMap<ExternalId, number>;
+
+/** One row of {@link Dataset.buildUserFeatures} / {@link Dataset.buildItemFeatures}: `[id, features]`. */
+export type FeatureRow = readonly [id: ExternalId, features: FeatureWeights];
+
+/** Options of {@link Dataset.buildUserFeatures} and {@link Dataset.buildItemFeatures}; unknown keys are refused. */
+export interface BuildFeaturesOptions {
+  /**
+   * Divide every row by its sum, so its weights sum to 1 (default true), as LightFM's
+   * `normalize`. A row with no entry at all is then an error; a row whose entries are all 0
+   * stays 0.
+   */
+  normalize?: boolean;
 }
 
 /** What {@link Dataset.toJSON} writes and {@link Dataset.fromJSON} reads. */
@@ -417,88 +466,226 @@ export interface DatasetJSON {
   users: IdMapJSON;
   /** The item map, as {@link IdMap.toJSON} writes it. */
   items: IdMapJSON;
+  /** The user feature map; absent in JSON written before features, read then as the users' identity features. */
+  userFeatures?: IdMapJSON;
+  /** The item feature map; absent in JSON written before features, read then as the items' identity features. */
+  itemFeatures?: IdMapJSON;
+  /** {@link DatasetOptions.userIdentityFeatures}; true when absent. */
+  userIdentityFeatures?: boolean;
+  /** {@link DatasetOptions.itemIdentityFeatures}; true when absent. */
+  itemIdentityFeatures?: boolean;
+}
+
+/** One side of a dataset, for the code that users and items share. */
+interface Side {
+  readonly noun: "user" | "item";
+  readonly ids: IdMap;
+  readonly features: IdMap;
+  readonly identity: boolean;
 }
 
 /**
- * User and item id maps and the interaction matrix built through them, as
- * LightFM's `Dataset`.
+ * User and item id maps, user and item feature maps, and the interaction and
+ * feature matrices built through them, as LightFM's `Dataset`.
+ *
+ * **Identity features.** With `userIdentityFeatures` (the default) every user
+ * is also a user feature, keyed by its id in {@link userFeatures}; likewise for
+ * items. `fit` registers the users before the named user features, so user
+ * `d`'s identity feature is feature `d` and the named features follow. A later
+ * {@link fitPartial} appends: new users' identity features come after the
+ * features known so far, which keep their ids (so a fitted model only needs
+ * to grow). As in LightFM, identity features and names share one map: a
+ * feature name equal to a user id (`7` or `"7"`) is that user's identity
+ * feature.
  *
  * @example
  * ```ts
  * import { deepStrictEqual, equal } from "node:assert/strict";
  * import { Dataset } from "./dataset.ts";
  * const dataset = new Dataset();
- * dataset.fit(["ann", "bob"], ["song-a", "song-b", "song-c"]);
+ * dataset.fit(["ann", "bob"], ["song-a", "song-b", "song-c"], { itemFeatures: ["rock", "jazz"] });
  * const plays = dataset.buildInteractions([["ann", "song-c", 3], ["bob", "song-a"], ["ann", "song-c"]]);
  * // ann = 0, bob = 1; song-a = 0, song-b = 1, song-c = 2; (ann, song-c) sums 3 + 1.
  * deepStrictEqual(plays.shape, [2, 3]);
  * deepStrictEqual(plays.toDense(), Float32Array.of(0, 0, 4, 1, 0, 0));
  * equal(dataset.externalItem(plays.indices[0]!), "song-c");
+ * // Item features: the three items' identity features, then rock = 3, jazz = 4.
+ * const tags = dataset.buildItemFeatures([["song-a", ["rock"]]], { normalize: false });
+ * deepStrictEqual(tags.shape, [3, 5]);
+ * deepStrictEqual(tags.row(0), { indices: Int32Array.of(0, 3), data: Float32Array.of(1, 1) });
+ * equal(dataset.itemFeatures.external(3), "rock");
  * const restored = Dataset.fromJSON(JSON.parse(JSON.stringify(dataset)));
  * equal(restored.itemId("song-c"), 2);
+ * equal(restored.itemFeatures.id("jazz"), 4);
  * ```
  */
 export class Dataset {
-  /** The user id map (named `"user"`): rows of {@link buildInteractions}' matrix. */
+  /** The user id map (named `"user"`): rows of the interaction and user feature matrices. */
   readonly users: IdMap;
-  /** The item id map (named `"item"`): columns of {@link buildInteractions}' matrix. */
+  /** The item id map (named `"item"`): columns of the interaction matrix, rows of the item feature matrix. */
   readonly items: IdMap;
+  /**
+   * The user feature map (named `"user feature"`): columns of {@link buildUserFeatures}'
+   * matrix. It holds the users' identity features (keyed by user id) and the named user
+   * features; `userFeatures.external(k)` names column k.
+   */
+  readonly userFeatures: IdMap;
+  /** The item feature map (named `"item feature"`): columns of {@link buildItemFeatures}' matrix; see {@link userFeatures}. */
+  readonly itemFeatures: IdMap;
+  /** Whether every user is also a user feature (see {@link DatasetOptions.userIdentityFeatures}). */
+  readonly userIdentityFeatures: boolean;
+  /** Whether every item is also an item feature (see {@link DatasetOptions.itemIdentityFeatures}). */
+  readonly itemIdentityFeatures: boolean;
 
   /**
-   * A dataset with two empty maps.
+   * A dataset with four empty maps.
    *
-   * @param options `order` for both maps (default `"first-seen"`); see {@link DatasetOptions}.
-   * @throws TypeError / RangeError for an unknown order.
+   * @param options `order` for every map (default `"first-seen"`), `userIdentityFeatures` and
+   *   `itemIdentityFeatures` (default true); see {@link DatasetOptions}.
+   * @throws TypeError for an unknown key or a flag that is not a boolean; TypeError /
+   *   RangeError for an unknown order.
+   * @example
+   * ```ts
+   * import { deepStrictEqual, throws } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const dataset = new Dataset({ userIdentityFeatures: false });
+   * dataset.fit(["ann", "bob"], ["x"], { userFeatures: ["young", "old"] });
+   * deepStrictEqual(dataset.userFeaturesShape(), [2, 2]); // no identity columns
+   * deepStrictEqual(dataset.itemFeaturesShape(), [1, 1]); // item x's identity feature
+   * throws(() => new Dataset({ identityFeatures: false } as object), { name: "TypeError" });
+   * ```
    */
   constructor(options: DatasetOptions = {}) {
+    checkKeys(options, ["order", "userIdentityFeatures", "itemIdentityFeatures"], "Dataset");
     const order = options.order ?? "first-seen";
     this.users = new IdMap({ name: "user", order });
     this.items = new IdMap({ name: "item", order });
+    this.userFeatures = new IdMap({ name: "user feature", order });
+    this.itemFeatures = new IdMap({ name: "item feature", order });
+    this.userIdentityFeatures = booleanOption(
+      "userIdentityFeatures",
+      options.userIdentityFeatures ?? true,
+    );
+    this.itemIdentityFeatures = booleanOption(
+      "itemIdentityFeatures",
+      options.itemIdentityFeatures ?? true,
+    );
   }
 
   /**
-   * Forgets every id, then maps `users` and `items` (see {@link IdMap.fit}).
+   * Forgets every id and feature, then maps `users` and `items` (see {@link IdMap.fit}) and
+   * registers the feature names of `options`, as LightFM's
+   * `fit(users, items, user_features, item_features)`: each user's identity feature (when
+   * on), then the named user features; the same for items.
    *
    * @param users External user ids; repeats allowed.
    * @param items External item ids; repeats allowed.
+   * @param options `userFeatures` and `itemFeatures`, feature names; see {@link DatasetFitOptions}.
    * @returns `this`.
-   * @throws TypeError / RangeError as {@link IdMap.fit}; both lists are checked before either
-   *   map changes.
+   * @throws TypeError / RangeError as {@link IdMap.fit}, the feature lists' errors naming
+   *   `userFeatures[k]` / `itemFeatures[k]`; TypeError for an unknown option. Every list is
+   *   checked before any map changes.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const dataset = new Dataset().fit(["ann", "bob"], ["x", "y", "z"], {
+   *   userFeatures: ["young", "old", "young"],
+   * });
+   * deepStrictEqual(dataset.userFeatures.externals(), ["ann", "bob", "young", "old"]);
+   * deepStrictEqual(dataset.itemFeatures.externals(), ["x", "y", "z"]);
+   * ```
    */
-  fit(users: Iterable<ExternalId>, items: Iterable<ExternalId>): this {
-    const u = new IdMap({ order: this.users.order }).fitPartial(users);
-    const i = new IdMap({ order: this.items.order }).fitPartial(items);
-    this.users.fit(u.externals());
-    this.items.fit(i.externals());
+  fit(
+    users: Iterable<ExternalId>,
+    items: Iterable<ExternalId>,
+    options: DatasetFitOptions = {},
+  ): this {
+    const plan = this.#plan(users, items, options, "fit");
+    for (const map of [this.users, this.items, this.userFeatures, this.itemFeatures]) map.fit([]);
+    this.#apply(plan);
     return this;
   }
 
   /**
-   * Adds new users and / or items after the known ones; known ids keep their dense ids (see
-   * {@link IdMap.fitPartial}).
+   * Adds new users, items and feature names after the known ones, which keep their dense ids
+   * (see {@link IdMap.fitPartial}), as LightFM's `fit_partial`. A new user's identity feature
+   * (when on) is added after the user features known so far; then the new named features.
    *
    * @param users External user ids to add, or undefined to leave the users alone.
    * @param items External item ids to add, or undefined to leave the items alone.
+   * @param options `userFeatures` and `itemFeatures` to add; see {@link DatasetFitOptions}.
    * @returns `this`.
-   * @throws TypeError / RangeError as {@link IdMap.fitPartial}; both lists are checked before
-   *   either map changes.
+   * @throws TypeError / RangeError as {@link fit}; every list is checked before any map changes.
+   * @example
+   * ```ts
+   * import { deepStrictEqual, equal } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const dataset = new Dataset().fit(["ann"], ["x"], { userFeatures: ["young"] });
+   * dataset.fitPartial(["bob", "ann"], undefined, { userFeatures: ["old"] });
+   * // Known features keep their ids: bob's identity feature comes after "young".
+   * deepStrictEqual(dataset.userFeatures.externals(), ["ann", "young", "bob", "old"]);
+   * equal(dataset.userId("bob"), 1);
+   * equal(dataset.userFeatures.id("bob"), 2);
+   * ```
    */
-  fitPartial(users?: Iterable<ExternalId>, items?: Iterable<ExternalId>): this {
-    // Check both before changing either, so a bad item list leaves the users as they were.
-    const u = users === undefined
-      ? undefined
-      : new IdMap({ order: this.users.order }).fitPartial(users);
-    const i = items === undefined
-      ? undefined
-      : new IdMap({ order: this.items.order }).fitPartial(items);
-    if (u !== undefined) this.users.fitPartial(u.externals());
-    if (i !== undefined) this.items.fitPartial(i.externals());
+  fitPartial(
+    users?: Iterable<ExternalId>,
+    items?: Iterable<ExternalId>,
+    options: DatasetFitOptions = {},
+  ): this {
+    this.#apply(this.#plan(users, items, options, "fitPartial"));
     return this;
   }
 
-  /** `[users.size, items.size]`, the shape of {@link buildInteractions}' matrix. */
+  /**
+   * `[users.size, items.size]`, the shape of {@link buildInteractions}' matrix.
+   *
+   * @returns The shape, as LightFM's `interactions_shape()`.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * deepStrictEqual(new Dataset().fit(["a", "b"], [1, 2, 3]).interactionsShape(), [2, 3]);
+   * ```
+   */
   interactionsShape(): Shape {
     return [this.users.size, this.items.size];
+  }
+
+  /**
+   * `[users.size, userFeatures.size]`, the shape of {@link buildUserFeatures}' matrix
+   * (identity features included), as LightFM's `user_features_shape()`.
+   *
+   * @returns The shape.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const dataset = new Dataset().fit(["a", "b"], [1], { userFeatures: ["f"] });
+   * deepStrictEqual(dataset.userFeaturesShape(), [2, 3]); // a, b, then f
+   * ```
+   */
+  userFeaturesShape(): Shape {
+    return [this.users.size, this.userFeatures.size];
+  }
+
+  /**
+   * `[items.size, itemFeatures.size]`, the shape of {@link buildItemFeatures}' matrix
+   * (identity features included), as LightFM's `item_features_shape()`.
+   *
+   * @returns The shape.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const dataset = new Dataset({ itemIdentityFeatures: false });
+   * dataset.fit(["a"], [1, 2], { itemFeatures: ["red", "blue", "green"] });
+   * deepStrictEqual(dataset.itemFeaturesShape(), [2, 3]);
+   * ```
+   */
+  itemFeaturesShape(): Shape {
+    return [this.items.size, this.itemFeatures.size];
   }
 
   /**
@@ -538,10 +725,10 @@ export class Dataset {
   }
 
   /**
-   * The users × items matrix of the given interactions, duplicates summed.
-   * Rows are accumulated in growable typed arrays, so 17.5M interactions need
-   * no object per row beyond what the caller's iterable yields (and none at all
-   * with {@link InteractionColumns}).
+   * The users × items matrix of the given interactions, duplicates summed: the `weights` of
+   * {@link buildInteractionsAndWeights}, kept as it was before that method existed. Rows are
+   * accumulated in growable typed arrays, so 17.5M interactions need no object per row beyond
+   * what the caller's iterable yields (and none at all with {@link InteractionColumns}).
    *
    * @param interactions `[user, item]` or `[user, item, weight]` rows (weight 1 when left out),
    *   or parallel columns `{ users, items, weights? }`.
@@ -551,18 +738,253 @@ export class Dataset {
    * @throws RangeError naming the row for an unknown id ("Unknown user id 'abc' in
    *   interactions[12]") or a weight that is not finite in float32; TypeError for a malformed row
    *   or columns of different lengths. With `unknown: "add"`, ids added before the error stay.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const dataset = new Dataset().fit(["ann"], ["x", "y"]);
+   * const m = dataset.buildInteractions({ users: ["ann", "ann"], items: ["y", "y"], weights: [2, 5] });
+   * deepStrictEqual(m.toDense(), Float32Array.of(0, 7));
+   * ```
    */
   buildInteractions(
     interactions: Iterable<Interaction> | InteractionColumns,
     options: BuildInteractionsOptions = {},
   ): CsrMatrix {
+    return this.#buildWeights(interactions, options);
+  }
+
+  /**
+   * The interaction matrix and its weights, as LightFM's `build_interactions`, which returns
+   * the pair `(interactions, weights)`; a method of its own so that {@link buildInteractions}
+   * keeps returning one matrix. LightFM keeps a repeated (user, item) as repeated COO entries,
+   * each 1 in `interactions` and its weight in `weights`, and a LightFM fit adds up what each
+   * contributes; tacit stores each (user, item) once: 1 in `interactions` and the sum of its
+   * weights in `weights`. Both matrices have one sparsity pattern (they share their `indptr`
+   * and `indices` arrays), the one a `sampleWeight` must have: a (user, item) whose weights
+   * sum to 0 is still stored, in both.
+   *
+   * @param interactions As {@link buildInteractions}.
+   * @param options As {@link buildInteractions}.
+   * @returns `{ interactions, weights }`, both of shape {@link interactionsShape}.
+   * @throws As {@link buildInteractions}.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const dataset = new Dataset().fit(["ann", "bob"], ["x", "y"]);
+   * const { interactions, weights } = dataset.buildInteractionsAndWeights([
+   *   ["ann", "y", 2],
+   *   ["bob", "x"],
+   *   ["ann", "y", 0.5],
+   * ]);
+   * deepStrictEqual(interactions.toDense(), Float32Array.of(0, 1, 1, 0));
+   * deepStrictEqual(weights.toDense(), Float32Array.of(0, 2.5, 1, 0));
+   * deepStrictEqual(weights.indices, interactions.indices);
+   * ```
+   */
+  buildInteractionsAndWeights(
+    interactions: Iterable<Interaction> | InteractionColumns,
+    options: BuildInteractionsOptions = {},
+  ): InteractionsAndWeights {
+    const weights = this.#buildWeights(interactions, options);
+    return { interactions: weights.withData(new Float32Array(weights.nnz).fill(1)), weights };
+  }
+
+  /**
+   * The users × user features matrix, as LightFM's `build_user_features`: every user is a row
+   * (also users no row mentions), every user feature a column ({@link userFeaturesShape}).
+   * With identity features each user has 1 in its identity column; each row then adds its
+   * named features (1 each for a list of names, or the given weights), repeats summed (a user
+   * in two rows, a name twice, a name that is an identity feature). With `normalize` (the
+   * default) each matrix row is then divided by its sum (in float64, stored in float32), as
+   * LightFM's row L1 normalisation; a row whose entries are all 0 stays 0, and a user with
+   * no entry at all (possible without identity features) is an error.
+   *
+   * @param rows `[user, features]` rows; see {@link FeatureRow}.
+   * @param options `normalize` (default true); see {@link BuildFeaturesOptions}.
+   * @returns A CsrMatrix of shape {@link userFeaturesShape}.
+   * @throws RangeError naming the row for an unknown user ("Unknown user id 'zed' in rows[2]")
+   *   or an unknown feature ("Unknown user feature 'tall' in rows[2] (user 'ann'); ..."), a
+   *   weight that is negative or not finite in float32, and with `normalize` a user with no
+   *   entry; TypeError for a malformed row, a weight that is not a number or an unknown option.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const dataset = new Dataset().fit(["ann", "bob"], ["x"], { userFeatures: ["young", "city"] });
+   * // Columns: ann, bob (identity), young, city.
+   * const features = dataset.buildUserFeatures([["ann", ["young", "city"]], ["bob", { city: 3 }]]);
+   * deepStrictEqual(features.toDense(), Float32Array.of(1 / 3, 0, 1 / 3, 1 / 3, 0, 0.25, 0, 0.75));
+   * const raw = dataset.buildUserFeatures([["bob", { city: 3 }]], { normalize: false });
+   * deepStrictEqual(raw.toDense(), Float32Array.of(1, 0, 0, 0, 0, 1, 0, 3));
+   * ```
+   */
+  buildUserFeatures(rows: Iterable<FeatureRow>, options: BuildFeaturesOptions = {}): CsrMatrix {
+    return buildFeatures(this.#side("user"), rows, options, "buildUserFeatures");
+  }
+
+  /**
+   * The items × item features matrix, as LightFM's `build_item_features`: the same rules as
+   * {@link buildUserFeatures}, for items.
+   *
+   * @param rows `[item, features]` rows; see {@link FeatureRow}.
+   * @param options `normalize` (default true); see {@link BuildFeaturesOptions}.
+   * @returns A CsrMatrix of shape {@link itemFeaturesShape}.
+   * @throws As {@link buildUserFeatures}, for items.
+   * @example
+   * ```ts
+   * import { deepStrictEqual, throws } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const dataset = new Dataset({ itemIdentityFeatures: false });
+   * dataset.fit(["ann"], ["x", "y"], { itemFeatures: ["rock", "jazz"] });
+   * const tags = dataset.buildItemFeatures([["x", new Map([["rock", 1], ["jazz", 3]])], ["y", ["jazz"]]]);
+   * deepStrictEqual(tags.toDense(), Float32Array.of(0.25, 0.75, 0, 1));
+   * // Without identity features, an item with no feature cannot be normalised.
+   * throws(() => dataset.buildItemFeatures([["x", ["rock"]]]), { name: "RangeError", message: /item 'y'/ });
+   * ```
+   */
+  buildItemFeatures(rows: Iterable<FeatureRow>, options: BuildFeaturesOptions = {}): CsrMatrix {
+    return buildFeatures(this.#side("item"), rows, options, "buildItemFeatures");
+  }
+
+  /**
+   * A plain object for `JSON.stringify`: the four maps and the identity flags.
+   *
+   * @returns `{ users, items, userFeatures, itemFeatures, userIdentityFeatures,
+   *   itemIdentityFeatures }`, the maps as {@link IdMap.toJSON} writes them.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const json = new Dataset({ itemIdentityFeatures: false }).fit([1], ["x"], { itemFeatures: ["red"] }).toJSON();
+   * deepStrictEqual(json.userFeatures?.ids, [1]);
+   * deepStrictEqual(json.itemFeatures?.ids, ["red"]);
+   * deepStrictEqual([json.userIdentityFeatures, json.itemIdentityFeatures], [true, false]);
+   * ```
+   */
+  toJSON(): DatasetJSON {
+    return {
+      users: this.users.toJSON(),
+      items: this.items.toJSON(),
+      userFeatures: this.userFeatures.toJSON(),
+      itemFeatures: this.itemFeatures.toJSON(),
+      userIdentityFeatures: this.userIdentityFeatures,
+      itemIdentityFeatures: this.itemIdentityFeatures,
+    };
+  }
+
+  /**
+   * Rebuilds a dataset saved by {@link toJSON} (after `JSON.parse`); the maps are named
+   * `"user"`, `"item"`, `"user feature"` and `"item feature"` whatever the saved names. JSON
+   * written before features (only `users` and `items`) still loads: identity features on, and
+   * feature maps holding the identity features alone, in dense-id order.
+   *
+   * @param json A {@link DatasetJSON}.
+   * @returns A new dataset.
+   * @throws TypeError / RangeError for a malformed object (see {@link IdMap.fromJSON}), a flag
+   *   that is not a boolean, or, with identity features, a user (item) missing from the user
+   *   (item) feature map.
+   * @example
+   * ```ts
+   * import { deepStrictEqual, equal } from "node:assert/strict";
+   * import { Dataset } from "./dataset.ts";
+   * const old = Dataset.fromJSON({ users: { ids: ["ann", "bob"] }, items: { ids: [7] } });
+   * deepStrictEqual(old.userFeaturesShape(), [2, 2]);
+   * equal(old.userFeatures.id("bob"), 1);
+   * ```
+   */
+  static fromJSON(json: unknown): Dataset {
+    if (json === null || typeof json !== "object" || Array.isArray(json)) {
+      throw new TypeError(`Expected a Dataset JSON object but found ${describe(json)}`);
+    }
+    const saved = json as Partial<DatasetJSON>;
+    const flag = (name: "userIdentityFeatures" | "itemIdentityFeatures"): boolean =>
+      saved[name] === undefined ? true : booleanOption(name, saved[name]);
+    const dataset = new Dataset({
+      userIdentityFeatures: flag("userIdentityFeatures"),
+      itemIdentityFeatures: flag("itemIdentityFeatures"),
+    });
+    const maps = dataset as {
+      users: IdMap;
+      items: IdMap;
+      userFeatures: IdMap;
+      itemFeatures: IdMap;
+    };
+    maps.users = IdMap.fromJSON({ ...asObject(saved.users, "users"), name: "user" });
+    maps.items = IdMap.fromJSON({ ...asObject(saved.items, "items"), name: "item" });
+    maps.userFeatures = featureMapFromJSON(
+      saved.userFeatures,
+      "userFeatures",
+      maps.users,
+      dataset.userIdentityFeatures,
+    );
+    maps.itemFeatures = featureMapFromJSON(
+      saved.itemFeatures,
+      "itemFeatures",
+      maps.items,
+      dataset.itemIdentityFeatures,
+    );
+    return dataset;
+  }
+
+  /** Checks every list of a fit call and returns them as arrays; nothing changes yet. */
+  #plan(
+    users: Iterable<ExternalId> | undefined,
+    items: Iterable<ExternalId> | undefined,
+    options: DatasetFitOptions,
+    method: string,
+  ): FitPlan {
+    checkKeys(options, ["userFeatures", "itemFeatures"], `Dataset.${method}`);
+    return {
+      users: users === undefined
+        ? undefined
+        : new IdMap({ order: this.users.order }).fitPartial(users).externals(),
+      items: items === undefined
+        ? undefined
+        : new IdMap({ order: this.items.order }).fitPartial(items).externals(),
+      userFeatures: featureNames(options.userFeatures, "userFeatures"),
+      itemFeatures: featureNames(options.itemFeatures, "itemFeatures"),
+    };
+  }
+
+  /** Applies a checked plan, in LightFM's order: users (with identity), items, then names. */
+  #apply(plan: FitPlan): void {
+    const user = this.#side("user");
+    const item = this.#side("item");
+    if (plan.users !== undefined) addIds(user, plan.users);
+    if (plan.items !== undefined) addIds(item, plan.items);
+    if (plan.userFeatures !== undefined) this.userFeatures.fitPartial(plan.userFeatures);
+    if (plan.itemFeatures !== undefined) this.itemFeatures.fitPartial(plan.itemFeatures);
+  }
+
+  #side(noun: "user" | "item"): Side {
+    return noun === "user"
+      ? {
+        noun,
+        ids: this.users,
+        features: this.userFeatures,
+        identity: this.userIdentityFeatures,
+      }
+      : {
+        noun,
+        ids: this.items,
+        features: this.itemFeatures,
+        identity: this.itemIdentityFeatures,
+      };
+  }
+
+  #buildWeights(
+    interactions: Iterable<Interaction> | InteractionColumns,
+    options: BuildInteractionsOptions,
+  ): CsrMatrix {
     const add = oneOf("unknown", options.unknown ?? "error", ["error", "add"] as const) === "add";
+    const user = this.#side("user");
+    const item = this.#side("item");
     const coo = new CooBuffer();
-    const push = (user: unknown, item: unknown, weight: unknown, row: number): void => {
-      const u = this.users.resolve(user, add);
-      if (u < 0) rowError("user", user, u, row);
-      const i = this.items.resolve(item, add);
-      if (i < 0) rowError("item", item, i, row);
+    const push = (u: unknown, i: unknown, weight: unknown, row: number): void => {
+      const du = resolveInteraction(user, u, add, row);
+      const di = resolveInteraction(item, i, add, row);
       const w = weight === undefined ? 1 : weight;
       if (typeof w !== "number") {
         throw new TypeError(
@@ -577,7 +999,7 @@ export class Dataset {
           }`,
         );
       }
-      coo.push(u, i, w);
+      coo.push(du, di, w);
     };
     if (isColumns(interactions)) {
       const { users, items, weights } = interactions;
@@ -621,42 +1043,226 @@ export class Dataset {
     }
     return coo.toCsr(this.interactionsShape());
   }
+}
 
-  /**
-   * A plain object for `JSON.stringify`: both id maps.
-   *
-   * @returns `{ users, items }`, each as {@link IdMap.toJSON} writes it.
-   */
-  toJSON(): DatasetJSON {
-    return { users: this.users.toJSON(), items: this.items.toJSON() };
+/** The checked lists of one fit / fitPartial call (undefined: leave that map alone). */
+interface FitPlan {
+  users: ExternalId[] | undefined;
+  items: ExternalId[] | undefined;
+  userFeatures: ExternalId[] | undefined;
+  itemFeatures: ExternalId[] | undefined;
+}
+
+/** Adds ids to a side, each new one with its identity feature when the side has them. */
+function addIds(side: Side, ids: ExternalId[]): void {
+  const before = side.ids.size;
+  side.ids.fitPartial(ids);
+  if (!side.identity) return;
+  // intern, not fitPartial: identity features follow the dense ids, whatever the order.
+  for (let d = before; d < side.ids.size; d++) side.features.intern(side.ids.external(d));
+}
+
+/** Dense id of the user or item of interactions[row], added with its identity feature when `add`. */
+function resolveInteraction(side: Side, id: unknown, add: boolean, row: number): number {
+  const dense = side.ids.resolve(id, false);
+  if (dense >= 0) return dense;
+  if (dense === UNKNOWN && add) {
+    const added = side.ids.resolve(id, true);
+    if (side.identity) side.features.intern(side.ids.external(added));
+    return added;
   }
+  return rowError(side.noun, id, dense, `interactions[${row}]`);
+}
 
-  /**
-   * Rebuilds a dataset saved by {@link toJSON} (after `JSON.parse`); the maps are named
-   * `"user"` and `"item"` whatever the saved names.
-   *
-   * @param json A {@link DatasetJSON}.
-   * @returns A new dataset.
-   * @throws TypeError / RangeError for a malformed object (see {@link IdMap.fromJSON}).
-   */
-  static fromJSON(json: unknown): Dataset {
-    if (json === null || typeof json !== "object" || Array.isArray(json)) {
-      throw new TypeError(`Expected a Dataset JSON object but found ${describe(json)}`);
+/** A feature-name list, checked entry by entry; undefined stays undefined. */
+function featureNames(
+  names: Iterable<ExternalId> | undefined,
+  what: string,
+): ExternalId[] | undefined {
+  if (names === undefined) return undefined;
+  if (typeof names === "string") {
+    throw new TypeError(
+      `Expected ${what} to be an iterable of feature names but found the string ${
+        describe(names)
+      }; wrap one name in an array`,
+    );
+  }
+  if (typeof (names as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] !== "function") {
+    throw new TypeError(
+      `Expected ${what} to be an iterable of feature names but found ${describe(names)}`,
+    );
+  }
+  const list: ExternalId[] = [];
+  for (const name of names) {
+    keyOf(name, what, list.length);
+    list.push(name);
+  }
+  return list;
+}
+
+/** The matrix of {@link Dataset.buildUserFeatures} / {@link Dataset.buildItemFeatures}. */
+function buildFeatures(
+  side: Side,
+  rows: Iterable<FeatureRow>,
+  options: BuildFeaturesOptions,
+  method: string,
+): CsrMatrix {
+  checkKeys(options, ["normalize"], `Dataset.${method}`);
+  const normalize = booleanOption("normalize", options.normalize ?? true);
+  if (
+    rows === null || typeof rows !== "object" || typeof rows === "string" ||
+    !(Symbol.iterator in rows)
+  ) {
+    throw new TypeError(
+      `Expected rows to be an iterable of [${side.noun}, features] but found ${describe(rows)}`,
+    );
+  }
+  const { ids, features, noun } = side;
+  const coo = new CooBuffer();
+  if (side.identity) {
+    for (let d = 0; d < ids.size; d++) {
+      const column = features.resolve(ids.external(d), false);
+      if (column < 0) {
+        throw new Error(`unreachable: ${noun} ${d} has no identity feature`);
+      }
+      coo.push(d, column, 1);
     }
-    const { users, items } = json as Partial<DatasetJSON>;
-    const dataset = new Dataset();
-    const maps = dataset as { users: IdMap; items: IdMap };
-    maps.users = IdMap.fromJSON({ ...asObject(users, "users"), name: "user" });
-    maps.items = IdMap.fromJSON({ ...asObject(items, "items"), name: "item" });
-    return dataset;
+  }
+  let k = 0;
+  for (const row of rows) {
+    const where = `rows[${k}]`;
+    if (!Array.isArray(row) || row.length !== 2) {
+      throw new TypeError(
+        `Expected ${where} to be [${noun}, features] but found ${
+          Array.isArray(row) ? `an array of ${row.length}` : describe(row)
+        }`,
+      );
+    }
+    const id = row[0] as unknown;
+    const dense = ids.resolve(id, false);
+    if (dense < 0) rowError(noun, id, dense, where);
+    const push = (name: unknown, weight: unknown): void => {
+      const column = features.resolve(name, false);
+      if (column === UNKNOWN) {
+        throw new RangeError(
+          `Unknown ${noun} feature ${describe(name)} in ${where} (${noun} ${
+            describe(id)
+          }); register it with fit or fitPartial first`,
+        );
+      }
+      if (column < 0) keyOf(name, `a feature name in ${where}`, -1); // throws
+      coo.push(dense, column, featureWeight(weight, noun, name, where));
+    };
+    const given = row[1] as unknown;
+    if (typeof given === "string") {
+      throw new TypeError(
+        `Expected the features of ${where} to be feature names or { name: weight } but found the string ${
+          describe(given)
+        }; wrap one name in an array`,
+      );
+    }
+    if (given instanceof Map) {
+      for (const [name, weight] of given) push(name, weight);
+    } else if (given !== null && typeof given === "object" && Symbol.iterator in given) {
+      for (const name of given as Iterable<unknown>) push(name, 1);
+    } else if (given !== null && typeof given === "object") {
+      for (const [name, weight] of Object.entries(given)) push(name, weight);
+    } else {
+      throw new TypeError(
+        `Expected the features of ${where} to be feature names or { name: weight } but found ${
+          describe(given)
+        }`,
+      );
+    }
+    k++;
+  }
+  const matrix = coo.toCsr([ids.size, features.size]);
+  if (normalize) normalizeRows(matrix, side);
+  return matrix;
+}
+
+/** A feature weight: a number, finite in float32, not negative (-0 becomes 0). */
+function featureWeight(weight: unknown, noun: string, name: unknown, where: string): number {
+  const what = `the weight of ${noun} feature ${describe(name)} in ${where}`;
+  if (typeof weight !== "number") {
+    throw new TypeError(`Expected ${what} to be a number but found ${describe(weight)}`);
+  }
+  if (Math.fround(weight) - Math.fround(weight) !== 0) {
+    throw new RangeError(`Expected ${what} to be finite in float32 but found ${describe(weight)}`);
+  }
+  if (weight < 0) {
+    throw new RangeError(`Expected ${what} to be at least 0 but found ${describe(weight)}`);
+  }
+  return weight === 0 ? 0 : weight; // -0 is stored as 0
+}
+
+/**
+ * Divides each row by its sum in place: LightFM's row L1 normalisation (weights are not
+ * negative, so the L1 norm is the sum). A row of zeros stays as it is; a row with no entry
+ * is refused, as LightFM refuses it.
+ */
+function normalizeRows(matrix: CsrMatrix, side: Side): void {
+  const { indptr, data } = matrix;
+  for (let r = 0; r < matrix.nRows; r++) {
+    const start = indptr[r]!;
+    const end = indptr[r + 1]!;
+    if (start === end) {
+      const flag = `${side.noun}IdentityFeatures`;
+      throw new RangeError(
+        `Expected every ${side.noun} to have a feature to normalize but found none for ${side.noun} ${
+          describe(side.ids.external(r))
+        } (row ${r}); give it a feature, keep ${flag} on, or pass normalize: false`,
+      );
+    }
+    let sum = 0;
+    for (let p = start; p < end; p++) sum += data[p]!;
+    if (sum === 0) continue;
+    for (let p = start; p < end; p++) data[p] = data[p]! / sum;
   }
 }
 
-function rowError(role: string, id: unknown, status: number, row: number): never {
-  if (status === UNKNOWN) {
-    throw new RangeError(`Unknown ${role} id ${describe(id)} in interactions[${row}]`);
+/** A feature map from its JSON, or the identity features alone for JSON written before features. */
+function featureMapFromJSON(json: unknown, what: string, ids: IdMap, identity: boolean): IdMap {
+  const name = `${ids.name} feature`;
+  if (json === undefined) {
+    const map = new IdMap({ name, order: ids.order });
+    if (identity) { for (const id of ids.externals()) map.intern(id); }
+    return map;
   }
-  keyOf(id, `the ${role} of interactions[${row}]`, -1);
+  const map = IdMap.fromJSON({ ...asObject(json, what), name });
+  if (identity) {
+    for (const id of ids.externals()) {
+      if (!map.has(id)) {
+        throw new RangeError(
+          `Expected ${what} to hold every ${ids.name} id (${ids.name}IdentityFeatures is true) but ${ids.name} ${
+            describe(id)
+          } is missing`,
+        );
+      }
+    }
+  }
+  return map;
+}
+
+/** Refuses a non-object and any key not in `known`. */
+function checkKeys(options: unknown, known: readonly string[], owner: string): void {
+  if (options === null || typeof options !== "object" || Array.isArray(options)) {
+    throw new TypeError(`Expected ${owner} options to be an object but found ${describe(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new TypeError(
+        `Expected an option of ${owner} (${known.join(", ")}) but found '${key}'`,
+      );
+    }
+  }
+}
+
+function rowError(role: string, id: unknown, status: number, where: string): never {
+  if (status === UNKNOWN) {
+    throw new RangeError(`Unknown ${role} id ${describe(id)} in ${where}`);
+  }
+  keyOf(id, `the ${role} of ${where}`, -1);
   throw new Error("unreachable: keyOf accepted an id that resolve refused");
 }
 
