@@ -6,7 +6,6 @@ const status = @import("status.zig");
 const ThreadPool = @import("ThreadPool.zig");
 const csr = @import("csr.zig");
 const hybrid = @import("hybrid.zig");
-const bpr = @import("bpr.zig");
 const abi = @import("abi/declaration.zig");
 const edge = @import("abi/edge.zig");
 const View = @import("abi/layout.zig").View;
@@ -60,11 +59,9 @@ const model_params = [_]abi.Param{
 /// One LightFM epoch (zig/hybrid.zig): every stored interaction once in a
 /// seeded shuffled order, Hogwild over the pool (or in chunk order on one
 /// thread with deterministic = 1), updating parameters and optimiser state in
-/// place. weights[nz] is the sample weight of nonzero nz and row_of[nz] its
-/// row. out_counts = [interactions that stepped, skipped]. Parameters that
+/// place. weights[nz] is the sample weight of nonzero nz. out_counts = [interactions that stepped, skipped]. Parameters that
 /// become non-finite fail the call with not_finite (the caller keeps a copy).
 const hybrid_epoch_declaration: abi.Declaration = .{ .name = "tacit_hybrid_epoch", .long = true, .params = &(model_params ++ [_]abi.Param{
-    input(.i32, "row_of", lastOf("indptr")),
     input(.f32, "weights", lastOf("indptr")),
     int("seed"),
     int("deterministic"),
@@ -74,9 +71,6 @@ pub const hybrid_epoch = edge.Export(hybrid_epoch_declaration, hybridEpoch);
 
 fn hybridEpoch(pool: *ThreadPool, a: View(hybrid_epoch_declaration)) Error!void {
     var model = try checkedModel(pool, a);
-    if (bpr.firstBadRowOf(pool, a.indptr, a.row_of)) |nz| {
-        return status.fail(.invalid_argument, "Expected row_of[{d}] to be the row holding nonzero {d} but found {d}", .{ nz, nz, a.row_of[nz] });
-    }
     for (a.weights, 0..) |w, nz| {
         if (!std.math.isFinite(w) or w < 0) {
             return status.fail(.invalid_argument, "Expected weights to be finite and >= 0 but found {f} at weights[{d}]", .{ status.floatName(w), nz });
@@ -84,7 +78,7 @@ fn hybridEpoch(pool: *ThreadPool, a: View(hybrid_epoch_declaration)) Error!void 
     }
     model.options.seed = checks.seedOf(a.seed);
     model.options.deterministic = try checks.flag(a.deterministic, "deterministic");
-    const counts = try hybrid.epoch(allocator, pool, &model, a.row_of, a.weights);
+    const counts = try hybrid.epoch(allocator, pool, &model, a.weights);
     try requireFiniteParams(pool, a.user_params, a.item_params, a.columns);
     a.out_counts[0] = @intCast(counts.updates);
     a.out_counts[1] = @intCast(counts.skipped);
@@ -129,7 +123,8 @@ fn hybridStep(pool: *ThreadPool, a: View(hybrid_step_declaration)) Error!void {
         .kos = kos[0..@max(a.kos_n, 1)],
     };
     var next: usize = 0;
-    const stepped = model.step(range.start + nz, user, a.weight, scratch, hybrid.Scripted{ .draws = a.draws, .next = &next });
+    const example: hybrid.Example = .{ .user = @intCast(user), .item = @intCast(a.item), .value = a.data[range.start + nz], .weight = a.weight };
+    const stepped = model.step(example, scratch, hybrid.Scripted{ .draws = a.draws, .next = &next });
     model.regularize();
     a.out_counts[0] = @intFromBool(stepped);
     a.out_counts[1] = @intCast(next);
@@ -261,7 +256,6 @@ test "an epoch on one thread in deterministic mode equals the parallel chunks ru
     const indptr = [_]i32{ 0, 2, 3, 5 };
     const indices = [_]i32{ 0, 2, 1, 0, 3 };
     const data = [_]f32{ 1, 1, 1, 1, 1 };
-    const row_of = [_]i32{ 0, 0, 1, 2, 2 };
     const weights = [_]f32{ 1, 1, 1, 1, 1 };
     const uf_indptr = [_]i32{ 0, 1, 2, 3 };
     const uf_indices = [_]i32{ 0, 1, 2 };
@@ -311,7 +305,6 @@ test "an epoch on one thread in deterministic mode equals the parallel chunks ru
             .max_sampled = 10,
             .kos_k = 5,
             .kos_n = 10,
-            .row_of = &row_of,
             .weights = &weights,
             .seed = 3,
             .deterministic = deterministic,

@@ -168,6 +168,47 @@ pub const Scripted = struct {
     }
 };
 
+/// WARP's negative candidates, uniform items in draw order. From a seeded
+/// generator they are drawn `lookahead` ahead so that each candidate's
+/// feature list and parameter rows are prefetched before its score is
+/// needed (the draws left in the ring when sampling stops are dropped); a
+/// scripted source is read one at a time.
+fn Candidates(comptime Source: type) type {
+    return struct {
+        const Self = @This();
+        const lookahead = 4;
+        model: *const Model,
+        source: Source,
+        ring: [lookahead]u32 = undefined,
+        head: usize = 0,
+
+        fn init(model: *const Model, source: Source) Self {
+            var self: Self = .{ .model = model, .source = source };
+            if (Source != Random) return self;
+            for (&self.ring, 0..) |*slot, i| {
+                slot.* = source.uniformItem(model.nItems()).?;
+                prefetch(&model.items.features.indptr[slot.*]);
+                if (i <= 1) EpochContext.prefetchFeatureList(model.items.features, slot.*);
+            }
+            EpochContext.prefetchParams(model.items, self.ring[0], model.columns);
+            return self;
+        }
+
+        fn next(self: *Self) ?u32 {
+            const model = self.model;
+            if (Source != Random) return self.source.uniformItem(model.nItems());
+            const item = self.ring[self.head];
+            const drawn = self.source.uniformItem(model.nItems()).?;
+            self.ring[self.head] = drawn;
+            prefetch(&model.items.features.indptr[drawn]);
+            self.head = (self.head + 1) % lookahead;
+            EpochContext.prefetchParams(model.items, self.ring[self.head], model.columns);
+            EpochContext.prefetchFeatureList(model.items.features, self.ring[(self.head + 1) % lookahead]);
+            return item;
+        }
+    };
+}
+
 /// The state an epoch's steps share: both sides, the interactions, options,
 /// the lazy-regularisation scales and per-worker scratch.
 pub const Model = struct {
@@ -211,13 +252,14 @@ pub const Model = struct {
 
     pub const Draw = struct { item: u32, score: f32 };
 
-    /// One step on the interaction at position `nz` (user `user`), weight
-    /// `weight`, with draws from `source`.
-    pub fn step(model: *Model, nz: usize, user: usize, weight: f32, scratch: Scratch, source: anytype) bool {
+    /// One step on an interaction, with draws from `source`.
+    pub fn step(model: *Model, example: Example, scratch: Scratch, source: anytype) bool {
         const columns = model.columns;
         const interactions = model.interactions;
-        const y = interactions.values()[nz];
-        const item: u32 = @intCast(interactions.indices[nz]);
+        const user: usize = example.user;
+        const item = example.item;
+        const y = example.value;
+        const weight = example.weight;
         const user_scale: f32 = @floatCast(model.userScale());
         const item_scale: f32 = @floatCast(model.itemScale());
         model.users.represent(user, columns, user_scale, scratch.user);
@@ -275,9 +317,10 @@ pub const Model = struct {
         var sampled: usize = 0;
         var draws: usize = 0;
         const draws_max = draws_max_per_sample * model.options.max_sampled;
+        var candidates: Candidates(@TypeOf(source)) = .init(model, source);
         while (sampled < model.options.max_sampled and draws < draws_max) {
             draws += 1;
-            const candidate = source.uniformItem(n_items) orelse return false;
+            const candidate = candidates.next() orelse return false;
             if (negatives.isPositive(model.interactions, user, candidate)) continue;
             sampled += 1;
             model.items.represent(candidate, model.columns, item_scale, scratch.negative);
@@ -393,40 +436,59 @@ pub const Model = struct {
     }
 };
 
+/// One stored interaction as an epoch visits it.
+pub const Example = extern struct {
+    user: u32,
+    item: u32,
+    /// The interaction's value y.
+    value: f32,
+    weight: f32,
+};
+
 /// One epoch: every stored interaction once, in an order shuffled from the
-/// seed. `row_of[nz]` is the row (user) of nonzero nz; `weights[nz]` its
-/// sample weight. Parameters and optimiser state are updated in place; on
-/// return every scale is 1.
+/// seed; `weights[nz]` is nonzero nz's sample weight. Parameters and
+/// optimiser state are updated in place; on return every scale is 1.
+///
+/// The interactions are first copied into one array of examples and that
+/// array is shuffled, so a step reads its interaction from the next 16 bytes
+/// instead of four arrays at a random position; the rows a step will touch
+/// are prefetched a few examples ahead (prefetchAhead).
 pub fn epoch(
     allocator: std.mem.Allocator,
     pool: *ThreadPool,
     model: *Model,
-    row_of: []const i32,
     weights: []const f32,
 ) Error!Counts {
-    const nnz = model.interactions.nnz();
-    assert(row_of.len == nnz and weights.len == nnz);
+    const interactions = model.interactions;
+    const nnz = interactions.nnz();
+    assert(weights.len == nnz);
     if (nnz == 0) return .{};
-    const order = try allocator.alloc(u32, nnz);
-    defer allocator.free(order);
-    for (order, 0..) |*o, i| o.* = @intCast(i);
+    const examples = try allocator.alloc(Example, nnz);
+    defer allocator.free(examples);
+    const values = interactions.values();
+    for (0..interactions.rowCount()) |user| {
+        const range = interactions.rowRange(user);
+        for (range.start..range.end) |nz| {
+            examples[nz] = .{ .user = @intCast(user), .item = @intCast(interactions.indices[nz]), .value = values[nz], .weight = weights[nz] };
+        }
+    }
     // The shuffle's stream is the last one: the chunks use 0, 1, ...
     var shuffle_prng = random.stream(model.options.seed, std.math.maxInt(u64));
-    random.shuffle(&shuffle_prng, order);
+    random.shuffle(Example, &shuffle_prng, examples);
 
     const n_workers = if (model.options.deterministic) 1 else pool.threadCount();
     const floats = try allocator.alloc(f32, n_workers * 4 * model.columns);
     defer allocator.free(floats);
-    const kos = try allocator.alloc(Model.Draw, n_workers * @max(model.options.kos_n, 1));
+    const kos_per_worker = @max(model.options.kos_n, 1);
+    const kos = try allocator.alloc(Model.Draw, n_workers * kos_per_worker);
     defer allocator.free(kos);
 
     var context: EpochContext = .{
         .model = model,
-        .order = order,
-        .row_of = row_of,
-        .weights = weights,
+        .examples = examples,
         .floats = floats,
         .kos = kos,
+        .kos_per_worker = kos_per_worker,
         .n_chunks = hogwild.chunkCount(nnz, chunk_examples_min),
     };
     hogwild.run(pool, context.n_chunks, model.options.seed, model.options.deterministic, &context, EpochContext.runChunk);
@@ -440,38 +502,44 @@ pub fn epoch(
     return total;
 }
 
+/// How far ahead (in examples) each level of a step's data is prefetched:
+/// the rows' starts first, then the feature lists, then the parameter rows.
+const prefetch_starts_ahead = 12;
+const prefetch_features_ahead = 6;
+const prefetch_params_ahead = 3;
+/// Features per row whose parameter rows are prefetched, at most.
+const prefetch_features_max = 4;
+
 const EpochContext = struct {
     model: *Model,
-    order: []const u32,
-    row_of: []const i32,
-    weights: []const f32,
+    examples: []const Example,
     floats: []f32,
     kos: []Model.Draw,
+    kos_per_worker: usize,
     n_chunks: usize,
     counts: [hogwild.chunk_count_max]Counts = undefined,
 
     fn scratchOf(context: *EpochContext, worker_index: usize) Model.Scratch {
         const columns = context.model.columns;
         const floats = context.floats[worker_index * 4 * columns ..][0 .. 4 * columns];
-        const kos_len = context.kos.len * 4 * columns / context.floats.len;
         return .{
             .user = floats[0..columns],
             .positive = floats[columns .. 2 * columns],
             .negative = floats[2 * columns .. 3 * columns],
             .gradient = floats[3 * columns .. 4 * columns],
-            .kos = context.kos[worker_index * kos_len ..][0..kos_len],
+            .kos = context.kos[worker_index * context.kos_per_worker ..][0..context.kos_per_worker],
         };
     }
 
     fn runChunk(context: *EpochContext, chunk_index: usize, worker_index: usize, prng: *Prng) void {
-        const range = hogwild.chunkRange(context.order.len, context.n_chunks, chunk_index);
+        const range = hogwild.chunkRange(context.examples.len, context.n_chunks, chunk_index);
+        const examples = context.examples[range.start..range.end];
         const scratch = context.scratchOf(worker_index);
         const source: Random = .{ .prng = prng };
         var counts: Counts = .{};
-        for (context.order[range.start..range.end]) |position| {
-            const nz: usize = position;
-            const user: usize = @intCast(context.row_of[nz]);
-            if (context.model.step(nz, user, context.weights[nz], scratch, source)) {
+        for (examples, 0..) |example, e| {
+            context.prefetchAhead(examples, e);
+            if (context.model.step(example, scratch, source)) {
                 counts.updates += 1;
             } else {
                 counts.skipped += 1;
@@ -479,7 +547,59 @@ const EpochContext = struct {
         }
         context.counts[chunk_index] = counts;
     }
+
+    /// Prefetches, for the examples ahead of e, each level of what their
+    /// steps read once the level before has arrived.
+    inline fn prefetchAhead(context: *const EpochContext, examples: []const Example, e: usize) void {
+        const model = context.model;
+        if (e + prefetch_starts_ahead < examples.len) {
+            const ahead = examples[e + prefetch_starts_ahead];
+            prefetch(&model.users.features.indptr[ahead.user]);
+            prefetch(&model.items.features.indptr[ahead.item]);
+            prefetch(&model.interactions.indptr[ahead.user]);
+        }
+        if (e + prefetch_features_ahead < examples.len) {
+            const ahead = examples[e + prefetch_features_ahead];
+            prefetchFeatureList(model.users.features, ahead.user);
+            prefetchFeatureList(model.items.features, ahead.item);
+            const start: usize = @intCast(model.interactions.indptr[ahead.user]);
+            if (start < model.interactions.nnz()) prefetch(&model.interactions.indices[start]);
+        }
+        if (e + prefetch_params_ahead < examples.len) {
+            const ahead = examples[e + prefetch_params_ahead];
+            prefetchParams(model.users, ahead.user, model.columns);
+            prefetchParams(model.items, ahead.item, model.columns);
+        }
+    }
+
+    inline fn prefetchFeatureList(features: Csr, entity: usize) void {
+        const start: usize = @intCast(features.indptr[entity]);
+        if (start < features.nnz()) {
+            prefetch(&features.indices[start]);
+            prefetch(&features.values()[start]);
+        }
+    }
+
+    inline fn prefetchParams(side: Side, entity: usize, columns: usize) void {
+        const range = side.features.rowRange(entity);
+        const end = @min(range.end, range.start + prefetch_features_max);
+        for (side.features.indices[range.start..end]) |feature| {
+            const offset = @as(usize, @intCast(feature)) * columns;
+            prefetchRow(side.params[offset..][0..columns]);
+            prefetchRow(side.squares[offset..][0..columns]);
+        }
+    }
 };
+
+inline fn prefetch(pointer: anytype) void {
+    @prefetch(pointer, .{ .rw = .read, .locality = 3, .cache = .data });
+}
+
+inline fn prefetchRow(values: []const f32) void {
+    const cache_line_floats = 64 / @sizeOf(f32);
+    var offset: usize = 0;
+    while (offset < values.len) : (offset += cache_line_floats) prefetch(&values[offset]);
+}
 
 /// Representations of every row of `side.features` into out [rows × columns], in parallel.
 pub fn representAll(pool: *ThreadPool, side: Side, columns: usize, out: []f32) void {

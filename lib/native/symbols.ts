@@ -212,7 +212,7 @@ export const abiDescription = {
       ],
     },
     {
-      name: "tacit_hybrid_epoch", long: true, size: 368,
+      name: "tacit_hybrid_epoch", long: true, size: 352,
       params: [
         { name: "n_users", kind: "count", offset: 8 },
         { name: "n_items", kind: "count", offset: 12 },
@@ -244,11 +244,10 @@ export const abiDescription = {
         { name: "max_sampled", kind: "count", offset: 300 },
         { name: "kos_k", kind: "count", offset: 304 },
         { name: "kos_n", kind: "count", offset: 308 },
-        { name: "row_of", kind: "buffer", element: "i32", access: "read", nullable: false, length: { product: [], scale: 1, add: 0, lastOf: "indptr" }, offset: 312, lengthOffset: 320 },
-        { name: "weights", kind: "buffer", element: "f32", access: "read", nullable: false, length: { product: [], scale: 1, add: 0, lastOf: "indptr" }, offset: 328, lengthOffset: 336 },
-        { name: "seed", kind: "int", offset: 344 },
-        { name: "deterministic", kind: "int", offset: 348 },
-        { name: "out_counts", kind: "buffer", element: "i32", access: "write", nullable: false, length: { product: [], scale: 2, add: 0, lastOf: null }, offset: 352, lengthOffset: 360 },
+        { name: "weights", kind: "buffer", element: "f32", access: "read", nullable: false, length: { product: [], scale: 1, add: 0, lastOf: "indptr" }, offset: 312, lengthOffset: 320 },
+        { name: "seed", kind: "int", offset: 328 },
+        { name: "deterministic", kind: "int", offset: 332 },
+        { name: "out_counts", kind: "buffer", element: "i32", access: "write", nullable: false, length: { product: [], scale: 2, add: 0, lastOf: null }, offset: 336, lengthOffset: 344 },
       ],
     },
     {

@@ -26,12 +26,12 @@ pub inline fn below(prng: *Prng, n: usize) usize {
 }
 
 /// Shuffles `values` in place (Fisher–Yates, Knuth vol. 2 §3.4.2 algorithm P).
-pub fn shuffle(prng: *Prng, values: []u32) void {
+pub fn shuffle(comptime T: type, prng: *Prng, values: []T) void {
     var i = values.len;
     while (i > 1) {
         const j = below(prng, i);
         i -= 1;
-        std.mem.swap(u32, &values[i], &values[j]);
+        std.mem.swap(T, &values[i], &values[j]);
     }
 }
 
@@ -53,7 +53,7 @@ test "shuffle is a permutation" {
     var values: [100]u32 = undefined;
     for (&values, 0..) |*v, i| v.* = @intCast(i);
     var prng = stream(1, 0);
-    shuffle(&prng, &values);
+    shuffle(u32, &prng, &values);
     var seen: [100]bool = @splat(false);
     for (values) |v| seen[v] = true;
     for (seen) |s| try testing.expect(s);
