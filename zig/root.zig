@@ -5,6 +5,7 @@
 pub const c_api = @import("c_api.zig");
 pub const c_api_sgd = @import("c_api_sgd.zig");
 pub const c_api_knn = @import("c_api_knn.zig");
+pub const c_api_ranks = @import("c_api_ranks.zig");
 pub const status = @import("status.zig");
 pub const ThreadPool = @import("ThreadPool.zig");
 pub const simd = @import("simd.zig");
@@ -20,6 +21,7 @@ pub const bpr = @import("bpr.zig");
 pub const lmf = @import("lmf.zig");
 pub const metrics = @import("metrics.zig");
 pub const knn = @import("knn.zig");
+pub const ranks = @import("ranks.zig");
 
 pub const abi_table = @import("abi/table.zig");
 pub const abi_edge = @import("abi/edge.zig");
@@ -37,6 +39,8 @@ test {
     _ = c_api;
     _ = c_api_sgd;
     _ = c_api_knn;
+    _ = c_api_ranks;
+    _ = ranks;
     _ = knn;
     _ = bpr;
     _ = lmf;

@@ -15,6 +15,7 @@ const ThreadPool = @import("../ThreadPool.zig");
 const c_api = @import("../c_api.zig");
 const c_api_sgd = @import("../c_api_sgd.zig");
 const c_api_knn = @import("../c_api_knn.zig");
+const c_api_ranks = @import("../c_api_ranks.zig");
 const byte_store = @import("../bytes.zig");
 
 pub const exports = .{
@@ -31,6 +32,7 @@ pub const exports = .{
     c_api_sgd.lmf_update,
     c_api_knn.knn_fit,
     c_api_knn.knn_recommend,
+    c_api_ranks.factor_ranks,
     byte_store.create,
     byte_store.copy,
     byte_store.release,
