@@ -14,29 +14,54 @@
 //!
 //! LightFM compares every catalogue item with every test item of the row,
 //! O(n_items · m) for m test items. Here each row's m test scores are sorted
-//! once; an item then lands, by one binary search, in the bucket of the test
-//! scores it reaches (c_j = |{q : t_q <= s_u(j)}|), and a suffix sum over the
-//! buckets gives, for the q-th smallest test score, the number of counted items
-//! scoring at least as much. A test item's rank is that count less one for
-//! itself when it was counted (it is not a training item and its score is not
-//! NaN). A row costs n_items dot products plus O((n_items + m) log m).
+//! once; a catalogue item then lands in the bucket of the test scores it
+//! reaches (c_j = |{q : t_q <= s_u(j)}|, counted for a tile of `lanes` items at
+//! once: by vector compares for a short list, by a binary search run in every
+//! lane for a long one), and a suffix sum over the buckets gives, for the q-th
+//! smallest test score, the number of counted items scoring at least as much.
+//! A test item's rank is that count less one for itself when it was counted
+//! (it is not a training item and its score is not NaN). Items below every
+//! test score reach no bucket and are dropped by one vector compare. A row
+//! costs n_items dot products plus O(n_items · min(m / lanes, log m)).
 //!
-//! Users are split into tasks by work (a row without test entries costs almost
-//! nothing; every other row scores the whole catalogue). Each worker owns a
-//! scratch of n_items scores, m_max sorted test scores and m_max + 1 buckets,
-//! allocated before the parallel loop, so no task allocates.
+//! Scoring follows zig/topk.zig's cache plan: a worker takes up to 64 users
+//! with test entries at a time, copies the items a block (about 256 KiB) at a
+//! time into factor-major tiles of `simd.lanes` items, and scores eight users
+//! against a tile at once, one accumulator vector each, so each block is read
+//! from memory once per group rather than once per user. A score is the
+//! in-order multiply-add chain of `simd.dotInOrder`, the same arithmetic as
+//! topk's, so a rank agrees bit for bit with the scores `recommend` returns.
+//! Training items are skipped by a cursor per user over its sorted train row
+//! (zig/filter.zig), as items arrive in increasing id.
+//!
+//! Users are split into tasks by work (a row without test entries costs
+//! almost nothing; every other row scores the whole catalogue). Each worker
+//! owns its tiles and, per user of a group, m_max sorted test scores and
+//! m_max + 1 buckets, allocated before the parallel loop, so no task allocates.
 
 const std = @import("std");
 const assert = std.debug.assert;
 const simd = @import("simd.zig");
 const csr = @import("csr.zig");
+const filter = @import("filter.zig");
 const partition = @import("partition.zig");
 const ThreadPool = @import("ThreadPool.zig");
 
 const Csr = csr.Csr;
+const lanes = simd.lanes;
+const V = simd.V;
+const LaneBits = @Int(.unsigned, lanes);
 
 /// Tasks per thread: enough for dynamic scheduling to even out the estimate.
-const tasks_per_thread = 8;
+const tasks_per_thread = 4;
+/// Users scored together against one tile (one accumulator vector each).
+const sub_block_users = 8;
+const group_users_max = 64;
+const block_bytes_target = 256 * 1024;
+const block_tiles_max = 256;
+/// Per worker, the sorted test scores and buckets of a group stay below
+/// this (groups shrink, down to 8 users, for users with very many test items).
+const group_bytes_target = 8 * 1024 * 1024;
 
 pub const Problem = struct {
     /// [n_users, f] row-major.
@@ -66,9 +91,10 @@ pub const Problem = struct {
 pub fn factorRanks(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const Problem) error{OutOfMemory}!void {
     const n_users = problem.userCount();
     const n_items = problem.itemCount();
-    assert(problem.f >= 1);
-    assert(problem.user_factors.len == n_users * problem.f);
-    assert(problem.item_factors.len == n_items * problem.f);
+    const f = problem.f;
+    assert(f >= 1);
+    assert(problem.user_factors.len == n_users * f);
+    assert(problem.item_factors.len == n_items * f);
     assert(problem.out_ranks.len == problem.tests.nnz());
     if (problem.train) |train| assert(train.rowCount() == n_users);
     if (problem.tests.nnz() == 0) return;
@@ -82,10 +108,18 @@ pub fn factorRanks(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *co
     rowCosts(problem, prefix_cost);
 
     const thread_count = pool.threadCount();
-    var scratch: Scratch = try .init(allocator, thread_count, n_items, row_len_max);
+    const slot_bytes = (2 * row_len_max + 1) * @sizeOf(f32);
+    const layout: Layout = .{
+        .f = f,
+        .block_tiles = std.math.clamp(block_bytes_target / (f * lanes * @sizeOf(f32)), 1, block_tiles_max),
+        .group_users = std.math.clamp(group_bytes_target / slot_bytes, sub_block_users, group_users_max),
+        .row_len_max = row_len_max,
+    };
+    var scratch: Scratch = try .init(allocator, thread_count, layout);
     defer scratch.deinit(allocator);
     var context: Context = .{
         .problem = problem,
+        .filter = .init(n_items, .{ .exclusions = problem.train }),
         .prefix_cost = prefix_cost,
         .scratch = &scratch,
         .n_tasks = partition.taskCount(n_users, thread_count, tasks_per_thread),
@@ -94,12 +128,12 @@ pub fn factorRanks(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *co
 }
 
 /// prefix_cost[u + 1] − prefix_cost[u] = 1 for a user without test entries,
-/// else 1 + n_items · (f + 1) + m: the catalogue's dot products and bucket
-/// searches dominate, the sort and lookups of the m test entries add a little.
+/// else 1 + n_items · f + m: the catalogue's products dominate, the m test
+/// entries add their sort and lookups.
 fn rowCosts(problem: *const Problem, prefix_cost: []u64) void {
     const n_users = problem.userCount();
     assert(prefix_cost.len == n_users + 1);
-    const row_cost_scored: u64 = @as(u64, problem.itemCount()) * (problem.f + 1);
+    const row_cost_scored: u64 = @as(u64, problem.itemCount()) * problem.f;
     prefix_cost[0] = 0;
     for (0..n_users) |user| {
         const m = problem.tests.rowIndices(user).len;
@@ -108,31 +142,49 @@ fn rowCosts(problem: *const Problem, prefix_cost: []u64) void {
     }
 }
 
+/// The sizes of one worker's buffers.
+const Layout = struct {
+    f: usize,
+    /// Tiles of `lanes` items per block.
+    block_tiles: usize,
+    /// Users with test entries ranked together (8..64).
+    group_users: usize,
+    row_len_max: usize,
+
+    fn tileValues(layout: Layout) usize {
+        return layout.block_tiles * layout.f * lanes;
+    }
+};
+
 /// Every worker's buffers, carved out of three allocations.
 const Scratch = struct {
-    /// [threads, n_items] then [threads, row_len_max]: scores, sorted test scores.
-    floats: []f32,
-    /// [threads, row_len_max + 1]: items per bucket, then the suffix sums.
-    buckets: []u32,
-    n_items: usize,
-    row_len_max: usize,
+    layout: Layout,
     thread_count: usize,
+    /// [threads, block_tiles · f · lanes].
+    tiles: []f32,
+    /// [threads, group_users, row_len_max]: each user's sorted test scores.
+    sorted: []f32,
+    /// [threads, group_users, row_len_max + 1]: items per bucket, then the suffix sums.
+    buckets: []u32,
 
-    fn init(allocator: std.mem.Allocator, thread_count: usize, n_items: usize, row_len_max: usize) error{OutOfMemory}!Scratch {
-        const floats = try allocator.alloc(f32, thread_count * (n_items + row_len_max));
-        errdefer allocator.free(floats);
-        const buckets = try allocator.alloc(u32, thread_count * (row_len_max + 1));
-        return .{ .floats = floats, .buckets = buckets, .n_items = n_items, .row_len_max = row_len_max, .thread_count = thread_count };
+    fn init(allocator: std.mem.Allocator, thread_count: usize, layout: Layout) error{OutOfMemory}!Scratch {
+        const tiles = try allocator.alloc(f32, thread_count * layout.tileValues());
+        errdefer allocator.free(tiles);
+        const sorted = try allocator.alloc(f32, thread_count * layout.group_users * layout.row_len_max);
+        errdefer allocator.free(sorted);
+        const buckets = try allocator.alloc(u32, thread_count * layout.group_users * (layout.row_len_max + 1));
+        return .{ .layout = layout, .thread_count = thread_count, .tiles = tiles, .sorted = sorted, .buckets = buckets };
     }
 
     fn deinit(scratch: *Scratch, allocator: std.mem.Allocator) void {
         allocator.free(scratch.buckets);
-        allocator.free(scratch.floats);
+        allocator.free(scratch.sorted);
+        allocator.free(scratch.tiles);
         scratch.* = undefined;
     }
 
     const Worker = struct {
-        scores: []f32,
+        tiles: []f32,
         sorted: []f32,
         buckets: []u32,
     };
@@ -140,17 +192,21 @@ const Scratch = struct {
     /// Only the thread running as `worker_index` uses these.
     fn worker(scratch: *const Scratch, worker_index: usize) Worker {
         assert(worker_index < scratch.thread_count);
-        const sorted_start = scratch.thread_count * scratch.n_items;
+        const layout = scratch.layout;
+        const sorted_len = layout.group_users * layout.row_len_max;
+        const buckets_len = layout.group_users * (layout.row_len_max + 1);
         return .{
-            .scores = scratch.floats[worker_index * scratch.n_items ..][0..scratch.n_items],
-            .sorted = scratch.floats[sorted_start + worker_index * scratch.row_len_max ..][0..scratch.row_len_max],
-            .buckets = scratch.buckets[worker_index * (scratch.row_len_max + 1) ..][0 .. scratch.row_len_max + 1],
+            .tiles = scratch.tiles[worker_index * layout.tileValues() ..][0..layout.tileValues()],
+            .sorted = scratch.sorted[worker_index * sorted_len ..][0..sorted_len],
+            .buckets = scratch.buckets[worker_index * buckets_len ..][0..buckets_len],
         };
     }
 };
 
 const Context = struct {
     problem: *const Problem,
+    /// The training rows as exclusions, walked by a cursor per user.
+    filter: filter.Filter,
     prefix_cost: []const u64,
     scratch: *const Scratch,
     n_tasks: usize,
@@ -158,83 +214,222 @@ const Context = struct {
     fn runTask(context: *Context, task_index: usize, worker_index: usize) void {
         const rows = partition.taskRowsByCost(context.prefix_cost, context.n_tasks, task_index);
         const buffers = context.scratch.worker(worker_index);
-        for (rows.start..rows.end) |user| rankRow(context.problem, user, buffers);
+        const group_users = context.scratch.layout.group_users;
+        var group: [group_users_max]usize = undefined;
+        var group_len: usize = 0;
+        for (rows.start..rows.end) |user| {
+            if (context.problem.tests.rowIndices(user).len == 0) continue;
+            group[group_len] = user;
+            group_len += 1;
+            if (group_len == group_users) {
+                context.rankGroup(buffers, group[0..group_len]);
+                group_len = 0;
+            }
+        }
+        if (group_len > 0) context.rankGroup(buffers, group[0..group_len]);
+    }
+
+    /// Ranks the test entries of `users` (each with at least one): one pass
+    /// over the catalogue, a block of tiles at a time.
+    fn rankGroup(context: *const Context, buffers: Scratch.Worker, users: []const usize) void {
+        const problem = context.problem;
+        const layout = context.scratch.layout;
+        assert(users.len >= 1 and users.len <= layout.group_users);
+        var slots: [group_users_max]Slot = undefined;
+        for (users, slots[0..users.len], 0..) |user, *slot, s| {
+            slot.* = .init(context, user, buffers.sorted[s * layout.row_len_max ..][0..layout.row_len_max], buffers.buckets[s * (layout.row_len_max + 1) ..][0 .. layout.row_len_max + 1]);
+        }
+        const n_items = problem.itemCount();
+        const block_items = layout.block_tiles * lanes;
+        var block_start: usize = 0;
+        while (block_start < n_items) : (block_start += block_items) {
+            const block_end = @min(n_items, block_start + block_items);
+            const tiles = fillTiles(buffers.tiles, problem.item_factors, problem.f, block_start, block_end);
+            var sub_start: usize = 0;
+            while (sub_start < users.len) : (sub_start += sub_block_users) {
+                const sub_end = @min(users.len, sub_start + sub_block_users);
+                context.scoreSubBlock(buffers.tiles, tiles, block_start, slots[sub_start..sub_end]);
+            }
+        }
+        for (slots[0..users.len]) |*slot| slot.finish(context);
+    }
+
+    /// Scores up to 8 users against every tile of a block and counts each
+    /// score that reaches a bucket.
+    fn scoreSubBlock(context: *const Context, tile_values_all: []const f32, tiles: Tiles, block_start: usize, slots: []Slot) void {
+        const problem = context.problem;
+        const f = problem.f;
+        assert(slots.len >= 1 and slots.len <= sub_block_users);
+        var user_rows: [sub_block_users][]const f32 = undefined;
+        for (&user_rows, 0..) |*row, s| {
+            const user = slots[@min(s, slots.len - 1)].user;
+            row.* = problem.user_factors[user * f ..][0..f];
+        }
+        const train_ids = context.filter.exclusionIds();
+        for (0..tiles.count) |tile| {
+            const tile_values = tile_values_all[tile * f * lanes ..][0 .. f * lanes];
+            var scores: [sub_block_users]V = @splat(@splat(0));
+            for (0..f) |d| {
+                const factor = simd.load(tile_values, d * lanes);
+                inline for (&scores, user_rows) |*score, row| {
+                    score.* = simd.mulAdd(@splat(row[d]), factor, score.*);
+                }
+            }
+            const all: LaneBits = std.math.maxInt(LaneBits);
+            const valid = if (tile + 1 == tiles.count) tiles.last_valid else all;
+            const first_item = block_start + tile * lanes;
+            for (slots, scores[0..slots.len]) |*slot, score| slot.countTile(score, first_item, valid, train_ids);
+        }
     }
 };
 
-/// The ranks of one user's test entries (see the file's comment).
-fn rankRow(problem: *const Problem, user: usize, buffers: Scratch.Worker) void {
-    const range = problem.tests.rowRange(user);
-    const test_items = problem.tests.indices[range.start..range.end];
-    if (test_items.len == 0) return;
-    const f = problem.f;
-    const n_items = problem.itemCount();
-    const train_items: []const i32 = if (problem.train) |train| train.rowIndices(user) else &.{};
-    const user_vector = problem.user_factors[user * f ..][0..f];
-    const scores = buffers.scores;
-    for (scores, 0..) |*score, item| score.* = simd.dot(user_vector, problem.item_factors[item * f ..][0..f]);
+/// The tiles of a block: tile t holds items first + t·lanes .. (+ lanes) with
+/// factor d of lane l at values[(t·f + d)·lanes + l]; unused lanes of the last
+/// tile hold zeros.
+const Tiles = struct {
+    count: usize,
+    /// Lanes in use in the last tile (all lanes in the others).
+    last_valid: LaneBits,
+};
 
-    // The test scores, ascending, NaN left out (it reaches no bucket).
-    var sorted_len: usize = 0;
-    for (test_items) |item| {
-        const score = scores[@intCast(item)];
-        if (std.math.isNan(score)) continue;
-        buffers.sorted[sorted_len] = score;
-        sorted_len += 1;
+fn fillTiles(values: []f32, items: []const f32, f: usize, item_start: usize, item_end: usize) Tiles {
+    assert(item_start < item_end);
+    const n = item_end - item_start;
+    const tile_count = std.math.divCeil(usize, n, lanes) catch unreachable;
+    assert(tile_count * f * lanes <= values.len);
+    for (item_start..item_end) |item| {
+        const slot = item - item_start;
+        const tile_values = values[(slot / lanes) * f * lanes ..][0 .. f * lanes];
+        for (items[item * f ..][0..f], 0..) |value, d| tile_values[d * lanes + slot % lanes] = value;
     }
-    const sorted = buffers.sorted[0..sorted_len];
-    std.mem.sort(f32, sorted, {}, std.sort.asc(f32));
-
-    // buckets[c] = the counted items reaching exactly the c smallest test scores.
-    const buckets = buffers.buckets[0 .. sorted_len + 1];
-    @memset(buckets, 0);
-    var gap_start: usize = 0;
-    for (train_items) |train_item| {
-        const train_position: usize = @intCast(train_item);
-        if (train_position >= gap_start) {
-            countGap(scores[gap_start..train_position], sorted, buckets);
-            gap_start = train_position + 1;
-        }
+    for (n..tile_count * lanes) |slot| {
+        for (0..f) |d| values[((slot / lanes) * f + d) * lanes + slot % lanes] = 0;
     }
-    countGap(scores[gap_start..n_items], sorted, buckets);
-    // buckets[q + 1] = the counted items scoring >= sorted[q] (a suffix sum).
-    var at_least: u32 = 0;
-    var c = sorted_len;
-    while (c >= 1) : (c -= 1) {
-        at_least += buckets[c];
-        buckets[c] = at_least;
-    }
-
-    for (test_items, problem.out_ranks[range.start..range.end]) |item, *rank| {
-        const score = scores[@intCast(item)];
-        if (std.math.isNan(score)) {
-            rank.* = 0;
-            continue;
-        }
-        const q = lowerBound(sorted, score);
-        assert(q < sorted_len and sorted[q] == score);
-        const counted_self = !csr.sortedContains(train_items, item);
-        const count = buckets[q + 1] - @intFromBool(counted_self);
-        rank.* = @floatFromInt(count);
-    }
+    const used_last = n - (tile_count - 1) * lanes;
+    const all: LaneBits = std.math.maxInt(LaneBits);
+    return .{
+        .count = tile_count,
+        .last_valid = if (used_last == lanes) all else (@as(LaneBits, 1) << @intCast(used_last)) - 1,
+    };
 }
 
-/// Adds every score of a run of counted items to its bucket.
-fn countGap(scores: []const f32, sorted: []const f32, buckets: []u32) void {
-    assert(buckets.len == sorted.len + 1);
-    for (scores) |score| buckets[upperBound(sorted, score)] += 1;
+/// One user of a group: its sorted test scores, buckets and train cursor.
+const Slot = struct {
+    user: usize,
+    /// The non-NaN test scores, ascending.
+    sorted: []f32,
+    /// [sorted.len + 1]: buckets[c] counts the items reaching exactly the c
+    /// smallest test scores (bucket 0, below them all, is never counted).
+    buckets: []u32,
+    /// sorted[0], or NaN when every test score is NaN (nothing is counted).
+    threshold: f32,
+    cursor: filter.Cursor,
+
+    fn init(context: *const Context, user: usize, sorted_buffer: []f32, buckets_buffer: []u32) Slot {
+        const problem = context.problem;
+        const f = problem.f;
+        const user_row = problem.user_factors[user * f ..][0..f];
+        var sorted_len: usize = 0;
+        for (problem.tests.rowIndices(user)) |item| {
+            const score = simd.dotInOrder(user_row, problem.item_factors[@as(usize, @intCast(item)) * f ..][0..f]);
+            if (std.math.isNan(score)) continue;
+            sorted_buffer[sorted_len] = score;
+            sorted_len += 1;
+        }
+        const sorted = sorted_buffer[0..sorted_len];
+        std.mem.sort(f32, sorted, {}, std.sort.asc(f32));
+        const buckets = buckets_buffer[0 .. sorted_len + 1];
+        @memset(buckets, 0);
+        return .{
+            .user = user,
+            .sorted = sorted,
+            .buckets = buckets,
+            .threshold = if (sorted_len == 0) std.math.nan(f32) else sorted[0],
+            .cursor = context.filter.cursor(user),
+        };
+    }
+
+    /// Counts the tile's items (lanes `valid`, ids first_item + lane) that
+    /// reach a bucket and are not training items.
+    fn countTile(slot: *Slot, scores: V, first_item: usize, valid: LaneBits, train_ids: []const i32) void {
+        const reaching = scores >= @as(V, @splat(slot.threshold));
+        var bits: LaneBits = @as(LaneBits, @bitCast(reaching)) & valid;
+        if (bits == 0) return;
+        const bucket_array: [lanes]u32 = bucketsOf(slot.sorted, scores);
+        // Bounded: each pass clears one of the `lanes` bits.
+        while (bits != 0) {
+            const lane = @ctz(bits);
+            bits &= bits - 1;
+            if (slot.cursor.excludes(train_ids, @intCast(first_item + lane))) continue;
+            slot.buckets[bucket_array[lane]] += 1;
+        }
+    }
+
+    /// Turns the buckets into suffix sums and writes the user's ranks.
+    fn finish(slot: *Slot, context: *const Context) void {
+        const problem = context.problem;
+        const f = problem.f;
+        const user_row = problem.user_factors[slot.user * f ..][0..f];
+        const train_items = context.filter.excluded(slot.user);
+        // buckets[q + 1] = the counted items scoring >= sorted[q].
+        var at_least: u32 = 0;
+        var c = slot.sorted.len;
+        while (c >= 1) : (c -= 1) {
+            at_least += slot.buckets[c];
+            slot.buckets[c] = at_least;
+        }
+        const range = problem.tests.rowRange(slot.user);
+        for (problem.tests.indices[range.start..range.end], problem.out_ranks[range.start..range.end]) |item, *rank| {
+            const score = simd.dotInOrder(user_row, problem.item_factors[@as(usize, @intCast(item)) * f ..][0..f]);
+            if (std.math.isNan(score)) {
+                rank.* = 0;
+                continue;
+            }
+            const q = lowerBound(slot.sorted, score);
+            assert(q < slot.sorted.len and slot.sorted[q] == score);
+            const counted_self = !csr.sortedContains(train_items, item);
+            rank.* = @floatFromInt(slot.buckets[q + 1] - @intFromBool(counted_self));
+        }
+    }
+};
+
+const U = @Vector(lanes, u32);
+
+/// Lists up to this long are counted by compares rather than searched: about
+/// where the two cost the same (m / lanes vector compares against log2(m)
+/// probe rounds of `lanes` loads each), measured at f = 64 on AVX2.
+const linear_count_max = 16 * lanes;
+
+/// |{q : sorted[q] <= scores[l]}| for every lane l, for ascending, non-empty
+/// `sorted`: short lists are counted by a vector compare per value, long ones
+/// by a branch-free binary search (Khuong and Morin) run in every lane at once,
+/// the probes of one step being independent loads. A NaN lane gets 0.
+fn bucketsOf(sorted: []const f32, scores: V) U {
+    assert(sorted.len >= 1);
+    const one: U = @splat(1);
+    const zero: U = @splat(0);
+    if (sorted.len <= linear_count_max) {
+        var counts = zero;
+        for (sorted) |value| counts += @select(u32, @as(V, @splat(value)) <= scores, one, zero);
+        return counts;
+    }
+    var base = zero;
+    var n = sorted.len;
+    // Bounded: n halves every pass.
+    while (n > 1) {
+        const half = n / 2;
+        base += @select(u32, probe(sorted, base + @as(U, @splat(@intCast(half)))) <= scores, @as(U, @splat(@intCast(half))), zero);
+        n -= half;
+    }
+    return base + @select(u32, probe(sorted, base) <= scores, one, zero);
 }
 
-/// |{q : sorted[q] <= value}| for ascending `sorted`; 0 for NaN.
-fn upperBound(sorted: []const f32, value: f32) usize {
-    var low: usize = 0;
-    var high: usize = sorted.len;
-    // Bounded: the range halves every pass.
-    while (low < high) {
-        const middle = low + (high - low) / 2;
-        if (sorted[middle] <= value) low = middle + 1 else high = middle;
-    }
-    return low;
+/// sorted[positions[l]] in every lane l.
+inline fn probe(sorted: []const f32, positions: U) V {
+    const position_array: [lanes]u32 = positions;
+    var values: [lanes]f32 = undefined;
+    inline for (&values, position_array) |*value, position| value.* = sorted[position];
+    return values;
 }
 
 /// The first q with sorted[q] >= value, for ascending `sorted`.
@@ -252,6 +447,18 @@ fn lowerBound(sorted: []const f32, value: f32) usize {
 
 const testing = std.testing;
 const helpers = @import("testing.zig");
+
+/// |{q : sorted[q] <= value}| for ascending `sorted`; 0 for NaN: the scalar
+/// reference for bucketsOf.
+fn upperBound(sorted: []const f32, value: f32) usize {
+    var low: usize = 0;
+    var high: usize = sorted.len;
+    while (low < high) {
+        const middle = low + (high - low) / 2;
+        if (sorted[middle] <= value) low = middle + 1 else high = middle;
+    }
+    return low;
+}
 
 /// The definition, item by item, with a scalar f64 dot product (exact for the
 /// small integer factors the tests use, so ties are exact on both sides).
@@ -357,17 +564,19 @@ test "hand-computed ranks: ties count against the item, training items are never
     try testing.expectEqualSlices(f32, &.{ 1, 3, 2 }, &out);
 }
 
-test "a NaN score is counted above nothing and a test item that scores NaN ranks 0" {
+test "overflowing scores compare as infinities; a NaN score (possible without FMA) is counted above nothing" {
+    const allocator = testing.allocator;
     var pool: ThreadPool = .{};
     pool.start(1);
     defer pool.stop();
-    // Scores overflow: item 0 is inf + (−inf) = NaN, item 1 is 2e38, item 2 is
-    // +inf, item 3 is 0.
+    // Item 0 scores +inf with FMA (the exact product is added to +inf) and
+    // inf + (−inf) = NaN without; item 1 scores 2e38, item 2 +inf, item 3 0,
+    // item 4 −inf.
     const user_factors = [_]f32{ 1e38, 1e38 };
-    const item_factors = [_]f32{ 1e38, -1e38, 1, 1, 2e38, 2e38, 0, 0 };
-    const test_indptr = [_]i32{ 0, 3 };
-    const test_indices = [_]i32{ 0, 1, 3 };
-    var out: [3]f32 = undefined;
+    const item_factors = [_]f32{ 1e38, -1e38, 1, 1, 2e38, 2e38, 0, 0, -2e38, -2e38 };
+    const test_indptr = [_]i32{ 0, 4 };
+    const test_indices = [_]i32{ 0, 1, 3, 4 };
+    var out: [4]f32 = undefined;
     const problem: Problem = .{
         .user_factors = &user_factors,
         .item_factors = &item_factors,
@@ -376,6 +585,82 @@ test "a NaN score is counted above nothing and a test item that scores NaN ranks
         .train = null,
         .out_ranks = &out,
     };
-    try factorRanks(testing.allocator, &pool, &problem);
-    try testing.expectEqualSlices(f32, &.{ 0, 1, 2 }, &out);
+    try factorRanks(allocator, &pool, &problem);
+    // The definition over the kernel's own scores (comparisons with NaN are false).
+    var scores: [5]f32 = undefined;
+    for (&scores, 0..) |*score, item| score.* = simd.dotInOrder(&user_factors, item_factors[item * 2 ..][0..2]);
+    try testing.expect(std.math.isInf(scores[2]) and std.math.isInf(scores[4]));
+    for (test_indices, out) |i, rank| {
+        var count: f32 = 0;
+        for (scores, 0..) |score, j| {
+            if (j != i and score >= scores[@intCast(i)]) count += 1;
+        }
+        try testing.expectEqual(count, rank);
+    }
+    // Item 1 (2e38) is below item 2 (+inf), and below item 0 unless item 0 is NaN.
+    try testing.expectEqual(@as(f32, if (std.math.isNan(scores[0])) 1 else 2), out[1]);
+}
+
+test "several groups of users and several item blocks per task" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(77);
+    const random = prng.random();
+    // f = 64: 1024 items per block, so 2100 items take three blocks; 300 users
+    // with test entries on one thread make tasks of about 75 users: two groups.
+    const f = 64;
+    const n_users = 300;
+    const n_items = 2100;
+    const user_factors = try allocator.alloc(f32, n_users * f);
+    defer allocator.free(user_factors);
+    const item_factors = try allocator.alloc(f32, n_items * f);
+    defer allocator.free(item_factors);
+    helpers.fillIntegers(random, user_factors, -1, 1);
+    helpers.fillIntegers(random, item_factors, -1, 1);
+    var tests = try helpers.randomCsr(allocator, random, .{ .n_rows = n_users, .n_cols = n_items, .density = 0.004 });
+    defer tests.deinit(allocator);
+    var train = try helpers.randomCsr(allocator, random, .{ .n_rows = n_users, .n_cols = n_items, .density = 0.01, .repeat = 0.2 });
+    defer train.deinit(allocator);
+    const out = try allocator.alloc(f32, tests.indices.len);
+    defer allocator.free(out);
+    const problem: Problem = .{
+        .user_factors = user_factors,
+        .item_factors = item_factors,
+        .f = f,
+        .tests = tests.view(),
+        .train = train.view(),
+        .out_ranks = out,
+    };
+    const expected = try bruteRanks(allocator, &problem);
+    defer allocator.free(expected);
+    for ([_]usize{ 1, 3 }) |thread_count| {
+        var pool: ThreadPool = .{};
+        pool.start(thread_count);
+        defer pool.stop();
+        @memset(out, -1);
+        try factorRanks(allocator, &pool, &problem);
+        try testing.expectEqualSlices(f32, expected, out);
+    }
+}
+
+test "bucketsOf counts, in every lane, the sorted values at most the lane's score" {
+    var prng = std.Random.DefaultPrng.init(5);
+    const random = prng.random();
+    var sorted: [linear_count_max + 40]f32 = undefined;
+    // Both paths (compares and search), lengths of every parity, many duplicates.
+    for ([_]usize{ 1, 2, 3, 7, lanes, linear_count_max, linear_count_max + 1, linear_count_max + 40 }) |len| {
+        helpers.fillIntegers(random, sorted[0..len], -5, 5);
+        std.mem.sort(f32, sorted[0..len], {}, std.sort.asc(f32));
+        for (0..20) |_| {
+            var score_array: [lanes]f32 = undefined;
+            helpers.fillIntegers(random, &score_array, -7, 7);
+            score_array[0] = std.math.nan(f32);
+            const counts: [lanes]u32 = bucketsOf(sorted[0..len], score_array);
+            for (score_array, counts) |score, count| {
+                try testing.expectEqual(upperBound(sorted[0..len], score), count);
+            }
+            try testing.expectEqual(0, counts[0]);
+        }
+    }
+    try testing.expectEqual(4, upperBound(&.{ 1, 2, 2, 2, 5 }, 2));
+    try testing.expectEqual(1, lowerBound(&.{ 1, 2, 2, 2, 5 }, 2));
 }
