@@ -381,3 +381,53 @@ test("bad arguments are refused, naming the argument, what was expected and what
     message: "Expected model.nUsers to be an integer in [0, 2147483647] but found -1",
   });
 });
+
+test("a test or training matrix changed after construction is refused with a clear error", async () => {
+  const plays = randomMatrix(12, 20, 0.3, 31);
+  const knn = await new CosineRecommender({ k: 5 }).fit(plays, { progress: false });
+  const als = new AlternatingLeastSquares({ factors: 3 });
+  als.assignFactors({ data: randomFactors(12, 3, 32), shape: [12, 3] }, {
+    data: randomFactors(20, 3, 33),
+    shape: [20, 3],
+  });
+  const corruptions: Record<string, (m: CsrMatrix) => void> = {
+    "an index past the columns": (m) => {
+      m.indices[1] = 1_000_000;
+    },
+    "a negative index": (m) => {
+      m.indices[0] = -1;
+    },
+    "a negative indptr": (m) => {
+      m.indptr[3] = -7;
+    },
+    "an inflated last indptr": (m) => {
+      m.indptr[m.nRows] = m.nnz + 100;
+    },
+  };
+  for (const [what, corrupt] of Object.entries(corruptions)) {
+    for (const [name, model] of [["ALS", als], ["kNN", knn]] as const) {
+      for (const side of ["test", "train"] as const) {
+        const bad = randomMatrix(12, 20, 0.1, 34);
+        corrupt(bad);
+        const [testSet, train] = side === "test"
+          ? [bad, CsrMatrix.empty([12, 20])]
+          : [randomMatrix(12, 20, 0.1, 35), bad];
+        assert.throws(
+          () => aucScore(model, testSet, { trainInteractions: train, checkIntersections: false }),
+          (error: unknown) => {
+            assert.ok(
+              error instanceof TypeError || error instanceof RangeError,
+              `${name}, ${side}, ${what}: ${error}`,
+            );
+            assert.match(
+              (error as Error).message,
+              /indptr|indices|no longer form a valid CSR matrix/,
+              `${name}, ${side}, ${what}`,
+            );
+            return true;
+          },
+        );
+      }
+    }
+  }
+});

@@ -546,7 +546,13 @@ function ranksFromRecommend(model: RankingModel, test: CsrMatrix, train: CsrMatr
       }
       const [rowStart, rowEnd] = test.rowRange(batch[r]!);
       for (let q = rowStart; q < rowEnd; q++) {
-        const p = position[test.indices[q]!]!;
+        const item = test.indices[q]!;
+        if (!(item >= 0 && item < nItems)) {
+          throw new RangeError(
+            `Expected testInteractions.indices[${q}] to be an item in [0, ${nItems}) but found ${item} (the matrix was changed after construction)`,
+          );
+        }
+        const p = position[item]!;
         out[q] = p < 0 ? listed : atLeast(scores, listed, p) - 1;
       }
       for (let p = 0; p < listed; p++) position[ids[p]!] = -1;
