@@ -39,6 +39,7 @@ def keep_rows(m, rows):
     mask[rows] = 1
     out = (sp.diags(mask) @ m).tocsr()
     out.eliminate_zeros()
+    out.sort_indices()
     return out
 
 
