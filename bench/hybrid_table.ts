@@ -55,6 +55,10 @@ console.log(
   `threads ${first?.threads}; seeds ${seeds.join(",")} (p@10 and AUC: mean ± sd over seeds); ` +
     `s/epoch: mean over the epochs after the first, then over seeds; peak RSS: max over seeds`,
 );
+console.log(
+  "cpu/wall: process CPU time over wall time while training; well below the thread count, the " +
+    "process did not get (or did not use) its cores, so compare seconds only between rows near it",
+);
 
 const header = [
   "scale",
