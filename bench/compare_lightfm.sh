@@ -17,8 +17,10 @@
 # TACIT_NUM_THREADS), OPENBLAS_NUM_THREADS=1. Seeds are the models' random
 # states; the data and the split are the same for every seed. At the large
 # scale both sides are evaluated on the same fixed sample of 2,000 test users.
-# The defaults take about 15 minutes on 2 idle cores (most of it the large scale);
-# `--scales small` takes well under a minute. LightFM is installed on first use
+# Time: LightFM's share of the defaults is about 4 minutes on 2 idle cores (at the
+# large scale ~10 s per epoch and ~5 s to evaluate, per loss and seed), so the whole
+# run stays near 10 minutes if tacit is no slower; a busy machine doubles it (see
+# cpu/wall in the table). `--scales small` takes well under a minute. LightFM is installed on first use
 # into .tools/bench-py (its sdist builds only without build isolation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
