@@ -62,6 +62,11 @@ export type {
   SingleMetric,
 } from "./lib/evaluation/metrics.ts";
 export type { RankingModel } from "./lib/evaluation/scorer.ts";
+export * as lightfm from "./lib/evaluation/lightfm.ts";
+export { aucScore, reciprocalRank } from "./lib/evaluation/lightfm.ts";
+export type { AtKOptions, EvaluatedModel, EvaluationOptions } from "./lib/evaluation/lightfm.ts";
+export { factorRanks } from "./lib/evaluation/ranks.ts";
+export type { PredictRankOptions, RankPredictor } from "./lib/evaluation/ranks.ts";
 export { listeningDataset, powerLawMatrix } from "./lib/datasets/synthetic.ts";
 export type { ListeningData, ListeningOptions, PowerLawOptions } from "./lib/datasets/synthetic.ts";
 export { MalformedLineError } from "./lib/datasets/records.ts";

@@ -59,6 +59,47 @@ function expectNumber(name: string, value: unknown, what: string): number {
 }
 
 /**
+ * Checks that an options object holds only the keys a function takes.
+ *
+ * @param owner The function, for the message, e.g. `"precisionAtK()"`.
+ * @param options What the caller passed (undefined means no options).
+ * @param names Every option the function takes.
+ * @returns `options` as a record (an empty one for undefined).
+ * @throws TypeError for a non-object (an array included) or a key not in `names`.
+ * @example
+ * ```ts
+ * import { deepStrictEqual, throws } from "node:assert/strict";
+ * import { knownOptions } from "./validate.ts";
+ * deepStrictEqual(knownOptions("f()", { k: 5 }, ["k", "preserveRows"]), { k: 5 });
+ * throws(() => knownOptions("f()", { K: 5 }, ["k", "preserveRows"]), {
+ *   name: "TypeError",
+ *   message: "Expected an option of f() (k, preserveRows) but found 'K'",
+ * });
+ * throws(() => knownOptions("f()", 5, ["k"]), TypeError);
+ * ```
+ */
+export function knownOptions(
+  owner: string,
+  options: unknown,
+  names: readonly string[],
+): Record<string, unknown> {
+  if (options === undefined) return {};
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new TypeError(
+      `Expected the options of ${owner} to be an object but found ${describe(options)}`,
+    );
+  }
+  for (const key of Object.keys(options)) {
+    if (!names.includes(key)) {
+      throw new TypeError(
+        `Expected an option of ${owner} (${names.join(", ")}) but found '${key}'`,
+      );
+    }
+  }
+  return options as Record<string, unknown>;
+}
+
+/**
  * Checks for an integer greater than zero (and at most 2^53 - 1).
  *
  * @param name The argument's name, used in the error message.

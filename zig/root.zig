@@ -7,6 +7,7 @@ pub const c_api_sgd = @import("c_api_sgd.zig");
 pub const c_api_knn = @import("c_api_knn.zig");
 pub const c_api_hybrid = @import("c_api_hybrid.zig");
 pub const hybrid = @import("hybrid.zig");
+pub const c_api_ranks = @import("c_api_ranks.zig");
 pub const status = @import("status.zig");
 pub const ThreadPool = @import("ThreadPool.zig");
 pub const simd = @import("simd.zig");
@@ -22,6 +23,7 @@ pub const bpr = @import("bpr.zig");
 pub const lmf = @import("lmf.zig");
 pub const metrics = @import("metrics.zig");
 pub const knn = @import("knn.zig");
+pub const ranks = @import("ranks.zig");
 
 pub const abi_table = @import("abi/table.zig");
 pub const abi_edge = @import("abi/edge.zig");
@@ -46,6 +48,8 @@ test {
     _ = @import("sgd/losses.zig");
     _ = @import("sgd/optimizers.zig");
     _ = @import("sgd/hogwild.zig");
+    _ = c_api_ranks;
+    _ = ranks;
     _ = knn;
     _ = bpr;
     _ = lmf;

@@ -53,6 +53,16 @@ pub fn dot(a: []const f32, b: []const f32) f32 {
     return sum;
 }
 
+/// Σ a[i]·b[i] accumulated in index order, one multiply-add per term: the
+/// arithmetic of one lane of a factor-major tile product (zig/topk.zig,
+/// zig/ranks.zig), so a score computed here equals the tiled one bit for bit.
+pub fn dotInOrder(a: []const f32, b: []const f32) f32 {
+    assert(a.len == b.len);
+    var sum: f32 = 0;
+    for (a, b) |x, y| sum = if (has_fma) @mulAdd(f32, x, y, sum) else x * y + sum;
+    return sum;
+}
+
 /// y += alpha·x.
 pub fn axpy(alpha: f32, x: []const f32, y: []f32) void {
     assert(x.len == y.len);

@@ -9,7 +9,15 @@
  */
 import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "../io/format.ts";
 import type { CsrMatrix } from "../sparse.ts";
-import { idsInRange } from "../validate.ts";
+import { booleanOption, describe, idsInRange, knownOptions } from "../validate.ts";
+import {
+  checkInteractions,
+  checkNoIntersections,
+  factorRanks,
+  PREDICT_RANK_OPTIONS,
+  type PredictRankOptions,
+  type RankPredictor,
+} from "../evaluation/ranks.ts";
 import { callNative } from "../native/library.ts";
 import { checkColumns, Model, type ModelRecommendOptions } from "./model.ts";
 import { choice, integer, type SchemaFor } from "./options.ts";
@@ -95,7 +103,8 @@ export interface SimilarUsersOptions {
  * `userFactors` and `itemFactors`.
  */
 export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSchema>
-  extends Model<S> {
+  extends Model<S>
+  implements RankPredictor {
   /** Seed of the initialisation (and sampling), if one was given. */
   readonly randomState: number | undefined = this.options.randomState;
   /** The factors' element type. */
@@ -339,6 +348,86 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
       options.users,
       "users",
     );
+  }
+
+  /**
+   * The rank of every stored entry of `testInteractions` among all items, as
+   * LightFM's `predict_rank`: for entry (u, i), the number of items j ≠ i that
+   * are not training items of user u and score at least as high (ties count
+   * against the item), so 0 is the best rank. Scores are the dot products
+   * `recommend` ranks by (lib/evaluation/ranks.ts has the definition).
+   *
+   * @param testInteractions A `nUsers × nItems` matrix; each stored entry is ranked (values ignored).
+   * @param options `trainInteractions` (items never counted, `nUsers × nItems`) and
+   *   `checkIntersections` (true: refuse a test entry that is also a training entry).
+   *   `userFeatures` and `itemFeatures` are refused: this model has no features.
+   * @returns A new matrix with the sparsity pattern of `testInteractions`, ranks as values.
+   * @throws Error before fit; TypeError for a wrong type or an unknown option; RangeError for
+   *   a matrix of the wrong shape ("Expected testInteractions to have 943 rows (the model's
+   *   users) but found 942") or test entries that are also training entries.
+   * @example
+   * ```ts
+   * import { deepStrictEqual } from "node:assert/strict";
+   * import { AlternatingLeastSquares, CsrMatrix } from "../../mod.ts";
+   * const model = new AlternatingLeastSquares({ factors: 1 });
+   * // One user (factor 1) and four items scoring 4, 3, 2, 1.
+   * model.assignFactors({ data: Float32Array.of(1), shape: [1, 1] }, {
+   *   data: Float32Array.of(4, 3, 2, 1),
+   *   shape: [4, 1],
+   * });
+   * const test = CsrMatrix.fromCoo({ rows: [0, 0], cols: [1, 3], shape: [1, 4] });
+   * deepStrictEqual(model.predictRank(test).data, Float32Array.of(1, 3));
+   * // Item 0 is a training item: it is never counted.
+   * const train = CsrMatrix.fromCoo({ rows: [0], cols: [0], shape: [1, 4] });
+   * deepStrictEqual(model.predictRank(test, { trainInteractions: train }).data, Float32Array.of(0, 2));
+   * ```
+   */
+  predictRank(testInteractions: CsrMatrix, options: PredictRankOptions = {}): CsrMatrix {
+    this.requireFitted("predictRank()");
+    const given = knownOptions("predictRank()", options, PREDICT_RANK_OPTIONS);
+    for (const name of ["userFeatures", "itemFeatures"] as const) {
+      if (given[name] !== undefined) {
+        throw new TypeError(
+          `Expected ${name} to be undefined (${this.constructor.name} has no features) but found ${
+            describe(given[name])
+          }`,
+        );
+      }
+    }
+    return this.rankInteractions(
+      { users: this.userData, items: this.itemData, columns: this.rank },
+      testInteractions,
+      given,
+    );
+  }
+
+  /**
+   * `predictRank` over given factor rows: the model's own, or rows a model
+   * computed for one call (a hybrid model's representations of the feature
+   * matrices it was passed).
+   *
+   * @param factors The user and item rows whose dot products are the scores.
+   * @param testInteractions `[users, items]` of `factors`; each stored entry is ranked.
+   * @param given The checked options: `trainInteractions` and `checkIntersections`.
+   * @param whose Whose users and items the rows are, for messages.
+   */
+  protected rankInteractions(
+    factors: QueryFactors,
+    testInteractions: CsrMatrix,
+    given: PredictRankOptions,
+    whose = "the model's",
+  ): CsrMatrix {
+    const { users, items, columns } = factors;
+    const [nUsers, nItems] = [users.length / columns, items.length / columns];
+    const check = given.checkIntersections === undefined ||
+      booleanOption("checkIntersections", given.checkIntersections);
+    checkInteractions("testInteractions", testInteractions, nUsers, nItems, whose);
+    const train = given.trainInteractions;
+    if (train !== undefined) {
+      checkInteractions("trainInteractions", train, nUsers, nItems, whose);
+      if (check) checkNoIntersections(testInteractions, train);
+    }
+    return factorRanks(users, items, columns, testInteractions, train);
   }
 
   /**

@@ -328,6 +328,21 @@ export const abiDescription = {
       ],
     },
     {
+      name: "tacit_factor_ranks", long: false, size: 136,
+      params: [
+        { name: "n_users", kind: "count", offset: 8 },
+        { name: "n_items", kind: "count", offset: 12 },
+        { name: "f", kind: "count", offset: 16 },
+        { name: "user_factors", kind: "buffer", element: "f32", access: "read", nullable: false, length: { product: ["n_users", "f"], scale: 1, add: 0, lastOf: null }, offset: 24, lengthOffset: 32 },
+        { name: "item_factors", kind: "buffer", element: "f32", access: "read", nullable: false, length: { product: ["n_items", "f"], scale: 1, add: 0, lastOf: null }, offset: 40, lengthOffset: 48 },
+        { name: "test_indptr", kind: "buffer", element: "i32", access: "read", nullable: false, length: { product: ["n_users"], scale: 1, add: 1, lastOf: null }, offset: 56, lengthOffset: 64 },
+        { name: "test_indices", kind: "buffer", element: "i32", access: "read", nullable: false, length: { product: [], scale: 1, add: 0, lastOf: "test_indptr" }, offset: 72, lengthOffset: 80 },
+        { name: "train_indptr", kind: "buffer", element: "i32", access: "read", nullable: true, length: { product: ["n_users"], scale: 1, add: 1, lastOf: null }, offset: 88, lengthOffset: 96 },
+        { name: "train_indices", kind: "buffer", element: "i32", access: "read", nullable: false, length: { product: [], scale: 1, add: 0, lastOf: "train_indptr" }, offset: 104, lengthOffset: 112 },
+        { name: "out_ranks", kind: "buffer", element: "f32", access: "write", nullable: false, length: { product: [], scale: 1, add: 0, lastOf: "test_indptr" }, offset: 120, lengthOffset: 128 },
+      ],
+    },
+    {
       name: "tacit_bytes_create", long: false, size: 32,
       params: [
         { name: "size", kind: "count", offset: 8 },

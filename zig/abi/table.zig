@@ -16,6 +16,7 @@ const c_api = @import("../c_api.zig");
 const c_api_sgd = @import("../c_api_sgd.zig");
 const c_api_knn = @import("../c_api_knn.zig");
 const c_api_hybrid = @import("../c_api_hybrid.zig");
+const c_api_ranks = @import("../c_api_ranks.zig");
 const byte_store = @import("../bytes.zig");
 
 pub const exports = .{
@@ -36,6 +37,7 @@ pub const exports = .{
     c_api_hybrid.hybrid_step,
     c_api_hybrid.hybrid_represent,
     c_api_hybrid.hybrid_predict,
+    c_api_ranks.factor_ranks,
     byte_store.create,
     byte_store.copy,
     byte_store.release,
