@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { HybridFactorization, LightFM } from "../mod.ts";
+import { HybridFactorization, LightFM, lightfm } from "../mod.ts";
 import { readTacitFile } from "../lib/io/format.ts";
 import { loadModel } from "../lib/models/registry.ts";
 import { CsrMatrix } from "../lib/sparse.ts";
@@ -95,6 +95,90 @@ test("predict is the representations' dot product plus both biases, and recommen
   const batch = model.similarUsers([0, 1], { n: 3 });
   assert.deepEqual(batch.shape, [2, 3]);
   assert.deepEqual([batch.ids[0], batch.ids[3]], [0, 1]);
+});
+
+test("predictRank equals a brute-force rank over the representations' scores", async () => {
+  const model = await new HybridFactorization({
+    noComponents: 5,
+    loss: "warp",
+    randomState: 8,
+    numThreads: 1,
+  }).fit(plays, { ...quiet, epochs: 3 });
+  const k = 5;
+  const users = model.getUserRepresentations();
+  const items = model.getItemRepresentations();
+  const score = (u: number, i: number) => {
+    let s = users.biases[u]! + items.biases[i]!;
+    for (let c = 0; c < k; c++) s += users.embeddings[u * k + c]! * items.embeddings[i * k + c]!;
+    return s;
+  };
+  // Test entries: about 5% of the cells plays does not hold.
+  const liked = rowSets(plays);
+  const next = seeded(31);
+  const rows: number[] = [], cols: number[] = [];
+  for (let u = 0; u < 120; u++) {
+    for (let i = 0; i < 80; i++) {
+      if (!liked[u]!.has(i) && next() < 0.05) {
+        rows.push(u);
+        cols.push(i);
+      }
+    }
+  }
+  const test = CsrMatrix.fromCoo({ rows, cols, shape: [120, 80] });
+  for (const train of [undefined, plays]) {
+    const ranks = model.predictRank(test, { trainInteractions: train });
+    assert.deepEqual(ranks.shape, test.shape);
+    assert.deepEqual(ranks.indptr, test.indptr);
+    assert.deepEqual(ranks.indices, test.indices);
+    let exact = 0;
+    for (let u = 0; u < 120; u++) {
+      const [start, end] = test.rowRange(u);
+      for (let p = start; p < end; p++) {
+        const i = test.indices[p]!;
+        const s = score(u, i);
+        // Brute force: j != i, j not a training item, s(u, j) >= s(u, i). Float32 sums in
+        // another order may move a near tie: lo counts clear wins, hi counts near ties too.
+        let lo = 0, hi = 0;
+        for (let j = 0; j < 80; j++) {
+          if (j === i || (train !== undefined && liked[u]!.has(j))) continue;
+          const t = score(u, j);
+          if (t >= s + 1e-5) lo++;
+          if (t >= s - 1e-5) hi++;
+        }
+        const rank = ranks.data[p]!;
+        assert.ok(
+          lo <= rank && rank <= hi,
+          `user ${u} item ${i}: rank ${rank} not in [${lo}, ${hi}]`,
+        );
+        if (lo === hi) exact++;
+      }
+    }
+    assert.ok(exact >= test.nnz - 2, `${exact} of ${test.nnz} ranks without a near tie`);
+  }
+  // Features passed to the call replace the fitted ones (here the same identity).
+  const ranks = model.predictRank(test, { trainInteractions: plays });
+  const ids = Array.from({ length: 80 }, (_, i) => i);
+  const identity = CsrMatrix.fromCoo({ rows: ids, cols: ids, shape: [80, 80] });
+  assert.deepEqual(
+    model.predictRank(test, { trainInteractions: plays, itemFeatures: identity }),
+    ranks,
+  );
+  // LightFM's evaluation functions take the model through predictRank.
+  const expected: number[] = [];
+  for (let u = 0; u < 120; u++) {
+    const [start, end] = test.rowRange(u);
+    if (end === start) continue;
+    let hits = 0;
+    for (let p = start; p < end; p++) if (ranks.data[p]! < 5) hits++;
+    expected.push(hits / 5);
+  }
+  assert.deepEqual(
+    Array.from(lightfm.precisionAtK(model, test, { trainInteractions: plays, k: 5 })),
+    expected.map((v) => Math.fround(v)),
+  );
+  // As LightFM, a test entry that is also a training entry is refused by default.
+  assert.throws(() => model.predictRank(plays, { trainInteractions: plays }), /share|intersect/);
+  assert.throws(() => model.predictRank(CsrMatrix.empty([120, 81])), /81/);
 });
 
 test("LightFM is the same class, with LightFM's defaults", () => {

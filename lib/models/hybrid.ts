@@ -28,11 +28,12 @@
  *
  * @module
  */
+import { PREDICT_RANK_OPTIONS, type PredictRankOptions } from "../evaluation/ranks.ts";
 import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "../io/format.ts";
 import { callNative, callNativeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
-import { describe, idsInRange, nonNegativeInteger } from "../validate.ts";
+import { idsInRange, knownOptions, nonNegativeInteger } from "../validate.ts";
 import { rowOfNonzeros } from "./bpr.ts";
 import {
   type CommonModelOptions,
@@ -420,7 +421,7 @@ export class HybridFactorization
     options: HybridFitOptions,
     reset: boolean,
   ): Promise<this> {
-    checkOptionNames(owner, options, FIT_OPTIONS);
+    knownOptions(owner, options, FIT_OPTIONS);
     interactions = fitInput("interactions", interactions);
     if (interactions.nnz === 0) {
       throw new RangeError(
@@ -680,7 +681,7 @@ export class HybridFactorization
     options: HybridPredictOptions = {},
   ): Float32Array {
     this.requireFitted("predict()");
-    checkOptionNames("predict()", options, PREDICT_OPTIONS);
+    knownOptions("predict()", options, PREDICT_OPTIONS);
     const { users, items } = this.state;
     const userFeatures = this.queryFeatures("userFeatures", options.userFeatures, users, "user");
     const itemFeatures = this.queryFeatures("itemFeatures", options.itemFeatures, items, "item");
@@ -729,7 +730,7 @@ export class HybridFactorization
   }
 
   /** The query rows of one call: the cached fitted ones, or those of the features it passes. */
-  private queryFactors(options: FeatureOptions): QueryFactors {
+  private queryFactors(options: { userFeatures?: unknown; itemFeatures?: unknown }): QueryFactors {
     const { users, items } = this.state;
     const userFeatures = options.userFeatures;
     const itemFeatures = options.itemFeatures;
@@ -778,8 +779,39 @@ export class HybridFactorization
     options: HybridRecommendOptions = {},
   ): Ranked | RankedBatch {
     this.requireFitted("recommend()");
-    checkOptionNames("recommend()", options, RECOMMEND_OPTIONS);
+    knownOptions("recommend()", options, RECOMMEND_OPTIONS);
     return this.rankItems(this.queryFactors(options), userid, userItems, options);
+  }
+
+  /**
+   * LightFM's `predict_rank`: for every stored entry (u, i) of
+   * `testInteractions`, the number of items j ≠ i, not training items of
+   * user u, with score(u, j) >= score(u, i) (0 is the top), by the full score
+   * q_u·p_i + b_u + b_i (lib/evaluation/ranks.ts, over the query rows).
+   * `userFeatures` / `itemFeatures` replace the model's for this call; the
+   * test matrix then has one row per user row and one column per item row.
+   *
+   * @param testInteractions A users × items matrix; each stored entry is ranked (values ignored).
+   * @param options `trainInteractions` (items never counted), `checkIntersections` (true:
+   *   refuse a test entry that is also a training entry, as LightFM), `userFeatures`,
+   *   `itemFeatures`.
+   * @returns A new matrix with the pattern of `testInteractions`, ranks as values.
+   * @throws Error before fit; TypeError for a wrong type or an unknown option; RangeError for
+   *   a matrix of the wrong shape or test entries that are also training entries.
+   */
+  override predictRank(
+    testInteractions: CsrMatrix,
+    options: PredictRankOptions = {},
+  ): CsrMatrix {
+    this.requireFitted("predictRank()");
+    const given = knownOptions("predictRank()", options, PREDICT_RANK_OPTIONS);
+    const replaced = given.userFeatures !== undefined || given.itemFeatures !== undefined;
+    return this.rankInteractions(
+      this.queryFactors(given),
+      testInteractions,
+      given,
+      replaced ? "the feature matrices'" : "the model's",
+    );
   }
 
   /**
@@ -793,7 +825,7 @@ export class HybridFactorization
   override similarItems(itemid: ArrayLike<number>, options?: HybridSimilarOptions): RankedBatch;
   override similarItems(itemid: Ids, options: HybridSimilarOptions = {}): Ranked | RankedBatch {
     this.requireFitted("similarItems()");
-    checkOptionNames("similarItems()", options, SIMILAR_ITEMS_OPTIONS);
+    knownOptions("similarItems()", options, SIMILAR_ITEMS_OPTIONS);
     if (options.itemFeatures === undefined) {
       return typeof itemid === "number"
         ? super.similarItems(itemid, options)
@@ -831,7 +863,7 @@ export class HybridFactorization
     options: HybridSimilarUsersOptions = {},
   ): Ranked | RankedBatch {
     this.requireFitted("similarUsers()");
-    checkOptionNames("similarUsers()", options, SIMILAR_USERS_OPTIONS);
+    knownOptions("similarUsers()", options, SIMILAR_USERS_OPTIONS);
     if (options.userFeatures === undefined) {
       return typeof userid === "number"
         ? super.similarUsers(userid, options)
@@ -908,22 +940,6 @@ export class HybridFactorization
   /** Reads a model written by `save`; refuses a file of another kind. */
   static load(path: string): Promise<HybridFactorization> {
     return loadAs(HybridFactorization, path);
-  }
-}
-
-/** Refuses an options object with a key the function does not take. */
-function checkOptionNames(owner: string, options: unknown, names: readonly string[]): void {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new TypeError(
-      `Expected the options of ${owner} to be an object but found ${describe(options)}`,
-    );
-  }
-  for (const key of Object.keys(options)) {
-    if (!names.includes(key)) {
-      throw new TypeError(
-        `Expected an option of ${owner} (${names.join(", ")}) but found '${key}'`,
-      );
-    }
   }
 }
 
