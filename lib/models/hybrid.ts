@@ -438,14 +438,14 @@ export class HybridFactorization
       "userFeatures",
       options.userFeatures,
       interactions.nRows,
-      "rows of interactions (users)",
+      "user",
       previous?.users.features,
     );
     const itemFeatures = fitFeatures(
       "itemFeatures",
       options.itemFeatures,
       interactions.nCols,
-      "columns of interactions (items)",
+      "item",
       previous?.items.features,
     );
     const state = previous === undefined ? this.initialState(userFeatures, itemFeatures) : {
@@ -963,16 +963,15 @@ function fitFeatures(
   name: string,
   given: unknown,
   rows: number,
-  what: string,
+  entity: "user" | "item",
   previous: CsrMatrix | undefined,
 ): CsrMatrix {
+  const dimension = entity === "user" ? "rows" : "columns";
   if (given === undefined) {
     if (previous === undefined) return identity(rows);
     if (previous.nRows !== rows) {
       throw new RangeError(
-        `The model's ${name} have ${previous.nRows} rows but interactions has ${rows} ${what}: pass ${name} with one row per ${
-          name === "userFeatures" ? "user" : "item"
-        }`,
+        `The model's ${name} have ${previous.nRows} rows but interactions has ${rows} ${dimension} (${entity}s): pass ${name} with one row per ${entity}`,
       );
     }
     return previous;
@@ -980,7 +979,7 @@ function fitFeatures(
   const features = fitInput(name, given);
   if (features.nRows !== rows) {
     throw new RangeError(
-      `Expected ${name} to have ${rows} rows (the ${what}) but found ${features.nRows}`,
+      `Expected ${name} to have ${rows} rows (one per ${entity}: the ${dimension} of interactions) but found ${features.nRows}`,
     );
   }
   if (previous !== undefined && features.nCols !== previous.nCols) {
