@@ -92,6 +92,20 @@ export type {
   LmfRecommendOptions,
   LogisticMatrixFactorizationOptions,
 } from "./lib/models/lmf.ts";
+export { HybridFactorization, HybridFactorization as LightFM } from "./lib/models/hybrid.ts";
+export type {
+  FeatureOptions,
+  HybridFactorizationOptions,
+  HybridFitOptions,
+  HybridLoss,
+  HybridPredictOptions,
+  HybridRecommendOptions,
+  HybridSimilarOptions,
+  HybridSimilarUsersOptions,
+  LearningSchedule,
+  LightFMOptions,
+  Representations,
+} from "./lib/models/hybrid.ts";
 export {
   BM25Recommender,
   CosineRecommender,
@@ -109,7 +123,11 @@ export type {
 export { Model } from "./lib/models/model.ts";
 export type { ModelClass, ModelRecommendOptions, ModelSchema } from "./lib/models/model.ts";
 export { MatrixFactorizationBase } from "./lib/models/matrix_factorization.ts";
-export type { CommonModelOptions, FactorSchema } from "./lib/models/matrix_factorization.ts";
+export type {
+  CommonModelOptions,
+  FactorSchema,
+  QueryFactors,
+} from "./lib/models/matrix_factorization.ts";
 export type {
   OptionSchema,
   OptionsOf,

@@ -7,6 +7,7 @@ import {
   BayesianPersonalizedRanking,
   BM25Recommender,
   CosineRecommender,
+  HybridFactorization,
   ItemItemRecommender,
   loadModel,
   LogisticMatrixFactorization,
@@ -33,6 +34,7 @@ async function fittedModels(): Promise<Fittable[]> {
     new AlternatingLeastSquares({ factors: 4, iterations: 2, randomState: 1, solver: "cholesky" }),
     new BayesianPersonalizedRanking({ factors: 3, iterations: 3, randomState: 2, numThreads: 1 }),
     new LogisticMatrixFactorization({ factors: 2, iterations: 2, negProp: 3, randomState: 3 }),
+    new HybridFactorization({ noComponents: 3, loss: "warp", randomState: 4, numThreads: 1 }),
     new ItemItemRecommender({ k: 7, numThreads: 1 }),
     new CosineRecommender({ k: 5 }),
     new TFIDFRecommender({ k: 9 }),
@@ -55,7 +57,7 @@ function stateOf(model: Model): unknown {
 test("the registry has one class for each kind, under its own kind", () => {
   assert.deepEqual(
     [...MODEL_CLASSES.keys()],
-    ["als", "bpr", "lmf", "itemitem", "cosine", "tfidf", "bm25"],
+    ["als", "bpr", "lmf", "hybrid", "itemitem", "cosine", "tfidf", "bm25"],
   );
   for (const [kind, type] of MODEL_CLASSES) assert.equal(type.kind, kind);
 });

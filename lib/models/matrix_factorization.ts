@@ -19,7 +19,7 @@ import {
   type RankPredictor,
 } from "../evaluation/ranks.ts";
 import { callNative } from "../native/library.ts";
-import { Model, type ModelRecommendOptions } from "./model.ts";
+import { checkColumns, Model, type ModelRecommendOptions } from "./model.ts";
 import { choice, integer, type SchemaFor } from "./options.ts";
 import {
   candidateList,
@@ -68,6 +68,16 @@ export interface FactorMatrix {
   shape: [rows: number, factors: number];
 }
 
+/** User and item rows a query ranks with, both with `columns` columns. */
+export interface QueryFactors {
+  /** User rows, row-major. */
+  users: Float32Array;
+  /** Item rows, row-major. */
+  items: Float32Array;
+  /** Columns of both. */
+  columns: number;
+}
+
 /** Options of a factor model's `recommend`. */
 export interface RecommendOptions extends ModelRecommendOptions {
   /** Solve the user's factors from `userItems` instead of using the stored ones (false). */
@@ -105,8 +115,8 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   protected itemData: Float32Array = new Float32Array(0);
   /** Columns of both factor matrices (0 before fit). */
   protected rank = 0;
-  #normalizedItems: Float32Array | undefined;
-  #normalizedUsers: Float32Array | undefined;
+  #normalizedItems: FactorMatrix | undefined;
+  #normalizedUsers: FactorMatrix | undefined;
 
   /** Number of latent factors per row (0 before fit). */
   get factorCount(): number {
@@ -234,11 +244,38 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     options: RecommendOptions = {},
   ): Ranked | RankedBatch {
     this.requireFitted("recommend()");
+    return this.rankItems(
+      { users: this.userData, items: this.itemData, columns: this.rank },
+      userid,
+      userItems,
+      options,
+    );
+  }
+
+  /**
+   * `recommend` over given factor rows: the model's own, or rows a model
+   * computed for one call (a hybrid model's representations of new users or
+   * items). `userItems` must have one column per row of `factors.items`.
+   *
+   * @param factors The user and item rows to rank with.
+   * @param userid One user id or an array of them (rows of `factors.users`).
+   * @param userItems Liked items to filter (and rows to recalculate users from).
+   * @param options As `recommend`'s.
+   */
+  protected rankItems(
+    factors: QueryFactors,
+    userid: Ids,
+    userItems: CsrMatrix,
+    options: RecommendOptions,
+  ): Ranked | RankedBatch {
+    const { columns } = factors;
+    const nItems = factors.items.length / columns;
+    const nUsers = factors.users.length / columns;
     const filterLiked = options.filterAlreadyLiked ?? true;
     const recalculate = options.recalculateUser ?? false;
     const needsRows = filterLiked || recalculate;
-    if (needsRows) this.checkUserItems(userItems);
-    const userLimit = recalculate ? userItems.nRows : this.nUsers;
+    if (needsRows) checkColumns("userItems", userItems, nItems, "items");
+    const userLimit = recalculate ? userItems.nRows : nUsers;
     const users = idsInRange(
       "userid",
       userid,
@@ -257,14 +294,14 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
       }
     }
     const rows = needsRows ? userItems.rows(users) : undefined;
-    const candidates = candidateList("items", options.items, this.nItems, "items");
+    const candidates = candidateList("items", options.items, nItems, "items");
     const batch = topKDot({
-      queries: recalculate ? this.solveUsers(rows!) : gatherRows(this.userData, this.rank, users),
-      targets: this.itemData,
-      factors: this.rank,
-      k: resultCount(options.n, candidates, this.nItems),
+      queries: recalculate ? this.solveUsers(rows!) : gatherRows(factors.users, columns, users),
+      targets: factors.items,
+      factors: columns,
+      k: resultCount(options.n, candidates, nItems),
       exclude: filterLiked ? rows : undefined,
-      mask: idMask("filterItems", options.filterItems, this.nItems, "items"),
+      mask: idMask("filterItems", options.filterItems, nItems, "items"),
       candidates,
     });
     return typeof userid === "number" ? firstRow(batch) : batch;
@@ -279,7 +316,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   similarItems(itemid: ArrayLike<number>, options?: SimilarOptions): RankedBatch;
   similarItems(itemid: Ids, options: SimilarOptions = {}): Ranked | RankedBatch {
     this.requireFitted("similarItems()");
-    this.#normalizedItems ??= normalizeRows(this.itemData, this.rank);
+    this.#normalizedItems ??= normalizedFactors(this.similarityFactors("items"));
     return this.similar(
       this.#normalizedItems,
       itemid,
@@ -299,7 +336,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   similarUsers(userid: ArrayLike<number>, options?: SimilarUsersOptions): RankedBatch;
   similarUsers(userid: Ids, options: SimilarUsersOptions = {}): Ranked | RankedBatch {
     this.requireFitted("similarUsers()");
-    this.#normalizedUsers ??= normalizeRows(this.userData, this.rank);
+    this.#normalizedUsers ??= normalizedFactors(this.similarityFactors("users"));
     return this.similar(
       this.#normalizedUsers,
       userid,
@@ -357,20 +394,68 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
         );
       }
     }
-    const check = given.checkIntersections === undefined ||
-      booleanOption("checkIntersections", given.checkIntersections);
-    checkInteractions("testInteractions", testInteractions, this.nUsers, this.nItems);
-    const train = given.trainInteractions;
-    if (train !== undefined) {
-      checkInteractions("trainInteractions", train, this.nUsers, this.nItems);
-      if (check) checkNoIntersections(testInteractions, train);
-    }
-    return factorRanks(this.userData, this.itemData, this.rank, testInteractions, train);
+    return this.rankInteractions(
+      { users: this.userData, items: this.itemData, columns: this.rank },
+      testInteractions,
+      given,
+    );
   }
 
-  /** Cosine top-k of rows of a normalized factor matrix against all its rows. */
-  private similar(
-    normalized: Float32Array,
+  /**
+   * `predictRank` over given factor rows: the model's own, or rows a model
+   * computed for one call (a hybrid model's representations of the feature
+   * matrices it was passed).
+   *
+   * @param factors The user and item rows whose dot products are the scores.
+   * @param testInteractions `[users, items]` of `factors`; each stored entry is ranked.
+   * @param given The checked options: `trainInteractions` and `checkIntersections`.
+   * @param whose Whose users and items the rows are, for messages.
+   */
+  protected rankInteractions(
+    factors: QueryFactors,
+    testInteractions: CsrMatrix,
+    given: PredictRankOptions,
+    whose = "the model's",
+  ): CsrMatrix {
+    const { users, items, columns } = factors;
+    const [nUsers, nItems] = [users.length / columns, items.length / columns];
+    const check = given.checkIntersections === undefined ||
+      booleanOption("checkIntersections", given.checkIntersections);
+    checkInteractions("testInteractions", testInteractions, nUsers, nItems, whose);
+    const train = given.trainInteractions;
+    if (train !== undefined) {
+      checkInteractions("trainInteractions", train, nUsers, nItems, whose);
+      if (check) checkNoIntersections(testInteractions, train);
+    }
+    return factorRanks(users, items, columns, testInteractions, train);
+  }
+
+  /**
+   * The rows `similarItems` and `similarUsers` compare by cosine: the factor
+   * rows themselves here; a model whose rows carry bias columns may leave
+   * them out.
+   *
+   * @param side Which side's rows.
+   * @returns The rows and their columns.
+   */
+  protected similarityFactors(side: "users" | "items"): FactorMatrix {
+    const data = side === "users" ? this.userData : this.itemData;
+    return { data, shape: [data.length / this.rank, this.rank] };
+  }
+
+  /**
+   * Cosine top-k of rows of a normalized factor matrix against all its rows.
+   *
+   * @param normalized Rows scaled to unit norm (`normalizeRows`).
+   * @param ids The query rows.
+   * @param idName The name of `ids` for messages, e.g. `"itemid"`.
+   * @param what The plural noun of the rows, e.g. `"items"`.
+   * @param n Results per query.
+   * @param filter Ids never returned, and its name.
+   * @param subset The only ids ranked when given, and its name.
+   */
+  protected similar(
+    normalized: FactorMatrix,
     ids: Ids,
     idName: string,
     what: string,
@@ -380,13 +465,13 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     subset: ArrayLike<number> | undefined,
     subsetName: string,
   ): Ranked | RankedBatch {
-    const count = normalized.length / this.rank;
+    const [count, columns] = normalized.shape;
     const queries = idsInRange(idName, ids, count, what);
     const candidates = candidateList(subsetName, subset, count, what);
     const batch = topKDot({
-      queries: gatherRows(normalized, this.rank, queries),
-      targets: normalized,
-      factors: this.rank,
+      queries: gatherRows(normalized.data, columns, queries),
+      targets: normalized.data,
+      factors: columns,
       k: resultCount(n, candidates, count),
       mask: idMask(filterName, filter, count, what),
       candidates,
@@ -416,6 +501,11 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     }
     this.setFactors(users.data, items.data, users.shape[1]);
   }
+}
+
+/** A factor matrix with every row scaled to unit L2 norm. */
+export function normalizedFactors(matrix: FactorMatrix): FactorMatrix {
+  return { data: normalizeRows(matrix.data, matrix.shape[1]), shape: matrix.shape };
 }
 
 /** A `[rows, factors]` float32 matrix of a file, with factors >= 1. */

@@ -7,6 +7,7 @@
 import { readTacitFile, TacitFileError } from "../io/format.ts";
 import { AlternatingLeastSquares } from "./als.ts";
 import { BayesianPersonalizedRanking } from "./bpr.ts";
+import { HybridFactorization } from "./hybrid.ts";
 import { LogisticMatrixFactorization } from "./lmf.ts";
 import type { Model, ModelClass } from "./model.ts";
 import {
@@ -16,12 +17,13 @@ import {
   TFIDFRecommender,
 } from "./nearest_neighbours.ts";
 
-/** The model classes by file kind: `als`, `bpr`, `lmf`, `itemitem`, `cosine`, `tfidf`, `bm25`. */
+/** The model classes by file kind: `als`, `bpr`, `lmf`, `hybrid`, `itemitem`, `cosine`, `tfidf`, `bm25`. */
 export const MODEL_CLASSES: ReadonlyMap<string, ModelClass> = new Map(
   [
     AlternatingLeastSquares,
     BayesianPersonalizedRanking,
     LogisticMatrixFactorization,
+    HybridFactorization,
     ItemItemRecommender,
     CosineRecommender,
     TFIDFRecommender,
