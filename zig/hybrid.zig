@@ -131,11 +131,22 @@ pub inline fn score(user: []const f32, item: []const f32) f32 {
 /// or a fixed list in tests (`Scripted`), so one code path serves both.
 pub const Random = struct {
     prng: *Prng,
+    /// A negative drawn ahead of the step (EpochContext.runChunk), returned
+    /// by the step's first negative draw; null when none was.
+    first: *?u32,
 
     pub inline fn uniformItem(source: Random, n_items: usize) ?u32 {
+        if (source.first.*) |item| {
+            source.first.* = null;
+            return item;
+        }
         return negatives.uniform(source.prng, n_items);
     }
     pub inline fn popularItem(source: Random, likes: Csr) ?u32 {
+        if (source.first.*) |item| {
+            source.first.* = null;
+            return item;
+        }
         return negatives.popular(source.prng, likes);
     }
     pub inline fn rowPosition(source: Random, start: usize, end: usize) ?usize {
@@ -507,6 +518,11 @@ pub fn epoch(
 const prefetch_starts_ahead = 12;
 const prefetch_features_ahead = 6;
 const prefetch_params_ahead = 3;
+/// Negatives are drawn this many examples ahead (and, for bpr, resolved from
+/// their stored entry `predraw_resolve_ahead` ahead) in a ring of this size.
+const predraw_ahead = 12;
+const predraw_resolve_ahead = 8;
+const predraw_ring = 16;
 /// Features per row whose parameter rows are prefetched, at most.
 const prefetch_features_max = 4;
 
@@ -531,21 +547,69 @@ const EpochContext = struct {
         };
     }
 
+    /// Steps the chunk's examples in order. For the sampling losses each
+    /// example's first negative is drawn `predraw_ahead` examples early and
+    /// its rows prefetched level by level (the stored entry, the item's
+    /// feature list, its parameters), so the step finds them in cache.
     fn runChunk(context: *EpochContext, chunk_index: usize, worker_index: usize, prng: *Prng) void {
         const range = hogwild.chunkRange(context.examples.len, context.n_chunks, chunk_index);
         const examples = context.examples[range.start..range.end];
         const scratch = context.scratchOf(worker_index);
-        const source: Random = .{ .prng = prng };
+        const model = context.model;
+        const predraw = model.options.loss != .logistic;
+        const popular = model.options.loss == .bpr;
+        // Slot e % predraw_ring: a stored entry's position (bpr) until it is
+        // resolved into an item, or an item (warp, k-OS).
+        var ring: [predraw_ring]usize = undefined;
+        var first: ?u32 = null;
+        const source: Random = .{ .prng = prng, .first = &first };
         var counts: Counts = .{};
+        if (predraw) {
+            for (0..@min(predraw_ahead, examples.len)) |e| ring[e] = context.predrawn(prng, popular);
+            for (0..@min(predraw_ahead, examples.len)) |e| {
+                if (popular) ring[e] = @intCast(model.interactions.indices[ring[e]]);
+            }
+        }
         for (examples, 0..) |example, e| {
             context.prefetchAhead(examples, e);
-            if (context.model.step(example, scratch, source)) {
+            if (predraw) {
+                if (e + predraw_ahead < examples.len) {
+                    ring[(e + predraw_ahead) % predraw_ring] = context.predrawn(prng, popular);
+                }
+                if (popular and e + predraw_resolve_ahead < examples.len and e + predraw_resolve_ahead >= predraw_ahead) {
+                    const slot = &ring[(e + predraw_resolve_ahead) % predraw_ring];
+                    slot.* = @intCast(model.interactions.indices[slot.*]);
+                    prefetch(&model.items.features.indptr[slot.*]);
+                }
+                if (e + prefetch_features_ahead < examples.len) {
+                    prefetchFeatureList(model.items.features, ring[(e + prefetch_features_ahead) % predraw_ring]);
+                }
+                if (e + prefetch_params_ahead < examples.len) {
+                    prefetchParams(model.items, ring[(e + prefetch_params_ahead) % predraw_ring], model.columns);
+                }
+                first = @intCast(ring[e % predraw_ring]);
+            }
+            if (model.step(example, scratch, source)) {
                 counts.updates += 1;
             } else {
                 counts.skipped += 1;
             }
         }
         context.counts[chunk_index] = counts;
+    }
+
+    /// A negative drawn ahead: a stored entry's position (bpr, prefetched)
+    /// or a uniform item (its feature row start prefetched).
+    inline fn predrawn(context: *const EpochContext, prng: *Prng, popular: bool) usize {
+        const model = context.model;
+        if (popular) {
+            const position = negatives.popularPosition(prng, model.interactions);
+            prefetch(&model.interactions.indices[position]);
+            return position;
+        }
+        const item = negatives.uniform(prng, model.nItems());
+        prefetch(&model.items.features.indptr[item]);
+        return item;
     }
 
     /// Prefetches, for the examples ahead of e, each level of what their
