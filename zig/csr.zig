@@ -68,17 +68,22 @@ pub fn sortedContains(sorted: []const i32, id: i32) bool {
 }
 
 /// Whether `id` is in sorted[start..end] (non-decreasing): a lower-bound
-/// binary search. Absolute positions, not a subslice: bpr's sampler searches
-/// a row per draw, and this form costs it fewer instructions.
+/// binary search without a data-dependent branch (the halving step is a
+/// conditional move), because samplers search rows with random ids and a
+/// mispredicted branch per halving cost WARP's sampling a fifth of its time.
+/// Absolute positions, not a subslice: fewer instructions per draw.
 inline fn containsBetween(sorted: []const i32, start: usize, end: usize, id: i32) bool {
-    var low = start;
-    var high = end;
-    // Bounded: the range halves every pass.
-    while (low < high) {
-        const middle = low + (high - low) / 2;
-        if (sorted[middle] < id) low = middle + 1 else high = middle;
+    if (start >= end) return false;
+    var base = start;
+    var len = end - start;
+    // Bounded: len halves every pass. Invariant: the lower bound of id is in
+    // [base, base + len], and sorted[base - 1] < id when base > start.
+    while (len > 1) {
+        const half = len / 2;
+        base = if (sorted[base + half - 1] < id) base + half else base;
+        len -= half;
     }
-    return low < end and sorted[low] == id;
+    return sorted[base] == id;
 }
 
 /// How column indices must be ordered within a row.

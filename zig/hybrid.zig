@@ -88,6 +88,20 @@ pub const Side = struct {
         return values[@as(usize, @intCast(feature)) * columns ..][0..columns];
     }
 
+    /// The score of `entity` against a user representation q without
+    /// building the entity's: `query` is [q, 1] and `query_bias` q's bias, so
+    /// the score is q_bias + scale Σ_j w_j ([q, 1]·θ_j).
+    pub fn scoreAgainst(side: Side, entity: usize, columns: usize, scale: f32, query: []const f32, query_bias: f32) f32 {
+        assert(query.len == columns);
+        var sum: f32 = 0;
+        const range = side.features.rowRange(entity);
+        const weights = side.features.values();
+        for (side.features.indices[range.start..range.end], weights[range.start..range.end]) |feature, weight| {
+            sum += weight * simd.dot(query, row(side.params, feature, columns));
+        }
+        return query_bias + scale * sum;
+    }
+
     /// out = Σ_j w_j scale θ_j over the features of `entity`.
     pub fn represent(side: Side, entity: usize, columns: usize, scale: f32, out: []f32) void {
         assert(out.len == columns);
@@ -329,14 +343,18 @@ pub const Model = struct {
         var draws: usize = 0;
         const draws_max = draws_max_per_sample * model.options.max_sampled;
         var candidates: Candidates(@TypeOf(source)) = .init(model, source);
+        // [q_u, 1]: a candidate's score is then a dot product per feature
+        // (scoreAgainst); pairUpdate overwrites this scratch row afterwards.
+        @memcpy(scratch.gradient, scratch.user);
+        scratch.gradient[model.columns - 1] = 1;
         while (sampled < model.options.max_sampled and draws < draws_max) {
             draws += 1;
             const candidate = candidates.next() orelse return false;
             if (negatives.isPositive(model.interactions, user, candidate)) continue;
             sampled += 1;
-            model.items.represent(candidate, model.columns, item_scale, scratch.negative);
-            const negative_score: f64 = score(scratch.user, scratch.negative);
+            const negative_score: f64 = model.items.scoreAgainst(candidate, model.columns, item_scale, scratch.gradient, scratch.user[model.columns - 1]);
             if (!losses.warpViolates(positive_score, negative_score)) continue;
+            model.items.represent(candidate, model.columns, item_scale, scratch.negative);
             const g: f64 = if (kos_positives) |n_positives|
                 losses.warpKos(n_items, n_positives, sampled)
             else
