@@ -23,6 +23,7 @@ import process from "node:process";
 import { Random } from "../lib/random.ts";
 import { CsrMatrix } from "../lib/sparse.ts";
 import { trainTestSplit } from "../lib/evaluation/split.ts";
+import { permutation, sampleCdf, zipfCdf } from "../lib/datasets/synthetic.ts";
 
 /** How one scale is generated. */
 export interface HybridScale {
@@ -55,40 +56,10 @@ const GENRE_EXPONENT = 0.5;
 const TEST_SHARE = 0.2;
 const DATA_SEED = 1;
 
-/** Cumulative Zipf weights of ranks 0..count-1 (rank r weighs (r + 1)^-exponent), normalised. */
-function zipfCdf(count: number, exponent: number): Float64Array {
-  const cdf = new Float64Array(count);
-  let total = 0;
-  for (let r = 0; r < count; r++) cdf[r] = total += Math.pow(r + 1, -exponent);
-  for (let r = 0; r < count; r++) cdf[r]! /= total;
-  return cdf;
-}
-
-/** The first position whose cumulative weight exceeds u. */
-function draw(cdf: Float64Array, u: number): number {
-  let lo = 0;
-  let hi = cdf.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (cdf[mid]! > u) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
-
-function shuffled(count: number, random: Random): Int32Array {
-  const out = Int32Array.from({ length: count }, (_, k) => k);
-  for (let k = count - 1; k > 0; k--) {
-    const j = random.int(k + 1);
-    [out[k], out[j]] = [out[j]!, out[k]!];
-  }
-  return out;
-}
-
 /** `count` distinct values of [0, n) drawn from `cdf` (count <= n). */
 function distinct(count: number, cdf: Float64Array, random: Random): number[] {
   const out = new Set<number>();
-  while (out.size < count) out.add(draw(cdf, random.nextFloat()));
+  while (out.size < count) out.add(sampleCdf(cdf, random.nextFloat()));
   return [...out].sort((a, b) => a - b);
 }
 
@@ -98,7 +69,7 @@ export function generate(scale: HybridScale): { plays: CsrMatrix; itemGenres: Cs
   const random = new Random(DATA_SEED);
   // Item popularity: Zipf over a shuffled order; genre sizes: a milder Zipf.
   const popularity = new Float64Array(items);
-  const byRank = shuffled(items, random);
+  const byRank = permutation(items, random);
   for (let r = 0; r < items; r++) popularity[byRank[r]!] = Math.pow(r + 1, -ITEM_EXPONENT);
   const genreCdf = zipfCdf(genres, GENRE_EXPONENT);
   const genreRows: number[] = [];
@@ -124,7 +95,7 @@ export function generate(scale: HybridScale): { plays: CsrMatrix; itemGenres: Cs
   const genreItems = members.map((ids) => ids.length > 0 ? ids : everyItem);
   // Activity: minPerUser plus a Zipf share (over a shuffled user order) of the rest, capped.
   const activityCdf = zipfCdf(users, USER_EXPONENT);
-  const userOrder = shuffled(users, random);
+  const userOrder = permutation(users, random);
   const rest = scale.nnz - users * scale.minPerUser;
   const cap = Math.floor(0.4 * items);
   const rows: number[] = [];
@@ -141,9 +112,9 @@ export function generate(scale: HybridScale): { plays: CsrMatrix; itemGenres: Cs
       let item: number;
       if (random.nextFloat() < LOYALTY) {
         const g = liked[random.int(liked.length)]!;
-        item = genreItems[g]![draw(inGenre[g]!, random.nextFloat())]!;
+        item = genreItems[g]![sampleCdf(inGenre[g]!, random.nextFloat())]!;
       } else {
-        item = draw(overall, random.nextFloat());
+        item = sampleCdf(overall, random.nextFloat());
       }
       if (taken[item] === 0) {
         taken[item] = 1;
@@ -263,7 +234,7 @@ function dump(name: string, scale: HybridScale): void {
   let evalUsers = withTest;
   if (scale.evalUsers > 0 && scale.evalUsers < withTest.length) {
     const random = new Random(DATA_SEED + 1);
-    const order = shuffled(withTest.length, random).subarray(0, scale.evalUsers);
+    const order = permutation(withTest.length, random).subarray(0, scale.evalUsers);
     evalUsers = Int32Array.from(order, (k) => withTest[k]!).sort();
   }
   const dir = outDir(name);

@@ -132,9 +132,7 @@ fn hybridStep(pool: *ThreadPool, a: View(hybrid_step_declaration)) Error!void {
 
 /// The checked model view shared by epoch and step.
 fn checkedModel(pool: *ThreadPool, a: anytype) Error!hybrid.Model {
-    if (a.columns < 2 or a.columns > checks.factors_max + 1) {
-        return status.fail(.out_of_range, "Expected columns (components + 1) to be in 2..{d} but found {d}", .{ checks.factors_max + 1, a.columns });
-    }
+    try checkColumns(a.columns);
     if (a.loss < 0 or a.loss > 3) {
         return status.fail(.invalid_argument, "Expected loss to be 0 (logistic), 1 (bpr), 2 (warp) or 3 (warp-kos) but found {d}", .{a.loss});
     }
@@ -179,6 +177,13 @@ fn checkedModel(pool: *ThreadPool, a: anytype) Error!hybrid.Model {
     };
 }
 
+/// A parameter row holds at least one component and the bias.
+fn checkColumns(columns: usize) Error!void {
+    if (columns < 2 or columns > checks.factors_max + 1) {
+        return status.fail(.out_of_range, "Expected columns (components + 1) to be in 2..{d} but found {d}", .{ checks.factors_max + 1, columns });
+    }
+}
+
 fn requireFiniteParams(pool: *ThreadPool, user_params: []const f32, item_params: []const f32, columns: usize) Error!void {
     checks.requireAllFinite(pool, user_params, columns, "user_params") catch |err| {
         status.setMessage("The user feature parameters became non-finite during the epoch (the model diverged): try a smaller learningRate, or normalise the features and sample weights");
@@ -203,9 +208,7 @@ const hybrid_represent_declaration: abi.Declaration = .{ .name = "tacit_hybrid_r
 pub const hybrid_represent = edge.Export(hybrid_represent_declaration, hybridRepresent);
 
 fn hybridRepresent(pool: *ThreadPool, a: View(hybrid_represent_declaration)) Error!void {
-    if (a.columns < 2 or a.columns > checks.factors_max + 1) {
-        return status.fail(.out_of_range, "Expected columns (components + 1) to be in 2..{d} but found {d}", .{ checks.factors_max + 1, a.columns });
-    }
+    try checkColumns(a.columns);
     const features = try checks.checkedCsr(pool, a.indptr, a.indices, a.data, a.n_features, .any, .{});
     const side: hybrid.Side = .{ .features = features, .params = @constCast(a.params), .squares = &.{}, .deltas = &.{}, .alpha = 0 };
     hybrid.representAll(pool, side, a.columns, a.out);
@@ -231,9 +234,7 @@ const hybrid_predict_declaration: abi.Declaration = .{ .name = "tacit_hybrid_pre
 pub const hybrid_predict = edge.Export(hybrid_predict_declaration, hybridPredict);
 
 fn hybridPredict(pool: *ThreadPool, a: View(hybrid_predict_declaration)) Error!void {
-    if (a.columns < 2 or a.columns > checks.factors_max + 1) {
-        return status.fail(.out_of_range, "Expected columns (components + 1) to be in 2..{d} but found {d}", .{ checks.factors_max + 1, a.columns });
-    }
+    try checkColumns(a.columns);
     const user_features = try checks.checkedCsr(pool, a.uf_indptr, a.uf_indices, a.uf_data, a.n_user_features, .any, user_feature_names);
     const item_features = try checks.checkedCsr(pool, a.if_indptr, a.if_indices, a.if_data, a.n_item_features, .any, item_feature_names);
     for (a.user_ids, a.item_ids, 0..) |u, i, p| {

@@ -121,7 +121,8 @@ function truncateEntries(matrix: CsrMatrix, nnz: number): CsrMatrix {
   );
 }
 
-function zipfCdf(count: number, exponent: number): Float64Array {
+/** Cumulative Zipf weights of ranks 0..count-1 (rank r weighs (r + 1)^-exponent), normalised to end at 1. */
+export function zipfCdf(count: number, exponent: number): Float64Array {
   const cdf = new Float64Array(count);
   let total = 0;
   for (let r = 0; r < count; r++) {
@@ -133,7 +134,7 @@ function zipfCdf(count: number, exponent: number): Float64Array {
 }
 
 /** The first rank whose cumulative weight exceeds u (binary search). */
-function sampleCdf(cdf: Float64Array, u: number): number {
+export function sampleCdf(cdf: Float64Array, u: number): number {
   let lo = 0;
   let hi = cdf.length - 1;
   while (lo < hi) {
@@ -144,7 +145,8 @@ function sampleCdf(cdf: Float64Array, u: number): number {
   return lo;
 }
 
-function permutation(count: number, random: Random): Int32Array {
+/** A uniformly random permutation of 0..count-1 (Fisher–Yates). */
+export function permutation(count: number, random: Random): Int32Array {
   const out = new Int32Array(count);
   for (let k = 0; k < count; k++) out[k] = k;
   for (let k = count - 1; k > 0; k--) {
