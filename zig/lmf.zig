@@ -41,8 +41,9 @@
 //! Memory: the rows y_i a step reads are scattered, so they are prefetched
 //! ahead of their use: a positive's `positive_prefetch_distance` entries
 //! before, the negatives through a three-stage pipeline (`addNegatives`).
-//! On the lastfm-360K-sized bench matrix (f = 32) each halves an epoch's time
-//! or better.
+//! On the lastfm-360K-sized bench matrix (f = 32, one thread, implicit's
+//! cap) an epoch took 18.7 s drawing and using one negative at a time, 10.8 s
+//! with the negatives' pipeline and 6.5 s with the positives' prefetch too.
 
 const std = @import("std");
 const assert = std.debug.assert;

@@ -23,9 +23,10 @@
  *   dot products per side.
  * - `"perPositive"`: negProp × the row's stored entries, uncapped, the paper's
  *   rule. With the default negProp the negatives outnumber the positives thirty
- *   to one; on generated logs its held-out precision@10 measures 3 to 12 times
- *   below the default's (tests/lmf_quality.test.ts, bench/lmf_quality.sh), and
- *   an epoch costs about (1 + negProp) × nnz dot products per side.
+ *   to one; on generated logs its held-out precision@10 measured 3 to 20
+ *   times below the default's and its fits took 13 times as long
+ *   (tests/lmf_quality.test.ts, bench/lmf_quality.sh). An epoch costs about
+ *   (1 + negProp) × nnz dot products per side.
  *
  * Factor layout, as `implicit`: both matrices have `factors + 2` columns,
  * a user row [x_u, 1, β_u] and an item row [y_i, β_i, 1], so the plain dot
