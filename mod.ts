@@ -89,6 +89,7 @@ export type { BayesianPersonalizedRankingOptions, BprFitOptions } from "./lib/mo
 export { LogisticMatrixFactorization } from "./lib/models/lmf.ts";
 export type {
   LmfFitOptions,
+  LmfNegativeSampling,
   LmfRecommendOptions,
   LogisticMatrixFactorizationOptions,
 } from "./lib/models/lmf.ts";

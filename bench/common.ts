@@ -2,7 +2,7 @@
  * Shared pieces of the benchmarks: argument parsing, peak memory, a
  * lastfm-360K-sized generated matrix, and a table printer.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { powerLawMatrix } from "../lib/datasets/synthetic.ts";
 import type { CsrMatrix } from "../lib/sparse.ts";
@@ -53,4 +53,19 @@ export function lastfmSized(scale: { users: number; items: number; nnz: number }
 
 export function runtimeName(): string {
   return typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "deno";
+}
+
+/**
+ * Writes `m` as raw little-endian arrays for the Python comparisons:
+ * bench/out/<stem>.{indptr.i32,indices.i32,data.f32,json} (bench/implicit_common.py reads them).
+ */
+export function writeCsr(stem: string, m: CsrMatrix): void {
+  const dir = new URL("./out/", import.meta.url);
+  mkdirSync(dir, { recursive: true });
+  const bytes = (a: Int32Array | Float32Array) =>
+    new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  writeFileSync(new URL(`${stem}.indptr.i32`, dir), bytes(m.indptr));
+  writeFileSync(new URL(`${stem}.indices.i32`, dir), bytes(m.indices));
+  writeFileSync(new URL(`${stem}.data.f32`, dir), bytes(m.data));
+  writeFileSync(new URL(`${stem}.json`, dir), JSON.stringify({ shape: m.shape, nnz: m.nnz }));
 }

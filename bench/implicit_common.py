@@ -1,5 +1,5 @@
-"""What the Python comparison scripts share: the matrix bench/dump_matrix.ts
-wrote, batched recommend throughput measured as bench/als.ts measures it, and
+"""What the Python comparison scripts share: the matrices bench/common.ts
+writeCsr wrote, batched recommend throughput measured as bench/als.ts measures it, and
 peak RSS."""
 import json, resource, time
 from pathlib import Path
@@ -10,13 +10,18 @@ import scipy.sparse as sp
 OUT = Path(__file__).parent / "out"
 
 
-def load_plays():
-    """The dumped users x items matrix as scipy CSR."""
-    shape = json.loads((OUT / "matrix.json").read_text())["shape"]
-    indptr = np.fromfile(OUT / "matrix.indptr.i32", dtype=np.int32)
-    indices = np.fromfile(OUT / "matrix.indices.i32", dtype=np.int32)
-    data = np.fromfile(OUT / "matrix.data.f32", dtype=np.float32)
+def load_csr(stem):
+    """The matrix bench/common.ts writeCsr wrote as bench/out/<stem>.*, as scipy CSR."""
+    shape = json.loads((OUT / f"{stem}.json").read_text())["shape"]
+    indptr = np.fromfile(OUT / f"{stem}.indptr.i32", dtype=np.int32)
+    indices = np.fromfile(OUT / f"{stem}.indices.i32", dtype=np.int32)
+    data = np.fromfile(OUT / f"{stem}.data.f32", dtype=np.float32)
     return sp.csr_matrix((data, indices, indptr), shape=tuple(shape))
+
+
+def load_plays():
+    """The users x items matrix bench/dump_matrix.ts wrote, as scipy CSR."""
+    return load_csr("matrix")
 
 
 def recommend_throughput(model, plays, users_max=20000):

@@ -75,3 +75,68 @@ export function heldOutAuc(
   }
   return total / counted;
 }
+
+/** A train matrix and the held-out entries of each user. */
+export interface HeldOutShare {
+  /** The matrix without the held-out entries. */
+  train: CsrMatrix;
+  /** heldOut[u] = the items held out of row u (possibly none). */
+  heldOut: number[][];
+}
+
+/** Moves each stored entry to the held-out set with chance `share`. */
+export function holdOutShare(matrix: CsrMatrix, share: number, seed: number): HeldOutShare {
+  const next = seeded(seed);
+  const rows: number[] = [];
+  const cols: number[] = [];
+  const values: number[] = [];
+  const heldOut: number[][] = Array.from({ length: matrix.nRows }, () => []);
+  for (let u = 0; u < matrix.nRows; u++) {
+    const { indices, data } = matrix.row(u);
+    for (let p = 0; p < indices.length; p++) {
+      if (next() < share) {
+        heldOut[u]!.push(indices[p]!);
+        continue;
+      }
+      rows.push(u);
+      cols.push(indices[p]!);
+      values.push(data[p]!);
+    }
+  }
+  return { train: CsrMatrix.fromCoo({ rows, cols, values, shape: matrix.shape }), heldOut };
+}
+
+/**
+ * Precision at k as Python implicit's ranking_metrics_at_k accumulates it:
+ * Σ_u hits_u / Σ_u min(k, |T_u|) over users with held-out items T_u, where
+ * hits_u counts T_u among the k best-scored items outside the user's `train`
+ * row (scores are dot products of rows of `users` and `items`, `f` columns;
+ * ties go to the lower id).
+ */
+export function heldOutPrecisionAtK(
+  train: CsrMatrix,
+  heldOut: number[][],
+  users: Float32Array,
+  items: Float32Array,
+  f: number,
+  k: number,
+): number {
+  let hits = 0;
+  let possible = 0;
+  const scores = new Float64Array(train.nCols);
+  for (let u = 0; u < train.nRows; u++) {
+    const targets = new Set(heldOut[u]!);
+    if (targets.size === 0) continue;
+    for (let i = 0; i < train.nCols; i++) {
+      let s = 0;
+      for (let d = 0; d < f; d++) s += users[u * f + d]! * items[i * f + d]!;
+      scores[i] = s;
+    }
+    const seen = new Set(train.row(u).indices);
+    const candidates = Array.from({ length: train.nCols }, (_, i) => i).filter((i) => !seen.has(i));
+    candidates.sort((a, b) => scores[b]! - scores[a]! || a - b);
+    for (const i of candidates.slice(0, k)) if (targets.has(i)) hits++;
+    possible += Math.min(k, targets.size);
+  }
+  return hits / possible;
+}

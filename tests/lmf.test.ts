@@ -101,6 +101,7 @@ test("the native LMF half-epoch matches a plain-TypeScript Adagrad step", () => 
     learning_rate: 0.8,
     regularization: 0.3,
     neg_prop: 0,
+    negatives_max: f,
     seed: 1,
   });
   for (let k = 0; k < x.length; k++) {
@@ -126,10 +127,45 @@ test("the native LMF half-epoch matches a plain-TypeScript Adagrad step", () => 
     learning_rate: 0.8,
     regularization: 0.3,
     neg_prop: 4,
+    negatives_max: f,
     seed: 1,
   });
   assert.notDeepEqual(x, before);
   for (let u = 0; u < 12; u++) assert.equal(x[u * f + 5], before[u * f + 5]);
+});
+
+test("negatives_max caps a row's negatives: a cap of 0 gives the step without negatives", () => {
+  const f = 6;
+  const m = randomMatrix(10, 8, 0.4, 6);
+  const start = randomFactors(10, f, 7);
+  const y = randomFactors(8, f, 8);
+  const step = (negProp: number, negativesMax: number) => {
+    const x = Float32Array.from(start);
+    callNative("tacit_lmf_update", {
+      n_rows: m.nRows,
+      indptr: m.indptr,
+      indices: m.indices,
+      data: m.data,
+      x,
+      y,
+      n_other: 8,
+      f,
+      adagrad: new Float32Array(x.length),
+      fixed_column: 4,
+      learning_rate: 0.7,
+      regularization: 0.2,
+      neg_prop: negProp,
+      negatives_max: negativesMax,
+      seed: 5,
+    });
+    return x;
+  };
+  assert.deepEqual(step(30, 0), step(0, 2_147_483_647));
+  assert.notDeepEqual(step(30, 1), step(30, 0));
+  // Rows have at most 8 entries, so a cap of 240 = 30 × 8 never binds (and the 10 rows make one
+  // chunk either way, drawing from one stream): the same step as the uncapped rule.
+  assert.deepEqual(step(30, 240), step(30, 2_147_483_647));
+  assert.notDeepEqual(step(30, 8), step(30, 2_147_483_647));
 });
 
 test("bad options and negative confidences are refused with clear errors", async () => {
@@ -143,6 +179,7 @@ test("bad options and negative confidences are refused with clear errors", async
     [{ regularization: -0.5 }, /regularization/],
     [{ iterations: 2.5 }, /iterations/],
     [{ negProp: -1 }, /negProp/],
+    [{ negativeSampling: "paper" }, /negativeSampling/],
     [{ randomState: Number.NaN }, /randomState/],
     [{ dtype: "float16" }, /dtype/],
   ];
@@ -187,6 +224,7 @@ test("save then load round-trips the factors and options", async () => {
     iterations: 2,
     negProp: 4,
     learningRate: 0.5,
+    negativeSampling: "perPositive",
     randomState: 6,
   }).fit(train, quiet);
   const path = join(dir, "lmf.tacit");
@@ -197,6 +235,7 @@ test("save then load round-trips the factors and options", async () => {
   assert.deepEqual(loaded.userFactors.shape, [train.nRows, 7]);
   assert.equal(loaded.negProp, 4);
   assert.equal(loaded.learningRate, 0.5);
+  assert.equal(loaded.negativeSampling, "perPositive");
   assert.deepEqual(
     loaded.recommend([0, 5], train, { n: 4 }),
     model.recommend([0, 5], train, { n: 4 }),

@@ -69,6 +69,7 @@ const cases: [AnyModelClass, Record<string, unknown>][] = [
     regularization: 0.1,
     iterations: 3,
     negProp: 4,
+    negativeSampling: "perPositive",
     randomState: 2,
   }],
   [ItemItemRecommender as AnyModelClass, { k: 3, numThreads: 1 }],
@@ -159,6 +160,7 @@ test("defaults are implicit's", () => {
     regularization: 0.6,
     iterations: 30,
     negProp: 30,
+    negativeSampling: "implicit",
     numThreads: 0,
     dtype: "float32",
   });

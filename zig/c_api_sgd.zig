@@ -129,9 +129,11 @@ fn bprSample(pool: *ThreadPool, a: View(bpr_sample_declaration)) Error!void {
 }
 
 /// One logistic-MF half-epoch (Johnson 2014): one Adagrad step on every row
-/// x_u against fixed y, with neg_prop·|row| sampled negatives per row; column
-/// fixed_column of x is never changed. Rows draw from generators seeded from
-/// (seed, row), so the result does not depend on the thread count.
+/// x_u against fixed y, with min(negatives_max, neg_prop·|row|) sampled
+/// negatives per row (negatives_max = f is implicit's rule, 2^31 − 1 the
+/// paper's uncapped one); column fixed_column of x is never changed. Chunks
+/// of rows draw from generators seeded from (seed, chunk), so the result does
+/// not depend on the thread count.
 const lmf_update_declaration: abi.Declaration = .{ .name = "tacit_lmf_update", .long = true, .params = &([_]abi.Param{
     count("n_rows"),
 } ++ abi.csr("", "n_rows", true) ++ [_]abi.Param{
@@ -144,6 +146,7 @@ const lmf_update_declaration: abi.Declaration = .{ .name = "tacit_lmf_update", .
     float("learning_rate"),
     float("regularization"),
     count("neg_prop"),
+    count("negatives_max"),
     int("seed"),
 }) };
 pub const lmf_update = edge.Export(lmf_update_declaration, lmfUpdate);
@@ -162,6 +165,7 @@ fn lmfUpdate(pool: *ThreadPool, a: View(lmf_update_declaration)) Error!void {
         .learning_rate = a.learning_rate,
         .regularization = a.regularization,
         .neg_prop = a.neg_prop,
+        .negatives_max = if (a.negatives_max == std.math.maxInt(i32)) lmf.negatives_unlimited else a.negatives_max,
         .seed = checks.seedOf(a.seed),
         .fixed_column = @intCast(a.fixed_column),
     });
@@ -242,9 +246,11 @@ test "the SGD exports validate their arguments and name them" {
     var adagrad: [2 * 4]f32 = @splat(0);
     var x: [2 * 4]f32 = @splat(0.1);
     const y: [3 * 4]f32 = @splat(0.2);
-    const update = .{ .n_rows = 2, .indptr = &indptr, .indices = &indices, .data = &data, .x = &x, .y = &y, .n_other = 3, .f = 4, .adagrad = &adagrad, .fixed_column = 2, .learning_rate = 1, .regularization = 0.6, .neg_prop = 5, .seed = 1 };
+    const update = .{ .n_rows = 2, .indptr = &indptr, .indices = &indices, .data = &data, .x = &x, .y = &y, .n_other = 3, .f = 4, .adagrad = &adagrad, .fixed_column = 2, .learning_rate = 1, .regularization = 0.6, .neg_prop = 5, .negatives_max = 4, .seed = 1 };
     try testing.expectEqual(0, callForTest(lmf_update, update).status);
     try expectFailure(-2, "Expected fixed_column to be in 0..3 but found 4", callForTest(lmf_update, withField(update, "fixed_column", 4)));
     try expectFailure(-2, "Expected neg_prop to be >= 0 but found -5", callForTest(lmf_update, withField(update, "neg_prop", -5)));
+    try expectFailure(-2, "Expected negatives_max to be >= 0 but found -1", callForTest(lmf_update, withField(update, "negatives_max", -1)));
+    try testing.expectEqual(0, callForTest(lmf_update, withField(update, "negatives_max", std.math.maxInt(i32))).status);
     try expectFailure(-1, "Expected adagrad to have 8 elements (n_rows × f) but found 4", callForTest(lmf_update, withField(update, "adagrad", adagrad[0..4])));
 }

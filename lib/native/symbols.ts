@@ -169,7 +169,8 @@ export const abiDescription = {
         { name: "learning_rate", kind: "float", offset: 124 },
         { name: "regularization", kind: "float", offset: 128 },
         { name: "neg_prop", kind: "count", offset: 132 },
-        { name: "seed", kind: "int", offset: 136 },
+        { name: "negatives_max", kind: "count", offset: 136 },
+        { name: "seed", kind: "int", offset: 140 },
       ],
     },
     {
