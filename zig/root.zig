@@ -46,6 +46,7 @@ test {
     _ = @import("sgd/losses.zig");
     _ = @import("sgd/optimizers.zig");
     _ = @import("sgd/hogwild.zig");
+    _ = @import("sgd/pipeline.zig");
     _ = knn;
     _ = bpr;
     _ = lmf;
