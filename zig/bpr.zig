@@ -31,7 +31,6 @@ const std = @import("std");
 const assert = std.debug.assert;
 const simd = @import("simd.zig");
 const csr = @import("csr.zig");
-const partition = @import("partition.zig");
 const ThreadPool = @import("ThreadPool.zig");
 
 const Csr = csr.Csr;
@@ -302,39 +301,6 @@ pub fn sample(likes: Csr, row_of: []const i32, options: Options, out_users: []i3
     assert(k == options.n_samples);
 }
 
-/// The first nonzero whose `row_of` entry is wrong, or null. Parallel over rows.
-pub fn firstBadRowOf(pool: *ThreadPool, indptr: []const i32, row_of: []const i32) ?usize {
-    const Context = struct {
-        indptr: []const i32,
-        row_of: []const i32,
-        n_tasks: usize,
-        position_bad_min: std.atomic.Value(usize) = .init(std.math.maxInt(usize)),
-
-        fn runTask(context: *@This(), task_index: usize, worker_index: usize) void {
-            _ = worker_index;
-            const rows = partition.taskRows(context.indptr, 1, context.n_tasks, task_index);
-            for (rows.start..rows.end) |row| {
-                const start: usize = @intCast(context.indptr[row]);
-                const end: usize = @intCast(context.indptr[row + 1]);
-                for (start..end) |nz| {
-                    if (context.row_of[nz] != row) {
-                        _ = context.position_bad_min.fetchMin(nz, .monotonic);
-                        return;
-                    }
-                }
-            }
-        }
-    };
-    var context: Context = .{
-        .indptr = indptr,
-        .row_of = row_of,
-        .n_tasks = partition.taskCount(indptr.len - 1, pool.threadCount(), 8),
-    };
-    pool.run(context.n_tasks, &context, Context.runTask);
-    const position = context.position_bad_min.load(.monotonic);
-    return if (position == std.math.maxInt(usize)) null else position;
-}
-
 // ---------------------------------------------------------------------------
 
 const testing = std.testing;
@@ -498,7 +464,4 @@ test "an epoch on several threads keeps every value finite" {
     });
     try testing.expect(counts.correct + counts.skipped <= 20 * likes.view().nnz());
     try testing.expect(simd.allFinite(x) and simd.allFinite(y));
-    try testing.expectEqual(null, firstBadRowOf(&pool, likes.matrix.indptr, likes.row_of));
-    likes.row_of[5] += 1;
-    try testing.expectEqual(5, firstBadRowOf(&pool, likes.matrix.indptr, likes.row_of));
 }

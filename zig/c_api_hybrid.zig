@@ -6,7 +6,6 @@ const status = @import("status.zig");
 const ThreadPool = @import("ThreadPool.zig");
 const csr = @import("csr.zig");
 const hybrid = @import("hybrid.zig");
-const bpr = @import("bpr.zig");
 const abi = @import("abi/declaration.zig");
 const edge = @import("abi/edge.zig");
 const View = @import("abi/layout.zig").View;
@@ -74,9 +73,7 @@ pub const hybrid_epoch = edge.Export(hybrid_epoch_declaration, hybridEpoch);
 
 fn hybridEpoch(pool: *ThreadPool, a: View(hybrid_epoch_declaration)) Error!void {
     var model = try checkedModel(pool, a);
-    if (bpr.firstBadRowOf(pool, a.indptr, a.row_of)) |nz| {
-        return status.fail(.invalid_argument, "Expected row_of[{d}] to be the row holding nonzero {d} but found {d}", .{ nz, nz, a.row_of[nz] });
-    }
+    try csr.checkRowOf(pool, a.indptr, a.row_of);
     for (a.weights, 0..) |w, nz| {
         if (!std.math.isFinite(w) or w < 0) {
             return status.fail(.invalid_argument, "Expected weights to be finite and >= 0 but found {f} at weights[{d}]", .{ status.floatName(w), nz });

@@ -173,20 +173,11 @@ fn lmfUpdate(pool: *ThreadPool, a: View(lmf_update_declaration)) Error!void {
 /// row_of (the row of every nonzero), in parallel.
 fn checkedLikes(pool: *ThreadPool, indptr: []const i32, indices: []const i32, row_of: []const i32, n_cols: usize, n_samples: usize) Error!csr.Csr {
     const likes = try checks.checkedCsr(pool, indptr, indices, null, n_cols, .strictly_increasing, .{});
-    if (bpr.firstBadRowOf(pool, indptr, row_of)) |nz| {
-        const row = rowOf(indptr, nz);
-        return status.fail(.invalid_argument, "Expected row_of[{d}] to be {d} (the row holding nonzero {d}) but found {d}", .{ nz, row, nz, row_of[nz] });
-    }
+    try csr.checkRowOf(pool, indptr, row_of);
     if (likes.nnz() == 0 and n_samples > 0) {
         return status.fail(.out_of_range, "Expected a matrix with at least one nonzero to draw {d} samples from but found none", .{n_samples});
     }
     return likes;
-}
-
-fn rowOf(indptr: []const i32, nz: usize) usize {
-    var row: usize = 0;
-    while (row + 1 < indptr.len and indptr[row + 1] <= nz) row += 1;
-    return row;
 }
 
 fn checkRates(learning_rate: f32, regularization: f32) Error!void {
