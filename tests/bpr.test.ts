@@ -71,6 +71,36 @@ test("a seeded single-thread fit is reproducible bit for bit", async () => {
   assert.notDeepEqual(a.itemFactors.data, c.itemFactors.data);
 });
 
+test("a deterministic seeded fit gives the same factors on one thread and on two", async () => {
+  // Several chunks per epoch (one per 4096 samples), so two threads would share them.
+  assert.ok(train.nnz > 2 * 4096, `${train.nnz} samples per epoch`);
+  const options = {
+    factors: 8,
+    learningRate: 0.05,
+    iterations: 4,
+    randomState: 11,
+    deterministic: true,
+  };
+  const one = await new BayesianPersonalizedRanking({ ...options, numThreads: 1 }).fit(
+    train,
+    quiet,
+  );
+  const two = await new BayesianPersonalizedRanking({ ...options, numThreads: 2 }).fit(
+    train,
+    quiet,
+  );
+  assert.equal(two.deterministic, true);
+  assert.deepEqual(one.userFactors.data, two.userFactors.data);
+  assert.deepEqual(one.itemFactors.data, two.itemFactors.data);
+  // Deterministic runs the same chunks in the same order as one thread does.
+  const plain = await new BayesianPersonalizedRanking({
+    ...options,
+    deterministic: false,
+    numThreads: 1,
+  }).fit(train, quiet);
+  assert.deepEqual(plain.itemFactors.data, one.itemFactors.data);
+});
+
 /** The update of Rendle et al. 2009 (§4.3) on one triple, in float64, with the bias layout. */
 function referenceStep(
   user: Float32Array,
@@ -184,6 +214,7 @@ test("verified negative samples are never items the user liked", () => {
     regularization: 0.01,
     verify_negatives: 1,
     seed: 7,
+    deterministic: 0,
     n_samples: n,
     out_counts: counts,
   });
@@ -277,6 +308,7 @@ test("bad options are refused with errors naming the option", () => {
     [{ regularization: -1 }, /regularization/],
     [{ iterations: -1 }, /iterations/],
     [{ verifyNegativeSamples: "yes" }, /verifyNegativeSamples/],
+    [{ deterministic: 1 }, /deterministic/],
     [{ randomState: -3 }, /randomState/],
     [{ numThreads: 1.5 }, /numThreads/],
     [{ dtype: "float64" }, /dtype/],

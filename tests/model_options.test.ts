@@ -60,6 +60,7 @@ const cases: [AnyModelClass, Record<string, unknown>][] = [
     regularization: 0.3,
     iterations: 4,
     verifyNegativeSamples: false,
+    deterministic: true,
     randomState: 9,
     numThreads: 1,
   }],
@@ -151,6 +152,7 @@ test("defaults are implicit's", () => {
     regularization: 0.01,
     iterations: 100,
     verifyNegativeSamples: true,
+    deterministic: false,
     numThreads: 0,
     dtype: "float32",
   });

@@ -2,13 +2,18 @@
 //! lastfm-360K by default (358K users, 292K items, about 17.5M nonzeros,
 //! power-law row lengths and item popularity).
 //!
-//!   zig build bench -Doptimize=ReleaseFast -- [n_users n_items f threads]
+//!   zig build bench -Doptimize=ReleaseFast -- [n_users n_items f threads [kernels]]
+//!
+//! `kernels` is a comma-separated list of als, topk and bpr (all by default).
 
 const std = @import("std");
 const tacit = @import("tacit");
 const api = tacit.c_api;
 const plain = tacit.abi_table;
 const edge = tacit.abi_edge;
+
+/// BPR epochs timed per thread count.
+const bpr_epochs = 3;
 
 const Matrix = struct {
     indptr: []i32,
@@ -25,6 +30,7 @@ pub fn main(init: std.process.Init.Minimal) !void {
     const n_items = try argument(args, 2, 292_000);
     const f = try argument(args, 3, 64);
     const threads = try argument(args, 4, 0);
+    const kernels: []const u8 = if (args.len > 5) args[5] else "als,topk,bpr";
     _ = plain.tacit_set_num_threads(@intCast(threads));
     std.debug.print("threads = {d}, simd lanes = {d}\n", .{ plain.tacit_get_num_threads(), tacit.simd.lanes });
 
@@ -40,19 +46,24 @@ pub fn main(init: std.process.Init.Minimal) !void {
     const ni: c_int = @intCast(n_items);
 
     timer = Timer.start();
-    try check(edge.callWithSlices(api.csr_check, .{ .n_rows = nu, .n_cols = ni, .indptr = matrix.indptr, .indices = matrix.indices, .data = matrix.data }));
-    std.debug.print("csr_check            {d:.3} s\n", .{timer.lap()});
-    try check(edge.callWithSlices(api.gram, .{ .factors = y, .n = ni, .f = fi, .ridge = 0.1, .out = gram }));
-    std.debug.print("gram (items)         {d:.3} s\n", .{timer.lap()});
-    for (0..2) |_| {
-        try check(alsSolve(matrix, x, y, ni, fi, 0));
-        std.debug.print("als_solve cg3 users  {d:.3} s\n", .{timer.lap()});
+    if (selected(kernels, "bpr")) try benchBpr(allocator, matrix, n_items, f);
+    if (selected(kernels, "als")) {
+        _ = timer.lap();
+        try check(edge.callWithSlices(api.csr_check, .{ .n_rows = nu, .n_cols = ni, .indptr = matrix.indptr, .indices = matrix.indices, .data = matrix.data }));
+        std.debug.print("csr_check            {d:.3} s\n", .{timer.lap()});
+        try check(edge.callWithSlices(api.gram, .{ .factors = y, .n = ni, .f = fi, .ridge = 0.1, .out = gram }));
+        std.debug.print("gram (items)         {d:.3} s\n", .{timer.lap()});
+        for (0..2) |_| {
+            try check(alsSolve(matrix, x, y, ni, fi, 0));
+            std.debug.print("als_solve cg3 users  {d:.3} s\n", .{timer.lap()});
+        }
+        var loss: [2]f64 = undefined;
+        try check(edge.callWithSlices(api.als_loss, .{ .n_rows = nu, .indptr = matrix.indptr, .indices = matrix.indices, .data = matrix.data, .x = x, .y = y, .n_other = ni, .f = fi, .regularization = 0.1, .alpha = 2, .out = &loss }));
+        std.debug.print("als_loss             {d:.3} s  (loss/Σc = {e:.4})\n", .{ timer.lap(), loss[0] / loss[1] });
+        try check(alsSolve(matrix, x, y, ni, fi, 1));
+        std.debug.print("als_solve chol users {d:.3} s\n", .{timer.lap()});
     }
-    var loss: [2]f64 = undefined;
-    try check(edge.callWithSlices(api.als_loss, .{ .n_rows = nu, .indptr = matrix.indptr, .indices = matrix.indices, .data = matrix.data, .x = x, .y = y, .n_other = ni, .f = fi, .regularization = 0.1, .alpha = 2, .out = &loss }));
-    std.debug.print("als_loss             {d:.3} s  (loss/Σc = {e:.4})\n", .{ timer.lap(), loss[0] / loss[1] });
-    try check(alsSolve(matrix, x, y, ni, fi, 1));
-    std.debug.print("als_solve chol users {d:.3} s\n", .{timer.lap()});
+    if (!selected(kernels, "topk")) return;
 
     const n_queries: usize = @min(n_users, 2000);
     const k: usize = 10;
@@ -71,6 +82,71 @@ pub fn main(init: std.process.Init.Minimal) !void {
 fn argument(args: []const [:0]const u8, index: usize, default: usize) !usize {
     if (args.len <= index) return default;
     return std.fmt.parseInt(usize, args[index], 10);
+}
+
+fn selected(kernels: []const u8, name: []const u8) bool {
+    var names = std.mem.tokenizeScalar(u8, kernels, ',');
+    while (names.next()) |candidate| if (std.mem.eql(u8, candidate, name)) return true;
+    return false;
+}
+
+/// BPR epochs of nnz samples each (f + 1 columns, implicit's defaults), on one
+/// thread, on the pool, and deterministic on the pool: wall and process CPU
+/// seconds per epoch (CPU time is steadier on a shared machine).
+fn benchBpr(allocator: std.mem.Allocator, matrix: Matrix, n_items: usize, f: usize) !void {
+    const n_users = matrix.indptr.len - 1;
+    const columns = f + 1;
+    const row_of = try allocator.alloc(i32, matrix.indices.len);
+    defer allocator.free(row_of);
+    for (0..n_users) |user| {
+        @memset(row_of[@intCast(matrix.indptr[user])..@intCast(matrix.indptr[user + 1])], @intCast(user));
+    }
+    const runs = [_]struct { name: []const u8, threads: u32, deterministic: i32 }{
+        .{ .name = "1 thread ", .threads = 1, .deterministic = 0 },
+        .{ .name = "pool     ", .threads = 0, .deterministic = 0 },
+        .{ .name = "pool det ", .threads = 0, .deterministic = 1 },
+    };
+    for (runs) |run| {
+        const x = try randomFactors(allocator, n_users * columns, 1);
+        defer allocator.free(x);
+        const y = try randomFactors(allocator, n_items * columns, 2);
+        defer allocator.free(y);
+        for (0..n_users) |user| x[user * columns + f] = 1;
+        var counts: [2]i32 = undefined;
+        for (0..bpr_epochs) |e| {
+            var timer = Timer.start();
+            const cpu_start = cpuSeconds();
+            try check(edge.callWithSlicesLimited(tacit.c_api_sgd.bpr_epoch, .{
+                .n_rows = @as(i32, @intCast(n_users)),
+                .n_cols = @as(i32, @intCast(n_items)),
+                .indptr = matrix.indptr,
+                .indices = matrix.indices,
+                .row_of = row_of,
+                .user_factors = x,
+                .item_factors = y,
+                .f = @as(i32, @intCast(columns)),
+                .learning_rate = 0.01,
+                .regularization = 0.01,
+                .verify_negatives = 1,
+                .seed = @as(i32, @intCast(e + 1)),
+                .deterministic = run.deterministic,
+                .n_samples = @as(i32, @intCast(matrix.indices.len)),
+                .out_counts = &counts,
+            }, run.threads));
+            const wall_s = timer.lap();
+            const cpu_s = cpuSeconds() - cpu_start;
+            std.debug.print("bpr_epoch {s} {d:.3} s wall, {d:.3} s cpu, {d:.2} M samples/s, train AUC {d:.4}\n", .{
+                run.name,                                                   wall_s,                                                                                                             cpu_s,
+                @as(f64, @floatFromInt(matrix.indices.len)) / wall_s / 1e6, @as(f64, @floatFromInt(counts[0])) / @as(f64, @floatFromInt(matrix.indices.len - @as(usize, @intCast(counts[1])))),
+            });
+        }
+    }
+}
+
+fn cpuSeconds() f64 {
+    var ts: std.c.timespec = undefined;
+    _ = std.c.clock_gettime(.PROCESS_CPUTIME_ID, &ts);
+    return @as(f64, @floatFromInt(ts.sec)) + @as(f64, @floatFromInt(ts.nsec)) / 1e9;
 }
 
 fn check(result: edge.SliceCallResult) !void {

@@ -1,4 +1,8 @@
-//! Bayesian personalised ranking by Hogwild stochastic gradient ascent.
+//! Bayesian personalised ranking by Hogwild stochastic gradient ascent, as a
+//! composition of the shared SGD engine (sgd/): a popularity sampler
+//! (sgd/negatives.zig), the BPR loss (sgd/losses.zig), plain SGD
+//! (sgd/optimizers.zig) and the Hogwild driver (sgd/hogwild.zig). What is
+//! BPR's own is here: the triple, and its step fusing three row updates.
 //!
 //! Model (Rendle, Freudenthaler, Gantner & Schmidt-Thieme, "BPR: Bayesian
 //! Personalized Ranking from Implicit Feedback", UAI 2009): a user u prefers a
@@ -7,7 +11,10 @@
 //! (u, i, j) and climbs the gradient of ln σ(x̂_uij) − λ‖Θ‖² (eq. 5 and §4.3):
 //!
 //!     θ ← θ + η (σ(−x̂_uij) ∂x̂_uij/∂θ − λ θ),
-//!     ∂x̂_uij/∂x_u = y_i − y_j,  ∂x̂_uij/∂y_i = x_u,  ∂x̂_uij/∂y_j = −x_u.
+//!     ∂x̂_uij/∂x_u = y_i − y_j,  ∂x̂_uij/∂y_i = x_u,  ∂x̂_uij/∂y_j = −x_u,
+//!
+//! which is plain SGD's descent θ ← θ − η (g + λ θ) along the gradient g of
+//! −ln σ(x̂_uij), with σ(−x̂) = 1 − σ(x̂) the loss's factor (losses.bpr).
 //!
 //! Layout, as Python implicit: a factor row has `f` columns; the last is a bias.
 //! The user's last column is held at its stored value (1), the item's last
@@ -21,20 +28,30 @@
 //! is skipped; j = i is always skipped, since such a triple carries no
 //! ranking information.
 //!
-//! Threads: the samples of an epoch are cut into a fixed number of chunks (it
-//! depends only on the sample count), each with its own generator seeded from
-//! (seed, chunk). The chunks run on the pool's threads and update the shared
-//! factors without locks (Hogwild: Niu, Recht, Ré & Wright, NIPS 2011). One
-//! thread runs the chunks in order, so a seed reproduces the factors bit for bit.
+//! Threads, through the shared SGD engine (sgd/hogwild.zig): the samples of
+//! an epoch are cut into a number of chunks that depends only on the sample
+//! count, chunk c drawing from random.stream(seed, c) (sgd/random.zig). The
+//! chunks run on the pool's threads and update the shared factors without
+//! locks (Hogwild: Niu, Recht, Ré & Wright, NIPS 2011); one thread runs them in
+//! order, and so does `deterministic` on any thread count, so then a seed
+//! reproduces the factors bit for bit. Within a chunk the samples go through
+//! the engine's prefetch pipeline (sgd/pipeline.zig).
 
 const std = @import("std");
 const assert = std.debug.assert;
 const simd = @import("simd.zig");
 const csr = @import("csr.zig");
-const partition = @import("partition.zig");
 const ThreadPool = @import("ThreadPool.zig");
+const random = @import("sgd/random.zig");
+const negatives = @import("sgd/negatives.zig");
+const losses = @import("sgd/losses.zig");
+const optimizers = @import("sgd/optimizers.zig");
+const hogwild = @import("sgd/hogwild.zig");
+const pipeline = @import("sgd/pipeline.zig");
 
+const bpr = @This();
 const Csr = csr.Csr;
+const Prng = random.Prng;
 
 pub const Options = struct {
     learning_rate: f32,
@@ -42,6 +59,8 @@ pub const Options = struct {
     verify_negatives: bool,
     seed: u64,
     n_samples: usize,
+    /// Run the chunks in order on the calling thread (see the module comment).
+    deterministic: bool,
 };
 
 pub const Counts = struct {
@@ -56,18 +75,8 @@ pub const Counts = struct {
     }
 };
 
-/// Chunks per epoch: at most this many, each of at least `chunk_samples_min`.
-pub const chunk_count_max = 256;
+/// Samples per chunk, at least.
 const chunk_samples_min = 4096;
-/// Samples drawn, prefetched and stepped together; a batch is drawn
-/// `pipeline_depth − 1` batches before it is stepped, so the rows it touches
-/// arrive while earlier batches compute.
-const batch_len = 8;
-const pipeline_depth = 3;
-
-pub fn chunkCount(n_samples: usize) usize {
-    return std.math.clamp(n_samples / chunk_samples_min, 1, chunk_count_max);
-}
 
 /// One drawn triple. `disliked` is null when the sample is skipped.
 pub const Triple = struct {
@@ -76,48 +85,50 @@ pub const Triple = struct {
     disliked: ?u32,
 };
 
-/// The generator of chunk `chunk_index`: samples [start, end) of the epoch.
+/// How a sample becomes a triple: two stored entries, drawn uniformly, the
+/// first giving (u, i) and the second's column j (negatives.popularPosition).
 pub const Sampler = struct {
     likes: Csr,
     row_of: []const i32,
     verify_negatives: bool,
-    prng: std.Random.Xoshiro256,
 
-    pub fn init(likes: Csr, row_of: []const i32, verify_negatives: bool, seed: u64, chunk_index: usize) Sampler {
+    pub fn init(likes: Csr, row_of: []const i32, verify_negatives: bool) Sampler {
         assert(likes.nnz() >= 1 and row_of.len == likes.nnz());
-        var mix = std.Random.SplitMix64.init(seed ^ (@as(u64, chunk_index) *% 0xD1B54A32D192ED03));
-        return .{ .likes = likes, .row_of = row_of, .verify_negatives = verify_negatives, .prng = .init(mix.next()) };
+        return .{ .likes = likes, .row_of = row_of, .verify_negatives = verify_negatives };
     }
 
-    /// Two uniform positions in [0, nnz) (Lemire's multiply-shift on 64 bits:
-    /// the bias is below nnz / 2^64).
-    inline fn drawPositions(sampler: *Sampler) [2]usize {
-        const n: u128 = sampler.likes.nnz();
-        const a: usize = @intCast((@as(u128, sampler.prng.next()) * n) >> 64);
-        const b: usize = @intCast((@as(u128, sampler.prng.next()) * n) >> 64);
-        return .{ a, b };
+    /// The positions of the liked entry and of the negative's entry.
+    inline fn draw(sampler: *const Sampler, prng: *Prng) [2]usize {
+        const liked = negatives.popularPosition(prng, sampler.likes);
+        return .{ liked, negatives.popularPosition(prng, sampler.likes) };
     }
 
     /// Turns two positions into a triple, rejecting a negative as the options say.
     inline fn resolve(sampler: *const Sampler, positions: [2]usize) Triple {
         const likes = sampler.likes;
         const user: u32 = @intCast(sampler.row_of[positions[0]]);
-        const liked = likes.indices[positions[0]];
-        const disliked = likes.indices[positions[1]];
+        const liked: u32 = @intCast(likes.indices[positions[0]]);
+        const disliked: u32 = @intCast(likes.indices[positions[1]]);
         const rejected = disliked == liked or
-            (sampler.verify_negatives and likes.contains(user, disliked));
-        return .{ .user = user, .liked = @intCast(liked), .disliked = if (rejected) null else @intCast(disliked) };
+            (sampler.verify_negatives and negatives.isPositive(likes, user, disliked));
+        return .{ .user = user, .liked = liked, .disliked = if (rejected) null else disliked };
     }
 
     /// The next triple (the sequence an epoch's chunk steps through).
-    pub fn next(sampler: *Sampler) Triple {
-        return sampler.resolve(sampler.drawPositions());
+    pub fn next(sampler: *const Sampler, prng: *Prng) Triple {
+        return sampler.resolve(sampler.draw(prng));
     }
 };
 
 /// One SGD step on a triple (the update of the module comment) and whether
 /// x̂_uij > 0 before it. Rows have `f` columns, the last a bias; the user's
 /// last column is left as it was. The three rows must not overlap.
+///
+/// Ascending ln σ(x̂) is descending its negation, whose gradients are
+/// g_u = −z (y_i − y_j), g_i = −z x_u and g_j = z x_u with z = 1 − σ(x̂)
+/// (losses.bpr); each row then takes plain SGD's rule θ − η (g + λ θ)
+/// (optimizers.sgdVector), the three rows fused into one pass so that each
+/// loaded vector of x_u serves all three.
 pub fn step(user: []f32, liked: []f32, disliked: []f32, learning_rate: f32, regularization: f32) bool {
     const f = user.len;
     assert(f >= 1 and liked.len == f and disliked.len == f);
@@ -130,28 +141,29 @@ pub fn step(user: []f32, liked: []f32, disliked: []f32, learning_rate: f32, regu
     }
     var score = @reduce(.Add, score_v);
     while (i < f) : (i += 1) score += user[i] * (liked[i] - disliked[i]);
-    // σ(−x̂) = 1 / (1 + e^x̂): 0 when e^x̂ overflows, as it should.
-    const z = 1 / (1 + @exp(score));
+    const z = losses.bpr(score);
 
+    const sgd = optimizers.sgdVector;
     const lr: simd.V = @splat(learning_rate);
     const reg: simd.V = @splat(regularization);
     const z_v: simd.V = @splat(z);
+    const minus_z_v: simd.V = @splat(-z);
     i = 0;
     while (i + simd.lanes <= f) : (i += simd.lanes) {
         const u = simd.load(user, i);
         const l = simd.load(liked, i);
         const d = simd.load(disliked, i);
-        simd.store(user, i, u + lr * (z_v * (l - d) - reg * u));
-        simd.store(liked, i, l + lr * (z_v * u - reg * l));
-        simd.store(disliked, i, d + lr * (-z_v * u - reg * d));
+        simd.store(user, i, sgd(u, minus_z_v * (l - d), lr, reg));
+        simd.store(liked, i, sgd(l, minus_z_v * u, lr, reg));
+        simd.store(disliked, i, sgd(d, z_v * u, lr, reg));
     }
     while (i < f) : (i += 1) {
         const u = user[i];
         const l = liked[i];
         const d = disliked[i];
-        user[i] = u + learning_rate * (z * (l - d) - regularization * u);
-        liked[i] = l + learning_rate * (z * u - regularization * l);
-        disliked[i] = d + learning_rate * (-z * u - regularization * d);
+        user[i] = sgd(u, -z * (l - d), learning_rate, regularization);
+        liked[i] = sgd(l, -z * u, learning_rate, regularization);
+        disliked[i] = sgd(d, z * u, learning_rate, regularization);
     }
     user[f - 1] = user_bias;
     return score > 0;
@@ -171,15 +183,14 @@ pub fn epoch(pool: *ThreadPool, likes: Csr, row_of: []const i32, user_factors: [
     assert(likes.nnz() >= 1 or options.n_samples == 0);
     if (options.n_samples == 0) return .{};
     var context: EpochContext = .{
-        .likes = likes,
-        .row_of = row_of,
+        .sampler = .init(likes, row_of, options.verify_negatives),
         .user_factors = user_factors,
         .item_factors = item_factors,
         .f = f,
         .options = options,
-        .n_chunks = chunkCount(options.n_samples),
+        .n_chunks = hogwild.chunkCount(options.n_samples, chunk_samples_min),
     };
-    pool.run(context.n_chunks, &context, EpochContext.runChunk);
+    hogwild.run(pool, context.n_chunks, options.seed, options.deterministic, &context, EpochContext.runChunk);
     var total: Counts = .{};
     for (context.counts[0..context.n_chunks]) |counts| total.add(counts);
     assert(total.correct + total.skipped <= options.n_samples);
@@ -187,152 +198,103 @@ pub fn epoch(pool: *ThreadPool, likes: Csr, row_of: []const i32, user_factors: [
 }
 
 const EpochContext = struct {
-    likes: Csr,
-    row_of: []const i32,
+    sampler: Sampler,
     user_factors: []f32,
     item_factors: []f32,
     f: usize,
     options: Options,
     n_chunks: usize,
-    counts: [chunk_count_max]Counts = undefined,
+    counts: [hogwild.chunk_count_max]Counts = undefined,
 
-    /// Steps the chunk's samples in batches through a three-stage pipeline:
-    /// batch b is drawn (its entries prefetched) two batches before it is
-    /// stepped, and its factor rows are prefetched one batch before. Draws
-    /// happen in sample order, so the triples are those `sample` lists.
-    fn runChunk(context: *EpochContext, chunk_index: usize, worker_index: usize) void {
+    fn runChunk(context: *EpochContext, chunk_index: usize, worker_index: usize, prng: *Prng) void {
         _ = worker_index;
-        const samples = chunkSamples(context.options.n_samples, context.n_chunks, chunk_index);
-        var sampler: Sampler = .init(context.likes, context.row_of, context.options.verify_negatives, context.options.seed, chunk_index);
-        var counts: Counts = .{};
-        const n_batches = std.math.divCeil(usize, samples, batch_len) catch unreachable;
-        var ring: [pipeline_depth][batch_len][2]usize = undefined;
-        for (0..n_batches + pipeline_depth - 1) |b| {
-            if (b < n_batches) context.drawBatch(&sampler, &ring[b % pipeline_depth], batchLen(samples, b));
-            if (b >= 1 and b - 1 < n_batches) context.prefetchBatch(&ring[(b - 1) % pipeline_depth], batchLen(samples, b - 1));
-            if (b >= 2) context.stepBatch(&sampler, &ring[(b - 2) % pipeline_depth], batchLen(samples, b - 2), &counts);
-        }
-        context.counts[chunk_index] = counts;
-    }
-
-    fn batchLen(samples: usize, b: usize) usize {
-        return @min(batch_len, samples - b * batch_len);
-    }
-
-    /// Draws `len` samples' positions and prefetches their entries.
-    fn drawBatch(context: *const EpochContext, sampler: *Sampler, positions: *[batch_len][2]usize, len: usize) void {
-        assert(len >= 1 and len <= batch_len);
-        const likes = context.likes;
-        for (positions[0..len]) |*pair| {
-            pair.* = sampler.drawPositions();
-            prefetch(&context.row_of[pair[0]]);
-            prefetch(&likes.indices[pair[0]]);
-            prefetch(&likes.indices[pair[1]]);
-        }
-    }
-
-    /// Prefetches the factor rows (and the user's row start) of drawn samples.
-    fn prefetchBatch(context: *const EpochContext, positions: *const [batch_len][2]usize, len: usize) void {
-        const likes = context.likes;
-        for (positions[0..len]) |pair| {
-            const user: usize = @intCast(context.row_of[pair[0]]);
-            prefetch(&likes.indptr[user]);
-            context.prefetchRow(context.user_factors, user);
-            context.prefetchRow(context.item_factors, @intCast(likes.indices[pair[0]]));
-            context.prefetchRow(context.item_factors, @intCast(likes.indices[pair[1]]));
-        }
-    }
-
-    /// Resolves drawn samples into triples and steps them in order.
-    fn stepBatch(context: *EpochContext, sampler: *const Sampler, positions: *const [batch_len][2]usize, len: usize, counts: *Counts) void {
-        const f = context.f;
-        for (positions[0..len]) |pair| {
-            const triple = sampler.resolve(pair);
-            const disliked = triple.disliked orelse {
-                counts.skipped += 1;
-                continue;
-            };
-            const correct = step(
-                context.user_factors[@as(usize, triple.user) * f ..][0..f],
-                context.item_factors[@as(usize, triple.liked) * f ..][0..f],
-                context.item_factors[@as(usize, disliked) * f ..][0..f],
-                context.options.learning_rate,
-                context.options.regularization,
-            );
-            counts.correct += @intFromBool(correct);
-        }
-    }
-
-    inline fn prefetchRow(context: *const EpochContext, factors: []const f32, row: usize) void {
-        const cache_line_floats = 64 / @sizeOf(f32);
-        const values = factors[row * context.f ..][0..context.f];
-        var offset: usize = 0;
-        while (offset < values.len) : (offset += cache_line_floats) prefetch(&values[offset]);
+        const range = hogwild.chunkRange(context.options.n_samples, context.n_chunks, chunk_index);
+        var stages: ChunkStages = .{ .context = context };
+        pipeline.run(&stages, prng, range.end - range.start);
+        context.counts[chunk_index] = stages.counts;
     }
 };
 
-inline fn prefetch(pointer: anytype) void {
-    @prefetch(pointer, .{ .rw = .read, .locality = 3, .cache = .data });
-}
+/// A chunk's samples through the pipeline: a sample is its two entries'
+/// positions, drawn (and those entries prefetched), then its user's row
+/// start and three factor rows prefetched, then resolved and stepped.
+const ChunkStages = struct {
+    context: *EpochContext,
+    counts: Counts = .{},
 
-/// The samples of chunk `chunk_index` of `n_chunks`.
-fn chunkSamples(n_samples: usize, n_chunks: usize, chunk_index: usize) usize {
-    assert(chunk_index < n_chunks);
-    return n_samples * (chunk_index + 1) / n_chunks - n_samples * chunk_index / n_chunks;
-}
+    pub fn draw(stages: *ChunkStages, prng: *Prng) [2]usize {
+        const sampler = &stages.context.sampler;
+        const positions = sampler.draw(prng);
+        pipeline.prefetch(&sampler.row_of[positions[0]]);
+        pipeline.prefetch(&sampler.likes.indices[positions[0]]);
+        pipeline.prefetch(&sampler.likes.indices[positions[1]]);
+        return positions;
+    }
+
+    pub fn prefetch(stages: *ChunkStages, positions: [2]usize) void {
+        const context = stages.context;
+        const likes = context.sampler.likes;
+        const user: usize = @intCast(context.sampler.row_of[positions[0]]);
+        pipeline.prefetch(&likes.indptr[user]);
+        pipeline.prefetchRow(context.user_factors, user, context.f);
+        pipeline.prefetchRow(context.item_factors, @intCast(likes.indices[positions[0]]), context.f);
+        pipeline.prefetchRow(context.item_factors, @intCast(likes.indices[positions[1]]), context.f);
+    }
+
+    pub fn step(stages: *ChunkStages, positions: [2]usize) void {
+        const context = stages.context;
+        const f = context.f;
+        const triple = context.sampler.resolve(positions);
+        const disliked = triple.disliked orelse {
+            stages.counts.skipped += 1;
+            return;
+        };
+        const correct = bpr.step(
+            context.user_factors[@as(usize, triple.user) * f ..][0..f],
+            context.item_factors[@as(usize, triple.liked) * f ..][0..f],
+            context.item_factors[@as(usize, disliked) * f ..][0..f],
+            context.options.learning_rate,
+            context.options.regularization,
+        );
+        stages.counts.correct += @intFromBool(correct);
+    }
+};
 
 /// Writes the triples an epoch with these options would step through, in
 /// chunk order, without touching any factor: `out_disliked[k]` is −1 for a
-/// skipped sample. For tests and diagnostics.
-pub fn sample(likes: Csr, row_of: []const i32, options: Options, out_users: []i32, out_liked: []i32, out_disliked: []i32) void {
+/// skipped sample. The chunks run on the pool, each writing its own range, so
+/// the output does not depend on the thread count. For tests and diagnostics.
+pub fn sample(pool: *ThreadPool, likes: Csr, row_of: []const i32, options: Options, out_users: []i32, out_liked: []i32, out_disliked: []i32) void {
     assert(out_users.len == options.n_samples and out_liked.len == options.n_samples and out_disliked.len == options.n_samples);
     if (options.n_samples == 0) return;
-    const n_chunks = chunkCount(options.n_samples);
-    var k: usize = 0;
-    for (0..n_chunks) |chunk_index| {
-        var sampler: Sampler = .init(likes, row_of, options.verify_negatives, options.seed, chunk_index);
-        for (0..chunkSamples(options.n_samples, n_chunks, chunk_index)) |_| {
-            const triple = sampler.next();
-            out_users[k] = @intCast(triple.user);
-            out_liked[k] = @intCast(triple.liked);
-            out_disliked[k] = if (triple.disliked) |d| @intCast(d) else -1;
-            k += 1;
-        }
-    }
-    assert(k == options.n_samples);
-}
-
-/// The first nonzero whose `row_of` entry is wrong, or null. Parallel over rows.
-pub fn firstBadRowOf(pool: *ThreadPool, indptr: []const i32, row_of: []const i32) ?usize {
     const Context = struct {
-        indptr: []const i32,
-        row_of: []const i32,
-        n_tasks: usize,
-        position_bad_min: std.atomic.Value(usize) = .init(std.math.maxInt(usize)),
+        sampler: Sampler,
+        n_samples: usize,
+        n_chunks: usize,
+        out_users: []i32,
+        out_liked: []i32,
+        out_disliked: []i32,
 
-        fn runTask(context: *@This(), task_index: usize, worker_index: usize) void {
+        fn runChunk(context: *@This(), chunk_index: usize, worker_index: usize, prng: *Prng) void {
             _ = worker_index;
-            const rows = partition.taskRows(context.indptr, 1, context.n_tasks, task_index);
-            for (rows.start..rows.end) |row| {
-                const start: usize = @intCast(context.indptr[row]);
-                const end: usize = @intCast(context.indptr[row + 1]);
-                for (start..end) |nz| {
-                    if (context.row_of[nz] != row) {
-                        _ = context.position_bad_min.fetchMin(nz, .monotonic);
-                        return;
-                    }
-                }
+            const range = hogwild.chunkRange(context.n_samples, context.n_chunks, chunk_index);
+            for (range.start..range.end) |k| {
+                const triple = context.sampler.next(prng);
+                context.out_users[k] = @intCast(triple.user);
+                context.out_liked[k] = @intCast(triple.liked);
+                context.out_disliked[k] = if (triple.disliked) |d| @intCast(d) else -1;
             }
         }
     };
     var context: Context = .{
-        .indptr = indptr,
-        .row_of = row_of,
-        .n_tasks = partition.taskCount(indptr.len - 1, pool.threadCount(), 8),
+        .sampler = .init(likes, row_of, options.verify_negatives),
+        .n_samples = options.n_samples,
+        .n_chunks = hogwild.chunkCount(options.n_samples, chunk_samples_min),
+        .out_users = out_users,
+        .out_liked = out_liked,
+        .out_disliked = out_disliked,
     };
-    pool.run(context.n_tasks, &context, Context.runTask);
-    const position = context.position_bad_min.load(.monotonic);
-    return if (position == std.math.maxInt(usize)) null else position;
+    hogwild.run(pool, context.n_chunks, options.seed, options.deterministic, &context, Context.runChunk);
 }
 
 // ---------------------------------------------------------------------------
@@ -411,8 +373,11 @@ test "verified negatives are never liked, and sample() replays an epoch's skips"
     defer allocator.free(liked);
     const disliked = try allocator.alloc(i32, n_samples);
     defer allocator.free(disliked);
-    const options: Options = .{ .learning_rate = 0.05, .regularization = 0.01, .verify_negatives = true, .seed = 11, .n_samples = n_samples };
-    sample(likes.view(), likes.row_of, options, users, liked, disliked);
+    const options: Options = .{ .learning_rate = 0.05, .regularization = 0.01, .verify_negatives = true, .seed = 11, .n_samples = n_samples, .deterministic = false };
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    sample(&pool, likes.view(), likes.row_of, options, users, liked, disliked);
     var skipped: u64 = 0;
     for (users, liked, disliked) |u, i, j| {
         try testing.expect(likes.view().contains(@intCast(u), i));
@@ -424,9 +389,6 @@ test "verified negatives are never liked, and sample() replays an epoch's skips"
     }
     try testing.expect(skipped > 0 and skipped < n_samples);
 
-    var pool: ThreadPool = .{};
-    pool.start(1);
-    defer pool.stop();
     const f = 5;
     const x = try allocator.alloc(f32, 40 * f);
     defer allocator.free(x);
@@ -463,6 +425,7 @@ test "one thread reproduces an epoch bit for bit, and training orders held pairs
                 .verify_negatives = true,
                 .seed = 100 + e,
                 .n_samples = likes.view().nnz(),
+                .deterministic = false,
             });
         }
         for (0..60) |u| try testing.expectEqual(1, x[u * f + f - 1]);
@@ -495,10 +458,42 @@ test "an epoch on several threads keeps every value finite" {
         .verify_negatives = false,
         .seed = 1,
         .n_samples = 20 * likes.view().nnz(),
+        .deterministic = false,
     });
     try testing.expect(counts.correct + counts.skipped <= 20 * likes.view().nnz());
     try testing.expect(simd.allFinite(x) and simd.allFinite(y));
-    try testing.expectEqual(null, firstBadRowOf(&pool, likes.matrix.indptr, likes.row_of));
-    likes.row_of[5] += 1;
-    try testing.expectEqual(5, firstBadRowOf(&pool, likes.matrix.indptr, likes.row_of));
+}
+
+test "deterministic epochs give the same factors bit for bit on any thread count" {
+    const allocator = testing.allocator;
+    var likes: TestLikes = try .init(allocator, 300, 80, 9);
+    defer likes.deinit(allocator);
+    const f = 9;
+    const n_samples = 8 * likes.view().nnz();
+    try testing.expect(hogwild.chunkCount(n_samples, chunk_samples_min) > 1);
+    var results: [3][]f32 = undefined;
+    for (&results, [_]usize{ 1, 3, 4 }) |*result, n_threads| {
+        var pool: ThreadPool = .{};
+        pool.start(n_threads);
+        defer pool.stop();
+        const x = try allocator.alloc(f32, 300 * f);
+        defer allocator.free(x);
+        const y = try allocator.alloc(f32, 80 * f);
+        @memset(x, 0.05);
+        @memset(y, 0.02);
+        for (0..5) |e| {
+            _ = epoch(&pool, likes.view(), likes.row_of, x, y, f, .{
+                .learning_rate = 0.05,
+                .regularization = 0.01,
+                .verify_negatives = true,
+                .seed = 40 + e,
+                .n_samples = n_samples,
+                .deterministic = true,
+            });
+        }
+        result.* = y;
+    }
+    defer for (results) |result| allocator.free(result);
+    try testing.expectEqualSlices(f32, results[0], results[1]);
+    try testing.expectEqualSlices(f32, results[0], results[2]);
 }

@@ -27,7 +27,9 @@ const allocator = std.heap.c_allocator;
 
 /// One epoch of Bayesian personalised ranking (Rendle et al. 2009, LearnBPR):
 /// n_samples Hogwild SGD steps on (user, liked, negative) triples, updating
-/// both factor matrices in place; rows have f columns, the last a bias.
+/// both factor matrices in place; rows have f columns, the last a bias. With
+/// deterministic = 1 the epoch's chunks run in order on one thread, so a seed
+/// gives the same factors on any thread count.
 /// out_counts = [samples ranked correctly before their step, skipped].
 const bpr_epoch_declaration: abi.Declaration = .{ .name = "tacit_bpr_epoch", .long = true, .params = &([_]abi.Param{
     count("n_rows"),
@@ -41,6 +43,7 @@ const bpr_epoch_declaration: abi.Declaration = .{ .name = "tacit_bpr_epoch", .lo
     float("regularization"),
     int("verify_negatives"),
     int("seed"),
+    int("deterministic"),
     count("n_samples"),
     output(.i32, "out_counts", fixed(2)),
 }) };
@@ -50,6 +53,7 @@ fn bprEpoch(pool: *ThreadPool, a: View(bpr_epoch_declaration)) Error!void {
     const f = try checks.factorCount(a.f);
     try checkRates(a.learning_rate, a.regularization);
     const verify = try checks.flag(a.verify_negatives, "verify_negatives");
+    const deterministic = try checks.flag(a.deterministic, "deterministic");
     const likes = try checkedLikes(pool, a.indptr, a.indices, a.row_of, a.n_cols, a.n_samples);
     try checks.requireAllFinite(pool, a.user_factors, f, "user_factors");
     try checks.requireAllFinite(pool, a.item_factors, f, "item_factors");
@@ -59,6 +63,7 @@ fn bprEpoch(pool: *ThreadPool, a: View(bpr_epoch_declaration)) Error!void {
         .verify_negatives = verify,
         .seed = checks.seedOf(a.seed),
         .n_samples = a.n_samples,
+        .deterministic = deterministic,
     });
     a.out_counts[0] = @intCast(counts.correct);
     a.out_counts[1] = @intCast(counts.skipped);
@@ -119,12 +124,13 @@ pub const bpr_sample = edge.Export(bpr_sample_declaration, bprSample);
 fn bprSample(pool: *ThreadPool, a: View(bpr_sample_declaration)) Error!void {
     const verify = try checks.flag(a.verify_negatives, "verify_negatives");
     const likes = try checkedLikes(pool, a.indptr, a.indices, a.row_of, a.n_cols, a.n_samples);
-    bpr.sample(likes, a.row_of, .{
+    bpr.sample(pool, likes, a.row_of, .{
         .learning_rate = 0,
         .regularization = 0,
         .verify_negatives = verify,
         .seed = checks.seedOf(a.seed),
         .n_samples = a.n_samples,
+        .deterministic = false,
     }, a.out_users, a.out_liked, a.out_disliked);
 }
 
@@ -177,20 +183,11 @@ fn lmfUpdate(pool: *ThreadPool, a: View(lmf_update_declaration)) Error!void {
 /// row_of (the row of every nonzero), in parallel.
 fn checkedLikes(pool: *ThreadPool, indptr: []const i32, indices: []const i32, row_of: []const i32, n_cols: usize, n_samples: usize) Error!csr.Csr {
     const likes = try checks.checkedCsr(pool, indptr, indices, null, n_cols, .strictly_increasing, .{});
-    if (bpr.firstBadRowOf(pool, indptr, row_of)) |nz| {
-        const row = rowOf(indptr, nz);
-        return status.fail(.invalid_argument, "Expected row_of[{d}] to be {d} (the row holding nonzero {d}) but found {d}", .{ nz, row, nz, row_of[nz] });
-    }
+    try csr.checkRowOf(pool, indptr, row_of);
     if (likes.nnz() == 0 and n_samples > 0) {
         return status.fail(.out_of_range, "Expected a matrix with at least one nonzero to draw {d} samples from but found none", .{n_samples});
     }
     return likes;
-}
-
-fn rowOf(indptr: []const i32, nz: usize) usize {
-    var row: usize = 0;
-    while (row + 1 < indptr.len and indptr[row + 1] <= nz) row += 1;
-    return row;
 }
 
 fn checkRates(learning_rate: f32, regularization: f32) Error!void {
@@ -217,13 +214,14 @@ test "the SGD exports validate their arguments and name them" {
     var users: [2 * 3]f32 = @splat(0.1);
     var items: [3 * 3]f32 = @splat(0.1);
     var counts: [2]i32 = undefined;
-    const epoch = .{ .n_rows = 2, .n_cols = 3, .indptr = &indptr, .indices = &indices, .row_of = &row_of, .user_factors = &users, .item_factors = &items, .f = 3, .learning_rate = 0.05, .regularization = 0.01, .verify_negatives = 1, .seed = 7, .n_samples = 10, .out_counts = &counts };
+    const epoch = .{ .n_rows = 2, .n_cols = 3, .indptr = &indptr, .indices = &indices, .row_of = &row_of, .user_factors = &users, .item_factors = &items, .f = 3, .learning_rate = 0.05, .regularization = 0.01, .verify_negatives = 1, .seed = 7, .deterministic = 0, .n_samples = 10, .out_counts = &counts };
     try testing.expectEqual(0, callForTest(bpr_epoch, epoch).status);
     try testing.expect(counts[0] + counts[1] <= 10);
     try expectFailure(-2, "indices[1] = 2 is out of range for 2 columns", callForTest(bpr_epoch, withField(withField(epoch, "n_cols", 2), "item_factors", items[0..6])));
     try expectFailure(-2, "Expected learning_rate to be >= 0 but found -1", callForTest(bpr_epoch, withField(epoch, "learning_rate", -1)));
     try testing.expectEqual(-3, callForTest(bpr_epoch, withField(epoch, "regularization", std.math.nan(f32))).status);
     try testing.expectEqual(-1, callForTest(bpr_epoch, withField(epoch, "verify_negatives", 2)).status);
+    try expectFailure(-1, "Expected deterministic to be 0 or 1 but found 3", callForTest(bpr_epoch, withField(epoch, "deterministic", 3)));
     try expectFailure(-1, "Expected row_of to have 3 elements (the last entry of indptr) but found 2", callForTest(bpr_epoch, withField(epoch, "row_of", row_of[0..2])));
     row_of[2] = 0;
     try expectFailure(-1, "Expected row_of[2] to be 1 (the row holding nonzero 2) but found 0", callForTest(bpr_epoch, epoch));

@@ -201,6 +201,45 @@ fn describe(csr: Csr, options: Options, position: usize) Error {
     return status.fail(.not_finite, "Expected {s}[{d}] to be finite but found {f}", .{ names.data, position, status.floatName(data[position]) });
 }
 
+/// Checks `row_of`, an array beside a matrix with one entry per nonzero (the
+/// SGD samplers draw (row, column) pairs as nonzeros): row_of[nz] must be the
+/// row holding nonzero nz. `indptr` must already have passed `checkIndptr`.
+/// Parallel over rows; names the first bad entry whatever the thread count.
+pub fn checkRowOf(pool: *ThreadPool, indptr: []const i32, row_of: []const i32) Error!void {
+    assert(row_of.len == @as(usize, @intCast(indptr[indptr.len - 1])));
+    var context: RowOfContext = .{
+        .indptr = indptr,
+        .row_of = row_of,
+        .n_tasks = partition.taskCount(indptr.len - 1, pool.threadCount(), 8),
+    };
+    pool.run(context.n_tasks, &context, RowOfContext.runTask);
+    const nz = context.position_bad_min.load(.monotonic);
+    if (nz == no_position) return;
+    return status.fail(.invalid_argument, "Expected row_of[{d}] to be {d} (the row holding nonzero {d}) but found {d}", .{ nz, rowOf(indptr, nz), nz, row_of[nz] });
+}
+
+const RowOfContext = struct {
+    indptr: []const i32,
+    row_of: []const i32,
+    n_tasks: usize,
+    position_bad_min: std.atomic.Value(usize) = .init(no_position),
+
+    fn runTask(context: *RowOfContext, task_index: usize, worker_index: usize) void {
+        _ = worker_index;
+        const rows = partition.taskRows(context.indptr, 1, context.n_tasks, task_index);
+        for (rows.start..rows.end) |row| {
+            const start: usize = @intCast(context.indptr[row]);
+            const end: usize = @intCast(context.indptr[row + 1]);
+            for (start..end) |nz| {
+                if (context.row_of[nz] != row) {
+                    _ = context.position_bad_min.fetchMin(nz, .monotonic);
+                    return;
+                }
+            }
+        }
+    }
+};
+
 /// The row that holds `position`: the last r with indptr[r] <= position.
 fn rowOf(indptr: []const i32, position: usize) usize {
     var low: usize = 0;
@@ -261,4 +300,17 @@ test "checkIndptr and checkEntries accept a valid matrix and name the first bad 
     try testing.expectError(error.InvalidArgument, checkIndptr(&[_]i32{ 0, 3, 2 }, .{ .indptr = "exclude_indptr" }));
     try expectMessage("Expected exclude_indptr to be non-decreasing but found exclude_indptr[2] = 2 < exclude_indptr[1] = 3");
     try testing.expectError(error.InvalidArgument, checkIndptr(&[_]i32{ 1, 3 }, .{}));
+}
+
+test "checkRowOf names the first nonzero whose row is wrong" {
+    var pool: ThreadPool = .{};
+    pool.start(3);
+    defer pool.stop();
+    const indptr = [_]i32{ 0, 2, 2, 5, 6 };
+    var row_of = [_]i32{ 0, 0, 2, 2, 2, 3 };
+    try checkRowOf(&pool, &indptr, &row_of);
+    row_of[5] = 0;
+    row_of[3] = 1;
+    try testing.expectError(error.InvalidArgument, checkRowOf(&pool, &indptr, &row_of));
+    try expectMessage("Expected row_of[3] to be 2 (the row holding nonzero 3) but found 1");
 }

@@ -302,7 +302,7 @@ pub const Model = struct {
                 model.items.represent(item, columns, item_scale, scratch.positive);
                 model.items.represent(negative, columns, item_scale, scratch.negative);
                 const difference = score(scratch.user, scratch.positive) - score(scratch.user, scratch.negative);
-                const g: f32 = @floatCast(weight * losses.bpr(difference));
+                const g: f32 = @floatCast(weight * losses.bpr(@as(f64, difference)));
                 model.pairUpdate(g, user, item, negative, scratch);
                 return true;
             },

@@ -50,6 +50,7 @@ test {
     _ = @import("sgd/hogwild.zig");
     _ = c_api_ranks;
     _ = ranks;
+    _ = @import("sgd/pipeline.zig");
     _ = knn;
     _ = bpr;
     _ = lmf;

@@ -2,8 +2,8 @@
  * Bayesian personalised ranking: Rendle, Freudenthaler, Gantner &
  * Schmidt-Thieme, "BPR: Bayesian Personalized Ranking from Implicit Feedback"
  * (UAI 2009), trained by Hogwild stochastic gradient ascent on the native
- * thread pool (`zig/bpr.zig`), with the options and defaults of Python
- * `implicit`'s BayesianPersonalizedRanking.
+ * thread pool (`zig/bpr.zig`, over the shared SGD engine in `zig/sgd/`), with
+ * the options and defaults of Python `implicit`'s BayesianPersonalizedRanking.
  *
  * What the model learns: user u prefers a liked item i to an item j it has not
  * interacted with with probability σ(x_u·y_i − x_u·y_j). Every stored entry of
@@ -44,12 +44,20 @@ export interface BayesianPersonalizedRankingOptions extends CommonModelOptions {
    * search of the user's row per sample; rejected samples are counted as skipped.
    */
   verifyNegativeSamples?: boolean;
+  /**
+   * Run each epoch's chunks of samples in order on one thread (false). With a
+   * `randomState`, a fit then gives the same factors bit for bit whatever
+   * `numThreads` or the pool size, at the cost of parallelism: an epoch takes
+   * about as long as with `numThreads: 1`, whatever `numThreads` says.
+   */
+  deterministic?: boolean;
   /** Seed of the initialisation and of the samplers; omitted means a random seed. */
   randomState?: number;
   /**
    * Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS.
-   * With one thread a seeded fit is reproducible bit for bit; with several, the
-   * threads update shared factors without locks (Hogwild) and runs differ slightly.
+   * With one thread (or `deterministic`) a seeded fit is reproducible bit for bit;
+   * with several, the threads update shared factors without locks (Hogwild) and
+   * runs differ slightly.
    */
   numThreads?: number;
   /** Only "float32" is supported. */
@@ -104,6 +112,10 @@ const schema: SchemaFor<BayesianPersonalizedRankingOptions, "randomState"> = {
     default: true,
     doc: "Reject a sampled negative the user has in fact liked.",
   }),
+  deterministic: flag({
+    default: false,
+    doc: "Run each epoch's chunks in order on one thread: the same factors on any thread count.",
+  }),
   ...commonOptions,
 };
 
@@ -143,6 +155,8 @@ export class BayesianPersonalizedRanking
   readonly iterations: number = this.options.iterations;
   /** Whether a sampled negative the user has liked is rejected. */
   readonly verifyNegativeSamples: boolean = this.options.verifyNegativeSamples;
+  /** Whether epochs run their chunks in order on one thread (reproducible on any thread count). */
+  readonly deterministic: boolean = this.options.deterministic;
 
   /**
    * Builds an unfitted model.
@@ -194,6 +208,7 @@ export class BayesianPersonalizedRanking
           regularization: this.regularization,
           verify_negatives: this.verifyNegativeSamples ? 1 : 0,
           seed: random.nextUint32() | 0,
+          deterministic: this.deterministic ? 1 : 0,
           n_samples: userItems.nnz,
           out_counts: counts,
         }, { threads: this.numThreads }),

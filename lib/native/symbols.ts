@@ -107,7 +107,7 @@ export const abiDescription = {
       ],
     },
     {
-      name: "tacit_bpr_epoch", long: true, size: 136,
+      name: "tacit_bpr_epoch", long: true, size: 144,
       params: [
         { name: "n_rows", kind: "count", offset: 8 },
         { name: "n_cols", kind: "count", offset: 12 },
@@ -121,8 +121,9 @@ export const abiDescription = {
         { name: "regularization", kind: "float", offset: 104 },
         { name: "verify_negatives", kind: "int", offset: 108 },
         { name: "seed", kind: "int", offset: 112 },
-        { name: "n_samples", kind: "count", offset: 116 },
-        { name: "out_counts", kind: "buffer", element: "i32", access: "write", nullable: false, length: { product: [], scale: 2, add: 0, lastOf: null }, offset: 120, lengthOffset: 128 },
+        { name: "deterministic", kind: "int", offset: 116 },
+        { name: "n_samples", kind: "count", offset: 120 },
+        { name: "out_counts", kind: "buffer", element: "i32", access: "write", nullable: false, length: { product: [], scale: 2, add: 0, lastOf: null }, offset: 128, lengthOffset: 136 },
       ],
     },
     {

@@ -26,6 +26,13 @@ const simd = @import("../simd.zig");
 const V = simd.V;
 const lanes = simd.lanes;
 
+/// Plain SGD's rule on one value or one vector of lanes: θ − η (g + λ θ).
+/// The row form below and a kernel that fuses several rows' updates into one
+/// pass (bpr.zig steps three rows per loaded vector) both take their step here.
+pub inline fn sgdVector(theta: anytype, gradient: @TypeOf(theta), rate: @TypeOf(theta), regularization: @TypeOf(theta)) @TypeOf(theta) {
+    return theta - rate * (gradient + regularization * theta);
+}
+
 /// θ ← θ − η (g + λ θ) over a row.
 pub fn sgd(theta: []f32, gradient: []const f32, rate: f32, regularization: f32) void {
     assert(theta.len == gradient.len);
@@ -33,10 +40,9 @@ pub fn sgd(theta: []f32, gradient: []const f32, rate: f32, regularization: f32) 
     const reg_v: V = @splat(regularization);
     var i: usize = 0;
     while (i + lanes <= theta.len) : (i += lanes) {
-        const t = simd.load(theta, i);
-        simd.store(theta, i, t - rate_v * (simd.load(gradient, i) + reg_v * t));
+        simd.store(theta, i, sgdVector(simd.load(theta, i), simd.load(gradient, i), rate_v, reg_v));
     }
-    while (i < theta.len) : (i += 1) theta[i] -= rate * (gradient[i] + regularization * theta[i]);
+    while (i < theta.len) : (i += 1) theta[i] = sgdVector(theta[i], gradient[i], rate, regularization);
 }
 
 /// Duchi's Adagrad over a row: G ← G + g², θ ← θ − η g / √(G + ε).
