@@ -54,6 +54,7 @@ const negatives = @import("sgd/negatives.zig");
 const losses = @import("sgd/losses.zig");
 const optimizers = @import("sgd/optimizers.zig");
 const hogwild = @import("sgd/hogwild.zig");
+const pipeline = @import("sgd/pipeline.zig");
 const Error = status.Error;
 
 const Csr = csr.Csr;
@@ -673,15 +674,8 @@ const EpochContext = struct {
     }
 };
 
-inline fn prefetch(pointer: anytype) void {
-    @prefetch(pointer, .{ .rw = .read, .locality = 3, .cache = .data });
-}
-
-inline fn prefetchRow(values: []const f32) void {
-    const cache_line_floats = 64 / @sizeOf(f32);
-    var offset: usize = 0;
-    while (offset < values.len) : (offset += cache_line_floats) prefetch(&values[offset]);
-}
+const prefetch = pipeline.prefetch;
+const prefetchRow = pipeline.prefetchSlice;
 
 /// Representations of every row of `side.features` into out [rows × columns], in parallel.
 pub fn representAll(pool: *ThreadPool, side: Side, columns: usize, out: []f32) void {

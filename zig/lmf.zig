@@ -57,6 +57,7 @@ const negatives = @import("sgd/negatives.zig");
 const losses = @import("sgd/losses.zig");
 const optimizers = @import("sgd/optimizers.zig");
 const hogwild = @import("sgd/hogwild.zig");
+const pipeline = @import("sgd/pipeline.zig");
 const Error = status.Error;
 
 const Csr = csr.Csr;
@@ -220,7 +221,7 @@ const Context = struct {
             if (b < n_batches) {
                 for (ring[b % pipeline_depth][0..batchLen(n_negatives, b)]) |*position| {
                     position.* = negatives.popularPosition(prng, ratings);
-                    @prefetch(&ratings.indices[position.*], .{ .rw = .read, .locality = 3, .cache = .data });
+                    pipeline.prefetch(&ratings.indices[position.*]);
                 }
             }
             if (b >= 1 and b - 1 < n_batches) {
@@ -242,13 +243,7 @@ const Context = struct {
     }
 };
 
-inline fn prefetchRow(values: []const f32) void {
-    const cache_line_floats = 64 / @sizeOf(f32);
-    var offset: usize = 0;
-    while (offset < values.len) : (offset += cache_line_floats) {
-        @prefetch(&values[offset], .{ .rw = .read, .locality = 3, .cache = .data });
-    }
-}
+const prefetchRow = pipeline.prefetchSlice;
 
 // ---------------------------------------------------------------------------
 

@@ -59,10 +59,14 @@ pub const cache_line_bytes = 64;
 
 /// Asks for every cache line of row `row` of a row-major matrix `width` wide.
 pub inline fn prefetchRow(values: []const f32, row: usize, width: usize) void {
+    prefetchSlice(values[row * width ..][0..width]);
+}
+
+/// Asks for every cache line of `values`.
+pub inline fn prefetchSlice(values: []const f32) void {
     const cache_line_floats = cache_line_bytes / @sizeOf(f32);
-    const row_values = values[row * width ..][0..width];
     var offset: usize = 0;
-    while (offset < row_values.len) : (offset += cache_line_floats) prefetch(&row_values[offset]);
+    while (offset < values.len) : (offset += cache_line_floats) prefetch(&values[offset]);
 }
 
 const testing = std.testing;
