@@ -204,7 +204,8 @@ const EpochContext = struct {
     f: usize,
     options: Options,
     n_chunks: usize,
-    counts: [hogwild.chunk_count_max]Counts = undefined,
+    /// Zero for a chunk a cancelled call skipped.
+    counts: [hogwild.chunk_count_max]Counts = @splat(.{}),
 
     fn runChunk(context: *EpochContext, chunk_index: usize, worker_index: usize, prng: *Prng) void {
         _ = worker_index;

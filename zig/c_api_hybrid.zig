@@ -79,6 +79,7 @@ fn hybridEpoch(pool: *ThreadPool, a: View(hybrid_epoch_declaration)) Error!void 
     model.options.seed = checks.seedOf(a.seed);
     model.options.deterministic = try checks.flag(a.deterministic, "deterministic");
     const counts = try hybrid.epoch(allocator, pool, &model, a.weights);
+    try status.cancellation().check();
     try requireFiniteParams(pool, a.user_params, a.item_params, a.columns);
     a.out_counts[0] = @intCast(counts.updates);
     a.out_counts[1] = @intCast(counts.skipped);

@@ -65,6 +65,7 @@ fn bprEpoch(pool: *ThreadPool, a: View(bpr_epoch_declaration)) Error!void {
         .n_samples = a.n_samples,
         .deterministic = deterministic,
     });
+    try status.cancellation().check();
     a.out_counts[0] = @intCast(counts.correct);
     a.out_counts[1] = @intCast(counts.skipped);
 }
@@ -175,6 +176,7 @@ fn lmfUpdate(pool: *ThreadPool, a: View(lmf_update_declaration)) Error!void {
         .seed = checks.seedOf(a.seed),
         .fixed_column = @intCast(a.fixed_column),
     });
+    try status.cancellation().check();
 }
 
 // ---------------------------------------------------------------------------

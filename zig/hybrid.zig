@@ -496,7 +496,9 @@ pub fn epoch(
     const examples = try allocator.alloc(Example, nnz);
     defer allocator.free(examples);
     const values = interactions.values();
+    const cancellation = status.cancellation();
     for (0..interactions.rowCount()) |user| {
+        if (user % 4096 == 0 and cancellation.requested()) return .{};
         const range = interactions.rowRange(user);
         for (range.start..range.end) |nz| {
             examples[nz] = .{ .user = @intCast(user), .item = @intCast(interactions.indices[nz]), .value = values[nz], .weight = weights[nz] };
@@ -504,7 +506,7 @@ pub fn epoch(
     }
     // The shuffle's stream is the last one: the chunks use 0, 1, ...
     var shuffle_prng = random.stream(model.options.seed, std.math.maxInt(u64));
-    random.shuffle(Example, &shuffle_prng, examples);
+    random.shuffle(Example, &shuffle_prng, examples, cancellation);
 
     const n_workers = if (model.options.deterministic) 1 else pool.threadCount();
     const floats = try allocator.alloc(f32, n_workers * 4 * model.columns);
@@ -528,7 +530,7 @@ pub fn epoch(
         total.updates += counts.updates;
         total.skipped += counts.skipped;
     }
-    assert(total.updates + total.skipped == nnz);
+    assert(total.updates + total.skipped == nnz or status.cancellation().requested());
     return total;
 }
 
@@ -552,7 +554,8 @@ const EpochContext = struct {
     kos: []Model.Draw,
     kos_per_worker: usize,
     n_chunks: usize,
-    counts: [hogwild.chunk_count_max]Counts = undefined,
+    /// Zero for a chunk a cancelled call skipped.
+    counts: [hogwild.chunk_count_max]Counts = @splat(.{}),
 
     fn scratchOf(context: *EpochContext, worker_index: usize) Model.Scratch {
         const columns = context.model.columns;

@@ -26,6 +26,8 @@ pub const Status = enum(c_int) {
     numerical = -5,
     /// A bug in tacit.
     internal = -6,
+    /// The caller asked the call to stop (Context.cancel_requested) and it did.
+    cancelled = -7,
 };
 
 /// The error set every kernel returns; `statusOf` maps it onto `Status`.
@@ -36,6 +38,7 @@ pub const Error = error{
     OutOfMemory,
     Numerical,
     Internal,
+    Cancelled,
 };
 
 pub fn statusOf(err: Error) Status {
@@ -46,6 +49,7 @@ pub fn statusOf(err: Error) Status {
         error.OutOfMemory => .out_of_memory,
         error.Numerical => .numerical,
         error.Internal => .internal,
+        error.Cancelled => .cancelled,
     };
 }
 
@@ -58,6 +62,7 @@ fn errorOf(status: Status) Error {
         .out_of_memory => error.OutOfMemory,
         .numerical => error.Numerical,
         .internal => error.Internal,
+        .cancelled => error.Cancelled,
     };
 }
 
@@ -77,7 +82,9 @@ pub const Context = extern struct {
     threads_used: u32,
     /// Out: bytes of `message` (UTF-8) written by a failing call.
     message_len: u32,
-    reserved: u32,
+    /// In, read while the call runs: the caller sets it nonzero (an
+    /// AbortSignal fired) to ask a long call to stop at its next check.
+    cancel_requested: u32,
     message: [message_capacity_bytes]u8,
 };
 
@@ -88,7 +95,7 @@ pub fn emptyContext(thread_limit: u32) Context {
         .thread_limit = thread_limit,
         .threads_used = 0,
         .message_len = 0,
-        .reserved = 0,
+        .cancel_requested = 0,
         .message = undefined,
     };
 }
@@ -100,7 +107,7 @@ threadlocal var fallback: Context = .{
     .thread_limit = 0,
     .threads_used = 0,
     .message_len = 0,
-    .reserved = 0,
+    .cancel_requested = 0,
     .message = undefined,
 };
 
@@ -116,6 +123,32 @@ pub fn beginCall(context: *Context) ?*Context {
 
 pub fn endCall(previous: ?*Context) void {
     current = previous;
+}
+
+/// A way for a long call's parallel work to see whether its caller asked it
+/// to stop: the calling thread takes it (`cancellation()`) before the work
+/// starts and the pool's threads poll it (the context's route is
+/// thread-local to the calling thread).
+pub const Cancellation = struct {
+    flag: ?*const u32,
+
+    pub const never: Cancellation = .{ .flag = null };
+
+    pub fn requested(self: Cancellation) bool {
+        const flag = self.flag orelse return false;
+        return @atomicLoad(u32, flag, .monotonic) != 0;
+    }
+
+    /// error.Cancelled with a message when the caller asked to stop.
+    pub fn check(self: Cancellation) Error!void {
+        if (self.requested()) return fail(.cancelled, "The call was cancelled by its caller (an AbortSignal fired)", .{});
+    }
+};
+
+/// The cancellation of the call this thread is running, or `never`.
+pub fn cancellation() Cancellation {
+    const context = current orelse return .never;
+    return .{ .flag = &context.cancel_requested };
 }
 
 /// Formats and stores the message of a failure, then returns its error so a

@@ -211,7 +211,7 @@ export class BayesianPersonalizedRanking
           deterministic: this.deterministic ? 1 : 0,
           n_samples: userItems.nnz,
           out_counts: counts,
-        }, { threads: this.numThreads }),
+        }, { threads: this.numThreads, signal: options.signal }),
       report: (epoch, seconds) => {
         const [correct, skipped] = [counts[0]!, counts[1]!];
         const stepped = userItems.nnz - skipped;

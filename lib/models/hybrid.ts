@@ -499,7 +499,7 @@ export class HybridFactorization
             seed: state.random.nextUint32() | 0,
             deterministic: this.deterministic ? 1 : 0,
             out_counts: counts,
-          }, { threads });
+          }, { threads, signal: options.signal });
         },
         report: (index, seconds) => {
           const [stepped, skipped] = [counts[0]!, counts[1]!];

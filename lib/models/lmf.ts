@@ -224,9 +224,9 @@ export class LogisticMatrixFactorization
       progress: options.progress,
       signal: options.signal,
       step: async () => {
-        await this.pass(userItems, users, items, nItems, userSums, f, random);
+        await this.pass(userItems, users, items, nItems, userSums, f, random, options.signal);
         options.signal?.throwIfAborted();
-        await this.pass(itemUsers, items, users, nUsers, itemSums, f + 1, random);
+        await this.pass(itemUsers, items, users, nUsers, itemSums, f + 1, random, options.signal);
       },
       report: (epoch, seconds) => {
         options.callback?.(epoch, seconds);
@@ -246,6 +246,7 @@ export class LogisticMatrixFactorization
     sums: Float32Array,
     fixedColumn: number,
     random: Random,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
     return callNativeAsync("tacit_lmf_update", {
       n_rows: rows.nRows,
@@ -264,7 +265,7 @@ export class LogisticMatrixFactorization
       // The cap; 2^31 − 1 means none (zig/c_api_sgd.zig).
       negatives_max: this.negativeSampling === "implicit" ? this.factors + 2 : INT32_MAX,
       seed: random.nextUint32() | 0,
-    }, { threads: this.numThreads });
+    }, { threads: this.numThreads, signal });
   }
 
   /**

@@ -39,6 +39,8 @@ export const Status = {
   numerical: -5,
   /** A bug in tacit. */
   internal: -6,
+  /** The call stopped because its caller asked it to (an AbortSignal fired during it). */
+  cancelled: -7,
 } as const;
 
 /** The error a native call raised that is neither a TypeError nor a RangeError, with its status. */
@@ -62,6 +64,12 @@ export class NativeError extends Error {
 export interface CallOptions {
   /** The most threads this call may use; 0 or omitted = every thread of the pool. */
   threads?: number | undefined;
+  /**
+   * For a nonblocking call: when it fires, the running native call is asked to
+   * stop (the context's cancel flag); a long kernel checks it between chunks
+   * of work and the call rejects with the signal's reason.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /** What an observer sees of one native call that reached native code. */
@@ -91,6 +99,7 @@ const CONTEXT = {
   threadLimit: 8,
   threadsUsed: 12,
   messageLength: 16,
+  cancelRequested: 20,
   message: 24,
 } as const;
 const MESSAGE_CAPACITY = abiDescription.contextSize - CONTEXT.message;
@@ -202,13 +211,30 @@ export function runPacked(lib: NativeLibrary, name: ExportName, packed: Packed):
   finish(name, packed, lib.callExport(name, packed.args, packed.context));
 }
 
-/** Runs a packed call without blocking the event loop (nonblocking on Deno). */
+/**
+ * Runs a packed call without blocking the event loop (nonblocking on Deno).
+ * With a signal, an abort while the call runs sets the context's cancel flag
+ * (native code reads it from another thread; an aligned 32-bit store), and a
+ * call that stopped for it rejects with the signal's reason.
+ */
 export async function runPackedAsync(
   lib: NativeLibrary,
   name: ExportName,
   packed: Packed,
+  signal?: AbortSignal,
 ): Promise<void> {
-  const status = await lib.callExportAsync(name, packed.args, packed.context);
+  const requestCancel = () => {
+    new DataView(packed.context.buffer).setUint32(CONTEXT.cancelRequested, 1, true);
+  };
+  if (signal?.aborted) requestCancel();
+  signal?.addEventListener("abort", requestCancel);
+  let status: number;
+  try {
+    status = await lib.callExportAsync(name, packed.args, packed.context);
+  } finally {
+    signal?.removeEventListener("abort", requestCancel);
+  }
+  if (status === Status.cancelled && signal?.aborted) throw signal.reason;
   finish(name, packed, status);
 }
 
@@ -261,6 +287,7 @@ function writeContextHeader(context: Uint8Array, threads: number): void {
   view.setUint32(CONTEXT.contextSize, abiDescription.contextSize, true);
   view.setUint32(CONTEXT.threadLimit, threads, true);
   view.setUint32(CONTEXT.messageLength, 0, true);
+  view.setUint32(CONTEXT.cancelRequested, 0, true);
 }
 
 const I32_MIN = -2_147_483_648;

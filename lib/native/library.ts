@@ -66,7 +66,7 @@ export function callNativeAsync<N extends ExportName>(
   const lib = nativeLibrary();
   // Checks run (and throw) before the returned promise exists, as in a sync call.
   const packed = packCall(lib, name, args, options);
-  return runPackedAsync(lib, name, packed);
+  return runPackedAsync(lib, name, packed, options?.signal);
 }
 
 /** Sets the native thread pool size; n <= 0 restores the default (TACIT_NUM_THREADS or the cores). */

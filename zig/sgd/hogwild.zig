@@ -15,6 +15,7 @@ const std = @import("std");
 const assert = std.debug.assert;
 const ThreadPool = @import("../ThreadPool.zig");
 const random = @import("random.zig");
+const status = @import("../status.zig");
 
 /// Chunks per epoch: at most this many.
 pub const chunk_count_max = 256;
@@ -35,7 +36,10 @@ pub fn chunkRange(n_units: usize, n_chunks: usize, chunk_index: usize) Range {
 
 /// Calls `runChunk(context, chunk_index, worker_index, &prng)` for every
 /// chunk, where prng is the chunk's own generator: on the pool's threads, or
-/// in chunk order on this thread (worker 0) when `deterministic`.
+/// in chunk order on this thread (worker 0) when `deterministic`. When the
+/// caller of the export asks it to stop (status.Cancellation), the chunks not
+/// yet started are skipped, so the call returns within about one chunk's
+/// work; the export then reports it (`status.cancellation().check()`).
 pub fn run(
     pool: *ThreadPool,
     n_chunks: usize,
@@ -49,13 +53,15 @@ pub fn run(
     const Adapter = struct {
         context: Context,
         seed: u64,
+        cancellation: status.Cancellation,
 
         fn runTask(adapter: *@This(), chunk_index: usize, worker_index: usize) void {
+            if (adapter.cancellation.requested()) return;
             var prng = random.stream(adapter.seed, chunk_index);
             runChunk(adapter.context, chunk_index, worker_index, &prng);
         }
     };
-    var adapter: Adapter = .{ .context = context, .seed = seed };
+    var adapter: Adapter = .{ .context = context, .seed = seed, .cancellation = status.cancellation() };
     if (deterministic) {
         for (0..n_chunks) |chunk_index| adapter.runTask(chunk_index, 0);
     } else {

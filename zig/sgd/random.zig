@@ -8,6 +8,7 @@
 
 const std = @import("std");
 const assert = std.debug.assert;
+const status = @import("../status.zig");
 
 pub const Prng = std.Random.Xoshiro256;
 
@@ -26,9 +27,12 @@ pub inline fn below(prng: *Prng, n: usize) usize {
 }
 
 /// Shuffles `values` in place (Fisher–Yates, Knuth vol. 2 §3.4.2 algorithm P).
-pub fn shuffle(comptime T: type, prng: *Prng, values: []T) void {
+/// Stops early, leaving a partial shuffle, when `cancellation` is requested
+/// (checked every 2^16 swaps: a few milliseconds).
+pub fn shuffle(comptime T: type, prng: *Prng, values: []T, cancellation: status.Cancellation) void {
     var i = values.len;
     while (i > 1) {
+        if (i % (1 << 16) == 0 and cancellation.requested()) return;
         const j = below(prng, i);
         i -= 1;
         std.mem.swap(T, &values[i], &values[j]);
@@ -53,7 +57,7 @@ test "shuffle is a permutation" {
     var values: [100]u32 = undefined;
     for (&values, 0..) |*v, i| v.* = @intCast(i);
     var prng = stream(1, 0);
-    shuffle(u32, &prng, &values);
+    shuffle(u32, &prng, &values, .never);
     var seen: [100]bool = @splat(false);
     for (values) |v| seen[v] = true;
     for (seen) |s| try testing.expect(s);
