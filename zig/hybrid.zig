@@ -81,10 +81,6 @@ pub const Side = struct {
     deltas: []f32,
     alpha: f32,
 
-    fn featureCount(side: Side, columns: usize) usize {
-        return side.params.len / columns;
-    }
-
     fn row(values: []f32, feature: i32, columns: usize) []f32 {
         return values[@as(usize, @intCast(feature)) * columns ..][0..columns];
     }
