@@ -8,6 +8,7 @@ pub const c_api_knn = @import("c_api_knn.zig");
 pub const c_api_hybrid = @import("c_api_hybrid.zig");
 pub const hybrid = @import("hybrid.zig");
 pub const c_api_ranks = @import("c_api_ranks.zig");
+pub const c_api_minibatch = @import("c_api_minibatch.zig");
 pub const status = @import("status.zig");
 pub const ThreadPool = @import("ThreadPool.zig");
 pub const simd = @import("simd.zig");
@@ -24,6 +25,7 @@ pub const lmf = @import("lmf.zig");
 pub const metrics = @import("metrics.zig");
 pub const knn = @import("knn.zig");
 pub const ranks = @import("ranks.zig");
+pub const minibatch = @import("minibatch.zig");
 
 pub const abi_table = @import("abi/table.zig");
 pub const abi_edge = @import("abi/edge.zig");
@@ -49,7 +51,9 @@ test {
     _ = @import("sgd/optimizers.zig");
     _ = @import("sgd/hogwild.zig");
     _ = c_api_ranks;
+    _ = c_api_minibatch;
     _ = ranks;
+    _ = minibatch;
     _ = @import("sgd/pipeline.zig");
     _ = knn;
     _ = bpr;

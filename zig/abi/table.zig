@@ -17,6 +17,7 @@ const c_api_sgd = @import("../c_api_sgd.zig");
 const c_api_knn = @import("../c_api_knn.zig");
 const c_api_hybrid = @import("../c_api_hybrid.zig");
 const c_api_ranks = @import("../c_api_ranks.zig");
+const c_api_minibatch = @import("../c_api_minibatch.zig");
 const byte_store = @import("../bytes.zig");
 
 pub const exports = .{
@@ -38,6 +39,8 @@ pub const exports = .{
     c_api_hybrid.hybrid_represent,
     c_api_hybrid.hybrid_predict,
     c_api_ranks.factor_ranks,
+    c_api_minibatch.minibatch_epoch,
+    c_api_minibatch.minibatch_step,
     byte_store.create,
     byte_store.copy,
     byte_store.release,

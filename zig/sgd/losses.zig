@@ -14,6 +14,10 @@
 //!   the k-order statistic loss", RecSys 2013, §3): the positive is the k-th
 //!   best scored of n positives sampled from the user's row; the rank
 //!   estimate counts only the user's negatives, ⌊(N − |P(u)|) / sampled⌋.
+//! - Spotlight's minibatch losses (spotlight/losses.py), each of a positive
+//!   score p and a negative score n, averaged over a batch: pointwise
+//!   (1 − σ(p)) + σ(n); BPR 1 − σ(p − n); hinge max(0, n − p + 1), whose
+//!   adaptive form takes n as the highest of several negatives' scores.
 
 const std = @import("std");
 const assert = std.debug.assert;
@@ -64,7 +68,53 @@ pub fn warpKos(n_items: usize, n_positives: usize, sampled: usize) f64 {
     return @min(@log(@max(1.0, rank)), warp_loss_max);
 }
 
+/// A minibatch loss at one (positive, negative) pair: its value and its
+/// derivatives with respect to the two scores.
+pub const Pair = struct { value: f32, d_positive: f32, d_negative: f32 };
+
+/// Spotlight's pointwise loss (1 − σ(p)) + σ(n); σ' = σ(1 − σ).
+pub inline fn pointwise(positive: f32, negative: f32) Pair {
+    const sp = sigmoid(positive);
+    const sn = sigmoid(negative);
+    return .{ .value = (1 - sp) + sn, .d_positive = -sp * (1 - sp), .d_negative = sn * (1 - sn) };
+}
+
+/// Spotlight's BPR loss 1 − σ(p − n) (a probability, not Rendle's log-likelihood).
+pub inline fn bprProbability(positive: f32, negative: f32) Pair {
+    const s = sigmoid(positive - negative);
+    const slope = s * (1 - s);
+    return .{ .value = 1 - s, .d_positive = -slope, .d_negative = slope };
+}
+
+/// Spotlight's hinge loss max(0, n − p + 1). The gradient flows where
+/// n − p + 1 >= 0, as PyTorch's clamp(min = 0) passes it at the boundary.
+pub inline fn hinge(positive: f32, negative: f32) Pair {
+    const margin = negative - positive + 1;
+    if (margin < 0) return .{ .value = 0, .d_positive = 0, .d_negative = 0 };
+    return .{ .value = margin, .d_positive = -1, .d_negative = 1 };
+}
+
 const testing = std.testing;
+
+test "Spotlight's losses and their derivatives equal their formulas" {
+    const p: f32 = 0.4;
+    const n: f32 = -0.2;
+    const sp = 1 / (1 + @exp(-p));
+    const sn = 1 / (1 + @exp(-n));
+    const point = pointwise(p, n);
+    try testing.expectApproxEqAbs(1 - sp + sn, point.value, 1e-6);
+    try testing.expectApproxEqAbs(-sp * (1 - sp), point.d_positive, 1e-6);
+    try testing.expectApproxEqAbs(sn * (1 - sn), point.d_negative, 1e-6);
+    const sd = 1 / (1 + @exp(-(p - n)));
+    const pair = bprProbability(p, n);
+    try testing.expectApproxEqAbs(1 - sd, pair.value, 1e-6);
+    try testing.expectApproxEqAbs(-sd * (1 - sd), pair.d_positive, 1e-6);
+    try testing.expectEqual(-pair.d_positive, pair.d_negative);
+    const h = hinge(p, n);
+    try testing.expectApproxEqAbs(n - p + 1, h.value, 1e-6);
+    try testing.expect(h.d_positive == -1 and h.d_negative == 1);
+    try testing.expectEqual(Pair{ .value = 0, .d_positive = 0, .d_negative = 0 }, hinge(2, 0.5));
+}
 
 test "the losses' gradients equal their formulas" {
     try testing.expectApproxEqAbs(1.0 / (1.0 + @exp(@as(f64, -0.3))) - 1.0, logistic(0.3, true), 1e-12);

@@ -11,6 +11,10 @@
 //! - Adadelta (Zeiler, arXiv:1212.5701, Algorithm 1):
 //!   E[g²] ← ρ E[g²] + (1 − ρ) g², Δ = √(E[Δ²] + ε) / √(E[g²] + ε) · g,
 //!   E[Δ²] ← ρ E[Δ²] + (1 − ρ) Δ², θ ← θ − Δ.
+//! - Adam (Kingma & Ba, ICLR 2015, Algorithm 1) at step t, with L2 λ added to
+//!   the gradient as PyTorch's `weight_decay` does (Spotlight's default):
+//!   g ← g + λθ, m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g²,
+//!   θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)  (PyTorch's arithmetic).
 //!
 //! The LightFM updates also take `alpha`, the L2 penalty applied lazily as
 //! LightFM does: after its step a parameter is multiplied by
@@ -130,7 +134,104 @@ pub fn adadelta(theta: []f32, squares: []f32, deltas: []f32, gradient: []const f
     return rates;
 }
 
+/// One Adam step's constants: the rates of step t (1-based) folded with its
+/// bias corrections, so a row update is a few vector operations.
+pub const AdamStep = struct {
+    /// η / (1 − β₁ᵗ).
+    step_size: f32,
+    /// 1 / √(1 − β₂ᵗ).
+    inverse_correction: f32,
+    beta1: f32,
+    beta2: f32,
+    epsilon: f32,
+    l2: f32,
+
+    pub fn of(t: u64, rate: f32, beta1: f32, beta2: f32, epsilon: f32, l2: f32) AdamStep {
+        assert(t >= 1);
+        const power: f64 = @floatFromInt(t);
+        const correction1 = 1 - std.math.pow(f64, beta1, power);
+        const correction2 = 1 - std.math.pow(f64, beta2, power);
+        return .{
+            .step_size = @floatCast(rate / correction1),
+            .inverse_correction = @floatCast(1 / @sqrt(correction2)),
+            .beta1 = beta1,
+            .beta2 = beta2,
+            .epsilon = epsilon,
+            .l2 = l2,
+        };
+    }
+};
+
+/// Adam over a row along gradient g, or along a zero gradient when `gradient`
+/// is null (a dense step on a row that was not in the batch: only λθ and the
+/// moments' momentum move it).
+pub fn adam(theta: []f32, first: []f32, second: []f32, gradient: ?[]const f32, step: AdamStep) void {
+    assert(first.len == theta.len and second.len == theta.len);
+    if (gradient) |g| assert(g.len == theta.len);
+    const b1: V = @splat(step.beta1);
+    const keep1: V = @splat(1 - step.beta1);
+    const b2: V = @splat(step.beta2);
+    const keep2: V = @splat(1 - step.beta2);
+    const l2: V = @splat(step.l2);
+    const size: V = @splat(step.step_size);
+    const inverse: V = @splat(step.inverse_correction);
+    const eps: V = @splat(step.epsilon);
+    var i: usize = 0;
+    while (i + lanes <= theta.len) : (i += lanes) {
+        const t = simd.load(theta, i);
+        const g = (if (gradient) |row| simd.load(row, i) else @as(V, @splat(0))) + l2 * t;
+        const m = b1 * simd.load(first, i) + keep1 * g;
+        const v = b2 * simd.load(second, i) + keep2 * g * g;
+        simd.store(first, i, m);
+        simd.store(second, i, v);
+        simd.store(theta, i, t - size * m / (@sqrt(v) * inverse + eps));
+    }
+    while (i < theta.len) : (i += 1) {
+        const t = theta[i];
+        const g = (if (gradient) |row| row[i] else 0) + step.l2 * t;
+        const m = step.beta1 * first[i] + (1 - step.beta1) * g;
+        const v = step.beta2 * second[i] + (1 - step.beta2) * g * g;
+        first[i] = m;
+        second[i] = v;
+        theta[i] = t - step.step_size * m / (@sqrt(v) * step.inverse_correction + step.epsilon);
+    }
+}
+
 const testing = std.testing;
+
+test "adam's row step equals Kingma and Ba's algorithm with PyTorch's weight decay" {
+    const n = 19;
+    var theta: [n]f32 = undefined;
+    var first: [n]f32 = undefined;
+    var second: [n]f32 = undefined;
+    var gradient: [n]f32 = undefined;
+    for (0..n) |i| {
+        const x: f32 = @floatFromInt(i);
+        theta[i] = @cos(x) * 0.3;
+        first[i] = @sin(x) * 0.01;
+        second[i] = 0.001 * (1 + x);
+        gradient[i] = @sin(2 * x) * 0.5;
+    }
+    const start = theta;
+    const first0 = first;
+    const second0 = second;
+    const step = AdamStep.of(3, 0.01, 0.9, 0.999, 1e-8, 0.1);
+    adam(&theta, &first, &second, &gradient, step);
+    for (0..n) |i| {
+        const g: f64 = @as(f64, gradient[i]) + 0.1 * @as(f64, start[i]);
+        const m = 0.9 * @as(f64, first0[i]) + 0.1 * g;
+        const v = 0.999 * @as(f64, second0[i]) + 0.001 * g * g;
+        const m_hat = m / (1 - std.math.pow(f64, 0.9, 3));
+        const v_hat = v / (1 - std.math.pow(f64, 0.999, 3));
+        try testing.expectApproxEqRel(m, first[i], 1e-5);
+        try testing.expectApproxEqRel(v, second[i], 1e-5);
+        try testing.expectApproxEqAbs(@as(f64, start[i]) - 0.01 * m_hat / (@sqrt(v_hat) + 1e-8), theta[i], 1e-6);
+    }
+    // A zero gradient still moves a row through λθ and the moments.
+    const before = theta;
+    adam(&theta, &first, &second, null, AdamStep.of(4, 0.01, 0.9, 0.999, 1e-8, 0));
+    for (before, theta, first) |b, t, m| try testing.expect((m == 0) == (b == t));
+}
 
 test "each optimiser's row step equals its formula at every column" {
     // 19 columns: full vectors and a scalar tail on any lane count.
