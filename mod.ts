@@ -108,6 +108,17 @@ export type {
   Representations,
 } from "./lib/models/hybrid.ts";
 export {
+  MinibatchFactorization,
+  MinibatchFactorization as ImplicitFactorizationModel,
+} from "./lib/models/minibatch.ts";
+export type {
+  ImplicitFactorizationModelOptions,
+  MinibatchFactorizationOptions,
+  MinibatchFitOptions,
+  MinibatchLoss,
+  MinibatchOptimizer,
+} from "./lib/models/minibatch.ts";
+export {
   BM25Recommender,
   CosineRecommender,
   ItemItemRecommender,

@@ -140,3 +140,39 @@ export function heldOutPrecisionAtK(
   }
   return hits / possible;
 }
+
+/**
+ * Spotlight's mean reciprocal rank (spotlight/evaluation.py mrr_score): over
+ * users with held-out items, the mean over those items of 1 / rank, where
+ * rank = 1 + the number of items outside the user's `train` row scored higher
+ * (other held-out items compete; a tie counts as half, as scipy's rankdata
+ * averages), averaged over users. `score(u, scores)` fills every item's score.
+ */
+export function heldOutMrr(
+  train: CsrMatrix,
+  heldOut: number[][],
+  score: (user: number, scores: Float64Array) => void,
+): number {
+  let total = 0;
+  let users = 0;
+  const scores = new Float64Array(train.nCols);
+  for (let u = 0; u < train.nRows; u++) {
+    if (heldOut[u]!.length === 0) continue;
+    score(u, scores);
+    const seen = new Set(train.row(u).indices);
+    let sum = 0;
+    for (const target of heldOut[u]!) {
+      let above = 0;
+      let ties = 0;
+      for (let i = 0; i < train.nCols; i++) {
+        if (seen.has(i) || i === target) continue;
+        if (scores[i]! > scores[target]!) above++;
+        else if (scores[i] === scores[target]) ties++;
+      }
+      sum += 1 / (1 + above + ties / 2);
+    }
+    total += sum / heldOut[u]!.length;
+    users++;
+  }
+  return total / users;
+}

@@ -9,6 +9,7 @@ import { AlternatingLeastSquares } from "./als.ts";
 import { BayesianPersonalizedRanking } from "./bpr.ts";
 import { HybridFactorization } from "./hybrid.ts";
 import { LogisticMatrixFactorization } from "./lmf.ts";
+import { MinibatchFactorization } from "./minibatch.ts";
 import type { Model, ModelClass } from "./model.ts";
 import {
   BM25Recommender,
@@ -17,13 +18,14 @@ import {
   TFIDFRecommender,
 } from "./nearest_neighbours.ts";
 
-/** The model classes by file kind: `als`, `bpr`, `lmf`, `hybrid`, `itemitem`, `cosine`, `tfidf`, `bm25`. */
+/** The model classes by file kind: `als`, `bpr`, `lmf`, `hybrid`, `minibatch`, `itemitem`, `cosine`, `tfidf`, `bm25`. */
 export const MODEL_CLASSES: ReadonlyMap<string, ModelClass> = new Map(
   [
     AlternatingLeastSquares,
     BayesianPersonalizedRanking,
     LogisticMatrixFactorization,
     HybridFactorization,
+    MinibatchFactorization,
     ItemItemRecommender,
     CosineRecommender,
     TFIDFRecommender,
