@@ -65,6 +65,14 @@ export type { RankingModel } from "./lib/evaluation/scorer.ts";
 export * as lightfm from "./lib/evaluation/lightfm.ts";
 export { aucScore, reciprocalRank } from "./lib/evaluation/lightfm.ts";
 export type { AtKOptions, EvaluatedModel, EvaluationOptions } from "./lib/evaluation/lightfm.ts";
+export * as spotlight from "./lib/evaluation/spotlight.ts";
+export { mrrScore, precisionRecallScore } from "./lib/evaluation/spotlight.ts";
+export type {
+  PrecisionRecall,
+  PrecisionRecallOptions,
+  PrecisionRecallPerK,
+  SpotlightOptions,
+} from "./lib/evaluation/spotlight.ts";
 export { factorRanks } from "./lib/evaluation/ranks.ts";
 export type { PredictRankOptions, RankPredictor } from "./lib/evaluation/ranks.ts";
 export { listeningDataset, powerLawMatrix } from "./lib/datasets/synthetic.ts";

@@ -59,11 +59,15 @@ function expectNumber(name: string, value: unknown, what: string): number {
 }
 
 /**
- * Checks that an options object holds only the keys a function takes.
+ * Checks that an options object holds only the keys a function takes. A
+ * refused key whose camelCase form is an option (`check_intersections`), or
+ * one listed in `aliases` (another library's name for an option), is answered
+ * with the name to use.
  *
  * @param owner The function, for the message, e.g. `"precisionAtK()"`.
  * @param options What the caller passed (undefined means no options).
  * @param names Every option the function takes.
+ * @param aliases Other names callers may reach for, each mapped to the option it means.
  * @returns `options` as a record (an empty one for undefined).
  * @throws TypeError for a non-object (an array included) or a key not in `names`.
  * @example
@@ -75,6 +79,14 @@ function expectNumber(name: string, value: unknown, what: string): number {
  *   name: "TypeError",
  *   message: "Expected an option of f() (k, preserveRows) but found 'K'",
  * });
+ * throws(() => knownOptions("f()", { preserve_rows: true }, ["k", "preserveRows"]), {
+ *   name: "TypeError",
+ *   message: "Expected an option of f() (k, preserveRows) but found 'preserve_rows' (did you mean 'preserveRows'?)",
+ * });
+ * throws(() => knownOptions("f()", { trainInteractions: null }, ["train"], { trainInteractions: "train" }), {
+ *   name: "TypeError",
+ *   message: "Expected an option of f() (train) but found 'trainInteractions' (did you mean 'train'?)",
+ * });
  * throws(() => knownOptions("f()", 5, ["k"]), TypeError);
  * ```
  */
@@ -82,6 +94,7 @@ export function knownOptions(
   owner: string,
   options: unknown,
   names: readonly string[],
+  aliases: Readonly<Record<string, string>> = {},
 ): Record<string, unknown> {
   if (options === undefined) return {};
   if (typeof options !== "object" || options === null || Array.isArray(options)) {
@@ -91,8 +104,15 @@ export function knownOptions(
   }
   for (const key of Object.keys(options)) {
     if (!names.includes(key)) {
+      const camel = key.replace(/_+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+      const meant = Object.hasOwn(aliases, key)
+        ? aliases[key]
+        : names.includes(camel)
+        ? camel
+        : undefined;
+      const hint = meant === undefined ? "" : ` (did you mean '${meant}'?)`;
       throw new TypeError(
-        `Expected an option of ${owner} (${names.join(", ")}) but found '${key}'`,
+        `Expected an option of ${owner} (${names.join(", ")}) but found '${key}'${hint}`,
       );
     }
   }

@@ -295,7 +295,7 @@ test("any model with predictRank() is evaluated, its features passed through", (
   assert.throws(() => aucScore(wrong, handTest), {
     name: "TypeError",
     message:
-      "Expected model.predictRank() to return a CsrMatrix with testInteractions' sparsity pattern (shape [4,6], 5 entries) but found shape [4,6] with 0 entries",
+      "Expected model.predictRank() to return a CsrMatrix with the sparsity pattern of testInteractions (shape [4,6], 5 entries) but found shape [4,6] with 0 entries",
   });
   const negative: RankPredictor = {
     ...fixed,

@@ -50,20 +50,20 @@
  *
  * @module
  */
-import { CsrMatrix } from "../sparse.ts";
-import { booleanOption, describe, knownOptions, positiveInteger } from "../validate.ts";
+import type { CsrMatrix } from "../sparse.ts";
+import { booleanOption, knownOptions, positiveInteger } from "../validate.ts";
 import {
-  checkInteractions,
-  checkNoIntersections,
-  type PredictRankOptions,
-  type RankPredictor,
-} from "./ranks.ts";
-import type { RankingModel } from "./scorer.ts";
+  checkModel,
+  checkRankInputs,
+  type EvaluatedModel,
+  hits,
+  type RankInputs,
+  ranksOf,
+} from "./model_ranks.ts";
+import type { MatrixNames, PredictRankOptions } from "./ranks.ts";
 
+export type { EvaluatedModel } from "./model_ranks.ts";
 export type { PredictRankOptions, RankPredictor } from "./ranks.ts";
-
-/** A model the evaluation functions accept: one with `predictRank`, or a {@link RankingModel}. */
-export type EvaluatedModel = RankPredictor | RankingModel;
 
 /** Options of {@link aucScore} and {@link reciprocalRank}. */
 export interface EvaluationOptions {
@@ -96,15 +96,11 @@ const AT_K_OPTIONS = [...EVALUATION_OPTIONS, "k"] as const;
 const RANK_OPTIONS = EVALUATION_OPTIONS.filter((name) => name !== "preserveRows");
 
 const I32_MAX = 2_147_483_647;
-/** Ranked entries per `recommend` call of the fallback (ids and scores: 32 MiB). */
-const FALLBACK_BATCH_ENTRIES = 1 << 22;
+/** LightFM's names of the matrices, for messages. */
+const NAMES: MatrixNames = { test: "testInteractions", train: "trainInteractions" };
 
-interface Settings {
-  train: CsrMatrix | undefined;
-  userFeatures: CsrMatrix | undefined;
-  itemFeatures: CsrMatrix | undefined;
+interface Settings extends RankInputs {
   preserveRows: boolean;
-  checkIntersections: boolean;
 }
 
 /**
@@ -147,7 +143,7 @@ export function precisionAtK(
   options: AtKOptions = {},
 ): Float32Array {
   const { settings, k } = atKSettings("precisionAtK()", model, testInteractions, options);
-  const ranks = ranksOf(model, testInteractions, settings);
+  const ranks = ranksOf(model, testInteractions, settings, NAMES);
   return perUser(testInteractions, settings, (start, end) => hits(ranks, start, end, k) / k, 0);
 }
 
@@ -182,7 +178,7 @@ export function recallAtK(
   options: AtKOptions = {},
 ): Float32Array {
   const { settings, k } = atKSettings("recallAtK()", model, testInteractions, options);
-  const ranks = ranksOf(model, testInteractions, settings);
+  const ranks = ranksOf(model, testInteractions, settings, NAMES);
   return perUser(
     testInteractions,
     settings,
@@ -231,7 +227,7 @@ export function aucScore(
     options,
     EVALUATION_OPTIONS,
   );
-  const ranks = ranksOf(model, testInteractions, settings);
+  const ranks = ranksOf(model, testInteractions, settings, NAMES);
   const train = settings.train;
   const nItems = testInteractions.nCols;
   return perUser(testInteractions, settings, (start, end, user) => {
@@ -287,7 +283,7 @@ export function reciprocalRank(
     options,
     EVALUATION_OPTIONS,
   );
-  const ranks = ranksOf(model, testInteractions, settings);
+  const ranks = ranksOf(model, testInteractions, settings, NAMES);
   return perUser(testInteractions, settings, (start, end) => {
     let best = Number.POSITIVE_INFINITY;
     for (let p = start; p < end; p++) best = Math.min(best, ranks.data[p]!);
@@ -341,7 +337,7 @@ export function rankInteractions(
     options,
     RANK_OPTIONS,
   );
-  return ranksOf(model, testInteractions, settings);
+  return ranksOf(model, testInteractions, settings, NAMES);
 }
 
 // ---------------------------------------------------------------------------
@@ -368,242 +364,16 @@ function checkedSettings(
 ): Settings {
   checkModel(model);
   const given = knownOptions(owner, options, names);
-  checkInteractions("testInteractions", test, model.nUsers, model.nItems);
-  const train = given.trainInteractions;
-  if (train !== undefined) {
-    checkInteractions("trainInteractions", train, model.nUsers, model.nItems);
-  }
-  const userFeatures = given.userFeatures;
-  if (userFeatures !== undefined) {
-    checkFeatures("userFeatures", userFeatures, model.nUsers, "users");
-  }
-  const itemFeatures = given.itemFeatures;
-  if (itemFeatures !== undefined) {
-    checkFeatures("itemFeatures", itemFeatures, model.nItems, "items");
-  }
-  const settings: Settings = {
-    train,
-    userFeatures,
-    itemFeatures,
-    preserveRows: flag("preserveRows", given.preserveRows, false),
-    checkIntersections: flag("checkIntersections", given.checkIntersections, true),
-  };
-  if (!hasPredictRank(model)) {
-    for (const name of ["userFeatures", "itemFeatures"] as const) {
-      if (settings[name] !== undefined) {
-        throw new TypeError(
-          `Expected ${name} to be undefined for a model without predictRank() (its recommend() takes no features) but found ${
-            describe(settings[name])
-          }`,
-        );
-      }
-    }
-    if (train === undefined) {
-      throw new TypeError(
-        "Expected trainInteractions for a model without predictRank() (its recommend() scores from the user's items) but found undefined",
-      );
-    }
-  }
-  if (settings.checkIntersections && train !== undefined) checkNoIntersections(test, train);
-  return settings;
-}
-
-/** A boolean option: its default when undefined (null is refused, not defaulted). */
-function flag(name: string, value: unknown, fallback: boolean): boolean {
-  return value === undefined ? fallback : booleanOption(name, value);
-}
-
-function checkModel(model: unknown): asserts model is EvaluatedModel {
-  if (typeof model !== "object" || model === null) {
-    throw new TypeError(`Expected model to be a model object but found ${describe(model)}`);
-  }
-  const candidate = model as Partial<RankPredictor> & Partial<RankingModel>;
-  if (typeof candidate.predictRank !== "function" && typeof candidate.recommend !== "function") {
-    throw new TypeError(
-      `Expected model to have a predictRank() or recommend() method but found ${
-        describe(model)
-      } with neither`,
-    );
-  }
-  for (const field of ["nUsers", "nItems"] as const) {
-    const value = candidate[field];
-    if (!Number.isSafeInteger(value) || value! < 0 || value! > I32_MAX) {
-      throw new TypeError(
-        `Expected model.${field} to be an integer in [0, ${I32_MAX}] but found ${describe(value)}`,
-      );
-    }
-  }
-}
-
-function checkFeatures(
-  name: string,
-  matrix: unknown,
-  rows: number,
-  what: string,
-): asserts matrix is CsrMatrix {
-  if (!(matrix instanceof CsrMatrix)) {
-    throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(matrix)}`);
-  }
-  if (matrix.nRows !== rows) {
-    throw new RangeError(
-      `Expected ${name} to have ${rows} rows (the model's ${what}) but found ${matrix.nRows}`,
-    );
-  }
-}
-
-function hasPredictRank(model: EvaluatedModel): model is RankPredictor {
-  return typeof (model as Partial<RankPredictor>).predictRank === "function";
-}
-
-/** The ranks of every test entry, from predictRank or the recommend fallback. */
-function ranksOf(model: EvaluatedModel, test: CsrMatrix, settings: Settings): CsrMatrix {
-  if (!hasPredictRank(model)) return ranksFromRecommend(model, test, settings.train!);
-  const options: PredictRankOptions = { checkIntersections: false };
-  if (settings.train !== undefined) options.trainInteractions = settings.train;
-  if (settings.userFeatures !== undefined) options.userFeatures = settings.userFeatures;
-  if (settings.itemFeatures !== undefined) options.itemFeatures = settings.itemFeatures;
-  const ranks = model.predictRank(test, options);
-  checkReturnedRanks(ranks, test);
-  return ranks;
-}
-
-/** Refuses ranks that are not a matrix with the test's sparsity pattern and values >= 0. */
-function checkReturnedRanks(ranks: unknown, test: CsrMatrix): asserts ranks is CsrMatrix {
-  const expected =
-    `a CsrMatrix with testInteractions' sparsity pattern (shape [${test.shape}], ${test.nnz} entries)`;
-  if (
-    !(ranks instanceof CsrMatrix) || ranks.nRows !== test.nRows || ranks.nCols !== test.nCols ||
-    ranks.nnz !== test.nnz
-  ) {
-    const found = ranks instanceof CsrMatrix
-      ? `shape [${ranks.shape}] with ${ranks.nnz} entries`
-      : describe(ranks);
-    throw new TypeError(`Expected model.predictRank() to return ${expected} but found ${found}`);
-  }
-  for (let u = 0; u <= test.nRows; u++) {
-    if (ranks.indptr[u] !== test.indptr[u]) {
-      throw new TypeError(
-        `Expected model.predictRank() to return ${expected} but found indptr[${u}] = ${
-          ranks.indptr[u]
-        } instead of ${test.indptr[u]}`,
-      );
-    }
-  }
-  for (let p = 0; p < test.nnz; p++) {
-    if (ranks.indices[p] !== test.indices[p]) {
-      throw new TypeError(
-        `Expected model.predictRank() to return ${expected} but found indices[${p}] = ${
-          ranks.indices[p]
-        } instead of ${test.indices[p]}`,
-      );
-    }
-    if (!(ranks.data[p]! >= 0)) {
-      throw new RangeError(
-        `Expected model.predictRank() to return ranks >= 0 but found ${
-          ranks.data[p]
-        } at entry ${p}`,
-      );
-    }
-  }
-}
-
-/**
- * Ranks through `recommend(users, train, { n: nItems, filterAlreadyLiked: true })`, a
- * batch of users at a time: a listed test item's rank is the number of other listed
- * items scoring at least as much; an unlisted one ranks after every listed item.
- */
-function ranksFromRecommend(model: RankingModel, test: CsrMatrix, train: CsrMatrix): CsrMatrix {
-  const nItems = model.nItems;
-  const out = new Float32Array(test.nnz);
-  const users = usersWithTestItems(test);
-  const batchSize = Math.max(1, Math.floor(FALLBACK_BATCH_ENTRIES / Math.max(nItems, 1)));
-  // position[item] = the item's place in the current row's list, −1 when unlisted.
-  const position = new Int32Array(nItems).fill(-1);
-  for (let start = 0; start < users.length; start += batchSize) {
-    const batch = users.subarray(start, start + batchSize);
-    const ranked = model.recommend(batch, train, { n: nItems, filterAlreadyLiked: true });
-    const width = checkRecommended(ranked, batch.length, nItems);
-    for (let r = 0; r < batch.length; r++) {
-      const ids = ranked.ids.subarray(r * width, (r + 1) * width);
-      const scores = ranked.scores.subarray(r * width, (r + 1) * width);
-      let listed = 0;
-      while (listed < width && ids[listed]! >= 0) listed++;
-      for (let p = 0; p < listed; p++) {
-        const id = ids[p]!;
-        if (id >= nItems || position[id] !== -1) {
-          throw new TypeError(
-            `Expected model.recommend() to list distinct item ids in [0, ${nItems}) but found ${id} at row ${r}, position ${p}`,
-          );
-        }
-        if (p > 0 && !(scores[p]! <= scores[p - 1]!)) {
-          throw new TypeError(
-            `Expected model.recommend() to return scores in descending order but found ${
-              scores[p]
-            } after ${scores[p - 1]} at row ${r}, position ${p}`,
-          );
-        }
-        position[id] = p;
-      }
-      const [rowStart, rowEnd] = test.rowRange(batch[r]!);
-      for (let q = rowStart; q < rowEnd; q++) {
-        const item = test.indices[q]!;
-        if (!(item >= 0 && item < nItems)) {
-          throw new RangeError(
-            `Expected testInteractions.indices[${q}] to be an item in [0, ${nItems}) but found ${item} (the matrix was changed after construction)`,
-          );
-        }
-        const p = position[item]!;
-        out[q] = p < 0 ? listed : atLeast(scores, listed, p) - 1;
-      }
-      for (let p = 0; p < listed; p++) position[ids[p]!] = -1;
-    }
-  }
-  return new CsrMatrix(test.shape, test.indptr.slice(), test.indices.slice(), out);
-}
-
-/** How many of the first `listed` (descending) scores are >= scores[p]: a binary search past p. */
-function atLeast(scores: Float32Array, listed: number, p: number): number {
-  const score = scores[p]!;
-  let low = p + 1;
-  let high = listed;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (scores[middle]! >= score) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-function checkRecommended(
-  ranked: { ids: unknown; scores: unknown; shape: unknown },
-  rows: number,
-  nItems: number,
-): number {
-  const shape = ranked?.shape as [number, number] | undefined;
-  const width = shape?.[1];
-  if (
-    shape?.[0] !== rows || !Number.isInteger(width) || width! < 0 || width! > nItems ||
-    !(ranked.ids instanceof Int32Array) || ranked.ids.length !== rows * width! ||
-    !(ranked.scores instanceof Float32Array) || ranked.scores.length !== rows * width!
-  ) {
-    throw new TypeError(
-      `Expected model.recommend() to return Int32Array ids and Float32Array scores of shape [${rows}, <= ${nItems}] but found shape [${shape}]`,
-    );
-  }
-  return width!;
-}
-
-function usersWithTestItems(test: CsrMatrix): Int32Array {
-  const users: number[] = [];
-  for (let u = 0; u < test.nRows; u++) if (test.indptr[u + 1]! > test.indptr[u]!) users.push(u);
-  return Int32Array.from(users);
-}
-
-/** The ranks below k among entries [start, end). */
-function hits(ranks: CsrMatrix, start: number, end: number, k: number): number {
-  let count = 0;
-  for (let p = start; p < end; p++) if (ranks.data[p]! < k) count++;
-  return count;
+  const inputs = checkRankInputs(model, test, {
+    train: given.trainInteractions,
+    userFeatures: given.userFeatures,
+    itemFeatures: given.itemFeatures,
+    checkIntersections: given.checkIntersections,
+  }, NAMES);
+  // Off unless given; null is refused, not defaulted.
+  const preserveRows = given.preserveRows !== undefined &&
+    booleanOption("preserveRows", given.preserveRows);
+  return { ...inputs, preserveRows };
 }
 
 /**

@@ -58,6 +58,17 @@ export interface RankPredictor {
   predictRank(testInteractions: CsrMatrix, options: PredictRankOptions): CsrMatrix;
 }
 
+/** How a function names its test and training matrices, for its messages. */
+export interface MatrixNames {
+  /** The held-out matrix: `"testInteractions"` (LightFM's name), `"test"` (Spotlight's). */
+  readonly test: string;
+  /** The training matrix: `"trainInteractions"` (LightFM's name), `"train"` (Spotlight's). */
+  readonly train: string;
+}
+
+/** LightFM's names of the matrices, which `predictRank` takes. */
+const LIGHTFM_NAMES: MatrixNames = { test: "testInteractions", train: "trainInteractions" };
+
 /** The option names of {@link PredictRankOptions}. */
 export const PREDICT_RANK_OPTIONS: readonly string[] = [
   "trainInteractions",
@@ -213,6 +224,7 @@ export function checkInteractions(
  *
  * @param test The held-out interactions.
  * @param train The training interactions, the same shape as `test`.
+ * @param names How the caller names the two matrices (LightFM's names by default).
  * @throws RangeError counting the shared entries and naming the first.
  * @example
  * ```ts
@@ -227,7 +239,11 @@ export function checkInteractions(
  * );
  * ```
  */
-export function checkNoIntersections(test: CsrMatrix, train: CsrMatrix): void {
+export function checkNoIntersections(
+  test: CsrMatrix,
+  train: CsrMatrix,
+  names: MatrixNames = LIGHTFM_NAMES,
+): void {
   let shared = 0;
   let first: [number, number] | undefined;
   for (let u = 0; u < test.nRows; u++) {
@@ -250,7 +266,7 @@ export function checkNoIntersections(test: CsrMatrix, train: CsrMatrix): void {
   }
   if (first !== undefined) {
     throw new RangeError(
-      `Expected testInteractions and trainInteractions to share no interaction but they share ${shared} interaction${
+      `Expected ${names.test} and ${names.train} to share no interaction but they share ${shared} interaction${
         shared === 1 ? "" : "s"
       }, the first at user ${first[0]}, item ${
         first[1]
