@@ -49,6 +49,7 @@ const negatives = @import("sgd/negatives.zig");
 const losses = @import("sgd/losses.zig");
 const optimizers = @import("sgd/optimizers.zig");
 const hogwild = @import("sgd/hogwild.zig");
+const pipeline = @import("sgd/pipeline.zig");
 
 pub const Loss = enum(u8) { pointwise, bpr, hinge, adaptive_hinge };
 pub const Optimizer = enum(u8) { adam, lazy_adam };
@@ -60,6 +61,9 @@ pub const Pair = extern struct { user: u32, item: u32 };
 const batches_per_chunk_min = 8;
 /// The shuffle's stream, apart from the chunks' (0 .. chunk_count_max).
 const shuffle_stream: u64 = 1 << 32;
+/// Pairs (or rows) ahead whose rows are prefetched: at scale a step waits on
+/// rows scattered over hundreds of megabytes.
+const prefetch_distance = 8;
 /// Draws a verified negative gets before the last draw is kept anyway (a
 /// user who has nearly every item would otherwise loop).
 pub const verify_draws_max = 32;
@@ -138,6 +142,9 @@ pub const Scratch = struct {
     item_rows: []u32,
     user_gradients: []f32,
     item_gradients: []f32,
+    /// The batch's negatives, drawn before its pairs are scored (so the rows
+    /// a pair reads can be prefetched a few pairs ahead).
+    negatives: []u32,
     n_user_rows: usize = 0,
     n_item_rows: usize = 0,
 
@@ -156,6 +163,8 @@ pub const Scratch = struct {
         const user_gradients = try allocator.alloc(f32, batch * columns);
         errdefer allocator.free(user_gradients);
         const item_gradients = try allocator.alloc(f32, 2 * batch * columns);
+        errdefer allocator.free(item_gradients);
+        const drawn = try allocator.alloc(u32, batch * model.options.n_negatives);
         @memset(user_slot, -1);
         @memset(item_slot, -1);
         return .{
@@ -166,6 +175,7 @@ pub const Scratch = struct {
             .item_rows = item_rows,
             .user_gradients = user_gradients,
             .item_gradients = item_gradients,
+            .negatives = drawn,
         };
     }
 
@@ -176,6 +186,7 @@ pub const Scratch = struct {
         allocator.free(scratch.item_rows);
         allocator.free(scratch.user_gradients);
         allocator.free(scratch.item_gradients);
+        allocator.free(scratch.negatives);
     }
 
     fn userGradient(scratch: *Scratch, user: u32) []f32 {
@@ -256,16 +267,27 @@ pub const ScriptedDraws = struct {
 pub fn batchGradient(model: *const Model, scratch: *Scratch, pairs: []const Pair, draws: anytype) f64 {
     assert(pairs.len >= 1 and pairs.len <= model.options.batch_size);
     const columns = model.columns;
+    const n_negatives = model.options.n_negatives;
+    const drawn = scratch.negatives[0 .. pairs.len * n_negatives];
+    for (pairs, 0..) |pair, p| {
+        for (drawn[p * n_negatives ..][0..n_negatives]) |*item| item.* = draws.next(pair.user);
+    }
     const scale = 1 / @as(f32, @floatFromInt(pairs.len));
     var loss_sum: f64 = 0;
-    for (pairs) |pair| {
+    for (pairs, 0..) |pair, p| {
+        if (p + prefetch_distance < pairs.len) {
+            const ahead = p + prefetch_distance;
+            pipeline.prefetchRow(model.users.params, pairs[ahead].user, columns);
+            pipeline.prefetchRow(model.items.params, pairs[ahead].item, columns);
+            for (drawn[ahead * n_negatives ..][0..n_negatives]) |item| pipeline.prefetchRow(model.items.params, item, columns);
+        }
         const x = model.users.row(pair.user, columns);
         const y = model.items.row(pair.item, columns);
         const positive = simd.dot(x, y);
-        var negative_item = draws.next(pair.user);
+        const candidates = drawn[p * n_negatives ..][0..n_negatives];
+        var negative_item = candidates[0];
         var negative = simd.dot(x, model.items.row(negative_item, columns));
-        for (1..model.options.n_negatives) |_| {
-            const item = draws.next(pair.user);
+        for (candidates[1..]) |item| {
             const score = simd.dot(x, model.items.row(item, columns));
             if (score > negative) {
                 negative = score;
@@ -298,12 +320,19 @@ pub fn batchGradient(model: *const Model, scratch: *Scratch, pairs: []const Pair
 /// The lazy Adam step: only the rows in `scratch`.
 pub fn lazyStep(model: *const Model, scratch: *const Scratch, t: u64) void {
     const adam = model.options.adamStep(t);
-    const columns = model.columns;
-    for (scratch.user_rows[0..scratch.n_user_rows], 0..) |row, slot| {
-        model.users.step(row, columns, scratch.user_gradients[slot * columns ..][0..columns], adam);
-    }
-    for (scratch.item_rows[0..scratch.n_item_rows], 0..) |row, slot| {
-        model.items.step(row, columns, scratch.item_gradients[slot * columns ..][0..columns], adam);
+    lazySide(model.users, model.columns, scratch.user_rows[0..scratch.n_user_rows], scratch.user_gradients, adam);
+    lazySide(model.items, model.columns, scratch.item_rows[0..scratch.n_item_rows], scratch.item_gradients, adam);
+}
+
+fn lazySide(side: Side, columns: usize, rows: []const u32, gradients: []const f32, adam: optimizers.AdamStep) void {
+    for (rows, 0..) |row, slot| {
+        // The parameters are warm from the gradient pass; the moments are not.
+        if (slot + prefetch_distance < rows.len) {
+            const ahead = rows[slot + prefetch_distance];
+            pipeline.prefetchRow(side.first, ahead, columns);
+            pipeline.prefetchRow(side.second, ahead, columns);
+        }
+        side.step(row, columns, gradients[slot * columns ..][0..columns], adam);
     }
 }
 
