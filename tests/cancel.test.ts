@@ -12,6 +12,7 @@ import { powerLawMatrix } from "../lib/datasets/synthetic.ts";
 import { BayesianPersonalizedRanking } from "../lib/models/bpr.ts";
 import { HybridFactorization } from "../lib/models/hybrid.ts";
 import { LogisticMatrixFactorization } from "../lib/models/lmf.ts";
+import { MinibatchFactorization } from "../lib/models/minibatch.ts";
 import { callNativeAsync } from "../lib/native/library.ts";
 import { CsrMatrix } from "../lib/sparse.ts";
 import { test } from "./harness.ts";
@@ -75,6 +76,22 @@ inCallTest("an abort stops a BPR epoch and an LMF pass inside native code", asyn
     lmf.fit(ones, { progress: false, signal, callback })
   );
   assert.equal(lmf.nUsers, 0);
+});
+
+inCallTest("an abort stops a minibatch epoch inside native code, dense or lazy Adam", async () => {
+  for (const optimizer of ["adam", "lazy-adam"] as const) {
+    const model = new MinibatchFactorization({
+      optimizer,
+      embeddingDim: 64,
+      batchSize: 64,
+      nIter: 1,
+      randomState: 1,
+    });
+    await expectStoppedInsideTheEpoch((signal, callback) =>
+      model.fit(ones, { progress: false, signal, callback })
+    );
+    assert.equal(model.nUsers, 0);
+  }
 });
 
 test("a signal aborted before the call starts skips every chunk: no parameter moves", async () => {
