@@ -64,6 +64,8 @@ const shuffle_stream: u64 = 1 << 32;
 /// Pairs (or rows) ahead whose rows are prefetched: at scale a step waits on
 /// rows scattered over hundreds of megabytes.
 const prefetch_distance = 8;
+/// Rows per task of a dense Adam pass (see denseStep).
+const dense_rows_per_task = 4096;
 /// Draws a verified negative gets before the last draw is kept anyway (a
 /// user who has nearly every item would otherwise loop).
 pub const verify_draws_max = 32;
@@ -365,7 +367,9 @@ pub fn denseStep(pool: ?*ThreadPool, model: *const Model, scratch: *const Scratc
         .model = model,
         .scratch = scratch,
         .adam = model.options.adamStep(t),
-        .n_tasks = std.math.clamp(total / 1024, 1, 4 * threads),
+        // A task steps at least dense_rows_per_task rows (~1.3 MB of state at
+        // d = 32): below that, waking the pool costs more than the pass.
+        .n_tasks = std.math.clamp(total / dense_rows_per_task, 1, 4 * threads),
     };
     if (pool) |p| {
         p.run(pass.n_tasks, &pass, Pass.run);
