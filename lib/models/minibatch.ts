@@ -226,7 +226,8 @@ interface AdamState {
  * assert.deepEqual([...model.recommend(0, plays, { n: 2 }).ids].sort(), [2, 3]);
  * ```
  */
-export class MinibatchFactorization extends MatrixFactorizationBase<MinibatchSchema> {
+export class MinibatchFactorization
+  extends MatrixFactorizationBase<SchemaFor<MinibatchFactorizationOptions, "randomState">> {
   /** The kind of the files `save` writes. */
   static readonly kind: string = "minibatch";
   /** The loss. */
