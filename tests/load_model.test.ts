@@ -12,6 +12,7 @@ import {
   loadModel,
   LogisticMatrixFactorization,
   MatrixFactorizationBase,
+  MinibatchFactorization,
   type Model,
   MODEL_CLASSES,
   NearestNeighboursRecommender,
@@ -35,6 +36,7 @@ async function fittedModels(): Promise<Fittable[]> {
     new BayesianPersonalizedRanking({ factors: 3, iterations: 3, randomState: 2, numThreads: 1 }),
     new LogisticMatrixFactorization({ factors: 2, iterations: 2, negProp: 3, randomState: 3 }),
     new HybridFactorization({ noComponents: 3, loss: "warp", randomState: 4, numThreads: 1 }),
+    new MinibatchFactorization({ embeddingDim: 3, nIter: 2, randomState: 5, numThreads: 1 }),
     new ItemItemRecommender({ k: 7, numThreads: 1 }),
     new CosineRecommender({ k: 5 }),
     new TFIDFRecommender({ k: 9 }),
@@ -57,7 +59,7 @@ function stateOf(model: Model): unknown {
 test("the registry has one class for each kind, under its own kind", () => {
   assert.deepEqual(
     [...MODEL_CLASSES.keys()],
-    ["als", "bpr", "lmf", "hybrid", "itemitem", "cosine", "tfidf", "bm25"],
+    ["als", "bpr", "lmf", "hybrid", "minibatch", "itemitem", "cosine", "tfidf", "bm25"],
   );
   for (const [kind, type] of MODEL_CLASSES) assert.equal(type.kind, kind);
 });
