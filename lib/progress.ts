@@ -13,6 +13,7 @@
  */
 import process from "node:process";
 import { isatty } from "node:tty";
+import { Access } from "./native/access.ts";
 import { booleanOption, describe, nonNegativeInteger } from "./validate.ts";
 
 /** Options of {@link ProgressBar}. */
@@ -62,7 +63,7 @@ function stderrIsTerminal(): boolean {
  */
 export function resolveProgress(option: boolean | undefined): boolean {
   if (option !== undefined) return booleanOption("progress", option);
-  return stderrIsTerminal() && process.env.TACIT_PROGRESS !== "0";
+  return stderrIsTerminal() && new Access().env("TACIT_PROGRESS") !== "0";
 }
 
 function clock(seconds: number): string {

@@ -1,12 +1,9 @@
 /**
- * Finds, builds on demand and opens the native library, and turns its status
- * codes into typed errors.
- *
- * Discovery: `TACIT_LIB` (a path to the shared library) wins; otherwise
- * `zig-out/lib/libtacit.{so,dylib}` under the package root. When that file is
- * missing or older than any Zig source, it is built with
- * `zig build -Doptimize=ReleaseFast`, using `TACIT_ZIG`, then the project's
- * pinned toolchain in `.tools/`, then `zig` on PATH.
+ * Opens the native library, checks its ABI and turns its status codes into
+ * typed errors. Where the library comes from (`TACIT_LIB`, a source checkout
+ * built on demand, the prebuilt platform package) is `locate.ts`; building
+ * is `build.ts`. Nothing here throws at module load: the first native call
+ * locates and opens the library, and its errors say what was tried.
  *
  * Opening checks the library against this module: its description of every
  * export (names, parameter kinds and order, buffer lengths, offsets) must
@@ -14,27 +11,23 @@
  *
  * @module
  */
-import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync, utimesSync } from "node:fs";
-import { join } from "node:path";
-import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { type ArgsOf, type ExportName, firstDifference } from "./abi.ts";
 import type { Adapter, NativeLibrary } from "./adapter.ts";
 import { type CallOptions, packCall, runPacked, runPackedAsync } from "./checked.ts";
+import { discover, locate } from "./locate.ts";
 import { abiDescription } from "./symbols.ts";
 
 export { NativeError, observeNativeCalls, Status } from "./checked.ts";
 export type { CallOptions, CallRecord } from "./checked.ts";
-
-const packageRoot = fileURLToPath(new URL("../../", import.meta.url));
-const libraryFile = process.platform === "darwin" ? "libtacit.dylib" : "libtacit.so";
 
 declare const Bun: unknown;
 const { adapter } =
   (typeof Bun !== "undefined" ? await import("./bun.ts") : await import("./deno.ts")) as {
     adapter: Adapter;
   };
+
+// Reads the environment and imports the prebuilt meta package when needed; never throws.
+const discovery = await discover(new URL("../../", import.meta.url));
 
 let opened: NativeLibrary | undefined;
 
@@ -86,12 +79,7 @@ export function libraryDescription(): unknown {
 }
 
 function open(): NativeLibrary {
-  const override = process.env.TACIT_LIB;
-  const path = override ?? join(packageRoot, "zig-out", "lib", libraryFile);
-  if (override === undefined && isStale(path)) build(path);
-  if (!existsSync(path)) {
-    throw new Error(`tacit: the native library was not found at ${path} (TACIT_LIB)`);
-  }
+  const path = locate(discovery);
   const plain = adapter.openPlain(path);
   const version = plain.abiVersion();
   const difference = version === abiDescription.abiVersion
@@ -105,66 +93,4 @@ function open(): NativeLibrary {
     );
   }
   return adapter.openLibrary(path, abiDescription.exports.map((declaration) => declaration.name));
-}
-
-/** True when the library is missing or older than a Zig source it was built from. */
-function isStale(path: string): boolean {
-  if (!existsSync(path)) return true;
-  const builtAt = statSync(path).mtimeMs;
-  const sources = [
-    join(packageRoot, "build.zig"),
-    join(packageRoot, "build.zig.zon"),
-    ...zigSources(join(packageRoot, "zig")),
-  ];
-  return sources.some((file) => existsSync(file) && statSync(file).mtimeMs > builtAt);
-}
-
-function zigSources(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-    const full = join(dir, entry.name);
-    if (entry.isDirectory()) return zigSources(full);
-    return entry.name.endsWith(".zig") ? [full] : [];
-  });
-}
-
-function build(path: string): void {
-  if (!existsSync(join(packageRoot, "build.zig"))) return; // an installed copy without sources
-  const zig = findZig();
-  if (zig === undefined) {
-    throw new Error(
-      `tacit: the native library at ${path} is missing or older than its sources, and no Zig compiler was found. ` +
-        `Run scripts/toolchain.sh (installs the pinned Zig into .tools/), set TACIT_ZIG to a zig 0.17 binary, or set TACIT_LIB to a built library.`,
-    );
-  }
-  process.stderr.write(
-    `tacit: building the native library (${zig} build -Doptimize=ReleaseFast)...\n`,
-  );
-  try {
-    execFileSync(zig, ["build", "-Doptimize=ReleaseFast"], {
-      cwd: packageRoot,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
-  } catch (error) {
-    throw new Error(`tacit: building the native library failed: ${(error as Error).message}`);
-  }
-  // zig leaves an up-to-date install untouched (its cache saw no real change, e.g. a
-  // source whose mtime moved); mark the library fresh so the next load does not rebuild.
-  if (existsSync(path)) {
-    const now = new Date();
-    utimesSync(path, now, now);
-  }
-}
-
-function findZig(): string | undefined {
-  const candidates = [process.env.TACIT_ZIG, join(packageRoot, ".tools", "py", "ziglang", "zig")];
-  for (const candidate of candidates) {
-    if (candidate !== undefined && candidate !== "" && existsSync(candidate)) return candidate;
-  }
-  try {
-    execFileSync("zig", ["version"], { stdio: "ignore" });
-    return "zig";
-  } catch {
-    return undefined;
-  }
 }
