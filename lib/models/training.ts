@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { nativeLibrary } from "../native/library.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { integer, type OptionSpec } from "./options.ts";
 
@@ -41,7 +42,8 @@ export interface IterationLoop {
 
 /**
  * Runs the loop with a progress bar on stderr and an abort check before each
- * step and after the last, so a fit that returns was not aborted.
+ * step and after the last, so a fit that returns was not aborted. The native
+ * library is opened (and, in a source checkout, built) before the bar starts.
  *
  * @param loop The steps and how to report them.
  * @returns A promise that settles when every step has run.
@@ -62,6 +64,9 @@ export interface IterationLoop {
  * ```
  */
 export async function runIterations(loop: IterationLoop): Promise<void> {
+  // Every loop's steps are native calls: open the library (building it on first use in a
+  // source checkout) before the bar starts, so the build is not billed to step 1.
+  nativeLibrary();
   const bar = new ProgressBar({
     total: loop.iterations,
     label: loop.label,
