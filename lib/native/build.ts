@@ -71,7 +71,12 @@ export function findSourceCheckout(
     return { reason: `${packageUrl.href} is not a local path (${(error as Error).message})` };
   }
   const buildZig = join(root, "build.zig");
-  if (!access.exists(buildZig)) return { reason: `${buildZig} is absent or not readable` };
+  if (!access.exists(buildZig)) {
+    const readable = granted({ name: "read", path: buildZig });
+    return {
+      reason: readable ? `${buildZig} is absent` : `${buildZig} is not readable (no --allow-read)`,
+    };
+  }
   return { checkout: { root, library: join(root, "zig-out", "lib", libraryFile) } };
 }
 

@@ -142,14 +142,19 @@ function locateOrThrow({ access, override, overrideSha256, source, prebuilt }: D
     checkPrebuilt(prebuilt.packageName, prebuilt.libraryPath, PREBUILT_SHA256);
     return prebuilt.libraryPath;
   }
-  throw new Error(notFoundMessage(source, prebuilt));
+  throw new Error(notFoundMessage(access, source, prebuilt));
 }
 
-function notFoundMessage(source: { reason: string }, prebuilt: PrebuiltLookup | undefined): string {
+function notFoundMessage(
+  access: Access,
+  source: { reason: string },
+  prebuilt: PrebuiltLookup | undefined,
+): string {
   const deno = isDeno ? ` (Deno: ${metaSpecifier}, e.g. deno add ${metaSpecifier})` : "";
+  const unread = access.denied.some((line) => line.startsWith("no --allow-env=TACIT_LIB:"));
   return [
     "tacit: no native library to load. Tried:",
-    "  1. TACIT_LIB: not set",
+    `  1. TACIT_LIB: ${unread ? "not read (Deno was not given --allow-env=TACIT_LIB)" : "not set"}`,
     `  2. a source checkout: ${source.reason}`,
     `  3. the prebuilt library: ${prebuilt?.failure ?? `${metaSpecifier} was not imported`}`,
     "Fix it with one of:",
