@@ -103,6 +103,7 @@ export async function buildNpm(options: BuildNpmOptions): Promise<void> {
   } finally {
     await Deno.remove(config);
   }
+  await rewriteDeclarationImports(options.out);
   await Deno.writeFile(`${options.out}/LICENSE`, options.license);
   if (await exists(`${options.source}/README.md`)) {
     await Deno.copyFile(`${options.source}/README.md`, `${options.out}/README.md`);
@@ -124,6 +125,24 @@ export async function buildNpm(options: BuildNpmOptions): Promise<void> {
       2,
     ) + "\n",
   );
+}
+
+/**
+ * `rewriteRelativeImportExtensions` rewrites the JS only: the `.d.ts` files keep
+ * `"./x.ts"`, which a consumer's TypeScript need not resolve to `x.d.ts`. Point them at `.js`.
+ */
+async function rewriteDeclarationImports(dir: string): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    const path = `${dir}/${entry.name}`;
+    if (entry.isDirectory) await rewriteDeclarationImports(path);
+    else if (entry.name.endsWith(".d.ts")) {
+      const text = await Deno.readTextFile(path);
+      await Deno.writeTextFile(
+        path,
+        text.replace(/(from\s+|import\()(["'])(\.\.?\/[^"']*)\.ts\2/g, "$1$2$3.js$2"),
+      );
+    }
+  }
 }
 
 function parseArgs(args: string[]): { source: string; out: string } {

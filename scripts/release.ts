@@ -306,7 +306,8 @@ async function checkGlibcVersions(path: string): Promise<string> {
 }
 
 function packageJson(fields: Record<string, unknown>): string {
-  return JSON.stringify({ license: "MIT", ...fields }, null, 2) + "\n";
+  const { name, version, description, ...rest } = fields;
+  return JSON.stringify({ name, version, description, license: "MIT", ...rest }, null, 2) + "\n";
 }
 
 async function writePlatformPackage(
