@@ -11,12 +11,16 @@
 //! on the machine that loads it (lib/native build-on-demand), so it may use every
 //! vector extension that machine has (AVX2/AVX-512 widen the @Vector kernels). A
 //! library meant to be copied to other machines should be built with an explicit
-//! `-Dtarget=x86_64-linux-gnu -Dcpu=x86_64_v3` (or `baseline`).
+//! `-Dtarget=x86_64-linux-gnu.2.28 -Dcpu=x86_64_v3` (or `baseline`) and `-Dstrip=true`,
+//! as scripts/release.ts does for the prebuilt platform packages.
 const std = @import("std");
 
 pub fn build(b: *std.Build) void {
     const target = b.standardTargetOptions(.{});
     const optimize = b.standardOptimizeOption(.{});
+    // null keeps Zig's default for the optimize mode (debug info kept), so a plain
+    // `zig build` is unchanged; the release script passes -Dstrip=true.
+    const strip = b.option(bool, "strip", "Strip debug info and symbols from the library");
 
     const tacit_module = b.createModule(.{
         .root_source_file = b.path("zig/root.zig"),
@@ -24,6 +28,7 @@ pub fn build(b: *std.Build) void {
         .optimize = optimize,
         .link_libc = true,
         .pic = true,
+        .strip = strip,
     });
 
     const library = b.addLibrary(.{

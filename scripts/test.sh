@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs the pinned toolchain if
 # missing, runs the static checks (deno fmt --check, deno lint, deno doc --lint
-# mod.ts: one check each), builds the native library, then runs the Zig unit
-# tests, the TypeScript suite (and JSDoc examples) under Deno, and the same
-# suite under Bun. Ends with one line "tests: N passed, M failed" summing all.
+# mod.ts, deno publish --dry-run: one check each), builds the native library,
+# then runs the Zig unit tests, the TypeScript suite (and JSDoc examples) under
+# Deno, and the same suite under Bun. Ends with one line "tests: N passed, M failed" summing all.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/toolchain.sh
@@ -12,7 +12,8 @@ log="$(mktemp -d)"
 
 export NO_COLOR=1
 checks_passed=0; checks_failed=0
-for check in "deno fmt --check" "deno lint" "deno doc --lint mod.ts"; do
+for check in "deno fmt --check" "deno lint" "deno doc --lint mod.ts" \
+  "deno publish --dry-run --allow-dirty"; do
   if $check > "$log/check" 2>&1; then
     checks_passed=$((checks_passed + 1))
   else
