@@ -6,11 +6,10 @@
  * release wrote loads the installed library in child processes with no Zig on PATH and no
  * `TACIT_LIB`, under Deno (`npm:` specifier, `--node-modules-dir=manual`) and Bun.
  *
- * The steps that need the loader to read lib/native/prebuilt.ts run once the copy's
- * lib/native/library.ts imports it; until then they are reported as skipped, and the
- * packages are checked by stand-ins that do what the loader does (import the meta package,
- * read `libraryPath`, compare its sha256 with the table) and by loading the installed
- * library through `TACIT_LIB`.
+ * Stand-ins first check the packages alone (import the meta package, read `libraryPath`,
+ * compare its sha256 with the table); then the loader finds the installed library by itself,
+ * from the copy on disk and from the copy served over loopback HTTP, as a JSR consumer imports
+ * it.
  *
  * Deno only (it drives npm, Bun and child Denos); linux-x64 only (the one target it builds).
  * About two minutes, mostly the build.
@@ -23,6 +22,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { test } from "./harness.ts";
+import { serveDirectory } from "./serve.ts";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const isBun = typeof (globalThis as { Bun?: unknown }).Bun !== "undefined";
@@ -129,18 +129,6 @@ function installTests(): void {
   };
   const installedLibrary = (project: string) =>
     join(project, "node_modules", "@tacit", "native-linux-x64", "libtacit.so");
-  const loaderReadsPrebuilt = () =>
-    readFileSync(join(copy, "lib", "native", "library.ts"), "utf8").includes("prebuilt.ts");
-  /** Steps that need the loader of issue 15; skipped, saying so, until it reads the table. */
-  const withLoader = (name: string, fn: () => void) =>
-    test(name, () => {
-      if (!loaderReadsPrebuilt()) {
-        console.log(`skipped: ${name}: lib/native/library.ts does not read prebuilt.ts yet`);
-        return;
-      }
-      fn();
-    });
-
   test("install: release.ts builds, checks and packs the linux-x64 package into a copy without Zig", () => {
     for (const entry of ["mod.ts", "deno.json", "lib"]) {
       cpSync(join(root, entry), join(copy, entry), { recursive: true });
@@ -270,7 +258,7 @@ function installTests(): void {
     assert.match(viaBun.stdout, /recommended=2/);
   });
 
-  withLoader(
+  test(
     "install: Deno loads the prebuilt library from the copy (npm: specifier, no Zig, no TACIT_LIB)",
     () => {
       const result = run("deno", ["run", ...denoFlags, "fit.ts"], npmProject, childEnv());
@@ -294,7 +282,7 @@ function installTests(): void {
     },
   );
 
-  withLoader(
+  test(
     "install: Bun loads the prebuilt library from the npm build (no Zig, no TACIT_LIB)",
     () => {
       const result = run(bun, ["run", "fit.ts"], bunProject, childEnv());
@@ -303,7 +291,37 @@ function installTests(): void {
     },
   );
 
-  withLoader("install: a prebuilt library with one byte flipped is refused by its sha256", () => {
+  test("install: Deno imports the copy over loopback HTTP and loads the installed prebuilt library", async () => {
+    const server = await serveDirectory(copy);
+    try {
+      writeFileSync(join(npmProject, "remote.ts"), fitScript(`${server.url}mod.ts`));
+      const child = new deno.Command("deno", {
+        args: [
+          "run",
+          "--node-modules-dir=manual",
+          `--allow-import=${server.host}`,
+          "--allow-ffi",
+          `--allow-read=${join(npmProject, "node_modules")}`,
+          "remote.ts",
+        ],
+        cwd: npmProject,
+        env: childEnv(),
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      });
+      // Asynchronous, so this process keeps serving while the child imports.
+      const output = await child.output();
+      const text = new TextDecoder();
+      const stdout = text.decode(output.stdout);
+      assert.equal(output.code, 0, stdout + text.decode(output.stderr));
+      assert.match(stdout, /recommended=2/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("install: a prebuilt library with one byte flipped is refused by its sha256", () => {
     for (const project of [npmProject, bunProject]) {
       const path = installedLibrary(project);
       const bytes = readFileSync(path);

@@ -22,15 +22,14 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { extname, join, resolve, sep } from "node:path";
+import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { checkZigVersion, libraryFile, ZIG_VERSION } from "../lib/native/build.ts";
 import { checkPrebuilt, sha256File } from "../lib/native/checksum.ts";
 import { test } from "./harness.ts";
+import { serveDirectory } from "./serve.ts";
 
 declare const Bun: unknown;
 const isBun = typeof Bun !== "undefined";
@@ -116,40 +115,8 @@ function sourceCopy(
   return { copy, library, zig, log, mod, builds, remove: () => rmSync(copy, { recursive: true }) };
 }
 
-/** Serves the repository's files read-only on 127.0.0.1 (GET only, nothing outside it). */
-async function serveRepository(): Promise<{ url: string; close: () => Promise<void> }> {
-  const types: Record<string, string> = {
-    ".ts": "application/typescript",
-    ".json": "application/json",
-  };
-  const server = createServer((request, response) => {
-    const path = resolve(
-      root,
-      "." + decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname),
-    );
-    if (
-      request.method !== "GET" || !path.startsWith(root) || !existsSync(path) || path.endsWith(sep)
-    ) {
-      response.writeHead(request.method === "GET" ? 404 : 405).end();
-      return;
-    }
-    try {
-      const body = readFileSync(path);
-      response.writeHead(200, {
-        "content-type": types[extname(path)] ?? "application/octet-stream",
-      });
-      response.end(body);
-    } catch {
-      response.writeHead(404).end();
-    }
-  });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    close: () => new Promise((done) => server.close(() => done())),
-  };
-}
+/** Serves the repository's files read-only on 127.0.0.1. */
+const serveRepository = () => serveDirectory(root);
 
 const fitTinyBpr = `
 const plays = tacit.CsrMatrix.fromDense([[1, 0, 1, 0], [0, 1, 0, 1], [1, 1, 0, 0]]);
