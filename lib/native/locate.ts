@@ -136,7 +136,7 @@ function locateOrThrow({ access, override, overrideSha256, source, prebuilt }: D
     if (!access.exists(prebuilt.libraryPath)) {
       throw new Error(
         `tacit: ${prebuilt.packageName} names its library ${prebuilt.libraryPath} but it cannot be read ` +
-          `(run Deno with --allow-read=${prebuilt.libraryPath} --allow-ffi=${prebuilt.libraryPath})`,
+          `(run Deno with --allow-read=${prebuilt.libraryPath} and --allow-ffi: Deno refuses pointers under a scoped --allow-ffi)`,
       );
     }
     checkPrebuilt(prebuilt.packageName, prebuilt.libraryPath, PREBUILT_SHA256);
