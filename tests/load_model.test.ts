@@ -133,7 +133,7 @@ test("loadModel() refuses a corrupted, truncated, foreign or missing file", asyn
   await assert.rejects(loadModel(join(dir, "missing.tacit")), /found no file/);
 });
 
-test("the params read back are validated through the class's schema", async () => {
+test("the params read back are validated through the class's schema, naming the file", async () => {
   const model = await new AlternatingLeastSquares({ factors: 2, iterations: 1, randomState: 1 })
     .fit(plays, quiet);
   const arrays = {
@@ -145,22 +145,27 @@ test("the params read back are validated through the class's schema", async () =
     await writeTacitFile(path, { kind: "als", params, arrays });
     return path;
   };
+  /** A TacitFileError naming the file, caused by the schema's error of type `type`. */
+  const refused = (path: string, type: typeof TypeError, pattern: RegExp) => (e: Error) =>
+    e instanceof TacitFileError && e.path === path && e.message.includes(path) &&
+    e.cause instanceof type && pattern.test(e.message);
+  const unknown = await write("unknown-param.tacit", { factors: 2, factor: 2 });
+  await assert.rejects(loadModel(unknown), refused(unknown, TypeError, /'factor'/));
+  const badType = await write("bad-type.tacit", { factors: 2, solver: 3 });
   await assert.rejects(
-    loadModel(await write("unknown-param.tacit", { factors: 2, factor: 2 })),
-    (e: Error) => e instanceof TypeError && /'factor'/.test(e.message),
+    AlternatingLeastSquares.load(badType),
+    refused(badType, TypeError, /solver/),
   );
+  const badRange = await write("bad-range.tacit", { factors: 2, regularization: -1 });
+  await assert.rejects(loadModel(badRange), refused(badRange, RangeError, /regularization/));
+  // Left-out params take their defaults, so factors: 100 disagrees with 2 columns.
   await assert.rejects(
-    AlternatingLeastSquares.load(await write("bad-type.tacit", { solver: 3 })),
-    (e: Error) => e instanceof TypeError && /solver/.test(e.message),
+    loadModel(await write("defaults.tacit", {})),
+    /'userFactors' and 'itemFactors' in .* to have 100 columns \(factors, from the params\) but found 2/,
   );
-  await assert.rejects(
-    loadModel(await write("bad-range.tacit", { regularization: -1 })),
-    (e: Error) => e instanceof RangeError && /regularization/.test(e.message),
-  );
-  // Left-out params take their defaults.
-  const loaded = await loadModel(await write("defaults.tacit", {}));
+  const loaded = await loadModel(await write("agrees.tacit", { factors: 2 }));
   assert.ok(loaded instanceof AlternatingLeastSquares);
-  assert.equal(loaded.factors, 100);
+  assert.equal(loaded.factors, 2);
   assert.equal(loaded.factorCount, 2);
 });
 

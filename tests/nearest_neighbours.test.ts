@@ -488,13 +488,19 @@ test("fit() honours an AbortSignal and leaves the model unchanged", async () => 
   assert.equal(model.similarity, before);
 });
 
-test("a model on an empty or tiny matrix works", async () => {
-  const empty = await new ItemItemRecommender().fit(CsrMatrix.empty([3, 4]), quiet);
-  assert.equal(empty.similarity.nnz, 0);
-  assert.deepEqual([...empty.recommend(1, CsrMatrix.empty([3, 4]), { n: 2 }).ids], [0, 1]);
-  assert.equal(empty.similarItems(2).ids.length, 0);
-  const none = await new BM25Recommender().fit(CsrMatrix.empty([0, 0]), quiet);
-  assert.equal(none.nItems, 0);
+test("fit() refuses a matrix with no entry, and a model on a one-entry matrix works", async () => {
+  for (const shape of [[3, 4], [0, 0]] as const) {
+    await assert.rejects(
+      new ItemItemRecommender().fit(CsrMatrix.empty(shape), quiet),
+      /Expected userItems to have at least one stored entry but found none/,
+    );
+  }
+  const one = CsrMatrix.fromCoo({ rows: [2], cols: [3], shape: [3, 4] });
+  const tiny = await new BM25Recommender().fit(one, quiet);
+  assert.equal(tiny.similarity.nnz, 1);
+  assert.deepEqual([...tiny.recommend(1, one, { n: 2 }).ids], [0, 1]);
+  assert.deepEqual([...tiny.similarItems(3).ids], [3]);
+  assert.equal(tiny.similarItems(2).ids.length, 0);
 });
 
 test("rankingMetricsAtK runs on a fitted neighbour model", async () => {

@@ -21,7 +21,7 @@ import {
   commonOptions,
   MatrixFactorizationBase,
 } from "./matrix_factorization.ts";
-import { checkColumns, fitInput, loadAs } from "./model.ts";
+import { checkColumns, fitInput, loadAs, requireEntries } from "./model.ts";
 import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import { runIterations } from "./training.ts";
 
@@ -110,6 +110,11 @@ export class AlternatingLeastSquares
   extends MatrixFactorizationBase<SchemaFor<AlternatingLeastSquaresOptions, "randomState">> {
   /** The kind of the files `save` writes. */
   static readonly kind: string = "als";
+
+  /** The factor columns fit gives: factors. */
+  protected fittedColumns(): { columns: number; rule: string } {
+    return { columns: this.factors, rule: "factors" };
+  }
   /** Latent factors per user and item. */
   readonly factors: number = this.options.factors;
   /** λ, the L2 penalty on every factor. */
@@ -143,6 +148,7 @@ export class AlternatingLeastSquares
    */
   async fit(userItems: CsrMatrix, options: FitOptions = {}): Promise<this> {
     userItems = fitInput("userItems", userItems);
+    requireEntries("userItems", userItems);
     const [nUsers, nItems] = userItems.shape;
     const f = this.factors;
     const itemUsers = userItems.transpose();

@@ -25,7 +25,7 @@ import {
   commonOptions,
   MatrixFactorizationBase,
 } from "./matrix_factorization.ts";
-import { fitInput, loadAs } from "./model.ts";
+import { fitInput, loadAs, requireEntries } from "./model.ts";
 import { flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import { runIterations } from "./training.ts";
 
@@ -145,6 +145,11 @@ export class BayesianPersonalizedRanking
   extends MatrixFactorizationBase<SchemaFor<BayesianPersonalizedRankingOptions, "randomState">> {
   /** The kind of the files `save` writes. */
   static readonly kind: string = "bpr";
+
+  /** The factor columns fit gives: factors + 1. */
+  protected fittedColumns(): { columns: number; rule: string } {
+    return { columns: this.factors + 1, rule: "factors + 1" };
+  }
   /** Latent factors per user and item, the bias column not included. */
   readonly factors: number = this.options.factors;
   /** η, the SGD step size. */
@@ -174,11 +179,7 @@ export class BayesianPersonalizedRanking
    */
   async fit(userItems: CsrMatrix, options: BprFitOptions = {}): Promise<this> {
     userItems = fitInput("userItems", userItems);
-    if (userItems.nnz === 0) {
-      throw new RangeError(
-        "Expected userItems to have at least one stored entry to sample from but found none",
-      );
-    }
+    requireEntries("userItems", userItems);
     const [nUsers, nItems] = userItems.shape;
     const columns = this.factors + 1;
     const random = new Random(this.randomState);

@@ -39,6 +39,7 @@ import {
   commonOptions,
   type FactorMatrix,
   MatrixFactorizationBase,
+  nonFiniteCount,
   normalizedFactors,
   type QueryFactors,
   type SimilarOptions,
@@ -335,6 +336,11 @@ export class HybridFactorization
   extends MatrixFactorizationBase<SchemaFor<HybridFactorizationOptions, "randomState">> {
   /** The kind of the files `save` writes. */
   static readonly kind: string = "hybrid";
+
+  /** The factor columns fit gives: noComponents + 2. */
+  protected fittedColumns(): { columns: number; rule: string } {
+    return { columns: this.noComponents + 2, rule: "noComponents + 2" };
+  }
   /** Dimensionality of the feature embeddings. */
   readonly noComponents: number = this.options.noComponents;
   /** k-OS: the rank of the positive stepped on. */
@@ -932,6 +938,14 @@ export class HybridFactorization
       );
     }
     this.commit({ users, items, random });
+    for (const [name, rows] of [["user", this.userData], ["item", this.itemData]] as const) {
+      if (nonFiniteCount(rows) > 0) {
+        throw new TacitFileError(
+          `Expected the ${name} feature matrix and '${name}Params' in ${path} to give finite ${name} representations but they overflow float32`,
+          path,
+        );
+      }
+    }
   }
 
   /** Reads a model written by `save`; refuses a file of another kind. */
@@ -1073,31 +1087,44 @@ function restoreSide(file: TacitFile, prefix: string, columns: number, path: str
   }
   const squares = expectArray(file, `${prefix}Squares`, "f32", shape);
   const deltas = expectArray(file, `${prefix}Deltas`, "f32", shape);
+  // The optimiser's state is sums and averages of squares: never negative.
   for (
-    const [name, values] of [[paramsName, params], [`${prefix}Squares`, squares], [
-      `${prefix}Deltas`,
-      deltas,
-    ]] as const
+    const [name, values, sums] of [[paramsName, params, false], [
+      `${prefix}Squares`,
+      squares,
+      true,
+    ], [`${prefix}Deltas`, deltas, true]] as const
   ) {
-    const bad = values.findIndex((v) => !Number.isFinite(v));
+    const bad = values.findIndex((v) => !Number.isFinite(v) || (sums && v < 0));
     if (bad >= 0) {
       throw new TacitFileError(
-        `Expected array '${name}' in ${path} to be finite but found ${values[bad]} at ${bad}`,
+        `Expected array '${name}' in ${path} to hold finite${
+          sums ? ", non-negative" : ""
+        } values but found ${values[bad]} at [${Math.floor(bad / columns)}, ${bad % columns}]`,
         path,
       );
     }
   }
+  const names = ["Indptr", "Indices", "Data"].map((part) => `'${prefix}Features${part}'`);
   const indptr = expectArray(file, `${prefix}FeaturesIndptr`, "i32");
   const indices = expectArray(file, `${prefix}FeaturesIndices`, "i32");
   const data = expectArray(file, `${prefix}FeaturesData`, "f32");
+  if (indptr.length < 2) {
+    throw new TacitFileError(
+      `Expected array ${
+        names[0]
+      } in ${path} to have ${prefix}s + 1 >= 2 entries but found ${indptr.length}`,
+      path,
+    );
+  }
   let features: CsrMatrix;
   try {
-    features = new CsrMatrix([Math.max(indptr.length - 1, 0), shape[0]!], indptr, indices, data);
+    features = new CsrMatrix([indptr.length - 1, shape[0]!], indptr, indices, data);
   } catch (error) {
     throw new TacitFileError(
-      `Expected the ${prefix} feature matrix in ${path} to be a valid CSR matrix with ${
+      `Expected arrays ${names.join(", ")} in ${path} to be a valid CSR matrix with ${
         shape[0]
-      } columns: ${(error as Error).message}`,
+      } columns (the rows of '${paramsName}'): ${(error as Error).message}`,
       path,
       { cause: error },
     );

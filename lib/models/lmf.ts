@@ -44,7 +44,7 @@ import {
   MatrixFactorizationBase,
   type RecommendOptions,
 } from "./matrix_factorization.ts";
-import { fitInput, loadAs } from "./model.ts";
+import { fitInput, loadAs, requireEntries } from "./model.ts";
 import { choice, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import type { Ids, Ranked, RankedBatch } from "./query.ts";
 import { runIterations } from "./training.ts";
@@ -166,6 +166,11 @@ export class LogisticMatrixFactorization
   extends MatrixFactorizationBase<SchemaFor<LogisticMatrixFactorizationOptions, "randomState">> {
   /** The kind of the files `save` writes. */
   static readonly kind: string = "lmf";
+
+  /** The factor columns fit gives: factors + 2. */
+  protected fittedColumns(): { columns: number; rule: string } {
+    return { columns: this.factors + 2, rule: "factors + 2" };
+  }
   /** Latent factors per user and item, the two bias columns not included. */
   readonly factors: number = this.options.factors;
   /** η, Adagrad's base step size. */
@@ -195,9 +200,7 @@ export class LogisticMatrixFactorization
    */
   async fit(userItems: CsrMatrix, options: LmfFitOptions = {}): Promise<this> {
     userItems = fitInput("userItems", userItems);
-    if (userItems.nnz === 0) {
-      throw new RangeError("Expected userItems to have at least one stored entry but found none");
-    }
+    requireEntries("userItems", userItems);
     const negative = userItems.data.findIndex((v) => v < 0);
     if (negative >= 0) {
       throw new RangeError(

@@ -19,7 +19,7 @@ import {
   type RankPredictor,
 } from "../evaluation/ranks.ts";
 import { callNative } from "../native/library.ts";
-import { checkColumns, Model, type ModelRecommendOptions } from "./model.ts";
+import { checkColumns, inFile, Model, type ModelRecommendOptions } from "./model.ts";
 import { choice, integer, type SchemaFor } from "./options.ts";
 import {
   candidateList,
@@ -122,6 +122,13 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   get factorCount(): number {
     return this.rank;
   }
+
+  /**
+   * The factor columns `fit` gives under the model's options, and the rule
+   * that gives them (e.g. `"factors + 1"`): a saved file's factor matrices
+   * must have exactly these columns.
+   */
+  protected abstract fittedColumns(): { columns: number; rule: string };
 
   /** Users of the fitted model (0 before fit). */
   get nUsers(): number {
@@ -487,7 +494,25 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     };
   }
 
-  /** Takes `userFactors` and `itemFactors`, float32 with the same number of columns. */
+  /**
+   * Writes the model as `Model.save` does, after refusing factors of another
+   * width than the options give (assigned factors): `load` would refuse the file.
+   */
+  override async save(path: string): Promise<void> {
+    this.requireFitted("save()");
+    const { columns, rule } = this.fittedColumns();
+    if (this.rank !== columns) {
+      throw new RangeError(
+        `Expected the factors to have ${columns} columns (${rule}) to save them but found ${this.rank}: build the model with options that give ${this.rank} columns, then assign the factors`,
+      );
+    }
+    await super.save(path);
+  }
+
+  /**
+   * Takes `userFactors` and `itemFactors`, checked as `fit`'s results: float32
+   * `[rows >= 1, columns]` with the columns the params give, and finite.
+   */
   protected restoreState(file: TacitFile, path: string): void {
     const users = storedFactors(file, "userFactors", path);
     const items = storedFactors(file, "itemFactors", path);
@@ -499,7 +524,16 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
         path,
       );
     }
-    this.setFactors(users.data, items.data, users.shape[1]);
+    const { columns, rule } = this.fittedColumns();
+    if (users.shape[1] !== columns) {
+      throw new TacitFileError(
+        `Expected arrays 'userFactors' and 'itemFactors' in ${path} to have ${columns} columns (${rule}, from the params) but found ${
+          users.shape[1]
+        }`,
+        path,
+      );
+    }
+    this.setFactors(users.data, items.data, columns);
   }
 }
 
@@ -508,13 +542,26 @@ export function normalizedFactors(matrix: FactorMatrix): FactorMatrix {
   return { data: normalizeRows(matrix.data, matrix.shape[1]), shape: matrix.shape };
 }
 
-/** A `[rows, factors]` float32 matrix of a file, with factors >= 1. */
+/**
+ * A float32 `[rows >= 1, factors >= 1]` matrix of a file whose values are all
+ * finite, as every fit's factors are ({@link assertFiniteFactors}).
+ */
 function storedFactors(file: TacitFile, name: string, path: string): FactorMatrix {
-  const data = expectArray(file, name, "f32");
+  const data = inFile(path, () => expectArray(file, name, "f32"));
   const shape = file.arrays[name]!.shape;
-  if (shape.length !== 2 || shape[1]! < 1) {
+  if (shape.length !== 2 || shape[0]! < 1 || shape[1]! < 1) {
     throw new TacitFileError(
-      `Expected array '${name}' in ${path} to have shape [rows, factors >= 1] but found [${shape}]`,
+      `Expected array '${name}' in ${path} to have shape [rows >= 1, factors >= 1] but found [${shape}]`,
+      path,
+    );
+  }
+  if (nonFiniteCount(data) > 0) {
+    const k = data.findIndex((v) => !Number.isFinite(v));
+    const columns = shape[1]!;
+    throw new TacitFileError(
+      `Expected array '${name}' in ${path} to hold finite factors but found ${data[k]} at [${
+        Math.floor(k / columns)
+      }, ${k % columns}]`,
       path,
     );
   }
@@ -565,13 +612,17 @@ export function assertFiniteFactors(
   factors: Float32Array,
   advice: string,
 ): void {
-  const count = new Int32Array(1);
-  callNative("tacit_count_nonfinite", { values: factors, len: factors.length, out_count: count });
-  if (count[0]! > 0) {
+  const count = nonFiniteCount(factors);
+  if (count > 0) {
     throw new RangeError(
-      `${model} produced ${
-        count[0]
-      } non-finite ${side} factor values; the model was left unchanged. ${advice}`,
+      `${model} produced ${count} non-finite ${side} factor values; the model was left unchanged. ${advice}`,
     );
   }
+}
+
+/** How many values of `values` are NaN or infinite (counted natively). */
+export function nonFiniteCount(values: Float32Array): number {
+  const count = new Int32Array(1);
+  callNative("tacit_count_nonfinite", { values, len: values.length, out_count: count });
+  return count[0]!;
 }

@@ -49,7 +49,7 @@ import {
   type FactorMatrix,
   MatrixFactorizationBase,
 } from "./matrix_factorization.ts";
-import { fitInput, loadAs } from "./model.ts";
+import { fitInput, inFile, loadAs } from "./model.ts";
 import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import { runIterations } from "./training.ts";
 
@@ -230,6 +230,11 @@ export class MinibatchFactorization
   extends MatrixFactorizationBase<SchemaFor<MinibatchFactorizationOptions, "randomState">> {
   /** The kind of the files `save` writes. */
   static readonly kind: string = "minibatch";
+
+  /** The factor columns fit gives: embeddingDim + 2. */
+  protected fittedColumns(): { columns: number; rule: string } {
+    return { columns: this.embeddingDim + 2, rule: "embeddingDim + 2" };
+  }
   /** The loss. */
   readonly loss: MinibatchLoss = this.options.loss;
   /** d, the embedding dimension. */
@@ -583,16 +588,6 @@ function dot(a: Float32Array, aStart: number, b: Float32Array, bStart: number, n
 
 function scoreAll(x: Float32Array, items: Float32Array, columns: number, out: Float32Array): void {
   for (let i = 0; i < out.length; i++) out[i] = dot(x, 0, items, i * columns, columns);
-}
-
-/** Runs a file check, naming the file in what it throws. */
-function inFile<T>(path: string, read: () => T): T {
-  try {
-    return read();
-  } catch (error) {
-    if (error instanceof TacitFileError) throw error;
-    throw new TacitFileError(`${(error as Error).message} (in ${path})`, path, { cause: error });
-  }
 }
 
 /** A saved factor matrix: `columns` wide, finite, its constant column all 1. */

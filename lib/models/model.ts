@@ -35,6 +35,8 @@ export interface ModelRecommendOptions extends RankOptions {
 export interface ModelClass<M extends Model = Model> {
   /** The kind its files have. */
   readonly kind: string;
+  /** The schema version its files have: `save` writes it, `load` refuses a newer one. */
+  readonly schemaVersion: number;
   /** Builds an unfitted model from an options object. */
   new (options?: never): M;
   /** Reads a model of this class written by `save`. */
@@ -52,6 +54,11 @@ export type ModelSchema = OptionSchema & { readonly numThreads: OptionSpec<numbe
  * is written to arrays and read back.
  */
 export abstract class Model<S extends ModelSchema = ModelSchema> {
+  /**
+   * The schema version of the files `save` writes (the `version` of
+   * lib/io/format.ts); `load` refuses a file with a newer one.
+   */
+  static readonly schemaVersion: number = 1;
   /** The option schema this model was built with. */
   readonly schema: S;
   /** Every option's value, defaults applied. */
@@ -143,6 +150,7 @@ export abstract class Model<S extends ModelSchema = ModelSchema> {
     this.requireFitted("save()");
     await writeTacitFile(path, {
       kind: this.kind,
+      version: (this.constructor as ModelClass).schemaVersion,
       params: this.parameters(),
       arrays: this.stateArrays(),
     });
@@ -150,8 +158,9 @@ export abstract class Model<S extends ModelSchema = ModelSchema> {
 
   /**
    * Rebuilds a model of this class from a file read by `readTacitFile`: refuses
-   * a file of another kind, validates its params through the class's option
-   * schema and checks its arrays.
+   * a file of another kind or of a newer schema version, validates its params
+   * through the class's option schema and checks its arrays as strictly as
+   * `fit`'s results. Every refusal is a TacitFileError naming `path`.
    *
    * @param file What `readTacitFile` returned.
    * @param path The file's path, for messages.
@@ -163,8 +172,23 @@ export abstract class Model<S extends ModelSchema = ModelSchema> {
         path,
       );
     }
-    const model = new this(file.params as never);
-    model.restoreState(file, path);
+    if (file.version > this.schemaVersion) {
+      throw new TacitFileError(
+        `Expected a ${this.kind} file of schema version ${this.schemaVersion} or older but ${path} has version ${file.version}; it was written by a newer tacit`,
+        path,
+      );
+    }
+    let model: M;
+    try {
+      model = new this(file.params as never);
+    } catch (error) {
+      throw new TacitFileError(
+        `Expected the params in ${path} to be options of ${this.name}: ${(error as Error).message}`,
+        path,
+        { cause: error },
+      );
+    }
+    inFile(path, () => model.restoreState(file, path));
     return model;
   }
 }
@@ -179,6 +203,38 @@ export abstract class Model<S extends ModelSchema = ModelSchema> {
  */
 export async function loadAs<M extends Model>(type: ModelClass<M>, path: string): Promise<M> {
   return type.fromFile(await readTacitFile(path), path);
+}
+
+/**
+ * Runs a check of a file's contents, turning what it throws into a
+ * TacitFileError that names the file (a TacitFileError passes unchanged).
+ *
+ * @param path The file, for messages.
+ * @param read The check.
+ * @returns What `read` returns.
+ */
+export function inFile<T>(path: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (error instanceof TacitFileError) throw error;
+    throw new TacitFileError(`${(error as Error).message} (in ${path})`, path, { cause: error });
+  }
+}
+
+/**
+ * Refuses a matrix with no stored entry: a fit would have nothing to learn
+ * from, and a model fitted on it would rank every item by score 0.
+ *
+ * @param name The argument's name, e.g. `"userItems"`.
+ * @param matrix The fit's matrix.
+ */
+export function requireEntries(name: string, matrix: CsrMatrix): void {
+  if (matrix.nnz === 0) {
+    throw new RangeError(
+      `Expected ${name} to have at least one stored entry but found none (a [${matrix.shape}] matrix with no entries)`,
+    );
+  }
 }
 
 /**

@@ -52,12 +52,12 @@
  *
  * @module
  */
-import { expectArray, type TacitArray, type TacitFile } from "../io/format.ts";
+import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "../io/format.ts";
 import { callNative, callNativeAsync } from "../native/library.ts";
 import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
-import { booleanOption, idsInRange, nonNegativeInteger } from "../validate.ts";
+import { booleanOption, idsInRange } from "../validate.ts";
 import { bm25Weight, normalize, tfidfWeight } from "../weighting.ts";
-import { checkCsr, loadAs, Model, type ModelRecommendOptions } from "./model.ts";
+import { checkCsr, loadAs, Model, type ModelRecommendOptions, requireEntries } from "./model.ts";
 import { integer, real, type SchemaFor } from "./options.ts";
 import {
   candidateList,
@@ -173,6 +173,7 @@ export abstract class NearestNeighboursRecommender<S extends NeighbourSchema = N
    */
   async fit(userItems: CsrMatrix, options: NeighboursFitOptions = {}): Promise<this> {
     checkCsr("userItems", userItems);
+    requireEntries("userItems", userItems);
     const [nUsers, nItems] = userItems.shape;
     const width = Math.min(this.k, nItems);
     if (nItems * width > MAX_NNZ) {
@@ -338,20 +339,53 @@ export abstract class NearestNeighboursRecommender<S extends NeighbourSchema = N
     };
   }
 
-  /** Takes the similarity's CSR arrays (checked as a CsrMatrix) and `nUsers`. */
+  /**
+   * Takes the similarity's CSR arrays and `nUsers`, checked as `fit`'s results:
+   * a valid `[nItems, nItems]` CSR matrix (columns in range and ascending in
+   * each row, values finite) with at most `k` neighbours per row, nItems >= 1
+   * and nUsers >= 1.
+   */
   protected restoreState(file: TacitFile, path: string): void {
     const indptr = expectArray(file, "indptr", "i32");
     const indices = expectArray(file, "indices", "i32");
     const data = expectArray(file, "data", "f32");
-    const nUsers = expectArray(file, "nUsers", "i32", []);
+    const [nUsers] = expectArray(file, "nUsers", "i32", []);
     const nItems = indptr.length - 1;
-    if (nItems < 0) {
-      throw new RangeError(
-        `Expected array 'indptr' in ${path} to have at least 1 entry but found 0`,
+    if (nItems < 1) {
+      throw new TacitFileError(
+        `Expected array 'indptr' in ${path} to have nItems + 1 >= 2 entries but found ${indptr.length}`,
+        path,
       );
     }
-    this.#similarity = new CsrMatrix([nItems, nItems], indptr, indices, data);
-    this.#nUsers = nonNegativeInteger("nUsers", nUsers[0]);
+    if (nUsers! < 1) {
+      throw new TacitFileError(
+        `Expected array 'nUsers' in ${path} to hold nUsers >= 1 but found ${nUsers}`,
+        path,
+      );
+    }
+    let similarity: CsrMatrix;
+    try {
+      similarity = new CsrMatrix([nItems, nItems], indptr, indices, data);
+    } catch (error) {
+      throw new TacitFileError(
+        `Expected arrays 'indptr', 'indices' and 'data' in ${path} to be a valid [${nItems}, ${nItems}] CSR matrix (nItems from 'indptr'): ${
+          (error as Error).message
+        }`,
+        path,
+        { cause: error },
+      );
+    }
+    for (let item = 0; item < nItems; item++) {
+      const kept = indptr[item + 1]! - indptr[item]!;
+      if (kept > this.k) {
+        throw new TacitFileError(
+          `Expected row ${item} of the similarity ('indptr', 'indices') in ${path} to hold at most k = ${this.k} neighbours (from the params) but found ${kept}`,
+          path,
+        );
+      }
+    }
+    this.#similarity = similarity;
+    this.#nUsers = nUsers!;
   }
 }
 
