@@ -37,7 +37,7 @@
 import { callNativeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
 import type { CsrMatrix } from "../sparse.ts";
-import { booleanOption } from "../validate.ts";
+import { optionalBoolean } from "../validate.ts";
 import {
   type CommonModelOptions,
   commonOptions,
@@ -286,7 +286,7 @@ export class LogisticMatrixFactorization
     options: LmfRecommendOptions = {},
   ): Ranked | RankedBatch {
     const { probabilities: given, ...shared } = options;
-    const probabilities = booleanOption("probabilities", given ?? false);
+    const probabilities = optionalBoolean("probabilities", given) ?? false;
     const result = typeof userid === "number"
       ? super.recommend(userid, userItems, shared)
       : super.recommend(userid, userItems, shared);

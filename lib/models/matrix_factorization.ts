@@ -9,7 +9,7 @@
  */
 import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "../io/format.ts";
 import type { CsrMatrix } from "../sparse.ts";
-import { booleanOption, describe, idsInRange, knownOptions } from "../validate.ts";
+import { booleanOption, describe, idsInRange, knownOptions, optionalBoolean } from "../validate.ts";
 import {
   checkInteractions,
   checkNoIntersections,
@@ -28,11 +28,11 @@ import {
   idMask,
   type Ids,
   normalizeRows,
+  RANK_OPTIONS,
   type Ranked,
   type RankedBatch,
-  RANK_OPTIONS,
-  RECOMMEND_OPTIONS,
   type RankOptions,
+  RECOMMEND_OPTIONS,
   resultCount,
   topKDot,
 } from "./query.ts";
@@ -279,8 +279,8 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     const { columns } = factors;
     const nItems = factors.items.length / columns;
     const nUsers = factors.users.length / columns;
-    const filterLiked = booleanOption("filterAlreadyLiked", options.filterAlreadyLiked ?? true);
-    const recalculate = booleanOption("recalculateUser", options.recalculateUser ?? false);
+    const filterLiked = optionalBoolean("filterAlreadyLiked", options.filterAlreadyLiked) ?? true;
+    const recalculate = optionalBoolean("recalculateUser", options.recalculateUser) ?? false;
     const needsRows = filterLiked || recalculate;
     if (needsRows) checkColumns("userItems", userItems, nItems, "items");
     const userLimit = recalculate ? userItems.nRows : nUsers;

@@ -55,7 +55,7 @@
 import { expectArray, type TacitArray, type TacitFile } from "../io/format.ts";
 import { callNative, callNativeAsync } from "../native/library.ts";
 import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
-import { booleanOption, idsInRange, knownOptions, nonNegativeInteger } from "../validate.ts";
+import { idsInRange, knownOptions, nonNegativeInteger, optionalBoolean } from "../validate.ts";
 import { bm25Weight, normalize, tfidfWeight } from "../weighting.ts";
 import { checkCsr, loadAs, Model, type ModelRecommendOptions } from "./model.ts";
 import { integer, real, type SchemaFor } from "./options.ts";
@@ -64,11 +64,11 @@ import {
   firstRow,
   idMask,
   type Ids,
+  RANK_OPTIONS,
   type Ranked,
   type RankedBatch,
-  RANK_OPTIONS,
-  RECOMMEND_OPTIONS,
   type RankOptions,
+  RECOMMEND_OPTIONS,
   resultCount,
 } from "./query.ts";
 import { fitOptions, numThreadsOption, runIterations } from "./training.ts";
@@ -249,7 +249,7 @@ export abstract class NearestNeighboursRecommender<S extends NeighbourSchema = N
     knownOptions("recommend()", options, RECOMMEND_OPTIONS);
     this.checkUserItems(userItems);
     const nItems = this.nItems;
-    const filterLiked = booleanOption("filterAlreadyLiked", options.filterAlreadyLiked ?? true);
+    const filterLiked = optionalBoolean("filterAlreadyLiked", options.filterAlreadyLiked) ?? true;
     const users = idsInRange("userid", userid, userItems.nRows, "rows in userItems");
     const candidates = candidateList("items", options.items, nItems, "items");
     const k = resultCount(options.n, candidates, nItems);
