@@ -16,7 +16,7 @@
  */
 import { CsrMatrix, MAX_NNZ } from "./sparse.ts";
 import type { Shape } from "./sparse.ts";
-import { booleanOption, describe, oneOf } from "./validate.ts";
+import { booleanOption, describe, knownOptions, oneOf, optionalBoolean } from "./validate.ts";
 
 /** An external id: a string, or a finite number (the same id as its string form). */
 export type ExternalId = string | number;
@@ -91,6 +91,7 @@ export class IdMap implements Iterable<[ExternalId, number]> {
    * @throws TypeError / RangeError for an unknown order; TypeError for a name that is not a string.
    */
   constructor(options: IdMapOptions = {}) {
+    checkKeys(options, ["order", "name"], "IdMap");
     this.order = oneOf("order", options.order ?? "first-seen", ["first-seen", "sorted"] as const);
     const name = options.name ?? "";
     if (typeof name !== "string") {
@@ -195,6 +196,7 @@ export class IdMap implements Iterable<[ExternalId, number]> {
    */
   id(external: ExternalId, options?: IdLookupOptions): number | undefined;
   id(external: ExternalId, options: IdLookupOptions = {}): number | undefined {
+    checkKeys(options, ["unknown"], "IdMap.id()");
     const dense = this.#lookup(external);
     if (dense >= 0) return dense;
     if (dense === INVALID) keyOf(external, "external", -1); // throws
@@ -562,14 +564,14 @@ export class Dataset {
     this.items = new IdMap({ name: "item", order });
     this.userFeatures = new IdMap({ name: "user feature", order });
     this.itemFeatures = new IdMap({ name: "item feature", order });
-    this.userIdentityFeatures = booleanOption(
+    this.userIdentityFeatures = optionalBoolean(
       "userIdentityFeatures",
-      options.userIdentityFeatures ?? true,
-    );
-    this.itemIdentityFeatures = booleanOption(
+      options.userIdentityFeatures,
+    ) ?? true;
+    this.itemIdentityFeatures = optionalBoolean(
       "itemIdentityFeatures",
-      options.itemIdentityFeatures ?? true,
-    );
+      options.itemIdentityFeatures,
+    ) ?? true;
   }
 
   /**
@@ -978,6 +980,7 @@ export class Dataset {
     interactions: Iterable<Interaction> | InteractionColumns,
     options: BuildInteractionsOptions,
   ): CsrMatrix {
+    checkKeys(options, ["unknown"], "Dataset.buildInteractions()");
     const add = oneOf("unknown", options.unknown ?? "error", ["error", "add"] as const) === "add";
     const user = this.#side("user");
     const item = this.#side("item");
@@ -1108,7 +1111,7 @@ function buildFeatures(
   method: string,
 ): CsrMatrix {
   checkKeys(options, ["normalize"], `Dataset.${method}`);
-  const normalize = booleanOption("normalize", options.normalize ?? true);
+  const normalize = optionalBoolean("normalize", options.normalize) ?? true;
   if (
     rows === null || typeof rows !== "object" || typeof rows === "string" ||
     !(Symbol.iterator in rows)
@@ -1244,18 +1247,9 @@ function featureMapFromJSON(json: unknown, what: string, ids: IdMap, identity: b
   return map;
 }
 
-/** Refuses a non-object and any key not in `known`. */
+/** Refuses a non-object and any key not in `known` (with a hint for another library's name). */
 function checkKeys(options: unknown, known: readonly string[], owner: string): void {
-  if (options === null || typeof options !== "object" || Array.isArray(options)) {
-    throw new TypeError(`Expected ${owner} options to be an object but found ${describe(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new TypeError(
-        `Expected an option of ${owner} (${known.join(", ")}) but found '${key}'`,
-      );
-    }
-  }
+  knownOptions(owner, options, known);
 }
 
 function rowError(role: string, id: unknown, status: number, where: string): never {

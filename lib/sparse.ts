@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { describe, knownOptions } from "./validate.ts";
 
 /**
  * The most stored values one CsrMatrix can hold, 2^31 − 1 (its indptr is Int32); a shape
@@ -26,6 +27,19 @@ const changed =
  * of that range.
  */
 export type Shape = readonly [rows: number, cols: number];
+
+/** Refuses anything that is not an array-like of numbers' container (an array, a typed array). */
+function arrayLike(name: string, value: unknown): ArrayLike<number> {
+  if (
+    typeof value !== "object" || value === null ||
+    typeof (value as ArrayLike<unknown>).length !== "number"
+  ) {
+    throw new TypeError(
+      `Expected ${name} to be an array or a typed array but found ${describe(value)}`,
+    );
+  }
+  return value as ArrayLike<number>;
+}
 
 /** Coordinate-format input for {@link CsrMatrix.fromCoo}: entry `e` is `(rows[e], cols[e], values[e])`. */
 export interface CooInput {
@@ -164,7 +178,10 @@ export class CsrMatrix {
    * ```
    */
   static fromCoo(input: CooInput): CsrMatrix {
-    const { rows, cols } = input;
+    knownOptions("CsrMatrix.fromCoo()", input ?? null, ["rows", "cols", "values", "shape"]);
+    const rows = arrayLike("rows", input.rows);
+    const cols = arrayLike("cols", input.cols);
+    if (input.values !== undefined) arrayLike("values", input.values);
     const count = rows.length;
     if (cols.length !== count) {
       throw new TypeError(

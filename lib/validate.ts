@@ -59,17 +59,80 @@ function expectNumber(name: string, value: unknown, what: string): number {
 }
 
 /**
+ * Other libraries' names for tacit's options (implicit, LightFM, Spotlight),
+ * each mapped to the option it means, or, for an option tacit lacks, to a
+ * note saying so. One table for every function: {@link knownOptions} and the
+ * model constructors' schemas answer a refused key from it.
+ */
+export const OPTION_ALIASES: Readonly<Record<string, string | { readonly unsupported: string }>> = {
+  random_state: "randomState",
+  N: "n",
+  K: "k",
+  K1: "k1",
+  B: "b",
+  calculate_training_loss: "calculateTrainingLoss",
+  train_percentage: "trainPercentage",
+  filter_already_liked_items: "filterAlreadyLiked",
+  filterAlreadyLikedItems: "filterAlreadyLiked",
+  filter_items: "filterItems",
+  recalculate_user: "recalculateUser",
+  num_threads: "numThreads",
+  use_gpu: { unsupported: "tacit runs on the CPU: a device option is not supported" },
+  useGpu: { unsupported: "tacit runs on the CPU: a device option is not supported" },
+  device: { unsupported: "tacit runs on the CPU: a device option is not supported" },
+};
+
+/**
+ * The hint for a refused option name: the option it most likely means (a
+ * caller's alias, {@link OPTION_ALIASES}, its camelCase form, its lower-case
+ * form or its plural, when that is one of `names`), or a note that tacit has no such option.
+ *
+ * @param key The refused key.
+ * @param names Every option the function takes.
+ * @param aliases The caller's own aliases, consulted before the shared table.
+ * @returns `" (did you mean 'n'?)"`, `" (… not supported)"` or `""`.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { optionHint } from "./validate.ts";
+ * equal(optionHint("N", ["n", "filterItems"]), " (did you mean 'n'?)");
+ * equal(optionHint("filter_items", ["n", "filterItems"]), " (did you mean 'filterItems'?)");
+ * equal(optionHint("K", ["n"]), "");
+ * equal(optionHint("use_gpu", ["n"]), " (tacit runs on the CPU: a device option is not supported)");
+ * ```
+ */
+export function optionHint(
+  key: string,
+  names: readonly string[],
+  aliases: Readonly<Record<string, string>> = {},
+): string {
+  const shared = Object.hasOwn(OPTION_ALIASES, key) ? OPTION_ALIASES[key] : undefined;
+  if (typeof shared === "object") return ` (${shared.unsupported})`;
+  const camel = key.replace(/_+([a-z0-9])/gi, (_, c: string) => c.toUpperCase());
+  const candidates = [
+    Object.hasOwn(aliases, key) ? aliases[key] : undefined,
+    shared,
+    camel,
+    key.toLowerCase(),
+    camel.charAt(0).toLowerCase() + camel.slice(1),
+    `${camel}s`,
+  ];
+  const meant = candidates.find((name) => name !== undefined && names.includes(name));
+  return meant === undefined ? "" : ` (did you mean '${meant}'?)`;
+}
+
+/**
  * Checks that an options object holds only the keys a function takes. A
  * refused key whose camelCase form is an option (`check_intersections`), or
- * one listed in `aliases` (another library's name for an option), is answered
- * with the name to use.
+ * one listed in `aliases` or {@link OPTION_ALIASES} (another library's name
+ * for an option), is answered with the name to use ({@link optionHint}).
  *
  * @param owner The function, for the message, e.g. `"precisionAtK()"`.
  * @param options What the caller passed (undefined means no options).
  * @param names Every option the function takes.
  * @param aliases Other names callers may reach for, each mapped to the option it means.
  * @returns `options` as a record (an empty one for undefined).
- * @throws TypeError for a non-object (an array included) or a key not in `names`.
+ * @throws TypeError for a non-object (an array and null included) or a key not in `names`.
  * @example
  * ```ts
  * import { deepStrictEqual, throws } from "node:assert/strict";
@@ -77,7 +140,7 @@ function expectNumber(name: string, value: unknown, what: string): number {
  * deepStrictEqual(knownOptions("f()", { k: 5 }, ["k", "preserveRows"]), { k: 5 });
  * throws(() => knownOptions("f()", { K: 5 }, ["k", "preserveRows"]), {
  *   name: "TypeError",
- *   message: "Expected an option of f() (k, preserveRows) but found 'K'",
+ *   message: "Expected an option of f() (k, preserveRows) but found 'K' (did you mean 'k'?)",
  * });
  * throws(() => knownOptions("f()", { preserve_rows: true }, ["k", "preserveRows"]), {
  *   name: "TypeError",
@@ -104,19 +167,36 @@ export function knownOptions(
   }
   for (const key of Object.keys(options)) {
     if (!names.includes(key)) {
-      const camel = key.replace(/_+([a-z0-9])/g, (_, c: string) => c.toUpperCase());
-      const meant = Object.hasOwn(aliases, key)
-        ? aliases[key]
-        : names.includes(camel)
-        ? camel
-        : undefined;
-      const hint = meant === undefined ? "" : ` (did you mean '${meant}'?)`;
       throw new TypeError(
-        `Expected an option of ${owner} (${names.join(", ")}) but found '${key}'${hint}`,
+        `Expected an option of ${owner} (${names.join(", ")}) but found '${key}'${
+          optionHint(key, names, aliases)
+        }`,
       );
     }
   }
   return options as Record<string, unknown>;
+}
+
+/**
+ * Checks an optional boolean option: undefined stays undefined.
+ *
+ * @param name The option's name, used in the error message.
+ * @param value The value to check.
+ * @returns `value`, typed.
+ * @throws TypeError when `value` is neither undefined nor a boolean.
+ * @example
+ * ```ts
+ * import { equal, throws } from "node:assert/strict";
+ * import { optionalBoolean } from "./validate.ts";
+ * equal(optionalBoolean("progress", undefined), undefined);
+ * throws(() => optionalBoolean("progress", "false"), {
+ *   name: "TypeError",
+ *   message: "Expected progress to be a boolean but found 'false'",
+ * });
+ * ```
+ */
+export function optionalBoolean(name: string, value: unknown): boolean | undefined {
+  return value === undefined ? undefined : booleanOption(name, value);
 }
 
 /**

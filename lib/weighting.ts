@@ -18,7 +18,7 @@
  * @module
  */
 import { CsrMatrix } from "./sparse.ts";
-import { describe, finiteNumber } from "./validate.ts";
+import { describe, finiteNumber, knownOptions } from "./validate.ts";
 
 /** Options of {@link bm25Weight}. */
 export interface Bm25Options {
@@ -88,6 +88,7 @@ function inverseDocumentFrequency(X: CsrMatrix): Float64Array {
  * ```
  */
 export function bm25Weight(X: CsrMatrix, options: Bm25Options = {}): CsrMatrix {
+  knownOptions("bm25Weight()", options, ["k1", "b"]);
   const k1 = finiteNumber("k1", options.k1 ?? 100, { min: 0 });
   const b = finiteNumber("b", options.b ?? 0.8, { min: 0, max: 1 });
   const { indptr, data } = checkMatrix(X);

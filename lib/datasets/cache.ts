@@ -13,7 +13,7 @@ import { homedir } from "node:os";
 import { basename, join } from "node:path";
 import process from "node:process";
 import { ProgressBar, resolveProgress } from "../progress.ts";
-import { describe } from "../validate.ts";
+import { describe, knownOptions } from "../validate.ts";
 
 /** Options of every `fetch*` helper. */
 export interface FetchOptions {
@@ -23,6 +23,29 @@ export interface FetchOptions {
   url?: string;
   /** Show download progress on stderr. Default {@link resolveProgress}. */
   progress?: boolean;
+}
+
+/** The keys of {@link FetchOptions}. */
+export const FETCH_OPTIONS: readonly string[] = ["dataDir", "url", "progress"];
+
+/**
+ * Checks a `fetch*` helper's options (its reader's and {@link FETCH_OPTIONS})
+ * and returns the reader's part, without `dataDir` and `url`.
+ *
+ * @param owner The helper, for messages, e.g. `"fetchLastfm360k()"`.
+ * @param options What the caller passed.
+ * @param readerOptions The keys the helper's reader takes.
+ * @returns A new object: the options minus `dataDir` and `url`.
+ * @throws TypeError for a non-object or an unknown key.
+ */
+export function readerOptions<O extends object>(
+  owner: string,
+  options: (O & FetchOptions) | undefined,
+  readerOptions: readonly string[],
+): O {
+  const given = knownOptions(owner, options, [...readerOptions, ...FETCH_OPTIONS]);
+  const { dataDir: _dir, url: _url, ...rest } = given;
+  return rest as O;
 }
 
 /**

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { booleanOption, describe, finiteNumber } from "../validate.ts";
+import { describe, finiteNumber, optionalBoolean } from "../validate.ts";
 import {
   commonOptions,
   fieldCountReason,
@@ -41,6 +41,9 @@ export interface DelimitedOptions extends ReadOptions {
   /** Honour RFC 4180 double quotes (`"a, b"`, `"say ""hi"""`). Default true for `","`, else false. */
   quoting?: boolean;
 }
+
+/** The keys of {@link DelimitedOptions} besides {@link ReadOptions}'. */
+const DELIMITED_OPTIONS = ["delimiter", "header", "user", "item", "weight", "minRating", "quoting"];
 
 /**
  * Reads interactions from a delimited file. Every line must have as many fields as the
@@ -84,7 +87,8 @@ export async function readDelimited(
   path: string,
   options: DelimitedOptions,
 ): Promise<Interactions> {
-  const common = commonOptions(options);
+  const common = commonOptions("readDelimited()", options, DELIMITED_OPTIONS);
+  options ??= {} as DelimitedOptions; // left out: the required columns are refused by name below
   const delimiter = options.delimiter ?? ",";
   if (typeof delimiter !== "string" || delimiter.length === 0 || /[\r\n"]/.test(delimiter)) {
     throw new TypeError(
@@ -93,8 +97,8 @@ export async function readDelimited(
       }`,
     );
   }
-  const header = booleanOption("header", options.header ?? false);
-  const quoting = booleanOption("quoting", options.quoting ?? delimiter === ",");
+  const header = optionalBoolean("header", options.header) ?? false;
+  const quoting = optionalBoolean("quoting", options.quoting) ?? delimiter === ",";
   const minRating = options.minRating === undefined
     ? undefined
     : finiteNumber("minRating", options.minRating);

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { oneOf } from "../validate.ts";
-import { cachedFiles, type FetchOptions } from "./cache.ts";
+import { cachedFiles, type FetchOptions, readerOptions } from "./cache.ts";
 import {
   commonOptions,
   fieldCountReason,
@@ -16,6 +16,7 @@ import {
   type Interactions,
   notANumber,
   parseNumberBytes,
+  READ_OPTIONS,
   type ReadOptions,
 } from "./records.ts";
 import { extractTar } from "./tar.ts";
@@ -36,6 +37,9 @@ export interface LastfmOptions extends ReadOptions {
    */
   itemKey?: "mbid" | "name";
 }
+
+/** The keys of the reader's options besides ReadOptions'. */
+const LASTFM_OPTIONS: readonly string[] = ["itemKey"];
 
 /**
  * Reads lastfm-360K plays as a users × artists matrix of play counts (duplicate lines
@@ -73,7 +77,7 @@ export async function readLastfm360k(
   path: string,
   options: LastfmOptions = {},
 ): Promise<Interactions> {
-  const common = commonOptions(options);
+  const common = commonOptions("readLastfm360k()", options, LASTFM_OPTIONS);
   const byName = oneOf("itemKey", options.itemKey ?? "mbid", ["mbid", "name"]) === "name";
   const builder = new InteractionBuilder();
   const names: string[] = [];
@@ -111,6 +115,10 @@ export async function readLastfm360k(
 export async function fetchLastfm360k(
   options: LastfmOptions & FetchOptions = {},
 ): Promise<Interactions> {
+  const reader = readerOptions<LastfmOptions>("fetchLastfm360k()", options, [
+    ...READ_OPTIONS,
+    ...LASTFM_OPTIONS,
+  ]);
   const [path] = await cachedFiles({
     options,
     subdir: "lastfm-360k",
@@ -119,7 +127,7 @@ export async function fetchLastfm360k(
     files: [LASTFM_360K_FILE],
     extract: extractTar,
   });
-  return await readLastfm360k(path!, options);
+  return await readLastfm360k(path!, reader);
 }
 
 /**

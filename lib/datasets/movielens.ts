@@ -9,8 +9,8 @@
 import { existsSync, statSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
-import { booleanOption, describe, finiteNumber, oneOf } from "../validate.ts";
-import { cachedFiles, type FetchOptions } from "./cache.ts";
+import { describe, finiteNumber, oneOf, optionalBoolean } from "../validate.ts";
+import { cachedFiles, type FetchOptions, readerOptions } from "./cache.ts";
 import {
   commonOptions,
   fieldCountReason,
@@ -22,6 +22,7 @@ import {
   MalformedLineError,
   notANumber,
   parseNumberBytes,
+  READ_OPTIONS,
   type ReadOptions,
   splitFields,
   splitLines,
@@ -80,6 +81,9 @@ function formatOf(path: string): Format {
 
 const TITLE_FILES: Record<Format, string> = { tab: "u.item", dat: "movies.dat", csv: "movies.csv" };
 
+/** The keys of the reader's options besides ReadOptions'. */
+const MOVIELENS_OPTIONS: readonly string[] = ["minRating", "titles"];
+
 /**
  * Reads MovieLens ratings: values are the ratings (0.5-5), duplicates summed (there are
  * none in the releases). The format follows the file name: `.csv` (header with `userId`,
@@ -123,11 +127,11 @@ export async function readMovielens(
   path: string,
   options: MovielensOptions = {},
 ): Promise<Interactions> {
-  const common = commonOptions(options);
+  const common = commonOptions("readMovielens()", options, MOVIELENS_OPTIONS);
   const minRating = options.minRating === undefined
     ? -Infinity
     : finiteNumber("minRating", options.minRating);
-  const withTitles = booleanOption("titles", options.titles ?? true);
+  const withTitles = optionalBoolean("titles", options.titles) ?? true;
   const file = ratingsFile(path);
   const format = formatOf(file);
   const delimiter = format === "csv" ? "," : format === "dat" ? "::" : "\t";
@@ -302,6 +306,10 @@ export async function fetchMovielens(
   variant: MovielensVariant,
   options: MovielensOptions & FetchOptions = {},
 ): Promise<Interactions> {
+  const reader = readerOptions<MovielensOptions>("fetchMovielens()", options, [
+    ...READ_OPTIONS,
+    ...MOVIELENS_OPTIONS,
+  ]);
   const release = RELEASES[oneOf("variant", variant, Object.keys(RELEASES) as MovielensVariant[])];
   const [ratings] = await cachedFiles({
     options,
@@ -311,7 +319,7 @@ export async function fetchMovielens(
     files: [release.ratings, release.titles],
     extract: extractZip,
   });
-  return await readMovielens(ratings!, options);
+  return await readMovielens(ratings!, reader);
 }
 
 /**

@@ -12,7 +12,7 @@
 import { open } from "node:fs/promises";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { CsrMatrix } from "../sparse.ts";
-import { booleanOption, nonNegativeInteger, positiveInteger } from "../validate.ts";
+import { knownOptions, nonNegativeInteger, optionalBoolean, positiveInteger } from "../validate.ts";
 import { Interner } from "./interner.ts";
 
 const utf8 = new TextDecoder();
@@ -144,7 +144,7 @@ export async function forEachLine(
   onLine: LineHandler,
 ): Promise<number> {
   const chunkSize = positiveInteger("chunkSize", options.chunkSize ?? DEFAULT_CHUNK);
-  const skipMalformed = booleanOption("skipMalformed", options.skipMalformed ?? false);
+  const skipMalformed = optionalBoolean("skipMalformed", options.skipMalformed) ?? false;
   const showProgress = resolveProgress(options.progress);
   const handle = await open(path, "r");
   let skipped = 0;
@@ -666,14 +666,31 @@ export class InteractionBuilder {
   }
 }
 
+/** The keys of {@link ReadOptions}: what every reader takes. */
+export const READ_OPTIONS: readonly string[] = [
+  "minCount",
+  "skipMalformed",
+  "progress",
+  "chunkSize",
+];
+
 /**
- * Checks the options every reader shares and fills in defaults.
+ * Checks the options every reader shares and fills in defaults; refuses a
+ * key that is neither one of {@link READ_OPTIONS} nor one of `extra`.
  *
- * @param options A reader's options.
+ * @param owner The reader, for messages, e.g. `"readLastfm360k()"`.
+ * @param options A reader's options (undefined: none).
+ * @param extra The reader's own options.
  * @returns `minCount` (default 0) and the {@link LineOptions} that were given.
- * @throws TypeError / RangeError for a `minCount` that is not a non-negative integer.
+ * @throws TypeError for a non-object or an unknown key; TypeError / RangeError for a
+ *   `minCount` that is not a non-negative integer.
  */
-export function commonOptions(options: ReadOptions): { minCount: number } & LineOptions {
+export function commonOptions(
+  owner: string,
+  options: ReadOptions | undefined,
+  extra: readonly string[] = [],
+): { minCount: number } & LineOptions {
+  options = knownOptions(owner, options, [...READ_OPTIONS, ...extra]) as ReadOptions;
   const out: { minCount: number } & LineOptions = {
     minCount: nonNegativeInteger("minCount", options.minCount ?? 0),
   };

@@ -7,7 +7,7 @@
  */
 import { Random } from "../random.ts";
 import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
-import { finiteNumber, positiveInteger } from "../validate.ts";
+import { finiteNumber, knownOptions, positiveInteger } from "../validate.ts";
 
 /** Options of {@link powerLawMatrix}. */
 export interface PowerLawOptions {
@@ -54,6 +54,14 @@ export interface PowerLawOptions {
  * ```
  */
 export function powerLawMatrix(options: PowerLawOptions): CsrMatrix {
+  knownOptions("powerLawMatrix()", options ?? null, [
+    "users",
+    "items",
+    "nnz",
+    "userExponent",
+    "itemExponent",
+    "seed",
+  ]);
   const users = positiveInteger("users", options.users);
   const items = positiveInteger("items", options.items);
   const nnz = positiveInteger("nnz", options.nnz);
@@ -215,6 +223,14 @@ export interface ListeningData {
  * ```
  */
 export function listeningDataset(options: ListeningOptions = {}): ListeningData {
+  knownOptions("listeningDataset()", options, [
+    "users",
+    "itemsPerGenre",
+    "genres",
+    "playsPerUser",
+    "loyalty",
+    "seed",
+  ]);
   const users = positiveInteger("users", options.users ?? 2000);
   const perGenre = positiveInteger("itemsPerGenre", options.itemsPerGenre ?? 40);
   const genres = options.genres ??

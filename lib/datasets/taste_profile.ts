@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { cachedFiles, type FetchOptions } from "./cache.ts";
+import { cachedFiles, type FetchOptions, readerOptions } from "./cache.ts";
 import {
   commonOptions,
   fieldCountReason,
@@ -15,6 +15,7 @@ import {
   type Interactions,
   notANumber,
   parseNumberBytes,
+  READ_OPTIONS,
   type ReadOptions,
 } from "./records.ts";
 import { extractZip } from "./zip.ts";
@@ -57,7 +58,7 @@ export async function readTasteProfile(
   path: string,
   options: ReadOptions = {},
 ): Promise<Interactions> {
-  const common = commonOptions(options);
+  const common = commonOptions("readTasteProfile()", options);
   const builder = new InteractionBuilder();
   const fields = new FieldSplitter("\t", false);
   const skipped = await forEachLine(
@@ -94,6 +95,7 @@ export async function readTasteProfile(
 export async function fetchTasteProfile(
   options: ReadOptions & FetchOptions = {},
 ): Promise<Interactions> {
+  const reader = readerOptions<ReadOptions>("fetchTasteProfile()", options, READ_OPTIONS);
   const [path] = await cachedFiles({
     options,
     subdir: "msd-taste-profile",
@@ -102,7 +104,7 @@ export async function fetchTasteProfile(
     files: [TASTE_PROFILE_FILE],
     extract: extractZip,
   });
-  return await readTasteProfile(path!, options);
+  return await readTasteProfile(path!, reader);
 }
 
 /**

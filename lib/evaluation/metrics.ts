@@ -55,7 +55,7 @@
 import { callNative } from "../native/library.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { CsrMatrix } from "../sparse.ts";
-import { booleanOption, describe, oneOf, positiveInteger } from "../validate.ts";
+import { describe, knownOptions, oneOf, optionalBoolean, positiveInteger } from "../validate.ts";
 import type { RankingModel } from "./scorer.ts";
 
 /** How precision is averaged (see the module's definitions). */
@@ -267,10 +267,21 @@ export async function rankingMetricsAtK(
   test: CsrMatrix,
   options: RankingMetricsOptions = {},
 ): Promise<RankingMetrics | RankingMetricsPerUser> {
+  return await metricsAtK("rankingMetricsAtK()", model, train, test, options);
+}
+
+/** {@link rankingMetricsAtK}, with the public function's name for messages. */
+async function metricsAtK(
+  owner: string,
+  model: RankingModel,
+  train: CsrMatrix,
+  test: CsrMatrix,
+  options: RankingMetricsOptions,
+): Promise<RankingMetrics | RankingMetricsPerUser> {
   checkModel(model);
   checkMatrix("train", train, model);
   checkMatrix("test", test, model);
-  const settings = checkOptions(options);
+  const settings = checkOptions(owner, options);
   const users = usersWithTestItems(test);
   const reduce = settings.perUser
     ? new PerUserReduction(users, settings)
@@ -326,14 +337,14 @@ export interface SingleMetric {
   ): Promise<number | Float64Array>;
 }
 
-function singleMetric(name: MetricName): SingleMetric {
+function singleMetric(name: MetricName, owner: string): SingleMetric {
   return (async (
     model: RankingModel,
     train: CsrMatrix,
     test: CsrMatrix,
     options: RankingMetricsOptions = {},
   ) => {
-    const all = await rankingMetricsAtK(model, train, test, options);
+    const all = await metricsAtK(owner, model, train, test, options);
     return all[name];
   }) as SingleMetric;
 }
@@ -367,28 +378,31 @@ function singleMetric(name: MetricName): SingleMetric {
  * equal(await precisionAtK(model, train, test, { k: 2, precision: "lightfm", progress: false }), 0.5);
  * ```
  */
-export const precisionAtK: SingleMetric = singleMetric("precision");
+export const precisionAtK: SingleMetric = singleMetric("precision", "precisionAtK()");
 
 /** Recall at k: the mean over users with test items of hits / |T|. Same arguments as {@link rankingMetricsAtK}. */
-export const recallAtK: SingleMetric = singleMetric("recall");
+export const recallAtK: SingleMetric = singleMetric("recall", "recallAtK()");
 
 /**
  * Mean average precision at k (implicit's `mean_average_precision_at_k`): AP divides
  * the sum of P@i over the hit positions i by min(k, |T|). Same arguments as {@link rankingMetricsAtK}.
  */
-export const meanAveragePrecisionAtK: SingleMetric = singleMetric("map");
+export const meanAveragePrecisionAtK: SingleMetric = singleMetric(
+  "map",
+  "meanAveragePrecisionAtK()",
+);
 
 /** NDCG at k with binary gains (implicit's `ndcg_at_k`). Same arguments as {@link rankingMetricsAtK}. */
-export const ndcgAtK: SingleMetric = singleMetric("ndcg");
+export const ndcgAtK: SingleMetric = singleMetric("ndcg", "ndcgAtK()");
 
 /** implicit's AUC@k (`AUC_at_k`), defined in this module's documentation. Same arguments as {@link rankingMetricsAtK}. */
-export const aucAtK: SingleMetric = singleMetric("auc");
+export const aucAtK: SingleMetric = singleMetric("auc", "aucAtK()");
 
 /**
  * Mean reciprocal rank at k: the mean over users with test items of 1 / (rank of the
  * first test item in the top k), 0 when none is there. Same arguments as {@link rankingMetricsAtK}.
  */
-export const mrrAtK: SingleMetric = singleMetric("mrr");
+export const mrrAtK: SingleMetric = singleMetric("mrr", "mrrAtK()");
 
 // ---------------------------------------------------------------------------
 
@@ -568,10 +582,18 @@ function checkMatrix(name: string, matrix: CsrMatrix, model: RankingModel): void
   }
 }
 
-function checkOptions(options: RankingMetricsOptions): Settings {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`Expected options to be an object but found ${describe(options)}`);
-  }
+/** The keys of {@link RankingMetricsOptions}. */
+const METRICS_OPTIONS: readonly string[] = [
+  "k",
+  "precision",
+  "perUser",
+  "batchSize",
+  "progress",
+  "signal",
+];
+
+function checkOptions(owner: string, options: RankingMetricsOptions): Settings {
+  knownOptions(owner, options, METRICS_OPTIONS);
   const k = positiveInteger("k", options.k ?? 10);
   if (k > I32_MAX) throw new RangeError(`Expected k to be at most ${I32_MAX} but found ${k}`);
   const batchSize = positiveInteger("batchSize", options.batchSize ?? DEFAULT_METRICS_BATCH_SIZE);
@@ -586,7 +608,7 @@ function checkOptions(options: RankingMetricsOptions): Settings {
       options.precision ?? "implicit",
       ["implicit", "lightfm"] as const,
     ),
-    perUser: booleanOption("perUser", options.perUser ?? false),
+    perUser: optionalBoolean("perUser", options.perUser) ?? false,
     batchSize: Math.min(batchSize, I32_MAX),
     progress: resolveProgress(options.progress),
     signal,

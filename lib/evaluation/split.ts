@@ -13,7 +13,13 @@
  */
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
-import { describe, finiteNumber, nonNegativeInteger, positiveInteger } from "../validate.ts";
+import {
+  describe,
+  finiteNumber,
+  knownOptions,
+  nonNegativeInteger,
+  positiveInteger,
+} from "../validate.ts";
 
 /** Two matrices of the input's shape that partition its stored entries. */
 export interface Split {
@@ -83,6 +89,7 @@ export interface UserBasedSplitOptions {
  */
 export function trainTestSplit(X: CsrMatrix, options: TrainTestSplitOptions = {}): Split {
   checkMatrix(X);
+  knownOptions("trainTestSplit()", options, ["trainPercentage", "randomState"]);
   const trainPercentage = finiteNumber("trainPercentage", options.trainPercentage ?? 0.8, {
     min: 0,
     minExclusive: true,
@@ -138,6 +145,7 @@ export function trainTestSplit(X: CsrMatrix, options: TrainTestSplitOptions = {}
  */
 export function leaveKOutSplit(X: CsrMatrix, options: LeaveKOutSplitOptions = {}): Split {
   checkMatrix(X);
+  knownOptions("leaveKOutSplit()", options, ["k", "trainOnlySize", "randomState"]);
   const k = positiveInteger("k", options.k ?? 1);
   const trainOnlySize = finiteNumber("trainOnlySize", options.trainOnlySize ?? 0, {
     min: 0,
@@ -214,6 +222,7 @@ export function leaveKOutSplit(X: CsrMatrix, options: LeaveKOutSplitOptions = {}
  */
 export function userBasedSplit(X: CsrMatrix, options: UserBasedSplitOptions = {}): Split {
   checkMatrix(X);
+  knownOptions("userBasedSplit()", options, ["testPercentage", "randomState"]);
   const testPercentage = finiteNumber("testPercentage", options.testPercentage ?? 0.2, {
     min: 0,
     max: 1,

@@ -14,7 +14,7 @@
 import { callNative, callNativeAsync, NativeError, Status } from "../native/library.ts";
 import { Random } from "../random.ts";
 import type { CsrMatrix } from "../sparse.ts";
-import { idInRange, idsInRange, positiveInteger } from "../validate.ts";
+import { idInRange, idsInRange, knownOptions, positiveInteger } from "../validate.ts";
 import { choleskySolve } from "../linalg.ts";
 import {
   type CommonModelOptions,
@@ -23,7 +23,7 @@ import {
 } from "./matrix_factorization.ts";
 import { checkColumns, fitInput, loadAs, requireEntries } from "./model.ts";
 import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
-import { runIterations } from "./training.ts";
+import { fitOptions, runIterations } from "./training.ts";
 
 /** Options of {@link AlternatingLeastSquares}, with `implicit`'s defaults. */
 export interface AlternatingLeastSquaresOptions extends CommonModelOptions {
@@ -147,6 +147,7 @@ export class AlternatingLeastSquares
    * as it was.
    */
   async fit(userItems: CsrMatrix, options: FitOptions = {}): Promise<this> {
+    options = fitOptions("fit()", options);
     userItems = fitInput("userItems", userItems);
     requireEntries("userItems", userItems);
     const [nUsers, nItems] = userItems.shape;
@@ -339,6 +340,7 @@ export class AlternatingLeastSquares
     options: { n?: number } = {},
   ): Explanation {
     this.requireFitted("explain()");
+    knownOptions("explain()", options, ["n"]);
     this.checkUserItems(userItems);
     const user = idInRange("userid", userid, userItems.nRows, "rows in userItems");
     const item = idInRange("itemid", itemid, this.nItems, "items");

@@ -27,7 +27,7 @@ import {
 } from "./matrix_factorization.ts";
 import { fitInput, loadAs, requireEntries } from "./model.ts";
 import { flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
-import { runIterations } from "./training.ts";
+import { fitOptions, runIterations } from "./training.ts";
 
 /** Options of {@link BayesianPersonalizedRanking}, with `implicit`'s defaults. */
 export interface BayesianPersonalizedRankingOptions extends CommonModelOptions {
@@ -178,6 +178,7 @@ export class BayesianPersonalizedRanking
    * when fit completes: an abort or an error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: BprFitOptions = {}): Promise<this> {
+    options = fitOptions("fit()", options);
     userItems = fitInput("userItems", userItems);
     requireEntries("userItems", userItems);
     const [nUsers, nItems] = userItems.shape;

@@ -30,7 +30,7 @@
  */
 import { PREDICT_RANK_OPTIONS, type PredictRankOptions } from "../evaluation/ranks.ts";
 import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "../io/format.ts";
-import { callNative, callNativeAsync } from "../native/library.ts";
+import { callNative, callNativeAsync, threadCount } from "../native/library.ts";
 import { Random } from "../random.ts";
 import { CsrMatrix } from "../sparse.ts";
 import { idsInRange, knownOptions, nonNegativeInteger } from "../validate.ts";
@@ -48,7 +48,7 @@ import {
 import { checkCsr, fitInput, loadAs, type ModelRecommendOptions } from "./model.ts";
 import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import type { Ids, Ranked, RankedBatch } from "./query.ts";
-import { runIterations } from "./training.ts";
+import { fitOptions, runIterations } from "./training.ts";
 
 /** LightFM's losses: `"logistic"`, `"bpr"`, `"warp"` and `"warp-kos"` (k-OS WARP). */
 export type HybridLoss = "logistic" | "bpr" | "warp" | "warp-kos";
@@ -426,7 +426,7 @@ export class HybridFactorization
     options: HybridFitOptions,
     reset: boolean,
   ): Promise<this> {
-    knownOptions(owner, options, FIT_OPTIONS);
+    options = fitOptions(owner, options, FIT_OPTIONS);
     interactions = fitInput("interactions", interactions);
     if (interactions.nnz === 0) {
       throw new RangeError(
@@ -436,7 +436,7 @@ export class HybridFactorization
     const epochs = nonNegativeInteger("epochs", options.epochs ?? 1);
     const threads = options.numThreads === undefined
       ? this.numThreads
-      : nonNegativeInteger("numThreads", options.numThreads);
+      : threadCount("numThreads", options.numThreads);
     const weights = sampleWeights(interactions, options.sampleWeight, this.loss);
     const previous = reset ? undefined : this.#state;
     const userFeatures = fitFeatures(
@@ -690,7 +690,7 @@ export class HybridFactorization
     const itemFeatures = this.queryFeatures("itemFeatures", options.itemFeatures, items, "item");
     const threads = options.numThreads === undefined
       ? this.numThreads
-      : nonNegativeInteger("numThreads", options.numThreads);
+      : threadCount("numThreads", options.numThreads);
     const itemList = idsInRange(
       "itemIds",
       itemIds,
@@ -830,9 +830,10 @@ export class HybridFactorization
     this.requireFitted("similarItems()");
     knownOptions("similarItems()", options, SIMILAR_ITEMS_OPTIONS);
     if (options.itemFeatures === undefined) {
+      const { itemFeatures: _, ...shared } = options;
       return typeof itemid === "number"
-        ? super.similarItems(itemid, options)
-        : super.similarItems(itemid, options);
+        ? super.similarItems(itemid, shared)
+        : super.similarItems(itemid, shared);
     }
     const side = this.state.items;
     const features = this.queryFeatures("itemFeatures", options.itemFeatures, side, "item");
@@ -868,9 +869,10 @@ export class HybridFactorization
     this.requireFitted("similarUsers()");
     knownOptions("similarUsers()", options, SIMILAR_USERS_OPTIONS);
     if (options.userFeatures === undefined) {
+      const { userFeatures: _, ...shared } = options;
       return typeof userid === "number"
-        ? super.similarUsers(userid, options)
-        : super.similarUsers(userid, options);
+        ? super.similarUsers(userid, shared)
+        : super.similarUsers(userid, shared);
     }
     const side = this.state.users;
     const features = this.queryFeatures("userFeatures", options.userFeatures, side, "user");

@@ -37,7 +37,7 @@
 import { callNativeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
 import type { CsrMatrix } from "../sparse.ts";
-import { booleanOption } from "../validate.ts";
+import { optionalBoolean } from "../validate.ts";
 import {
   type CommonModelOptions,
   commonOptions,
@@ -47,7 +47,7 @@ import {
 import { fitInput, loadAs, requireEntries } from "./model.ts";
 import { choice, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import type { Ids, Ranked, RankedBatch } from "./query.ts";
-import { runIterations } from "./training.ts";
+import { fitOptions, runIterations } from "./training.ts";
 
 /**
  * How many negatives one step of a row of |row| stored entries draws:
@@ -199,6 +199,7 @@ export class LogisticMatrixFactorization
    * fit completes: an abort or an error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: LmfFitOptions = {}): Promise<this> {
+    options = fitOptions("fit()", options);
     userItems = fitInput("userItems", userItems);
     requireEntries("userItems", userItems);
     const negative = userItems.data.findIndex((v) => v < 0);
@@ -287,10 +288,11 @@ export class LogisticMatrixFactorization
     userItems: CsrMatrix,
     options: LmfRecommendOptions = {},
   ): Ranked | RankedBatch {
-    const probabilities = booleanOption("probabilities", options.probabilities ?? false);
+    const { probabilities: given, ...shared } = options;
+    const probabilities = optionalBoolean("probabilities", given) ?? false;
     const result = typeof userid === "number"
-      ? super.recommend(userid, userItems, options)
-      : super.recommend(userid, userItems, options);
+      ? super.recommend(userid, userItems, shared)
+      : super.recommend(userid, userItems, shared);
     if (probabilities) {
       const scores = result.scores;
       for (let k = 0; k < scores.length; k++) scores[k] = sigmoid(scores[k]!);

@@ -9,7 +9,7 @@
  */
 import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "../io/format.ts";
 import type { CsrMatrix } from "../sparse.ts";
-import { booleanOption, describe, idsInRange, knownOptions } from "../validate.ts";
+import { booleanOption, describe, idsInRange, knownOptions, optionalBoolean } from "../validate.ts";
 import {
   checkInteractions,
   checkNoIntersections,
@@ -28,12 +28,19 @@ import {
   idMask,
   type Ids,
   normalizeRows,
+  RANK_OPTIONS,
   type Ranked,
   type RankedBatch,
   type RankOptions,
+  RECOMMEND_OPTIONS,
   resultCount,
   topKDot,
 } from "./query.ts";
+
+/** The keys of {@link RecommendOptions}. */
+const FACTOR_RECOMMEND_OPTIONS: readonly string[] = [...RECOMMEND_OPTIONS, "recalculateUser"];
+/** The keys of {@link SimilarUsersOptions}. */
+const SIMILAR_USERS_OPTIONS: readonly string[] = ["n", "filterUsers", "users"];
 import { numThreadsOption } from "./training.ts";
 
 /** Options every factor model takes besides its own. */
@@ -251,6 +258,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     options: RecommendOptions = {},
   ): Ranked | RankedBatch {
     this.requireFitted("recommend()");
+    knownOptions("recommend()", options, FACTOR_RECOMMEND_OPTIONS);
     return this.rankItems(
       { users: this.userData, items: this.itemData, columns: this.rank },
       userid,
@@ -278,8 +286,8 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     const { columns } = factors;
     const nItems = factors.items.length / columns;
     const nUsers = factors.users.length / columns;
-    const filterLiked = options.filterAlreadyLiked ?? true;
-    const recalculate = options.recalculateUser ?? false;
+    const filterLiked = optionalBoolean("filterAlreadyLiked", options.filterAlreadyLiked) ?? true;
+    const recalculate = optionalBoolean("recalculateUser", options.recalculateUser) ?? false;
     const needsRows = filterLiked || recalculate;
     if (needsRows) checkColumns("userItems", userItems, nItems, "items");
     const userLimit = recalculate ? userItems.nRows : nUsers;
@@ -323,6 +331,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   similarItems(itemid: ArrayLike<number>, options?: SimilarOptions): RankedBatch;
   similarItems(itemid: Ids, options: SimilarOptions = {}): Ranked | RankedBatch {
     this.requireFitted("similarItems()");
+    knownOptions("similarItems()", options, RANK_OPTIONS);
     this.#normalizedItems ??= normalizedFactors(this.similarityFactors("items"));
     return this.similar(
       this.#normalizedItems,
@@ -343,6 +352,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   similarUsers(userid: ArrayLike<number>, options?: SimilarUsersOptions): RankedBatch;
   similarUsers(userid: Ids, options: SimilarUsersOptions = {}): Ranked | RankedBatch {
     this.requireFitted("similarUsers()");
+    knownOptions("similarUsers()", options, SIMILAR_USERS_OPTIONS);
     this.#normalizedUsers ??= normalizedFactors(this.similarityFactors("users"));
     return this.similar(
       this.#normalizedUsers,

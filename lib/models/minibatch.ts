@@ -42,7 +42,7 @@ import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "..
 import { callNativeAsync } from "../native/library.ts";
 import { Random } from "../random.ts";
 import type { CsrMatrix } from "../sparse.ts";
-import { idsInRange, knownOptions } from "../validate.ts";
+import { idsInRange } from "../validate.ts";
 import {
   type CommonModelOptions,
   commonOptions,
@@ -51,7 +51,7 @@ import {
 } from "./matrix_factorization.ts";
 import { fitInput, inFile, loadAs } from "./model.ts";
 import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
-import { runIterations } from "./training.ts";
+import { fitOptions, runIterations } from "./training.ts";
 
 /** Spotlight's implicit losses. */
 export type MinibatchLoss = "pointwise" | "bpr" | "hinge" | "adaptive_hinge";
@@ -127,7 +127,6 @@ const LOSS_CODES: Readonly<Record<MinibatchLoss, number>> = {
   adaptive_hinge: 3,
 };
 const OPTIMIZER_CODES: Readonly<Record<MinibatchOptimizer, number>> = { adam: 0, "lazy-adam": 1 };
-const FIT_OPTIONS = ["progress", "callback", "signal"] as const;
 const INT32_MAX = 2_147_483_647;
 
 type MinibatchSchema = SchemaFor<MinibatchFactorizationOptions, "randomState">;
@@ -291,7 +290,7 @@ export class MinibatchFactorization
    *   empty matrix, another shape than the fitted model's, or a non-finite loss.
    */
   async fit(interactions: CsrMatrix, options: MinibatchFitOptions = {}): Promise<this> {
-    knownOptions("fit()", options, FIT_OPTIONS);
+    options = fitOptions("fit()", options);
     interactions = fitInput("interactions", interactions);
     if (interactions.nnz === 0) {
       throw new RangeError(

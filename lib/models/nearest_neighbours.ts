@@ -55,7 +55,7 @@
 import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "../io/format.ts";
 import { callNative, callNativeAsync } from "../native/library.ts";
 import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
-import { booleanOption, idsInRange } from "../validate.ts";
+import { idsInRange, knownOptions, optionalBoolean } from "../validate.ts";
 import { bm25Weight, normalize, tfidfWeight } from "../weighting.ts";
 import { checkCsr, loadAs, Model, type ModelRecommendOptions, requireEntries } from "./model.ts";
 import { integer, real, type SchemaFor } from "./options.ts";
@@ -64,12 +64,14 @@ import {
   firstRow,
   idMask,
   type Ids,
+  RANK_OPTIONS,
   type Ranked,
   type RankedBatch,
   type RankOptions,
+  RECOMMEND_OPTIONS,
   resultCount,
 } from "./query.ts";
-import { numThreadsOption, runIterations } from "./training.ts";
+import { fitOptions, numThreadsOption, runIterations } from "./training.ts";
 
 /** Options of every item-item model, with `implicit`'s defaults. */
 export interface ItemItemRecommenderOptions {
@@ -94,6 +96,8 @@ export interface NeighboursFitOptions {
   /** Aborts between blocks of items; the model keeps the similarity it had before fit. */
   signal?: AbortSignal;
 }
+
+const NEIGHBOURS_FIT_OPTIONS = ["progress", "signal"] as const;
 
 /** Options of a neighbour model's `recommend`: `n` (10), `filterAlreadyLiked`, `filterItems`, `items`. */
 export type NeighboursRecommendOptions = ModelRecommendOptions;
@@ -172,6 +176,7 @@ export abstract class NearestNeighboursRecommender<S extends NeighbourSchema = N
    * error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: NeighboursFitOptions = {}): Promise<this> {
+    options = fitOptions("fit()", options, NEIGHBOURS_FIT_OPTIONS);
     checkCsr("userItems", userItems);
     requireEntries("userItems", userItems);
     const [nUsers, nItems] = userItems.shape;
@@ -242,9 +247,10 @@ export abstract class NearestNeighboursRecommender<S extends NeighbourSchema = N
     options: NeighboursRecommendOptions = {},
   ): Ranked | RankedBatch {
     const similarity = this.fittedSimilarity("recommend()");
+    knownOptions("recommend()", options, RECOMMEND_OPTIONS);
     this.checkUserItems(userItems);
     const nItems = this.nItems;
-    const filterLiked = booleanOption("filterAlreadyLiked", options.filterAlreadyLiked ?? true);
+    const filterLiked = optionalBoolean("filterAlreadyLiked", options.filterAlreadyLiked) ?? true;
     const users = idsInRange("userid", userid, userItems.nRows, "rows in userItems");
     const candidates = candidateList("items", options.items, nItems, "items");
     const k = resultCount(options.n, candidates, nItems);
@@ -286,6 +292,7 @@ export abstract class NearestNeighboursRecommender<S extends NeighbourSchema = N
   similarItems(itemid: ArrayLike<number>, options?: NeighboursSimilarOptions): RankedBatch;
   similarItems(itemid: Ids, options: NeighboursSimilarOptions = {}): Ranked | RankedBatch {
     const similarity = this.fittedSimilarity("similarItems()");
+    knownOptions("similarItems()", options, RANK_OPTIONS);
     const nItems = this.nItems;
     const queries = idsInRange("itemid", itemid, nItems, "items");
     const candidates = candidateList("items", options.items, nItems, "items");

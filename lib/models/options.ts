@@ -17,6 +17,7 @@ import {
   nonNegativeInteger,
   type NumberBounds,
   oneOf,
+  optionHint,
   positiveInteger,
 } from "../validate.ts";
 
@@ -61,7 +62,8 @@ export type OptionsOf<S extends OptionSchema> = {
 /**
  * Applies a schema to a user's options object: refuses a non-object and any
  * key the schema does not declare, validates every given value and fills in
- * the defaults.
+ * the defaults. A refused key that is another library's name for an option
+ * (`random_state`, `K1`) is answered with tacit's ({@link optionHint}).
  *
  * @param schema The options the model takes.
  * @param options What the user passed.
@@ -75,7 +77,7 @@ export type OptionsOf<S extends OptionSchema> = {
  * import { integer, resolveOptions } from "./options.ts";
  * const schema = { k: integer({ default: 20, min: 1, doc: "Neighbours per item." }) };
  * assert.deepEqual(resolveOptions(schema, {}, "Model"), { k: 20 });
- * assert.throws(() => resolveOptions(schema, { K: 3 }, "Model"), /found 'K'/);
+ * assert.throws(() => resolveOptions(schema, { K: 3 }, "Model"), /found 'K' \(did you mean 'k'\?\)/);
  * ```
  */
 export function resolveOptions<S extends OptionSchema>(
@@ -91,7 +93,9 @@ export function resolveOptions<S extends OptionSchema>(
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(schema, key)) {
       throw new TypeError(
-        `Expected an option of ${owner} (${known.join(", ")}) but found '${key}'`,
+        `Expected an option of ${owner} (${known.join(", ")}) but found '${key}'${
+          optionHint(key, known)
+        }`,
       );
     }
   }

@@ -40,6 +40,12 @@ export interface RankOptions {
   items?: ArrayLike<number>;
 }
 
+/** The keys of {@link RankOptions}: what `similarItems` takes. */
+export const RANK_OPTIONS: readonly string[] = ["n", "filterItems", "items"];
+
+/** The keys of every model's `recommend` options (`RankOptions` and `filterAlreadyLiked`). */
+export const RECOMMEND_OPTIONS: readonly string[] = [...RANK_OPTIONS, "filterAlreadyLiked"];
+
 /** A 0/1 mask of the ids to skip, or null when there are none. */
 export function idMask(
   name: string,

@@ -10,16 +10,18 @@
  *
  * @module
  */
-import { nativeLibrary } from "../native/library.ts";
+import { nativeLibrary, THREAD_COUNT_MAX, threadCount } from "../native/library.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
-import { integer, type OptionSpec } from "./options.ts";
+import { describe, knownOptions, optionalBoolean } from "../validate.ts";
+import type { OptionSpec } from "./options.ts";
 
 /** The `numThreads` option of every model: the most threads one fit's native calls use. */
-export const numThreadsOption: OptionSpec<number> = integer({
+export const numThreadsOption: OptionSpec<number> = {
   default: 0,
-  min: 0,
-  doc: "Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS.",
-});
+  doc: `Threads for fit, 0..${THREAD_COUNT_MAX}; 0 (default) uses the pool as set by ` +
+    "setNumThreads / TACIT_NUM_THREADS.",
+  check: threadCount,
+};
 
 /** One fit's loop, as a model describes it to {@link runIterations}. */
 export interface IterationLoop {
@@ -84,4 +86,45 @@ export async function runIterations(loop: IterationLoop): Promise<void> {
   } finally {
     bar.close();
   }
+}
+
+/** The options every model's `fit` takes. */
+export const FIT_OPTIONS: readonly string[] = ["progress", "callback", "signal"];
+
+/**
+ * Checks a `fit` options object before any work starts: only `names` as
+ * keys, `progress` a boolean, `callback` a function, `signal` an AbortSignal
+ * (each may be left out).
+ *
+ * @param owner The method, for messages, e.g. `"fit()"`.
+ * @param options What the caller passed.
+ * @param names The options the method takes (default {@link FIT_OPTIONS}).
+ * @returns `options`, typed as the caller's options interface.
+ * @throws TypeError for a non-object, an unknown key or a value of the wrong type.
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { fitOptions } from "./training.ts";
+ * assert.deepEqual(fitOptions("fit()", { progress: false }), { progress: false });
+ * assert.throws(() => fitOptions("fit()", { callback: 5 }), /callback to be a function but found 5/);
+ * assert.throws(() => fitOptions("fit()", null), /options of fit\(\) to be an object but found null/);
+ * ```
+ */
+export function fitOptions<O extends object>(
+  owner: string,
+  options: O | undefined,
+  names: readonly string[] = FIT_OPTIONS,
+): O {
+  const given = knownOptions(owner, options, names);
+  optionalBoolean("progress", given.progress);
+  if (given.callback !== undefined && typeof given.callback !== "function") {
+    throw new TypeError(`Expected callback to be a function but found ${describe(given.callback)}`);
+  }
+  if (given.signal !== undefined && !(given.signal instanceof AbortSignal)) {
+    const hint = given.signal instanceof AbortController ? " (pass controller.signal)" : "";
+    throw new TypeError(
+      `Expected signal to be an AbortSignal but found ${describe(given.signal)}${hint}`,
+    );
+  }
+  return given as O;
 }

@@ -16,6 +16,7 @@ import type { Adapter, NativeLibrary } from "./adapter.ts";
 import { type CallOptions, packCall, runPacked, runPackedAsync } from "./checked.ts";
 import { discover, locate } from "./locate.ts";
 import { abiDescription } from "./symbols.ts";
+import { describe } from "../validate.ts";
 
 export { NativeError, observeNativeCalls, Status } from "./checked.ts";
 export type { CallOptions, CallRecord } from "./checked.ts";
@@ -62,10 +63,38 @@ export function callNativeAsync<N extends ExportName>(
   return runPackedAsync(lib, name, packed, options?.signal);
 }
 
-/** Sets the native thread pool size; n <= 0 restores the default (TACIT_NUM_THREADS or the cores). */
+/** The most threads the native pool runs (zig/ThreadPool.zig's `thread_count_max`). */
+export const THREAD_COUNT_MAX = 256;
+
+/**
+ * Checks a thread count: an integer in 0..{@link THREAD_COUNT_MAX}.
+ *
+ * @param name The argument's name, for the message.
+ * @param value The value to check.
+ * @returns `value`, typed.
+ * @throws TypeError when `value` is not a number; RangeError otherwise.
+ */
+export function threadCount(name: string, value: unknown): number {
+  const what = `an integer in 0..${THREAD_COUNT_MAX}`;
+  if (typeof value !== "number") {
+    throw new TypeError(`Expected ${name} to be ${what} but found ${describe(value)}`);
+  }
+  if (!Number.isInteger(value) || value < 0 || value > THREAD_COUNT_MAX) {
+    throw new RangeError(`Expected ${name} to be ${what} but found ${describe(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Sets the native thread pool size: 1..256 threads, the calling thread
+ * included; 0 restores the default (`TACIT_NUM_THREADS` when it holds a
+ * positive integer, clamped to 256, else the available cores).
+ *
+ * @param n The pool size, an integer in 0..256.
+ * @throws TypeError when `n` is not a number; RangeError for a non-integer or a value outside 0..256.
+ */
 export function setNumThreads(n: number): void {
-  if (!Number.isInteger(n)) throw new TypeError(`Expected n to be an integer but found ${n}`);
-  nativeLibrary().setNumThreads(Math.max(-1, Math.min(n, 2_147_483_647)));
+  nativeLibrary().setNumThreads(threadCount("n", n));
 }
 
 /** The native thread pool size, the calling thread included. */
