@@ -269,7 +269,7 @@ test("a bad list in fit() or fitPartial() changes no map", () => {
   assert.throws(() => dataset.fit(["dan"], ["z"], { userFeature: ["tall"] } as object), {
     name: "TypeError",
     message:
-      "Expected an option of Dataset.fit (userFeatures, itemFeatures) but found 'userFeature'",
+      "Expected an option of Dataset.fit (userFeatures, itemFeatures) but found 'userFeature' (did you mean 'userFeatures'?)",
   });
   assert.throws(() => dataset.fitPartial(["dan"], ["z", Infinity], { userFeatures: ["tall"] }), {
     name: "RangeError",

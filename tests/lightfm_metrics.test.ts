@@ -311,7 +311,7 @@ test("bad arguments are refused, naming the argument, what was expected and what
   assert.throws(() => precisionAtK(hand, handTest, { K: 3 } as never), {
     name: "TypeError",
     message:
-      "Expected an option of precisionAtK() (trainInteractions, userFeatures, itemFeatures, preserveRows, checkIntersections, k) but found 'K'",
+      "Expected an option of precisionAtK() (trainInteractions, userFeatures, itemFeatures, preserveRows, checkIntersections, k) but found 'K' (did you mean 'k'?)",
   });
   assert.throws(() => aucScore(hand, handTest, { k: 3 } as never), {
     name: "TypeError",

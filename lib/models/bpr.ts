@@ -54,7 +54,7 @@ export interface BayesianPersonalizedRankingOptions extends CommonModelOptions {
   /** Seed of the initialisation and of the samplers; omitted means a random seed. */
   randomState?: number;
   /**
-   * Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS.
+   * Threads for fit, 0..256; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS.
    * With one thread (or `deterministic`) a seeded fit is reproducible bit for bit;
    * with several, the threads update shared factors without locks (Hogwild) and
    * runs differ slightly.

@@ -86,7 +86,7 @@ export interface HybridFactorizationOptions extends CommonModelOptions {
   maxSampled?: number;
   /** Seed of the initialisation and of every epoch's shuffle and samplers; omitted means a random seed. */
   randomState?: number;
-  /** Threads for fit and predict; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
+  /** Threads for fit and predict, 0..256; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
   numThreads?: number;
   /**
    * Reproducible epochs (false). With it and a `randomState`, a fit gives the

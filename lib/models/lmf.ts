@@ -78,7 +78,7 @@ export interface LogisticMatrixFactorizationOptions extends CommonModelOptions {
   /** Seed of the initialisation and the samplers; omitted means a random seed. */
   randomState?: number;
   /**
-   * Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS.
+   * Threads for fit, 0..256; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS.
    * Chunks of rows draw from their own seeded generators, so a seeded fit
    * gives the same factors on any number of threads.
    */

@@ -47,7 +47,7 @@ import { numThreadsOption } from "./training.ts";
 export interface CommonModelOptions {
   /** Seed of the initialisation (and sampling); omitted means a random seed. */
   randomState?: number;
-  /** Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
+  /** Threads for fit, 0..256; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
   numThreads?: number;
   /** Only "float32" is supported. */
   dtype?: "float32";

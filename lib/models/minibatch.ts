@@ -98,7 +98,7 @@ export interface MinibatchFactorizationOptions extends CommonModelOptions {
   /** Seed of the initialisation, the shuffles and the negatives; omitted means random. */
   randomState?: number;
   /**
-   * Threads for fit; 0 (default) uses the pool as set by setNumThreads /
+   * Threads for fit, 0..256; 0 (default) uses the pool as set by setNumThreads /
    * TACIT_NUM_THREADS. "adam" splits each batch's step over them; "lazy-adam"
    * runs batches Hogwild on them (runs with more than one thread differ slightly).
    */

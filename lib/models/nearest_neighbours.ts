@@ -77,7 +77,7 @@ import { fitOptions, numThreadsOption, runIterations } from "./training.ts";
 export interface ItemItemRecommenderOptions {
   /** Neighbours kept per item, the item itself included (20). */
   k?: number;
-  /** Threads for fit; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
+  /** Threads for fit, 0..256; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
   numThreads?: number;
 }
 

@@ -107,7 +107,7 @@ export const FIT_OPTIONS: readonly string[] = ["progress", "callback", "signal"]
  * import { fitOptions } from "./training.ts";
  * assert.deepEqual(fitOptions("fit()", { progress: false }), { progress: false });
  * assert.throws(() => fitOptions("fit()", { callback: 5 }), /callback to be a function but found 5/);
- * assert.throws(() => fitOptions("fit()", null), /options of fit\(\) to be an object but found null/);
+ * assert.throws(() => fitOptions("fit()", null as never), /options of fit\(\) to be an object but found null/);
  * ```
  */
 export function fitOptions<O extends object>(
