@@ -78,6 +78,7 @@ export type { PredictRankOptions, RankPredictor } from "./lib/evaluation/ranks.t
 export { listeningDataset, powerLawMatrix } from "./lib/datasets/synthetic.ts";
 export type { ListeningData, ListeningOptions, PowerLawOptions } from "./lib/datasets/synthetic.ts";
 export { MalformedLineError } from "./lib/datasets/records.ts";
+export { NotFittedError } from "./lib/errors.ts";
 export type { Interactions, ReadOptions } from "./lib/datasets/records.ts";
 export { readDelimited } from "./lib/datasets/delimited.ts";
 export type { Column, DelimitedOptions } from "./lib/datasets/delimited.ts";

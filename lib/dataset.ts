@@ -14,9 +14,17 @@
  *
  * @module
  */
-import { CsrMatrix, MAX_NNZ } from "./sparse.ts";
+import { CsrMatrix, DuplicateOverflowError, MAX_NNZ } from "./sparse.ts";
 import type { Shape } from "./sparse.ts";
-import { booleanOption, describe, knownOptions, oneOf, optionalBoolean } from "./validate.ts";
+import {
+  booleanOption,
+  describe,
+  FLOAT32_MAX,
+  knownOptions,
+  oneOf,
+  optionalBoolean,
+  quote,
+} from "./validate.ts";
 
 /** An external id: a string, or a finite number (the same id as its string form). */
 export type ExternalId = string | number;
@@ -135,9 +143,7 @@ export class IdMap implements Iterable<[ExternalId, number]> {
   fitPartial(ids: Iterable<ExternalId>): this {
     if (typeof ids === "string") {
       throw new TypeError(
-        `Expected ids to be an iterable of ids but found the string ${
-          describe(ids)
-        }; wrap one id in an array`,
+        `Expected ids to be an iterable of ids but found ${describe(ids)}; wrap one id in an array`,
       );
     }
     if (typeof (ids as { [Symbol.iterator]?: unknown } | null)?.[Symbol.iterator] !== "function") {
@@ -202,7 +208,7 @@ export class IdMap implements Iterable<[ExternalId, number]> {
     if (dense === INVALID) keyOf(external, "external", -1); // throws
     const unknown = oneOf("unknown", options.unknown ?? "error", ["error", "undefined"] as const);
     if (unknown === "undefined") return undefined;
-    throw new RangeError(`Unknown ${this.#noun()} ${describe(external)}`);
+    throw new RangeError(`Unknown ${this.#noun()} ${quote(external)}`);
   }
 
   /**
@@ -253,7 +259,7 @@ export class IdMap implements Iterable<[ExternalId, number]> {
     }
     if (!Number.isInteger(dense) || dense < 0 || dense >= this.size) {
       throw new RangeError(
-        `dense ${this.#noun()} ${describe(dense)} is out of range for a map of ${this.size} ids`,
+        `dense ${this.#noun()} ${quote(dense)} is out of range for a map of ${this.size} ids`,
       );
     }
     return this.#externals[dense]!;
@@ -314,7 +320,7 @@ export class IdMap implements Iterable<[ExternalId, number]> {
       const seen = map.#dense.get(key);
       if (seen !== undefined) {
         throw new RangeError(
-          `Expected ids[${k}] = ${describe(id)} to be unique but it repeats ids[${seen}]`,
+          `Expected ids[${k}] = ${quote(id)} to be unique but it repeats ids[${seen}]`,
         );
       }
       map.#append(key, id);
@@ -1044,7 +1050,35 @@ export class Dataset {
         row++;
       }
     }
-    return coo.toCsr(this.interactionsShape());
+    return toCsrNaming(
+      coo,
+      this.interactionsShape(),
+      (row, col) =>
+        `The weights of the interactions of user ${quote(user.ids.external(row))} with item ${
+          quote(item.ids.external(col))
+        }`,
+    );
+  }
+}
+
+/**
+ * `coo.toCsr(shape)`, with an overflowing sum of duplicates reported in the
+ * caller's terms: `what(row, col)` names the entries ("The weights of …").
+ */
+function toCsrNaming(
+  coo: CooBuffer,
+  shape: Shape,
+  what: (row: number, col: number) => string,
+): CsrMatrix {
+  try {
+    return coo.toCsr(shape);
+  } catch (error) {
+    if (!(error instanceof DuplicateOverflowError)) throw error;
+    throw new RangeError(
+      `${
+        what(error.row, error.col)
+      } sum to more than float32 holds (magnitude at most ${FLOAT32_MAX}): their sum overflows to Infinity`,
+    );
   }
 }
 
@@ -1085,7 +1119,7 @@ function featureNames(
   if (names === undefined) return undefined;
   if (typeof names === "string") {
     throw new TypeError(
-      `Expected ${what} to be an iterable of feature names but found the string ${
+      `Expected ${what} to be an iterable of feature names but found ${
         describe(names)
       }; wrap one name in an array`,
     );
@@ -1148,8 +1182,8 @@ function buildFeatures(
       const column = features.resolve(name, false);
       if (column === UNKNOWN) {
         throw new RangeError(
-          `Unknown ${noun} feature ${describe(name)} in ${where} (${noun} ${
-            describe(id)
+          `Unknown ${noun} feature ${quote(name)} in ${where} (${noun} ${
+            quote(id)
           }); register it with fit or fitPartial first`,
         );
       }
@@ -1159,7 +1193,7 @@ function buildFeatures(
     const given = row[1] as unknown;
     if (typeof given === "string") {
       throw new TypeError(
-        `Expected the features of ${where} to be feature names or { name: weight } but found the string ${
+        `Expected the features of ${where} to be feature names or { name: weight } but found ${
           describe(given)
         }; wrap one name in an array`,
       );
@@ -1179,14 +1213,21 @@ function buildFeatures(
     }
     k++;
   }
-  const matrix = coo.toCsr([ids.size, features.size]);
+  const matrix = toCsrNaming(
+    coo,
+    [ids.size, features.size],
+    (row, col) =>
+      `The weights of ${noun} feature ${quote(features.external(col))} of ${noun} ${
+        quote(ids.external(row))
+      }`,
+  );
   if (normalize) normalizeRows(matrix, side);
   return matrix;
 }
 
 /** A feature weight: a number, finite in float32, not negative (-0 becomes 0). */
 function featureWeight(weight: unknown, noun: string, name: unknown, where: string): number {
-  const what = `the weight of ${noun} feature ${describe(name)} in ${where}`;
+  const what = `the weight of ${noun} feature ${quote(name)} in ${where}`;
   if (typeof weight !== "number") {
     throw new TypeError(`Expected ${what} to be a number but found ${describe(weight)}`);
   }
@@ -1213,7 +1254,7 @@ function normalizeRows(matrix: CsrMatrix, side: Side): void {
       const flag = `${side.noun}IdentityFeatures`;
       throw new RangeError(
         `Expected every ${side.noun} to have a feature to normalize but found none for ${side.noun} ${
-          describe(side.ids.external(r))
+          quote(side.ids.external(r))
         } (row ${r}); give it a feature, keep ${flag} on, or pass normalize: false`,
       );
     }
@@ -1238,7 +1279,7 @@ function featureMapFromJSON(json: unknown, what: string, ids: IdMap, identity: b
       if (!map.has(id)) {
         throw new RangeError(
           `Expected ${what} to hold every ${ids.name} id (${ids.name}IdentityFeatures is true) but ${ids.name} ${
-            describe(id)
+            quote(id)
           } is missing`,
         );
       }
@@ -1254,7 +1295,7 @@ function checkKeys(options: unknown, known: readonly string[], owner: string): v
 
 function rowError(role: string, id: unknown, status: number, where: string): never {
   if (status === UNKNOWN) {
-    throw new RangeError(`Unknown ${role} id ${describe(id)} in ${where}`);
+    throw new RangeError(`Unknown ${role} id ${quote(id)} in ${where}`);
   }
   keyOf(id, `the ${role} of ${where}`, -1);
   throw new Error("unreachable: keyOf accepted an id that resolve refused");

@@ -9,7 +9,15 @@
  *
  * @module
  */
-import { describe, knownOptions } from "./validate.ts";
+import { describe, FLOAT32_MAX, float32Value, knownOptions } from "./validate.ts";
+
+/**
+ * Marks a CsrMatrix of any copy of this package (a JSR and an npm copy, two
+ * versions): `instanceof CsrMatrix` tests the mark, not the prototype, so a
+ * matrix built by another copy is accepted. The layout version in the key
+ * changes if the fields ever do.
+ */
+const CSR_BRAND: unique symbol = Symbol.for("tacit.CsrMatrix/1");
 
 /**
  * The most stored values one CsrMatrix can hold, 2^31 − 1 (its indptr is Int32); a shape
@@ -136,10 +144,60 @@ export class CsrMatrix {
     }
     checkStructure(nRows, nCols, indptr, indices);
     checkFinite(data);
-    this.shape = [nRows, nCols];
+    this.shape = Object.freeze([nRows, nCols] as const);
     this.indptr = indptr;
     this.indices = indices;
     this.data = data;
+  }
+
+  /** The cross-copy mark {@link CSR_BRAND}. */
+  get [CSR_BRAND](): true {
+    return true;
+  }
+
+  /** True for a CsrMatrix of this or any other copy of the package (see {@link CSR_BRAND}). */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === "object" && value !== null &&
+      (value as { [CSR_BRAND]?: unknown })[CSR_BRAND] === true;
+  }
+
+  /**
+   * Checks in O(1) that the matrix still has the arrays it was built with:
+   * `indptr` of rows + 1 entries, `indices` and `data` of `nnz`, none of
+   * their buffers detached (transferred to a worker, or a resizable buffer
+   * shrunk). Every path into native code calls it; the entries themselves are
+   * re-checked natively.
+   *
+   * @param name The argument's name for the message, e.g. `"userItems"`.
+   * @throws TypeError naming the array that changed.
+   */
+  checkIntact(name: string): void {
+    const [nRows] = this.shape;
+    for (
+      const [field, array] of [["indptr", this.indptr], ["indices", this.indices], [
+        "data",
+        this.data,
+      ]] as const
+    ) {
+      if ((array.buffer as { detached?: boolean }).detached === true) {
+        throw new TypeError(
+          `Expected ${name}.${field} to be readable but its buffer was detached (transferred or resized) after the matrix was built`,
+        );
+      }
+    }
+    if (this.indptr.length !== nRows + 1) {
+      throw new TypeError(
+        `Expected ${name}.indptr to have ${
+          nRows + 1
+        } entries for its ${nRows} rows but found ${this.indptr.length} (changed after the matrix was built)`,
+      );
+    }
+    const nnz = this.indptr[nRows]!;
+    if (this.indices.length !== nnz || this.data.length !== nnz) {
+      throw new TypeError(
+        `Expected ${name}.indices and ${name}.data to have indptr[${nRows}] = ${nnz} entries but found ${this.indices.length} and ${this.data.length} (changed after the matrix was built)`,
+      );
+    }
   }
 
   /** Number of rows, `shape[0]`. */
@@ -203,9 +261,7 @@ export class CsrMatrix {
     for (let e = 0; e < count; e++) {
       checkCoordinate("rows", e, rows[e]!, nRows);
       checkCoordinate("cols", e, cols[e]!, nCols);
-      if (values !== undefined && !Number.isFinite(values[e]!)) {
-        throw new RangeError(`Expected values[${e}] to be finite but found ${values[e]}`);
-      }
+      if (values !== undefined) float32Value(`values[${e}]`, values[e]);
     }
     // Counting sort by column, then a stable counting sort by row: entries end
     // up ordered by (row, col), so duplicates are adjacent.
@@ -244,6 +300,7 @@ export class CsrMatrix {
         );
       }
       row.forEach((v, c) => {
+        float32Value(`dense[${r}][${c}]`, v);
         if (v !== 0) {
           indices.push(c);
           data.push(v);
@@ -516,6 +573,28 @@ export class CsrMatrix {
   }
 }
 
+/**
+ * Duplicate entries of one (row, col) whose float32 sum overflows: callers
+ * that know what rows and columns stand for (a Dataset's ids, a file's user
+ * and item names) catch it and name them.
+ */
+export class DuplicateOverflowError extends RangeError {
+  /** The row whose duplicates overflow. */
+  readonly row: number;
+  /** The column whose duplicates overflow. */
+  readonly col: number;
+
+  /** Builds the error for (row, col) and the overflowed sum. */
+  constructor(row: number, col: number, sum: number) {
+    super(
+      `The duplicate entries of (row ${row}, col ${col}) sum to more than float32 holds (magnitude at most ${FLOAT32_MAX}): their float32 sum overflows to ${sum}`,
+    );
+    this.name = "RangeError";
+    this.row = row;
+    this.col = col;
+  }
+}
+
 function checkShape(shape: Shape): void {
   if (!Array.isArray(shape) || shape.length !== 2) {
     throw new TypeError(`Expected shape to be [rows, cols] but found ${String(shape)}`);
@@ -536,6 +615,9 @@ function checkRowId(name: string, r: number, nRows: number): void {
 }
 
 function checkCoordinate(name: string, e: number, v: number, limit: number): void {
+  if (typeof v !== "number") {
+    throw new TypeError(`Expected ${name}[${e}] to be an integer id but found ${describe(v)}`);
+  }
   if (!Number.isInteger(v) || v < 0 || v >= limit) {
     throw new RangeError(`${name}[${e}] = ${v} is out of range for shape limit ${limit}`);
   }
@@ -630,6 +712,7 @@ function mergeSorted(
     const v = values === undefined ? 1 : values[e]!;
     if (r === lastRow && c === lastCol) {
       data[n - 1]! += v;
+      if (!Number.isFinite(data[n - 1]!)) throw new DuplicateOverflowError(r, c, data[n - 1]!);
       continue;
     }
     indices[n] = c;

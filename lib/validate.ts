@@ -10,6 +10,9 @@
  * @module
  */
 
+/** The largest finite float32, (2 − 2^−23) · 2^127: above it a float32 is Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
 /** Bounds for {@link finiteNumber}; each is optional. */
 export interface NumberBounds {
   /** Smallest allowed value (inclusive unless `minExclusive`). */
@@ -23,8 +26,9 @@ export interface NumberBounds {
 }
 
 /**
- * Describes a value for an error message: strings quoted, numbers as written
- * (`-0` kept), objects by their constructor name.
+ * Describes a value for an error message: strings quoted and called strings
+ * (so `"5"` never reads as the number 5), numbers as written (`-0` kept),
+ * objects by their constructor name.
  *
  * @param value Anything.
  * @returns A short, human-readable description.
@@ -32,7 +36,7 @@ export interface NumberBounds {
  * ```ts
  * import { equal } from "node:assert/strict";
  * import { describe } from "./validate.ts";
- * equal(describe("gpu"), "'gpu'");
+ * equal(describe("gpu"), "a string 'gpu'");
  * equal(describe(-0), "-0");
  * equal(describe(3n), "3n");
  * equal(describe([1, 2]), "an array");
@@ -41,7 +45,7 @@ export interface NumberBounds {
  * ```
  */
 export function describe(value: unknown): string {
-  if (typeof value === "string") return `'${value}'`;
+  if (typeof value === "string") return `a string '${value}'`;
   if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
   if (typeof value === "bigint") return `${value}n`;
   if (value === null || value === undefined || typeof value === "boolean") return String(value);
@@ -49,6 +53,24 @@ export function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   const name = (value as object).constructor?.name ?? "Object";
   return /^[AEIOU]/.test(name) ? `an ${name}` : `a ${name}`;
+}
+
+/**
+ * Shows a value inside a sentence that already says what it is (an id, a
+ * name): strings quoted, everything else as {@link describe} shows it.
+ *
+ * @param value Anything.
+ * @returns `'ann'` for the string "ann", `3` for the number 3.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { quote } from "./validate.ts";
+ * equal(quote("ann"), "'ann'");
+ * equal(quote(3), "3");
+ * ```
+ */
+export function quote(value: unknown): string {
+  return typeof value === "string" ? `'${value}'` : describe(value);
 }
 
 function expectNumber(name: string, value: unknown, what: string): number {
@@ -191,7 +213,7 @@ export function knownOptions(
  * equal(optionalBoolean("progress", undefined), undefined);
  * throws(() => optionalBoolean("progress", "false"), {
  *   name: "TypeError",
- *   message: "Expected progress to be a boolean but found 'false'",
+ *   message: "Expected progress to be a boolean but found a string 'false'",
  * });
  * ```
  */
@@ -312,9 +334,11 @@ export function oneOf<T extends string | number | boolean>(
   allowed: readonly T[],
 ): T {
   if ((allowed as readonly unknown[]).includes(value)) return value as T;
-  const list = allowed.map(describe).join(", ");
-  const message = `Expected ${name} to be one of ${list} but found ${describe(value)}`;
+  const list = allowed.map(quote).join(", ");
   const sameType = allowed.some((a) => typeof a === typeof value);
+  // Beside a list of strings, a quoted string needs no "a string".
+  const found = sameType ? quote(value) : describe(value);
+  const message = `Expected ${name} to be one of ${list} but found ${found}`;
   throw sameType ? new RangeError(message) : new TypeError(message);
 }
 
@@ -513,4 +537,40 @@ export function typedArrayLength<T extends AnyTypedArray>(
     throw new RangeError(`Expected ${name} to have length ${expected} but found ${array.length}`);
   }
   return array;
+}
+
+/**
+ * Checks a value that will be stored as float32: a number, finite, and
+ * within float32's range (1e39 is finite in JavaScript but Infinity in float32).
+ *
+ * @param name The value's name, e.g. `"values[3]"`.
+ * @param v The value.
+ * @returns `v`, typed.
+ * @throws TypeError for a non-number (a string shown quoted); RangeError for NaN, ±Infinity
+ *   or a magnitude above {@link FLOAT32_MAX}.
+ * @example
+ * ```ts
+ * import { equal, throws } from "node:assert/strict";
+ * import { float32Value } from "./validate.ts";
+ * equal(float32Value("values[0]", 2.5), 2.5);
+ * throws(() => float32Value("values[0]", "3"), {
+ *   name: "TypeError",
+ *   message: "Expected values[0] to be a finite number but found a string '3'",
+ * });
+ * throws(() => float32Value("values[0]", 1e39), /overflows to Infinity/);
+ * ```
+ */
+export function float32Value(name: string, v: unknown): number {
+  if (typeof v !== "number") {
+    throw new TypeError(`Expected ${name} to be a finite number but found ${describe(v)}`);
+  }
+  if (!Number.isFinite(v)) {
+    throw new RangeError(`Expected ${name} to be finite but found ${describe(v)}`);
+  }
+  if (Math.abs(Math.fround(v)) === Infinity) {
+    throw new RangeError(
+      `Expected ${name} to fit in float32 (magnitude at most ${FLOAT32_MAX}) but found ${v}, which overflows to Infinity`,
+    );
+  }
+  return v;
 }

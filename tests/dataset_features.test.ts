@@ -173,7 +173,7 @@ test("feature weights must be numbers, finite in float32 and not negative", () =
     [NaN, "RangeError", "to be finite in float32 but found NaN"],
     [Infinity, "RangeError", "to be finite in float32 but found Infinity"],
     [1e39, "RangeError", "to be finite in float32 but found 1e+39"],
-    ["2", "TypeError", "to be a number but found '2'"],
+    ["2", "TypeError", "to be a number but found a string '2'"],
   ];
   for (const [weight, name, tail] of cases) {
     const rows = [["ann", ["old"]], ["bob", { young: weight }]] as FeatureRow[];
@@ -204,12 +204,12 @@ test("malformed rows and options are refused with the row named", () => {
   });
   assert.throws(bad([["ann", ["young"]], "ann"]), {
     name: "TypeError",
-    message: "Expected rows[1] to be [user, features] but found 'ann'",
+    message: "Expected rows[1] to be [user, features] but found a string 'ann'",
   });
   assert.throws(bad([["ann", "young"]]), {
     name: "TypeError",
     message: "Expected the features of rows[0] to be feature names or { name: weight } but found " +
-      "the string 'young'; wrap one name in an array",
+      "a string 'young'; wrap one name in an array",
   });
   assert.throws(bad([["ann", 3]]), {
     name: "TypeError",
@@ -225,7 +225,7 @@ test("malformed rows and options are refused with the row named", () => {
   });
   assert.throws(() => dataset.buildItemFeatures([], { normalize: "yes" as unknown as boolean }), {
     name: "TypeError",
-    message: "Expected normalize to be a boolean but found 'yes'",
+    message: "Expected normalize to be a boolean but found a string 'yes'",
   });
 });
 
@@ -262,7 +262,7 @@ test("a bad list in fit() or fitPartial() changes no map", () => {
     () => dataset.fit(["dan"], ["z"], { userFeatures: "tall" as unknown as string[] }),
     {
       name: "TypeError",
-      message: "Expected userFeatures to be an iterable of feature names but found the string " +
+      message: "Expected userFeatures to be an iterable of feature names but found a string " +
         "'tall'; wrap one name in an array",
     },
   );
@@ -388,7 +388,7 @@ test("fromJSON() refuses feature maps that contradict the identity flags", () =>
   json.itemIdentityFeatures = "no";
   assert.throws(() => Dataset.fromJSON(json), {
     name: "TypeError",
-    message: "Expected itemIdentityFeatures to be a boolean but found 'no'",
+    message: "Expected itemIdentityFeatures to be a boolean but found a string 'no'",
   });
   json.itemIdentityFeatures = true;
   json.itemFeatures = [];

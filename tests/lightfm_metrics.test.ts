@@ -326,11 +326,11 @@ test("bad arguments are refused, naming the argument, what was expected and what
   }
   assert.throws(() => precisionAtK(hand, handTest, { k: "3" as never }), {
     name: "TypeError",
-    message: "Expected k to be a positive integer but found '3'",
+    message: "Expected k to be a positive integer but found a string '3'",
   });
   assert.throws(() => reciprocalRank(hand, handTest, { preserveRows: "yes" as never }), {
     name: "TypeError",
-    message: "Expected preserveRows to be a boolean but found 'yes'",
+    message: "Expected preserveRows to be a boolean but found a string 'yes'",
   });
   assert.throws(() => reciprocalRank(hand, handTest, { checkIntersections: null as never }), {
     name: "TypeError",
@@ -360,7 +360,7 @@ test("bad arguments are refused, naming the argument, what was expected and what
   });
   assert.throws(() => aucScore(hand, "test" as never), {
     name: "TypeError",
-    message: "Expected testInteractions to be a CsrMatrix but found 'test'",
+    message: "Expected testInteractions to be a CsrMatrix but found a string 'test'",
   });
   assert.throws(() => aucScore(hand, handTest, 3 as never), {
     name: "TypeError",

@@ -470,7 +470,7 @@ test("rankingMetricsAtK refuses matrices of the wrong shape and bad options", as
   await reject(
     rankingMetricsAtK(model, train, held, { ...quiet, k: "10" as unknown as number }),
     "TypeError",
-    "Expected k to be a positive integer but found '10'",
+    "Expected k to be a positive integer but found a string '10'",
   );
   await reject(
     rankingMetricsAtK(model, train, held, { ...quiet, k: 2 ** 31 }),

@@ -112,12 +112,12 @@ test("the issue's truth-coerced booleans are refused with the type and the value
   refuses(
     () => new AlternatingLeastSquares(never({ calculateTrainingLoss: "no" })),
     TypeError,
-    /calculateTrainingLoss to be a boolean but found 'no'/,
+    /calculateTrainingLoss to be a boolean but found a string 'no'/,
   );
   refuses(
     () => als.recommend(0, X, never({ filterAlreadyLiked: "false" })),
     TypeError,
-    /filterAlreadyLiked to be a boolean but found 'false'/,
+    /filterAlreadyLiked to be a boolean but found a string 'false'/,
   );
 });
 
@@ -136,7 +136,7 @@ test("the issue's thread counts are refused with the maximum stated", () => {
   refuses(
     () => setNumThreads(never("4")),
     TypeError,
-    /n to be an integer in 0\.\.256 but found '4'/,
+    /n to be an integer in 0\.\.256 but found a string '4'/,
   );
   assert.equal(getNumThreads(), before);
 });
@@ -213,7 +213,7 @@ test("model constructors suggest tacit's names for other libraries' spellings", 
   refuses(
     () => new BayesianPersonalizedRanking(never({ deterministic: "true" })),
     TypeError,
-    /deterministic to be a boolean but found 'true'/,
+    /deterministic to be a boolean but found a string 'true'/,
   );
 });
 
@@ -236,7 +236,7 @@ test("thread-count options are held to 0..256", () => {
   refuses(
     () => new BayesianPersonalizedRanking(never({ numThreads: "2" })),
     TypeError,
-    /numThreads to be an integer in 0\.\.256 but found '2'/,
+    /numThreads to be an integer in 0\.\.256 but found a string '2'/,
   );
   refuses(() => setNumThreads(-1), RangeError, /n to be an integer in 0\.\.256 but found -1/);
   refuses(() => setNumThreads(1.5), RangeError, /n to be an integer in 0\.\.256 but found 1\.5/);
@@ -253,7 +253,7 @@ test("every model's fit refuses unknown keys and wrong-typed options up front", 
   await rejects(
     () => new AlternatingLeastSquares({ factors: 2 }).fit(X, never({ progress: "no" })),
     TypeError,
-    /progress to be a boolean but found 'no'/,
+    /progress to be a boolean but found a string 'no'/,
   );
   await rejects(
     () => new BayesianPersonalizedRanking({ factors: 2 }).fit(X, never({ show_progress: false })),
@@ -263,7 +263,7 @@ test("every model's fit refuses unknown keys and wrong-typed options up front", 
   await rejects(
     () => new BayesianPersonalizedRanking({ factors: 2 }).fit(X, never({ callback: "f" })),
     TypeError,
-    /callback to be a function but found 'f'/,
+    /callback to be a function but found a string 'f'/,
   );
   await rejects(
     () => new LogisticMatrixFactorization({ factors: 2 }).fit(X, never({ signal: {} })),
@@ -380,7 +380,7 @@ test("queries refuse unknown keys and non-boolean flags", () => {
   refuses(
     () => lmf.recommend(0, X, never({ probabilities: "yes" })),
     TypeError,
-    /probabilities to be a boolean but found 'yes'/,
+    /probabilities to be a boolean but found a string 'yes'/,
   );
   refuses(
     () => lmf.recommend(0, X, never({ filterAlreadyLiked: 0 })),
@@ -406,7 +406,7 @@ test("queries refuse unknown keys and non-boolean flags", () => {
   refuses(
     () => hybrid.recommend(0, X, never({ filterAlreadyLiked: "no" })),
     TypeError,
-    /filterAlreadyLiked to be a boolean but found 'no'/,
+    /filterAlreadyLiked to be a boolean but found a string 'no'/,
   );
   refuses(
     () => hybrid.similarItems(0, never({ N: 2, itemFeatures: undefined })),
@@ -450,7 +450,7 @@ test("splits and weighting refuse unknown keys and null options", () => {
   refuses(
     () => bm25Weight(X, never("k1")),
     TypeError,
-    /options of bm25Weight\(\) to be an object but found 'k1'/,
+    /options of bm25Weight\(\) to be an object but found a string 'k1'/,
   );
 });
 
@@ -468,7 +468,7 @@ test("metrics refuse unknown keys and non-boolean flags", async () => {
   await rejects(
     () => rankingMetricsAtK(als, X, X, never({ perUser: "true" })),
     TypeError,
-    /perUser to be a boolean but found 'true'/,
+    /perUser to be a boolean but found a string 'true'/,
   );
   await rejects(
     () => rankingMetricsAtK(als, X, X, never({ progress: 1 })),
@@ -501,7 +501,7 @@ test("datasets, loaders and matrices refuse unknown keys and engine-level misuse
   refuses(
     () => new Dataset(never({ userIdentityFeatures: "no" })),
     TypeError,
-    /userIdentityFeatures to be a boolean but found 'no'/,
+    /userIdentityFeatures to be a boolean but found a string 'no'/,
   );
   refuses(
     () => new IdMap(never({ sorted: true })),
@@ -566,7 +566,7 @@ test("datasets, loaders and matrices refuse unknown keys and engine-level misuse
   await rejects(
     () => readDelimited(noFile, never({ user: 0, item: 1, header: "yes" })),
     TypeError,
-    /header to be a boolean but found 'yes'/,
+    /header to be a boolean but found a string 'yes'/,
   );
   await rejects(
     () => readDelimited(noFile, never({ user: 0, item: 1, skipMalformed: 1 })),
@@ -586,7 +586,7 @@ test("datasets, loaders and matrices refuse unknown keys and engine-level misuse
   await rejects(
     () => readMovielens(noFile, never({ titles: "no" })),
     TypeError,
-    /titles to be a boolean but found 'no'/,
+    /titles to be a boolean but found a string 'no'/,
   );
   await rejects(
     () => readTasteProfile(noFile, never({ dataDir: "/tmp" })),

@@ -381,7 +381,7 @@ test("bad arguments are refused, naming the argument, what was expected and what
   refuse(
     () => precisionRecallScore(hand, handTest, { k: "3" as never }),
     "TypeError",
-    "Expected k to be a positive integer or an array of them but found '3'",
+    "Expected k to be a positive integer or an array of them but found a string '3'",
   );
   refuse(
     () => precisionRecallScore(hand, handTest, { k: Int32Array.of(3) as never }),
@@ -421,7 +421,7 @@ test("bad arguments are refused, naming the argument, what was expected and what
   refuse(
     () => mrrScore(hand, handTest, { train: "train" as never }),
     "TypeError",
-    "Expected train to be a CsrMatrix but found 'train'",
+    "Expected train to be a CsrMatrix but found a string 'train'",
   );
   refuse(
     () => mrrScore(hand, handTest, { checkIntersections: "no" as never }),

@@ -108,7 +108,7 @@ test("typedArrayLength() says the expected and the found length", () => {
 
 test("describe() keeps -0 and names objects by their constructor", () => {
   assert.equal(describe(-0), "-0");
-  assert.equal(describe("a"), "'a'");
+  assert.equal(describe("a"), "a string 'a'");
   assert.equal(describe(undefined), "undefined");
   assert.equal(describe(new Map()), "a Map");
   assert.equal(describe({}), "an Object");

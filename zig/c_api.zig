@@ -192,7 +192,14 @@ fn topkDot(pool: *ThreadPool, a: View(topk_dot_declaration)) Error!void {
         .out_ids = a.out_ids,
         .out_scores = a.out_scores,
     };
-    try topk.topkDot(allocator, pool, &problem);
+    topk.topkDot(allocator, pool, &problem) catch |err| switch (err) {
+        error.OutOfMemory => return error.OutOfMemory,
+        // Name the first non-finite item value (the kernel only saw that one exists).
+        error.NonFiniteItem => {
+            try checks.requireAllFinite(pool, a.items, f, "items");
+            return status.fail(.not_finite, "Expected items to be finite but found a NaN or infinite value", .{});
+        },
+    };
 }
 
 /// Ranking metrics at k, one user per row (zig/metrics.zig): row u of top_ids
@@ -307,6 +314,9 @@ test "exports validate their arguments and name them" {
     const repeated = [_]i32{ 4, 4 };
     try expectFailure(-1, "Expected the column indices of row 0 to be strictly increasing but found test_indices[1] = 4 after test_indices[0] = 4", callForTest(ranking_metrics, withField(withField(rank, "test_indptr", &unsorted), "test_indices", &repeated)));
     try expectFailure(-1, "Expected out to be a buffer of 16 elements but found null", callForTest(ranking_metrics, withField(rank, "out", null)));
+    var y_nan = y;
+    y_nan[4 * 7 + 2] = std.math.nan(f32);
+    try expectFailure(-3, "Expected items to be finite but found NaN at items[30] (row 7, factor 2)", callForTest(topk_dot, withField(query, "items", &y_nan)));
 }
 
 test "a call reports the threads it was limited to" {

@@ -10,7 +10,10 @@
 //! descending, id ascending) in its own output row; a vector compare against
 //! the heap's root rejects most items before any scalar work. Items are
 //! visited in increasing id, so zig/filter.zig's mask is applied while a block
-//! is tiled and each query's exclusions are walked by a cursor.
+//! is tiled and each query's exclusions are walked by a cursor. Tiling also
+//! notices a NaN or infinite item value (a NaN score fails every compare, so
+//! the item would silently vanish from every ranking; an infinite one ranks
+//! by nothing): the call then fails with `error.NonFiniteItem`.
 
 const std = @import("std");
 const assert = std.debug.assert;
@@ -54,8 +57,10 @@ pub const Problem = struct {
     }
 };
 
-/// Fills out_ids and out_scores for every query. Inputs must be validated.
-pub fn topkDot(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const Problem) error{OutOfMemory}!void {
+/// Fills out_ids and out_scores for every query. Inputs must be validated,
+/// except the items' finiteness: error.NonFiniteItem when an eligible item
+/// has a NaN or infinite factor (the outputs are then unspecified).
+pub fn topkDot(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const Problem) error{ OutOfMemory, NonFiniteItem }!void {
     assert(problem.f >= 1 and problem.k >= 1);
     assert(problem.queries.len % problem.f == 0 and problem.items.len % problem.f == 0);
     assert(problem.out_ids.len == problem.queryCount() * problem.k);
@@ -83,6 +88,7 @@ pub fn topkDot(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const 
     };
     const n_groups = std.math.divCeil(usize, n_queries, group_queries) catch unreachable;
     pool.run(n_groups, &context, Context.runGroup);
+    if (context.non_finite.load(.monotonic)) return error.NonFiniteItem;
 }
 
 /// Queries per task: a multiple of 8 in [8, 512], small enough that there are
@@ -101,6 +107,8 @@ const Context = struct {
     heap_capacity: usize,
     tile_values: []f32,
     tile_ids: []i32,
+    /// Set by any worker whose block held a NaN or infinite item value.
+    non_finite: std.atomic.Value(bool) = .init(false),
 
     fn runGroup(context: *Context, group_index: usize, worker_index: usize) void {
         const problem = context.problem;
@@ -115,6 +123,7 @@ const Context = struct {
         while (position < position_count) : (position += block_positions) {
             const position_end = @min(position_count, position + block_positions);
             const tiles = block.fill(problem, position, position_end);
+            if (tiles.non_finite) context.non_finite.store(true, .monotonic);
             var sub_start = query_start;
             while (sub_start < query_end) : (sub_start += sub_block_queries) {
                 group.scoreSubBlock(block, tiles, sub_start, @min(query_end, sub_start + sub_block_queries));
@@ -146,11 +155,16 @@ const Block = struct {
         count: usize,
         /// Lanes in use in the last tile (all lanes in the others).
         last_valid: LaneBits,
+        /// Some copied item value was NaN or infinite.
+        non_finite: bool,
     };
 
     fn fill(block: Block, problem: *const Problem, position_start: usize, position_end: usize) Tiles {
         const f = block.f;
         var slot: usize = 0;
+        // v − v is 0 for a finite v and NaN otherwise; summing them costs one
+        // add per copied value and keeps the copy loop branch-free.
+        var finite_check: f32 = 0;
         for (position_start..position_end) |position| {
             const item = problem.filter.itemAt(position);
             if (problem.filter.isMasked(item)) continue;
@@ -158,7 +172,10 @@ const Block = struct {
             const lane = slot % lanes;
             const row = problem.items[item * f ..][0..f];
             const tile_values = block.values[tile * f * lanes ..][0 .. f * lanes];
-            for (row, 0..) |value, d| tile_values[d * lanes + lane] = value;
+            for (row, 0..) |value, d| {
+                tile_values[d * lanes + lane] = value;
+                finite_check += value - value;
+            }
             block.ids[slot] = @intCast(item);
             slot += 1;
         }
@@ -173,6 +190,7 @@ const Block = struct {
         return .{
             .count = tile_count,
             .last_valid = if (used_last == lanes) all else (@as(LaneBits, 1) << @intCast(used_last)) - 1,
+            .non_finite = finite_check != 0,
         };
     }
 };
@@ -355,5 +373,34 @@ test "topkDot matches brute force with exclusions, mask, candidates, ties and pa
                 try expected.expectEqual(output.ids, output.scores);
             }
         }
+    }
+}
+
+test "topkDot fails on a NaN or infinite eligible item and ignores a masked one" {
+    const allocator = testing.allocator;
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const f = 3;
+    const queries = [_]f32{ 1, 0, 0, 0, 1, 0 };
+    var ids: [2 * 2]i32 = undefined;
+    var scores: [2 * 2]f32 = undefined;
+    for ([_]f32{ std.math.nan(f32), std.math.inf(f32), -std.math.inf(f32) }) |bad| {
+        var items = [_]f32{ 1, 2, 3, 4, 5, 6, 7, 8, 9, 1, 1, 1 };
+        items[2 * f + 1] = bad;
+        var mask = [_]u8{ 0, 0, 0, 0 };
+        const problem: Problem = .{
+            .queries = &queries,
+            .items = &items,
+            .f = f,
+            .filter = .init(4, .{ .item_mask = &mask }),
+            .k = 2,
+            .out_ids = &ids,
+            .out_scores = &scores,
+        };
+        try testing.expectError(error.NonFiniteItem, topkDot(allocator, &pool, &problem));
+        mask[2] = 1;
+        try topkDot(allocator, &pool, &problem);
+        try testing.expectEqualSlices(i32, &.{ 1, 0, 1, 0 }, &ids);
     }
 }

@@ -12,9 +12,9 @@ import {
   forEachLine,
   InteractionBuilder,
   type Interactions,
-  notANumber,
   parseNumberBytes,
   type ReadOptions,
+  valueReason,
 } from "./records.ts";
 
 /** A column, by header name (needs `header: true`) or by 0-based index. */
@@ -109,7 +109,7 @@ export async function readDelimited(
   checkColumn("item", options.item, header);
   if (options.weight !== undefined) checkColumn("weight", options.weight, header);
 
-  const builder = new InteractionBuilder();
+  const builder = new InteractionBuilder(path);
   const fields = new FieldSplitter(delimiter, quoting);
   let expected = -1;
   let userAt = -1;
@@ -159,7 +159,8 @@ export async function readDelimited(
     let value = 1;
     if (weightAt >= 0) {
       value = parseNumberBytes(data, starts[weightAt]!, ends[weightAt]!);
-      if (value !== value) return notANumber(`field ${weightAt + 1}`, fields.text(weightAt));
+      const bad = valueReason(`field ${weightAt + 1}`, value, fields.text(weightAt));
+      if (bad !== undefined) return bad;
     }
     const u = builder.user(data, starts[userAt]!, ends[userAt]!);
     const i = builder.item(data, starts[itemAt]!, ends[itemAt]!);

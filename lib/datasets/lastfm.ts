@@ -14,10 +14,10 @@ import {
   forEachLine,
   InteractionBuilder,
   type Interactions,
-  notANumber,
   parseNumberBytes,
   READ_OPTIONS,
   type ReadOptions,
+  valueReason,
 } from "./records.ts";
 import { extractTar } from "./tar.ts";
 
@@ -79,7 +79,7 @@ export async function readLastfm360k(
 ): Promise<Interactions> {
   const common = commonOptions("readLastfm360k()", options, LASTFM_OPTIONS);
   const byName = oneOf("itemKey", options.itemKey ?? "mbid", ["mbid", "name"]) === "name";
-  const builder = new InteractionBuilder();
+  const builder = new InteractionBuilder(path);
   const names: string[] = [];
   const fields = new FieldSplitter("\t", false);
   const skipped = await forEachLine(path, { ...common, label: "lastfm" }, (bytes, start, end) => {
@@ -92,7 +92,8 @@ export async function readLastfm360k(
       return "expected an artist mbid or name in fields 2-3 but found neither";
     }
     const plays = parseNumberBytes(bytes, starts[3]!, ends[3]!);
-    if (plays !== plays) return notANumber("plays (field 4)", fields.text(3));
+    const bad = valueReason("plays (field 4)", plays, fields.text(3));
+    if (bad !== undefined) return bad;
     const u = builder.user(bytes, starts[0]!, ends[0]!);
     const key = byName || noMbid ? 2 : 1;
     const i = builder.item(bytes, starts[key]!, ends[key]!);

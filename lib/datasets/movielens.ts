@@ -20,12 +20,12 @@ import {
   type Interactions,
   isDigitBytes,
   MalformedLineError,
-  notANumber,
   parseNumberBytes,
   READ_OPTIONS,
   type ReadOptions,
   splitFields,
   splitLines,
+  valueReason,
 } from "./records.ts";
 import { extractZip } from "./zip.ts";
 
@@ -135,7 +135,7 @@ export async function readMovielens(
   const file = ratingsFile(path);
   const format = formatOf(file);
   const delimiter = format === "csv" ? "," : format === "dat" ? "::" : "\t";
-  const builder = new InteractionBuilder();
+  const builder = new InteractionBuilder(path);
   const fields = new FieldSplitter(delimiter, format === "csv");
   let expected = format === "csv" ? -1 : 4;
   let userAt = 0;
@@ -175,12 +175,8 @@ export async function readMovielens(
         }'`;
       }
       const rating = parseNumberBytes(data, starts[ratingAt]!, ends[ratingAt]!);
-      if (rating !== rating) {
-        return notANumber(
-          `the rating (field ${ratingAt + 1})`,
-          fields.text(ratingAt),
-        );
-      }
+      const bad = valueReason(`the rating (field ${ratingAt + 1})`, rating, fields.text(ratingAt));
+      if (bad !== undefined) return bad;
       const u = builder.user(data, starts[userAt]!, ends[userAt]!);
       const i = builder.item(data, starts[itemAt]!, ends[itemAt]!);
       if (rating >= minRating) builder.add(u, i, rating);

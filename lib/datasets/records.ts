@@ -11,8 +11,14 @@
  */
 import { open } from "node:fs/promises";
 import { ProgressBar, resolveProgress } from "../progress.ts";
-import { CsrMatrix } from "../sparse.ts";
-import { knownOptions, nonNegativeInteger, optionalBoolean, positiveInteger } from "../validate.ts";
+import { CsrMatrix, DuplicateOverflowError } from "../sparse.ts";
+import {
+  FLOAT32_MAX,
+  knownOptions,
+  nonNegativeInteger,
+  optionalBoolean,
+  positiveInteger,
+} from "../validate.ts";
 import { Interner } from "./interner.ts";
 
 const utf8 = new TextDecoder();
@@ -565,6 +571,35 @@ export function notANumber(what: string, text: string): string {
 }
 
 /**
+ * Why a parsed field cannot be a stored value, or undefined when it can: not a
+ * number ({@link notANumber}), or a number float32 cannot hold (1e39 parses
+ * but would be stored as Infinity).
+ *
+ * @param what The field, e.g. `"plays (field 4)"`.
+ * @param value What {@link parseNumber} made of it (NaN when it is no number).
+ * @param text The field's text.
+ * @returns The reason for a malformed line, or undefined.
+ * @example
+ * ```ts
+ * import { equal } from "node:assert/strict";
+ * import { valueReason } from "./records.ts";
+ * equal(valueReason("field 3", 5, "5"), undefined);
+ * equal(valueReason("field 3", NaN, "x"), "expected field 3 to be a number but found 'x'");
+ * equal(
+ *   valueReason("field 3", 1e39, "1e39"),
+ *   "expected field 3 to fit in float32 (magnitude at most 3.4028234663852886e+38) but found '1e39'",
+ * );
+ * ```
+ */
+export function valueReason(what: string, value: number, text: string): string | undefined {
+  if (value !== value) return notANumber(what, text);
+  if (Math.abs(value) > FLOAT32_MAX && !Number.isFinite(Math.fround(value))) {
+    return `expected ${what} to fit in float32 (magnitude at most ${FLOAT32_MAX}) but found '${text}'`;
+  }
+  return undefined;
+}
+
+/**
  * Accumulates (user, item, value) triples with interned ids into growable typed arrays
  * (12 bytes per line, no object per line).
  *
@@ -586,6 +621,8 @@ export function notANumber(what: string, text: string): string {
  * ```
  */
 export class InteractionBuilder {
+  /** The file read, for messages. */
+  readonly #path: string;
   /** The user ids seen so far, in first-seen order. */
   readonly users: Interner = new Interner();
   /** The item ids seen so far, in first-seen order. */
@@ -594,6 +631,11 @@ export class InteractionBuilder {
   #cols = new Int32Array(1 << 16);
   #values = new Float32Array(1 << 16);
   #count = 0;
+
+  /** @param path The file the interactions come from, named by build()'s errors. */
+  constructor(path = "the input") {
+    this.#path = path;
+  }
 
   /** Dense id of the user `bytes[start, end)` (UTF-8), adding it when new. */
   user(bytes: Uint8Array, start: number, end: number): number {
@@ -647,12 +689,24 @@ export class InteractionBuilder {
    */
   build(skipped: number, minCount: number, itemNames?: string[]): Interactions {
     const n = this.#count;
-    const matrix = CsrMatrix.fromCoo({
-      rows: this.#rows.subarray(0, n),
-      cols: this.#cols.subarray(0, n),
-      values: this.#values.subarray(0, n),
-      shape: [this.users.size, this.items.size],
-    });
+    let matrix: CsrMatrix;
+    try {
+      matrix = CsrMatrix.fromCoo({
+        rows: this.#rows.subarray(0, n),
+        cols: this.#cols.subarray(0, n),
+        values: this.#values.subarray(0, n),
+        shape: [this.users.size, this.items.size],
+      });
+    } catch (error) {
+      if (!(error instanceof DuplicateOverflowError)) throw error;
+      throw new RangeError(
+        `${this.#path}: the values of the lines of user '${
+          this.users.names[error.row]
+        }' and item '${
+          this.items.names[error.col]
+        }' sum to more than float32 holds (magnitude at most ${FLOAT32_MAX}): their sum overflows to Infinity`,
+      );
+    }
     this.#rows = this.#cols = new Int32Array(0);
     this.#values = new Float32Array(0);
     const result: Interactions = {

@@ -13,10 +13,10 @@ import {
   forEachLine,
   InteractionBuilder,
   type Interactions,
-  notANumber,
   parseNumberBytes,
   READ_OPTIONS,
   type ReadOptions,
+  valueReason,
 } from "./records.ts";
 import { extractZip } from "./zip.ts";
 
@@ -59,7 +59,7 @@ export async function readTasteProfile(
   options: ReadOptions = {},
 ): Promise<Interactions> {
   const common = commonOptions("readTasteProfile()", options);
-  const builder = new InteractionBuilder();
+  const builder = new InteractionBuilder(path);
   const fields = new FieldSplitter("\t", false);
   const skipped = await forEachLine(
     path,
@@ -71,7 +71,8 @@ export async function readTasteProfile(
       if (starts[0] === ends[0]) return "expected a user id in field 1 but found an empty field";
       if (starts[1] === ends[1]) return "expected a song id in field 2 but found an empty field";
       const plays = parseNumberBytes(bytes, starts[2]!, ends[2]!);
-      if (plays !== plays) return notANumber("the play count (field 3)", fields.text(2));
+      const bad = valueReason("the play count (field 3)", plays, fields.text(2));
+      if (bad !== undefined) return bad;
       builder.add(
         builder.user(bytes, starts[0]!, ends[0]!),
         builder.item(bytes, starts[1]!, ends[1]!),

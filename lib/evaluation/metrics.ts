@@ -52,6 +52,7 @@
  *
  * @module
  */
+import { NotFittedError } from "../errors.ts";
 import { callNative } from "../native/library.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { CsrMatrix } from "../sparse.ts";
@@ -558,6 +559,11 @@ function checkModel(model: RankingModel): void {
         `Expected model.${field} to be a non-negative integer but found ${describe(value)}`,
       );
     }
+  }
+  if (model.nUsers === 0 && model.nItems === 0) {
+    throw new NotFittedError(
+      "Expected model to be fitted (call fit() or load() first, and await it) but it has no users or items",
+    );
   }
   if (model.nItems > I32_MAX || model.nUsers > I32_MAX) {
     throw new RangeError(

@@ -14,7 +14,7 @@
 import { callNative, callNativeAsync, NativeError, Status } from "../native/library.ts";
 import { Random } from "../random.ts";
 import type { CsrMatrix } from "../sparse.ts";
-import { idInRange, idsInRange, knownOptions, positiveInteger } from "../validate.ts";
+import { describe, idInRange, idsInRange, knownOptions, positiveInteger } from "../validate.ts";
 import { choleskySolve } from "../linalg.ts";
 import {
   type CommonModelOptions,
@@ -147,6 +147,7 @@ export class AlternatingLeastSquares
    * as it was.
    */
   async fit(userItems: CsrMatrix, options: FitOptions = {}): Promise<this> {
+    using _fit = this.startFit();
     options = fitOptions("fit()", options);
     userItems = fitInput("userItems", userItems);
     requireEntries("userItems", userItems);
@@ -296,12 +297,15 @@ export class AlternatingLeastSquares
    * Refits the factors of the given users from their rows (exact solve against
    * the current items), adding users whose id is beyond the model, as
    * `implicit`'s partial_fit_users. Row k of `userItems` belongs to `userids[k]`.
-   * Users added between the old count and a new id get zero factors.
+   * Users added between the old count and a new id get zero factors. One call
+   * grows the model by at most `userItems.nRows` + {@link PARTIAL_FIT_SLACK}
+   * users (so a stray id cannot allocate gigabytes).
    */
   partialFitUsers(userids: ArrayLike<number>, userItems: CsrMatrix): void {
     this.requireFitted("partialFitUsers()");
+    this.requireNoFitRunning("partialFitUsers()");
     this.checkUserItems(userItems);
-    const ids = this.growthIds("userids", userids, userItems.nRows, "userItems");
+    const ids = growthIds("userids", userids, "userItems", userItems.nRows, this.nUsers, "users");
     const solved = this.solveRows(userItems, this.itemData);
     this.setFactors(scatterRows(this.userData, this.rank, ids, solved), this.itemData, this.rank);
   }
@@ -309,23 +313,11 @@ export class AlternatingLeastSquares
   /** As {@link partialFitUsers} for items; row k of `itemUsers` belongs to `itemids[k]`. */
   partialFitItems(itemids: ArrayLike<number>, itemUsers: CsrMatrix): void {
     this.requireFitted("partialFitItems()");
+    this.requireNoFitRunning("partialFitItems()");
     this.checkItemUsers(itemUsers);
-    const ids = this.growthIds("itemids", itemids, itemUsers.nRows, "itemUsers");
+    const ids = growthIds("itemids", itemids, "itemUsers", itemUsers.nRows, this.nItems, "items");
     const solved = this.solveRows(itemUsers, this.userData);
     this.setFactors(this.userData, scatterRows(this.itemData, this.rank, ids, solved), this.rank);
-  }
-
-  /** Ids of a partial fit, one per row of its matrix; ids past the model grow it. */
-  private growthIds(
-    name: string,
-    ids: ArrayLike<number>,
-    rows: number,
-    matrixName: string,
-  ): Int32Array {
-    if (ids.length !== rows) {
-      throw new RangeError(`${name} has ${ids.length} ids but ${matrixName} has ${rows} rows`);
-    }
-    return idsInRange(name, ids, 2_147_483_647, "ids");
   }
 
   /**
@@ -438,6 +430,54 @@ const DIVERGENCE_ADVICE =
   "Try a larger regularization or a smaller alpha, or check the input for extreme values.";
 
 /** A copy of `matrix` grown to hold every id, with row ids[k] replaced by row k of `rows`. */
+/**
+ * How far past its rows' count one partial fit may grow a model: ids up to
+ * `count + rows + PARTIAL_FIT_SLACK − 1` (zero rows fill the gap).
+ */
+export const PARTIAL_FIT_SLACK = 1 << 20;
+
+/**
+ * Ids of a partial fit, one per row of its matrix; ids past the model grow
+ * it, within {@link PARTIAL_FIT_SLACK}.
+ */
+function growthIds(
+  name: string,
+  ids: unknown,
+  matrixName: string,
+  rows: number,
+  count: number,
+  noun: string,
+): Int32Array {
+  if (
+    typeof ids !== "object" || ids === null ||
+    typeof (ids as ArrayLike<unknown>).length !== "number"
+  ) {
+    throw new TypeError(
+      `Expected ${name} to be an array of ids, one per row of ${matrixName}, but found ${
+        describe(ids)
+      }`,
+    );
+  }
+  const list = ids as ArrayLike<unknown>;
+  if (list.length !== rows) {
+    throw new RangeError(`${name} has ${list.length} ids but ${matrixName} has ${rows} rows`);
+  }
+  const limit = count + rows + PARTIAL_FIT_SLACK;
+  const out = new Int32Array(rows);
+  for (let k = 0; k < rows; k++) {
+    const id = list[k];
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= limit) {
+      throw new RangeError(
+        `${name}[${k}] = ${
+          describe(id)
+        } is out of range: a partial fit of a model with ${count} ${noun} takes ids in [0, ${limit}) (at most ${rows} + ${PARTIAL_FIT_SLACK} new ${noun} per call)`,
+      );
+    }
+    out[k] = id;
+  }
+  return out;
+}
+
 function scatterRows(
   matrix: Float32Array,
   f: number,

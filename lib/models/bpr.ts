@@ -178,6 +178,7 @@ export class BayesianPersonalizedRanking
    * when fit completes: an abort or an error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: BprFitOptions = {}): Promise<this> {
+    using _fit = this.startFit();
     options = fitOptions("fit()", options);
     userItems = fitInput("userItems", userItems);
     requireEntries("userItems", userItems);

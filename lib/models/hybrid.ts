@@ -426,6 +426,7 @@ export class HybridFactorization
     options: HybridFitOptions,
     reset: boolean,
   ): Promise<this> {
+    using _fit = this.startFit();
     options = fitOptions(owner, options, FIT_OPTIONS);
     interactions = fitInput("interactions", interactions);
     if (interactions.nnz === 0) {

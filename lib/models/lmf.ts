@@ -199,6 +199,7 @@ export class LogisticMatrixFactorization
    * fit completes: an abort or an error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: LmfFitOptions = {}): Promise<this> {
+    using _fit = this.startFit();
     options = fitOptions("fit()", options);
     userItems = fitInput("userItems", userItems);
     requireEntries("userItems", userItems);

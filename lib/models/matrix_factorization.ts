@@ -22,6 +22,7 @@ import { callNative } from "../native/library.ts";
 import { checkColumns, inFile, Model, type ModelRecommendOptions } from "./model.ts";
 import { choice, integer, type SchemaFor } from "./options.ts";
 import {
+  assertFiniteRows,
   candidateList,
   firstRow,
   gatherRows,
@@ -162,6 +163,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
    * `users` is `[nUsers, factors]`, `items` is `[nItems, factors]`.
    */
   assignFactors(users: FactorMatrix, items: FactorMatrix): void {
+    this.requireNoFitRunning("assignFactors()");
     const rank = checkFactorMatrix("users", users);
     if (checkFactorMatrix("items", items) !== rank) {
       throw new RangeError(`items has ${items.shape[1]} factors but users has ${rank}`);
@@ -310,8 +312,16 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     }
     const rows = needsRows ? userItems.rows(users) : undefined;
     const candidates = candidateList("items", options.items, nItems, "items");
+    let queries: Float32Array;
+    if (recalculate) {
+      queries = this.solveUsers(rows!);
+    } else {
+      queries = gatherRows(factors.users, columns, users);
+      assertFiniteRows(queries, columns, users, "userFactors", "user");
+    }
     const batch = topKDot({
-      queries: recalculate ? this.solveUsers(rows!) : gatherRows(factors.users, columns, users),
+      queries,
+      names: { queries: "the recalculated user factors", targets: "itemFactors", target: "item" },
       targets: factors.items,
       factors: columns,
       k: resultCount(options.n, candidates, nItems),
@@ -485,8 +495,10 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     const [count, columns] = normalized.shape;
     const queries = idsInRange(idName, ids, count, what);
     const candidates = candidateList(subsetName, subset, count, what);
+    const name = what === "users" ? "userFactors" : "itemFactors";
     const batch = topKDot({
       queries: gatherRows(normalized.data, columns, queries),
+      names: { queries: name, targets: name, target: what.slice(0, -1) },
       targets: normalized.data,
       factors: columns,
       k: resultCount(n, candidates, count),

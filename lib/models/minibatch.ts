@@ -290,6 +290,7 @@ export class MinibatchFactorization
    *   empty matrix, another shape than the fitted model's, or a non-finite loss.
    */
   async fit(interactions: CsrMatrix, options: MinibatchFitOptions = {}): Promise<this> {
+    using _fit = this.startFit();
     options = fitOptions("fit()", options);
     interactions = fitInput("interactions", interactions);
     if (interactions.nnz === 0) {

@@ -14,6 +14,7 @@ import {
   writeTacitFile,
 } from "../io/format.ts";
 import { CsrMatrix } from "../sparse.ts";
+import { NotFittedError } from "../errors.ts";
 import { describe } from "../validate.ts";
 import {
   type OptionSchema,
@@ -131,9 +132,47 @@ export abstract class Model<S extends ModelSchema = ModelSchema> {
    * @param what The method or property that needs a fitted model, e.g. `"recommend()"`.
    */
   protected requireFitted(what: string): void {
-    if (!this.isFitted()) {
-      throw new Error(`${what} needs a fitted model: call fit() or load() first`);
+    if (this.isFitted()) return;
+    throw new NotFittedError(
+      this.#fitRunning
+        ? `${what} needs a fitted model, and its first fit() is still running: await model.fit(...) before using the model`
+        : `${what} needs a fitted model: call fit() or load() first`,
+    );
+  }
+
+  /**
+   * Refuses a change of the fitted state while a fit runs: the fit would
+   * replace it when it completes.
+   * @param what The method, e.g. `"partialFitUsers()"`.
+   */
+  protected requireNoFitRunning(what: string): void {
+    if (this.#fitRunning) {
+      throw new Error(
+        `${what} cannot change the model while its fit() is running (the fit would overwrite it): await the fit first`,
+      );
     }
+  }
+
+  /** Set while a fit() runs on this model. */
+  #fitRunning = false;
+
+  /**
+   * Marks a fit as running until the returned object is disposed (`using
+   * _fit = this.startFit()` as a fit's first statement). A second fit while
+   * one runs is refused: both would commit, and the last to finish would win.
+   * Queries during a refit see the factors of the previous fit.
+   *
+   * @returns A disposable that ends the fit.
+   * @throws Error when a fit of this model is already running.
+   */
+  protected startFit(): Disposable {
+    if (this.#fitRunning) {
+      throw new Error(
+        `fit() is already running on this ${this.constructor.name}: await it before fitting again`,
+      );
+    }
+    this.#fitRunning = true;
+    return { [Symbol.dispose]: () => void (this.#fitRunning = false) };
   }
 
   /** Checks that a user × item matrix has one column per item of the model. */
@@ -286,4 +325,5 @@ export function checkCsr(name: string, matrix: unknown): asserts matrix is CsrMa
   if (!(matrix instanceof CsrMatrix)) {
     throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(matrix)}`);
   }
+  matrix.checkIntact(name);
 }

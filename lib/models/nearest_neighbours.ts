@@ -176,6 +176,7 @@ export abstract class NearestNeighboursRecommender<S extends NeighbourSchema = N
    * error leaves it as it was.
    */
   async fit(userItems: CsrMatrix, options: NeighboursFitOptions = {}): Promise<this> {
+    using _fit = this.startFit();
     options = fitOptions("fit()", options, NEIGHBOURS_FIT_OPTIONS);
     checkCsr("userItems", userItems);
     requireEntries("userItems", userItems);

@@ -22,7 +22,7 @@ import {
 } from "../validate.ts";
 
 /** The largest finite float32: the kernels take float32 parameters. */
-export const FLOAT32_MAX = 3.4028234663852886e38;
+export { FLOAT32_MAX } from "../validate.ts";
 
 /** One option: its default, how a given value is checked, and what it means. */
 export interface OptionSpec<T> {

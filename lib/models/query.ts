@@ -7,7 +7,7 @@
  */
 import { callNative } from "../native/library.ts";
 import type { CsrMatrix } from "../sparse.ts";
-import { idsInRange } from "../validate.ts";
+import { idsInRange, positiveInteger } from "../validate.ts";
 
 /** Ranked results of one query: best first. */
 export interface Ranked {
@@ -81,10 +81,7 @@ export function resultCount(
   candidates: Int32Array | null,
   count: number,
 ): number {
-  const wanted = n ?? 10;
-  if (!Number.isInteger(wanted) || wanted < 1) {
-    throw new RangeError(`Expected n to be a positive integer but found ${wanted}`);
-  }
+  const wanted = positiveInteger("n", n ?? 10);
   return Math.min(wanted, candidates?.length ?? count);
 }
 
@@ -99,6 +96,21 @@ export interface TopKRequest {
   exclude?: CsrMatrix | undefined;
   mask: Uint8Array | null;
   candidates: Int32Array | null;
+  /**
+   * What the caller calls the queries and the targets, for messages: e.g.
+   * `{ queries: "userFactors", targets: "itemFactors", target: "item" }`.
+   * The kernel refuses a NaN or infinite target value (it would silently
+   * drop the target from every ranking); the message names it this way.
+   */
+  names: FactorNames;
+}
+
+/** The user-facing names of a top-k's two matrices and of one target row. */
+export interface FactorNames {
+  queries: string;
+  targets: string;
+  /** The noun of one target row, e.g. `"item"`. */
+  target: string;
 }
 
 /** The exclusion ids of a call without exclusions (read by nobody: length 0). */
@@ -112,22 +124,77 @@ export function topKDot(request: TopKRequest): RankedBatch {
   const ids = new Int32Array(nQueries * k);
   const scores = new Float32Array(nQueries * k);
   if (ids.length === 0) return { ids, scores, shape: [nQueries, k] };
-  callNative("tacit_topk_dot", {
-    queries,
-    n_q: nQueries,
-    items: targets,
-    n_items: nTargets,
-    f: factors,
-    exclude_indptr: request.exclude?.indptr ?? null,
-    exclude_indices: request.exclude?.indices ?? NO_IDS,
-    item_mask: request.mask,
-    candidates: request.candidates,
-    n_cand: request.candidates?.length ?? 0,
-    k,
-    out_ids: ids,
-    out_scores: scores,
-  });
+  const call = () =>
+    callNative("tacit_topk_dot", {
+      queries,
+      n_q: nQueries,
+      items: targets,
+      n_items: nTargets,
+      f: factors,
+      exclude_indptr: request.exclude?.indptr ?? null,
+      exclude_indices: request.exclude?.indices ?? NO_IDS,
+      item_mask: request.mask,
+      candidates: request.candidates,
+      n_cand: request.candidates?.length ?? 0,
+      k,
+      out_ids: ids,
+      out_scores: scores,
+    });
+  try {
+    call();
+  } catch (error) {
+    throw renamedFiniteError(error, request.names);
+  }
   return { ids, scores, shape: [nQueries, k] };
+}
+
+/**
+ * The kernel's "Expected items to be finite but found NaN at items[30] (row
+ * 7, factor 2)" in the caller's words: "… itemFactors … at item 7, factor 2
+ * (itemFactors.data[30])". Other errors pass through.
+ */
+function renamedFiniteError(error: unknown, names: FactorNames): unknown {
+  const found = error instanceof RangeError &&
+    /^Expected (items|queries) to be finite but found (\S+) at \1\[(\d+)\] \(row (\d+), factor (\d+)\)$/
+      .exec(error.message);
+  if (!found) return error;
+  const [, which, value, offset, row, factor] = found;
+  const name = which === "items" ? names.targets : names.queries;
+  const where = which === "items" ? `${names.target} ${row}` : `query row ${row}`;
+  return new RangeError(
+    `Expected ${name} to be finite but found ${value} at ${where}, factor ${factor} (${name}.data[${offset}]); ` +
+      "factors changed in place after fit, load or assignFactors?",
+  );
+}
+
+/**
+ * Refuses a NaN or infinite value in gathered query rows, naming the id of
+ * the row it came from.
+ *
+ * @param rows `[ids.length, columns]` rows gathered from `name`.
+ * @param columns Values per row.
+ * @param ids The id of each row.
+ * @param name The matrix the rows came from, e.g. `"userFactors"`.
+ * @param noun One row's noun, e.g. `"user"`.
+ */
+export function assertFiniteRows(
+  rows: Float32Array,
+  columns: number,
+  ids: Int32Array,
+  name: string,
+  noun: string,
+): void {
+  for (let p = 0; p < rows.length; p++) {
+    const v = rows[p]!;
+    if (v - v === 0) continue;
+    const id = ids[Math.floor(p / columns)]!;
+    const factor = p % columns;
+    throw new RangeError(
+      `Expected ${name} to be finite but found ${v} at ${noun} ${id}, factor ${factor} (${name}.data[${
+        id * columns + factor
+      }]); factors changed in place after fit, load or assignFactors?`,
+    );
+  }
 }
 
 /** The first row of a batch without its padding. */
