@@ -595,6 +595,21 @@ export class DuplicateOverflowError extends RangeError {
   }
 }
 
+/**
+ * Checks that an argument is a CsrMatrix (of any copy of the package) whose
+ * arrays are still the ones it was built with ({@link CsrMatrix.checkIntact}).
+ *
+ * @param name The argument's name.
+ * @param matrix The value to check.
+ * @throws TypeError naming the argument.
+ */
+export function checkCsrMatrix(name: string, matrix: unknown): asserts matrix is CsrMatrix {
+  if (!(matrix instanceof CsrMatrix)) {
+    throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(matrix)}`);
+  }
+  matrix.checkIntact(name);
+}
+
 function checkShape(shape: Shape): void {
   if (!Array.isArray(shape) || shape.length !== 2) {
     throw new TypeError(`Expected shape to be [rows, cols] but found ${String(shape)}`);

@@ -17,8 +17,8 @@
  *
  * @module
  */
-import { CsrMatrix } from "./sparse.ts";
-import { describe, finiteNumber, knownOptions } from "./validate.ts";
+import { checkCsrMatrix, type CsrMatrix } from "./sparse.ts";
+import { finiteNumber, knownOptions } from "./validate.ts";
 
 /** Options of {@link bm25Weight}. */
 export interface Bm25Options {
@@ -29,9 +29,7 @@ export interface Bm25Options {
 }
 
 function checkMatrix(X: unknown): CsrMatrix {
-  if (!(X instanceof CsrMatrix)) {
-    throw new TypeError(`Expected X to be a CsrMatrix but found ${describe(X)}`);
-  }
+  checkCsrMatrix("X", X);
   const data = X.data;
   for (let p = 0; p < data.length; p++) {
     if (data[p]! < 0) {
@@ -179,9 +177,7 @@ export function tfidfWeight(X: CsrMatrix): CsrMatrix {
  * ```
  */
 export function normalize(X: CsrMatrix): CsrMatrix {
-  if (!(X instanceof CsrMatrix)) {
-    throw new TypeError(`Expected X to be a CsrMatrix but found ${describe(X)}`);
-  }
+  checkCsrMatrix("X", X);
   const { indptr, data } = X;
   const out = new Float32Array(data.length);
   for (let i = 0; i < X.nRows; i++) {

@@ -55,7 +55,7 @@
 import { NotFittedError } from "../errors.ts";
 import { callNative } from "../native/library.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
-import { CsrMatrix } from "../sparse.ts";
+import { checkCsrMatrix, type CsrMatrix } from "../sparse.ts";
 import { describe, knownOptions, oneOf, optionalBoolean, positiveInteger } from "../validate.ts";
 import type { RankingModel } from "./scorer.ts";
 
@@ -573,9 +573,7 @@ function checkModel(model: RankingModel): void {
 }
 
 function checkMatrix(name: string, matrix: CsrMatrix, model: RankingModel): void {
-  if (!(matrix instanceof CsrMatrix)) {
-    throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(matrix)}`);
-  }
+  checkCsrMatrix(name, matrix);
   if (matrix.nRows !== model.nUsers) {
     throw new RangeError(
       `${name} has ${matrix.nRows} rows but the model has ${model.nUsers} users`,

@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { CsrMatrix } from "../sparse.ts";
+import { checkCsrMatrix, CsrMatrix } from "../sparse.ts";
 import { booleanOption, describe } from "../validate.ts";
 import {
   checkInteractions,
@@ -142,9 +142,7 @@ function checkFeatures(
   rows: number,
   what: string,
 ): asserts matrix is CsrMatrix {
-  if (!(matrix instanceof CsrMatrix)) {
-    throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(matrix)}`);
-  }
+  checkCsrMatrix(name, matrix);
   if (matrix.nRows !== rows) {
     throw new RangeError(
       `Expected ${name} to have ${rows} rows (the model's ${what}) but found ${matrix.nRows}`,

@@ -22,8 +22,8 @@
  * @module
  */
 import { callNative } from "../native/library.ts";
-import { CsrMatrix } from "../sparse.ts";
-import { describe, float32Array, positiveInteger } from "../validate.ts";
+import { checkCsrMatrix, CsrMatrix } from "../sparse.ts";
+import { float32Array, positiveInteger } from "../validate.ts";
 
 /** Options of a model's `predictRank`, as LightFM's `predict_rank` takes them. */
 export interface PredictRankOptions {
@@ -170,9 +170,7 @@ function factorLength(
 }
 
 function expectCsr(name: string, matrix: unknown): asserts matrix is CsrMatrix {
-  if (!(matrix instanceof CsrMatrix)) {
-    throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(matrix)}`);
-  }
+  checkCsrMatrix(name, matrix);
 }
 
 /**

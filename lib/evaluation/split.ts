@@ -12,14 +12,8 @@
  * @module
  */
 import { Random } from "../random.ts";
-import { CsrMatrix } from "../sparse.ts";
-import {
-  describe,
-  finiteNumber,
-  knownOptions,
-  nonNegativeInteger,
-  positiveInteger,
-} from "../validate.ts";
+import { checkCsrMatrix, CsrMatrix } from "../sparse.ts";
+import { finiteNumber, knownOptions, nonNegativeInteger, positiveInteger } from "../validate.ts";
 
 /** Two matrices of the input's shape that partition its stored entries. */
 export interface Split {
@@ -238,9 +232,7 @@ export function userBasedSplit(X: CsrMatrix, options: UserBasedSplitOptions = {}
 }
 
 function checkMatrix(X: unknown): asserts X is CsrMatrix {
-  if (!(X instanceof CsrMatrix)) {
-    throw new TypeError(`Expected X to be a CsrMatrix but found ${describe(X)}`);
-  }
+  checkCsrMatrix("X", X);
 }
 
 function seeded(randomState: number | undefined): Random {

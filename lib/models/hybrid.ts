@@ -32,7 +32,7 @@ import { PREDICT_RANK_OPTIONS, type PredictRankOptions } from "../evaluation/ran
 import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "../io/format.ts";
 import { callNative, callNativeAsync, threadCount } from "../native/library.ts";
 import { Random } from "../random.ts";
-import { CsrMatrix } from "../sparse.ts";
+import { checkCsrMatrix, CsrMatrix } from "../sparse.ts";
 import { idsInRange, knownOptions, nonNegativeInteger } from "../validate.ts";
 import {
   type CommonModelOptions,
@@ -45,7 +45,7 @@ import {
   type SimilarOptions,
   type SimilarUsersOptions,
 } from "./matrix_factorization.ts";
-import { checkCsr, fitInput, loadAs, type ModelRecommendOptions } from "./model.ts";
+import { fitInput, loadAs, type ModelRecommendOptions } from "./model.ts";
 import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
 import type { Ids, Ranked, RankedBatch } from "./query.ts";
 import { fitOptions, runIterations } from "./training.ts";
@@ -616,7 +616,7 @@ export class HybridFactorization
     what: "user" | "item",
   ): CsrMatrix {
     if (given === undefined) return side.features;
-    checkCsr(name, given);
+    checkCsrMatrix(name, given);
     if (given.nCols !== side.features.nCols) {
       throw new RangeError(
         `Expected ${name} to have ${side.features.nCols} columns (the model's ${what} features) but found ${given.nCols}`,
@@ -1022,7 +1022,7 @@ function sampleWeights(
       "Expected no sampleWeight with loss 'warp-kos' (k-OS draws its positives from each user's row and takes no weights, as in LightFM) but found one: leave it out or choose another loss",
     );
   }
-  checkCsr("sampleWeight", sampleWeight);
+  checkCsrMatrix("sampleWeight", sampleWeight);
   const [rows, cols] = interactions.shape;
   if (sampleWeight.nRows !== rows || sampleWeight.nCols !== cols) {
     throw new RangeError(

@@ -13,9 +13,8 @@ import {
   TacitFileError,
   writeTacitFile,
 } from "../io/format.ts";
-import { CsrMatrix } from "../sparse.ts";
+import { checkCsrMatrix, type CsrMatrix } from "../sparse.ts";
 import { NotFittedError } from "../errors.ts";
-import { describe } from "../validate.ts";
 import {
   type OptionSchema,
   type OptionsOf,
@@ -290,7 +289,7 @@ export function checkColumns(
   columns: number,
   what: string,
 ): void {
-  checkCsr(name, matrix);
+  checkCsrMatrix(name, matrix);
   if (matrix.nCols !== columns) {
     throw new RangeError(
       `${name} has ${matrix.nCols} columns but the model has ${columns} ${what}`,
@@ -311,19 +310,6 @@ export function checkColumns(
  * @returns A copy that only the fit holds.
  */
 export function fitInput(name: string, matrix: unknown): CsrMatrix {
-  checkCsr(name, matrix);
+  checkCsrMatrix(name, matrix);
   return matrix.copy();
-}
-
-/**
- * Checks that a value is a CsrMatrix.
- *
- * @param name The argument's name.
- * @param matrix The value to check.
- */
-export function checkCsr(name: string, matrix: unknown): asserts matrix is CsrMatrix {
-  if (!(matrix instanceof CsrMatrix)) {
-    throw new TypeError(`Expected ${name} to be a CsrMatrix but found ${describe(matrix)}`);
-  }
-  matrix.checkIntact(name);
 }

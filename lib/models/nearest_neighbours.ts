@@ -54,10 +54,10 @@
  */
 import { expectArray, type TacitArray, type TacitFile, TacitFileError } from "../io/format.ts";
 import { callNative, callNativeAsync } from "../native/library.ts";
-import { CsrMatrix, MAX_NNZ } from "../sparse.ts";
+import { checkCsrMatrix, CsrMatrix, MAX_NNZ } from "../sparse.ts";
 import { idsInRange, knownOptions, optionalBoolean } from "../validate.ts";
 import { bm25Weight, normalize, tfidfWeight } from "../weighting.ts";
-import { checkCsr, loadAs, Model, type ModelRecommendOptions, requireEntries } from "./model.ts";
+import { loadAs, Model, type ModelRecommendOptions, requireEntries } from "./model.ts";
 import { integer, real, type SchemaFor } from "./options.ts";
 import {
   candidateList,
@@ -178,7 +178,7 @@ export abstract class NearestNeighboursRecommender<S extends NeighbourSchema = N
   async fit(userItems: CsrMatrix, options: NeighboursFitOptions = {}): Promise<this> {
     using _fit = this.startFit();
     options = fitOptions("fit()", options, NEIGHBOURS_FIT_OPTIONS);
-    checkCsr("userItems", userItems);
+    checkCsrMatrix("userItems", userItems);
     requireEntries("userItems", userItems);
     const [nUsers, nItems] = userItems.shape;
     const width = Math.min(this.k, nItems);
