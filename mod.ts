@@ -77,7 +77,7 @@ export { factorRanks } from "./lib/evaluation/ranks.ts";
 export type { PredictRankOptions, RankPredictor } from "./lib/evaluation/ranks.ts";
 export { listeningDataset, powerLawMatrix } from "./lib/datasets/synthetic.ts";
 export type { ListeningData, ListeningOptions, PowerLawOptions } from "./lib/datasets/synthetic.ts";
-export { MalformedLineError } from "./lib/datasets/records.ts";
+export { DataFileError, MalformedLineError } from "./lib/datasets/records.ts";
 export type { Interactions, ReadOptions } from "./lib/datasets/records.ts";
 export { readDelimited } from "./lib/datasets/delimited.ts";
 export type { Column, DelimitedOptions } from "./lib/datasets/delimited.ts";
