@@ -90,7 +90,7 @@ export {
   readTasteProfile,
   TASTE_PROFILE_URL,
 } from "./lib/datasets/taste_profile.ts";
-export { dataDir } from "./lib/datasets/cache.ts";
+export { dataDir, DownloadError } from "./lib/datasets/cache.ts";
 export type { FetchOptions } from "./lib/datasets/cache.ts";
 export { BayesianPersonalizedRanking } from "./lib/models/bpr.ts";
 export type { BayesianPersonalizedRankingOptions, BprFitOptions } from "./lib/models/bpr.ts";
