@@ -279,7 +279,7 @@ export async function download(url: string, path: string, progress: boolean): Pr
     let received = 0;
     try {
       for (;;) {
-        let next: ReadableStreamReadResult<Uint8Array>;
+        let next: Awaited<ReturnType<typeof reader.read>>;
         try {
           next = await reader.read();
         } catch (error) {
