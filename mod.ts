@@ -77,7 +77,7 @@ export { factorRanks } from "./lib/evaluation/ranks.ts";
 export type { PredictRankOptions, RankPredictor } from "./lib/evaluation/ranks.ts";
 export { listeningDataset, powerLawMatrix } from "./lib/datasets/synthetic.ts";
 export type { ListeningData, ListeningOptions, PowerLawOptions } from "./lib/datasets/synthetic.ts";
-export { MalformedLineError } from "./lib/datasets/records.ts";
+export { DataFileError, MalformedLineError } from "./lib/datasets/records.ts";
 export { NotFittedError } from "./lib/errors.ts";
 export type { Interactions, ReadOptions } from "./lib/datasets/records.ts";
 export { readDelimited } from "./lib/datasets/delimited.ts";
@@ -91,7 +91,7 @@ export {
   readTasteProfile,
   TASTE_PROFILE_URL,
 } from "./lib/datasets/taste_profile.ts";
-export { dataDir } from "./lib/datasets/cache.ts";
+export { dataDir, DownloadError } from "./lib/datasets/cache.ts";
 export type { FetchOptions } from "./lib/datasets/cache.ts";
 export { BayesianPersonalizedRanking } from "./lib/models/bpr.ts";
 export type { BayesianPersonalizedRankingOptions, BprFitOptions } from "./lib/models/bpr.ts";

@@ -7,16 +7,18 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { extname, resolve, sep } from "node:path";
 
-/** Serves `dir` on a free loopback port until `close()`. */
+/** Serves `dir` on a free loopback port until `close()`; `requests` lists the paths asked for. */
 export async function serveDirectory(
   dir: string,
-): Promise<{ url: string; host: string; close: () => Promise<void> }> {
+): Promise<{ url: string; host: string; requests: string[]; close: () => Promise<void> }> {
   const root = resolve(dir);
+  const requests: string[] = [];
   const types: Record<string, string> = {
     ".ts": "application/typescript",
     ".json": "application/json",
   };
   const server = createServer((request, response) => {
+    requests.push(request.url ?? "/");
     const path = resolve(
       root,
       "." + decodeURIComponent(new URL(request.url ?? "/", "http://x").pathname),
@@ -43,6 +45,7 @@ export async function serveDirectory(
   return {
     url: `http://127.0.0.1:${port}/`,
     host: `127.0.0.1:${port}`,
+    requests,
     close: () => new Promise((done) => server.close(() => done())),
   };
 }

@@ -55,8 +55,8 @@ const DELIMITED_OPTIONS = ["delimiter", "header", "user", "item", "weight", "min
  * @param options Columns, `delimiter`, `header`, `quoting`, filters and reading options.
  * @returns `{ matrix, users, items, skipped }` (see {@link Interactions}).
  * @throws TypeError / RangeError for bad options, or a header that lacks a named column;
- *   MalformedLineError for a bad line unless `skipMalformed`; the error of `open` for a file
- *   that cannot be read.
+ *   MalformedLineError for a bad line unless `skipMalformed`; DataFileError naming `path` for
+ *   a file that is missing, a directory, not readable or empty.
  * @example
  * ```ts
  * import { deepStrictEqual, equal, rejects } from "node:assert/strict";

@@ -51,7 +51,8 @@ const LASTFM_OPTIONS: readonly string[] = ["itemKey"];
  * @param options `itemKey`, `minCount`, `skipMalformed`, `progress`, `chunkSize`.
  * @returns `{ matrix, users, items, itemNames, skipped }`.
  * @throws MalformedLineError naming `file:line` for a malformed line unless `skipMalformed`;
- *   TypeError / RangeError for a bad option; the error of `open` for a file that cannot be read.
+ *   TypeError / RangeError for a bad option; DataFileError naming `path` for a file that is
+ *   missing, a directory, not readable or empty.
  * @example
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";

@@ -6,13 +6,15 @@
  *
  * @module
  */
-import { existsSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import { basename, dirname, extname, join } from "node:path";
+import { readReason } from "../io/files.ts";
 import { describe, finiteNumber, oneOf, optionalBoolean } from "../validate.ts";
 import { cachedFiles, type FetchOptions, readerOptions } from "./cache.ts";
 import {
   commonOptions,
+  DataFileError,
   fieldCountReason,
   FieldSplitter,
   forEachLine,
@@ -25,6 +27,7 @@ import {
   type ReadOptions,
   splitFields,
   splitLines,
+  unreadable,
   valueReason,
 } from "./records.ts";
 import { extractZip } from "./zip.ts";
@@ -99,8 +102,8 @@ const MOVIELENS_OPTIONS: readonly string[] = ["minRating", "titles"];
  * @param options `minRating`, `titles`, `minCount`, `skipMalformed`, `progress`, `chunkSize`.
  * @returns `{ matrix, users, items, itemNames?, skipped }`.
  * @throws MalformedLineError naming `file:line` unless `skipMalformed` (a bad header always);
- *   TypeError / RangeError for a bad option; Error for a folder with no ratings file; the error
- *   of `open` / `stat` for a path that cannot be read.
+ *   TypeError / RangeError for a bad option; DataFileError naming the path for a missing,
+ *   unreadable or empty file, or a folder with no ratings file.
  * @example
  * ```ts
  * import { deepStrictEqual } from "node:assert/strict";
@@ -132,7 +135,7 @@ export async function readMovielens(
     ? -Infinity
     : finiteNumber("minRating", options.minRating);
   const withTitles = optionalBoolean("titles", options.titles) ?? true;
-  const file = ratingsFile(path);
+  const file = await ratingsFile(path);
   const format = formatOf(file);
   const delimiter = format === "csv" ? "," : format === "dat" ? "::" : "\t";
   const builder = new InteractionBuilder(path);
@@ -191,15 +194,30 @@ export async function readMovielens(
   return builder.build(skipped, common.minCount, itemNames);
 }
 
-function ratingsFile(path: string): string {
-  if (typeof path !== "string") {
-    throw new TypeError(`Expected path to be a string but found ${describe(path)}`);
+async function ratingsFile(path: string): Promise<string> {
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(`Expected path to be a non-empty string but found ${describe(path)}`);
   }
-  if (!statSync(path).isDirectory()) return path;
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(path)).isDirectory();
+  } catch (error) {
+    throw new DataFileError(
+      `Expected MovieLens ratings at ${path} (a ratings file or a folder holding one) but ${
+        readReason(error)
+      }`,
+      path,
+      { cause: error },
+    );
+  }
+  if (!isDirectory) return path;
   for (const name of ["ratings.csv", "ratings.dat", "u.data"]) {
     if (existsSync(join(path, name))) return join(path, name);
   }
-  throw new Error(`Expected ${path} to hold ratings.csv, ratings.dat or u.data but found none`);
+  throw new DataFileError(
+    `Expected ${path} to hold ratings.csv, ratings.dat or u.data but found none`,
+    path,
+  );
 }
 
 function isDigits(text: string): boolean {
@@ -221,7 +239,13 @@ async function readTitles(
   titles: Map<string, string>,
   skipMalformed: boolean,
 ): Promise<number> {
-  const text = decodeText(await readFile(path));
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (error) {
+    throw unreadable(path, readReason(error), error);
+  }
+  const text = decodeText(bytes);
   const delimiter = format === "csv" ? "," : format === "dat" ? "::" : "|";
   const fields: string[] = [];
   let lineNo = 0;

@@ -9,10 +9,11 @@
  *
  * @module
  */
-import { open } from "node:fs/promises";
+import { openToRead, readReason } from "../io/files.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { CsrMatrix, DuplicateOverflowError } from "../sparse.ts";
 import {
+  describe,
   FLOAT32_MAX,
   knownOptions,
   nonNegativeInteger,
@@ -100,6 +101,61 @@ export class MalformedLineError extends SyntaxError {
 }
 
 /**
+ * A data file or archive that cannot be used as a whole: missing, a directory, not
+ * readable, empty, or (for a downloaded archive) damaged. The message names the path and
+ * says what is wrong; the filesystem's or decompressor's error, if any, is the `cause`.
+ * A problem with one line is a {@link MalformedLineError} instead.
+ *
+ * @example
+ * ```ts
+ * import { equal, ok, rejects } from "node:assert/strict";
+ * import { DataFileError, forEachLine } from "./records.ts";
+ * await rejects(forEachLine("no-such-plays.tsv", {}, () => undefined), (error: DataFileError) => {
+ *   equal(error.name, "DataFileError");
+ *   equal(error.message, "Expected a data file at no-such-plays.tsv but found no file");
+ *   equal(error.path, "no-such-plays.tsv");
+ *   equal((error.cause as { code: string }).code, "ENOENT");
+ *   ok(error instanceof Error);
+ *   return true;
+ * });
+ * ```
+ */
+export class DataFileError extends Error {
+  /** The file or archive concerned, as the reader was given it. */
+  readonly path: string;
+
+  /**
+   * An error about the file at `path`.
+   *
+   * @param message What was expected and what was found, naming `path`.
+   * @param path The file concerned, kept as the `path` property.
+   * @param options The underlying error, if any, kept as `cause`.
+   */
+  constructor(message: string, path: string, options?: { cause: unknown }) {
+    super(message, options);
+    this.name = "DataFileError";
+    this.path = path;
+  }
+}
+
+/**
+ * The error for a data file that cannot be opened or read: `Expected a data file at
+ * ${path} but ${reason}`, with `cause` when there is one.
+ *
+ * @param path The file.
+ * @param reason The end of the sentence, e.g. from `readReason`.
+ * @param cause The underlying error.
+ * @returns A {@link DataFileError}.
+ */
+export function unreadable(path: string, reason: string, cause?: unknown): DataFileError {
+  return new DataFileError(
+    `Expected a data file at ${path} but ${reason}`,
+    path,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/**
  * Called once per non-empty line with the line's bytes `bytes[start, end)` (a trailing
  * `\r` removed; valid only during the call) and its 1-based number. Returns `undefined`
  * when the line was taken, or why it is malformed.
@@ -141,8 +197,8 @@ const QUOTE = 34;
  * @param onLine Called per non-empty line; returns a reason when the line is malformed.
  * @returns How many malformed lines were skipped.
  * @throws MalformedLineError for the first malformed line unless `skipMalformed`; TypeError /
- *   RangeError for a bad option; the error of `open` for a file that cannot be read; whatever
- *   `onLine` throws.
+ *   RangeError for a bad option; DataFileError naming `path` for a file that is missing, a
+ *   directory, not readable or empty (0 bytes); whatever `onLine` throws.
  */
 export async function forEachLine(
   path: string,
@@ -152,7 +208,13 @@ export async function forEachLine(
   const chunkSize = positiveInteger("chunkSize", options.chunkSize ?? DEFAULT_CHUNK);
   const skipMalformed = optionalBoolean("skipMalformed", options.skipMalformed) ?? false;
   const showProgress = resolveProgress(options.progress);
-  const handle = await open(path, "r");
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(`Expected path to be a non-empty string but found ${describe(path)}`);
+  }
+  const { handle, size, isFile } = await openToRead(
+    path,
+    (reason, cause) => unreadable(path, reason, cause),
+  );
   let skipped = 0;
   let lineNo = 0;
   const take = (bytes: Uint8Array, start: number, end: number): void => {
@@ -171,7 +233,9 @@ export async function forEachLine(
     skipped++;
   };
   try {
-    const size = (await handle.stat()).size;
+    if (size === 0 && isFile) {
+      throw unreadable(path, "found an empty file");
+    }
     using bar = new ProgressBar({
       total: Math.ceil(size / MIB),
       label: `${options.label ?? path} (MiB)`,
@@ -188,7 +252,11 @@ export async function forEachLine(
         buffer = grown;
       }
       const want = Math.min(chunkSize, buffer.length - filled);
-      const { bytesRead: n } = await handle.read(buffer, filled, want, null);
+      const { bytesRead: n } = await handle.read(buffer, filled, want, null).catch(
+        (error: unknown) => {
+          throw unreadable(path, readReason(error), error);
+        },
+      );
       if (n === 0) break;
       bytesRead += n;
       const scanFrom = filled;

@@ -7,27 +7,29 @@
  * @module
  */
 import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
+import { openToRead } from "../io/files.ts";
 import { writeFileAtomically } from "./cache.ts";
+import { DataFileError } from "./records.ts";
 
 const BLOCK = 512;
 const utf8 = new TextDecoder();
 
 /**
- * Pulls exact byte counts out of a stream of chunks.
+ * Pulls exact byte counts out of a stream of chunks read from the file `path`; a stream
+ * that ends early is a DataFileError naming `path`.
  * @internal
  */
 export class ByteReader {
   readonly #chunks: AsyncIterator<Uint8Array>;
-  readonly #what: string;
+  readonly #path: string;
   #chunk: Uint8Array = new Uint8Array(0);
   #pos = 0;
 
-  constructor(chunks: AsyncIterable<Uint8Array>, what: string) {
+  constructor(chunks: AsyncIterable<Uint8Array>, path: string) {
     this.#chunks = chunks[Symbol.asyncIterator]();
-    this.#what = what;
+    this.#path = path;
   }
 
   async #fill(): Promise<boolean> {
@@ -57,8 +59,9 @@ export class ByteReader {
     while (left > 0) {
       if (!(await this.#fill())) {
         if (endOk && left === n) return;
-        throw new Error(
-          `${this.#what} is truncated: expected ${left} more bytes but found the end`,
+        throw new DataFileError(
+          `${this.#path} is truncated: expected ${left} more bytes but found the end`,
+          this.#path,
         );
       }
       const count = Math.min(left, this.#chunk.length - this.#pos);
@@ -76,7 +79,12 @@ export class ByteReader {
 
 /** Whether the file starts with the gzip magic bytes 1f 8b. */
 export async function isGzip(path: string): Promise<boolean> {
-  const handle = await open(path, "r");
+  const { handle } = await openToRead(path, (reason, cause) =>
+    new DataFileError(
+      `Expected an archive at ${path} but ${reason}`,
+      path,
+      cause === undefined ? undefined : { cause },
+    ));
   try {
     const magic = new Uint8Array(2);
     const { bytesRead } = await handle.read(magic, 0, 2, 0);
@@ -93,20 +101,32 @@ export async function isGzip(path: string): Promise<boolean> {
  * @param archive The archive path.
  * @param pick Given an entry's name, the path to write it to, or undefined to skip it.
  * @returns The paths written.
- * @throws Error for a header whose checksum is wrong (not a tar file) or a truncated archive.
+ * @throws DataFileError naming `archive` for a header whose checksum is wrong (not a tar
+ *   file), a truncated archive, a `.gz` / `.tgz` name without the gzip magic bytes, or
+ *   damaged gzip data (the decompressor's error as `cause`); what writing an entry throws.
  */
 export async function extractTar(
   archive: string,
   pick: (entryName: string) => string | undefined,
 ): Promise<string[]> {
+  const gzipped = await isGzip(archive);
+  if (!gzipped && /\.(gz|tgz)$/i.test(archive)) {
+    throw new DataFileError(
+      `Expected ${archive} to be gzip-compressed (by its name) but it does not start with the gzip magic bytes 1f 8b`,
+      archive,
+    );
+  }
   const source = createReadStream(archive);
   let stream: Readable = source;
-  if (await isGzip(archive)) {
+  if (gzipped) {
     const gunzip = createGunzip();
     source.on("error", (error) => gunzip.destroy(error));
     stream = source.pipe(gunzip);
   }
-  const reader = new ByteReader(stream as AsyncIterable<Uint8Array>, archive);
+  const reader = new ByteReader(
+    archiveChunks(stream, archive, gzipped ? "its gzip data" : "it"),
+    archive,
+  );
   const written: string[] = [];
   let longName: string | undefined;
   try {
@@ -143,13 +163,37 @@ export async function extractTar(
   return written;
 }
 
+/**
+ * The chunks of `stream`, an archive being read; what the stream throws (a decompressor's
+ * "unexpected end of file", a read error) becomes a DataFileError naming `archive`.
+ *
+ * @param stream The archive's bytes, decompressed or not.
+ * @param archive The archive's path.
+ * @param what What is read, for the message, e.g. "its gzip data".
+ */
+export async function* archiveChunks(
+  stream: AsyncIterable<Uint8Array>,
+  archive: string,
+  what: string,
+): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const chunk of stream) yield chunk;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new DataFileError(`${archive} is damaged: ${what} cannot be read (${reason})`, archive, {
+      cause: error,
+    });
+  }
+}
+
 function checkHeader(header: Uint8Array, archive: string): void {
   let sum = 0;
   for (let k = 0; k < BLOCK; k++) sum += k >= 148 && k < 156 ? 32 : header[k]!;
   const stored = parseOctal(header, 148, 8);
   if (stored !== sum) {
-    throw new Error(
+    throw new DataFileError(
       `Expected ${archive} to be a tar archive but a header checksum is ${stored}, not ${sum}`,
+      archive,
     );
   }
 }

@@ -35,7 +35,8 @@ export const TASTE_PROFILE_URL =
  * @param options `minCount`, `skipMalformed`, `progress`, `chunkSize`.
  * @returns `{ matrix, users, items, skipped }`.
  * @throws MalformedLineError naming `file:line` unless `skipMalformed`; TypeError /
- *   RangeError for a bad option; the error of `open` for a file that cannot be read.
+ *   RangeError for a bad option; DataFileError naming `path` for a file that is missing, a
+ *   directory, not readable or empty.
  * @example
  * ```ts
  * import { deepStrictEqual, equal } from "node:assert/strict";

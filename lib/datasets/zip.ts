@@ -8,10 +8,13 @@
  * @module
  */
 import { createReadStream } from "node:fs";
-import { open, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { crc32, createInflateRaw } from "node:zlib";
+import { type OpenedFile, openToRead } from "../io/files.ts";
 import { writeFileAtomically } from "./cache.ts";
+import { DataFileError } from "./records.ts";
+import { archiveChunks } from "./tar.ts";
 
 const END_OF_DIRECTORY = 0x06054b50;
 const DIRECTORY_ENTRY = 0x02014b50;
@@ -39,12 +42,12 @@ export interface ZipEntry {
  *
  * @param archive The archive path.
  * @returns The entries, in directory order.
- * @throws Error when the file is not a zip (no end-of-directory record), is zip64 or is damaged.
+ * @throws DataFileError naming `archive` when the file cannot be read, is not a zip (no
+ *   end-of-directory record) or is damaged; Error for a zip64 or encrypted archive.
  */
 export async function listZip(archive: string): Promise<ZipEntry[]> {
-  const handle = await open(archive, "r");
+  const { handle, size } = await openArchive(archive);
   try {
-    const size = (await handle.stat()).size;
     const tailLength = Math.min(size, 22 + 0xffff);
     const tail = new Uint8Array(tailLength);
     await handle.read(tail, 0, tailLength, size - tailLength);
@@ -57,8 +60,9 @@ export async function listZip(archive: string): Promise<ZipEntry[]> {
       }
     }
     if (end < 0) {
-      throw new Error(
+      throw new DataFileError(
         `Expected ${archive} to be a zip archive but found no end-of-directory record`,
+        archive,
       );
     }
     const count = view.getUint16(end + 10, true);
@@ -68,7 +72,10 @@ export async function listZip(archive: string): Promise<ZipEntry[]> {
       throw new Error(`${archive} is a zip64 archive, which this reader does not support`);
     }
     if (directoryOffset + directorySize > size) {
-      throw new Error(`${archive} is damaged: its directory runs past the end of the file`);
+      throw new DataFileError(
+        `${archive} is damaged: its directory runs past the end of the file`,
+        archive,
+      );
     }
     const directory = new Uint8Array(directorySize);
     await handle.read(directory, 0, directorySize, directoryOffset);
@@ -84,7 +91,10 @@ function parseDirectory(directory: Uint8Array, count: number, archive: string): 
   let p = 0;
   for (let k = 0; k < count; k++) {
     if (p + 46 > directory.length || view.getUint32(p, true) !== DIRECTORY_ENTRY) {
-      throw new Error(`${archive} is damaged: expected directory entry ${k} at offset ${p}`);
+      throw new DataFileError(
+        `${archive} is damaged: expected directory entry ${k} at offset ${p}`,
+        archive,
+      );
     }
     const flags = view.getUint16(p + 8, true);
     const nameLength = view.getUint16(p + 28, true);
@@ -119,8 +129,10 @@ function parseDirectory(directory: Uint8Array, count: number, archive: string): 
  * @param archive The archive path.
  * @param pick Given an entry's name, the path to write it to, or undefined to skip it.
  * @returns The paths written.
- * @throws Error for a file that is not a zip or is damaged (see {@link listZip}), a method
- *   other than stored/deflate, or a size or CRC-32 mismatch (the damaged file is removed).
+ * @throws DataFileError naming `archive` for a file that is not a zip or is damaged (see
+ *   {@link listZip}), deflate data that does not inflate, or a size or CRC-32 mismatch (the
+ *   damaged file is removed); Error for a method other than stored/deflate; what writing an
+ *   entry throws.
  */
 export async function extractZip(
   archive: string,
@@ -148,7 +160,7 @@ export async function extractZip(
         stream = source.pipe(inflate);
       }
       try {
-        for await (const chunk of stream as AsyncIterable<Uint8Array>) {
+        for await (const chunk of archiveChunks(stream, archive, `entry ${entry.name}`)) {
           crc = crc32(chunk, crc);
           yield chunk;
         }
@@ -159,11 +171,12 @@ export async function extractZip(
     };
     const size = await writeFileAtomically(dest, checked());
     if (size !== entry.size || (crc >>> 0) !== entry.crc) {
-      await rm(dest);
-      throw new Error(
-        `${archive}: entry ${entry.name} is damaged: expected ${entry.size} bytes with CRC-32 ${entry.crc} but found ${size} with ${
+      await rm(dest, { force: true });
+      throw new DataFileError(
+        `${archive} is damaged: expected entry ${entry.name} to have ${entry.size} bytes with CRC-32 ${entry.crc} but found ${size} with ${
           crc >>> 0
         }`,
+        archive,
       );
     }
     written.push(dest);
@@ -171,15 +184,25 @@ export async function extractZip(
   return written;
 }
 
+function openArchive(archive: string): Promise<OpenedFile> {
+  return openToRead(archive, (reason, cause) =>
+    new DataFileError(
+      `Expected a zip archive at ${archive} but ${reason}`,
+      archive,
+      cause === undefined ? undefined : { cause },
+    ));
+}
+
 async function dataOffset(archive: string, entry: ZipEntry): Promise<number> {
-  const handle = await open(archive, "r");
+  const { handle } = await openArchive(archive);
   try {
     const local = new Uint8Array(30);
-    await handle.read(local, 0, 30, entry.offset);
+    const { bytesRead } = await handle.read(local, 0, 30, entry.offset);
     const view = new DataView(local.buffer);
-    if (view.getUint32(0, true) !== LOCAL_HEADER) {
-      throw new Error(
+    if (bytesRead < 30 || view.getUint32(0, true) !== LOCAL_HEADER) {
+      throw new DataFileError(
         `${archive} is damaged: expected the local header of ${entry.name} at offset ${entry.offset}`,
+        archive,
       );
     }
     return entry.offset + 30 + view.getUint16(26, true) + view.getUint16(28, true);

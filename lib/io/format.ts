@@ -28,11 +28,9 @@
  *
  * @module
  */
-import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
-import process from "node:process";
 import { describe } from "../validate.ts";
+import { openToRead, readReason, temporaryPath, writeAll, writeReason } from "./files.ts";
 
 /** The 8 bytes every tacit file starts with. */
 export const TACIT_MAGIC: Uint8Array = Uint8Array.of(
@@ -288,13 +286,15 @@ function checkContents(path: string, contents: TacitContents) {
 
 /**
  * Saves named arrays and parameters as one tacit file. The bytes go to a temporary
- * file in the same directory, which is then renamed over `path`, so a failed save
- * never damages an existing file.
+ * file in the same directory (`.tacit-<12 hex digits>.tmp`, short whatever the length of
+ * `path`'s name), which is synced and then renamed over `path`, so a failed save never
+ * damages an existing file and leaves no temporary behind.
  *
  * @param path Where to save.
  * @param contents `kind`, optional `version`, `params` and named `arrays` with shapes.
  * @returns A promise that settles when the file is in place.
- * @throws TypeError / RangeError for malformed contents; TacitFileError when writing fails.
+ * @throws TypeError / RangeError for malformed contents; TacitFileError naming `path` and
+ *   the reason (no directory, no permission, disk full, ...) when writing fails.
  * @example
  * ```ts
  * import { deepStrictEqual, equal } from "node:assert/strict";
@@ -349,17 +349,14 @@ export async function writeTacitFile(path: string, contents: TacitContents): Pro
   const digitsAt = PREFIX_BYTES + header.length - 2 - PLACEHOLDER.length;
   head.set(new TextEncoder().encode(hex8(crc)), digitsAt);
 
-  const temporary = join(
-    dirname(path),
-    `.${basename(path)}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`,
-  );
+  const temporary = temporaryPath(path, ".tmp");
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   try {
     handle = await open(temporary, "wx");
-    await handle.write(head);
+    await writeAll(handle, head);
     for (const [k, s] of specs.entries()) {
-      await handle.write(bytesOf(s.array));
-      if (pads[k]! > 0) await handle.write(padding.subarray(0, pads[k]!));
+      await writeAll(handle, bytesOf(s.array));
+      if (pads[k]! > 0) await writeAll(handle, padding.subarray(0, pads[k]!));
     }
     await handle.sync();
     await handle.close();
@@ -368,8 +365,7 @@ export async function writeTacitFile(path: string, contents: TacitContents): Pro
   } catch (error) {
     await handle?.close().catch(() => {});
     await unlink(temporary).catch(() => {});
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new TacitFileError(`Could not save tacit file ${path}: ${reason}`, path, {
+    throw new TacitFileError(`Could not save tacit file ${path}: ${writeReason(error)}`, path, {
       cause: error,
     });
   }
@@ -378,20 +374,14 @@ export async function writeTacitFile(path: string, contents: TacitContents): Pro
 // ---------------------------------------------------------------- read
 
 async function readWhole(path: string): Promise<Uint8Array<ArrayBuffer>> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  const fail = (reason: string, cause?: unknown) =>
+    new TacitFileError(
+      `Expected a tacit file at ${path} but ${reason}`,
+      path,
+      cause === undefined ? undefined : { cause },
+    );
+  const { handle, size } = await openToRead(path, fail);
   try {
-    handle = await open(path, "r");
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    const found = code === "ENOENT"
-      ? "found no file"
-      : `could not open it (${code ?? String(error)})`;
-    throw new TacitFileError(`Expected a tacit file at ${path} but ${found}`, path, {
-      cause: error,
-    });
-  }
-  try {
-    const { size } = await handle.stat();
     const bytes = new Uint8Array(size);
     let filled = 0;
     while (filled < size) {
@@ -405,6 +395,8 @@ async function readWhole(path: string): Promise<Uint8Array<ArrayBuffer>> {
       filled += bytesRead;
     }
     return filled === size ? bytes : bytes.subarray(0, filled);
+  } catch (error) {
+    throw fail(readReason(error), error);
   } finally {
     await handle.close();
   }
@@ -497,8 +489,9 @@ function parseHeader(path: string, bytes: Uint8Array, headerLength: number) {
  * @param path The file to load.
  * @param options `kind`: refuse a file of any other kind.
  * @returns The kind, its schema version, the parameters and the named arrays with shapes.
- * @throws TacitFileError naming `path` for a missing, foreign, newer, truncated, malformed or
- *   corrupted file, or one of another kind.
+ * @throws TacitFileError naming `path` (the filesystem's error as `cause`) for a missing,
+ *   unreadable, empty, foreign, newer, truncated, malformed or corrupted file, a directory,
+ *   or a file of another kind.
  * @example
  * ```ts
  * import { rejects } from "node:assert/strict";
@@ -532,6 +525,9 @@ export async function readTacitFile(
   requireLittleEndian(path);
   const bytes = await readWhole(path);
   const size = bytes.length;
+  if (size === 0) {
+    throw new TacitFileError(`Expected a tacit file at ${path} but found an empty file`, path);
+  }
   const magicSeen = bytes.subarray(0, TACIT_MAGIC.length);
   if (magicSeen.some((b, k) => b !== TACIT_MAGIC[k])) {
     throw new TacitFileError(
