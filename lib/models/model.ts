@@ -311,5 +311,14 @@ export function checkColumns(
  */
 export function fitInput(name: string, matrix: unknown): CsrMatrix {
   checkCsrMatrix(name, matrix);
-  return matrix.copy();
+  try {
+    return matrix.copy();
+  } catch (error) {
+    // The copy re-validates every entry: only an in-place change gets here.
+    if (!(error instanceof RangeError || error instanceof TypeError)) throw error;
+    const Kind = error instanceof RangeError ? RangeError : TypeError;
+    throw new Kind(
+      `${name} no longer forms a valid CSR matrix (its arrays changed in place after it was built): ${error.message}`,
+    );
+  }
 }
