@@ -50,10 +50,17 @@ self.onmessage = async (event) => {
 };
 `;
 
-interface BunWorker extends Worker {
+/** What this adapter uses of Bun's `Worker` (declared here: the npm build has no DOM types). */
+interface BunWorker {
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onerror: ((event: { message: string }) => void) | null;
+  postMessage(message: unknown): void;
+  terminate(): void;
   ref?(): void;
   unref?(): void;
 }
+
+const WorkerClass = (globalThis as { Worker?: new (url: string) => BunWorker }).Worker;
 
 /** One worker thread that runs the library's exports for `callExportAsync`. */
 class CallWorker {
@@ -68,9 +75,10 @@ class CallWorker {
     this.#url = URL.createObjectURL(
       new Blob([WORKER_SOURCE], { type: "application/javascript" }),
     );
-    this.#worker = new Worker(this.#url) as BunWorker;
-    this.#worker.onmessage = (event: MessageEvent) => this.#settle(event.data);
-    this.#worker.onerror = (event: ErrorEvent) => {
+    this.#worker = new WorkerClass!(this.#url);
+    this.#worker.onmessage = (event) =>
+      this.#settle(event.data as { id: number; status?: number; error?: string });
+    this.#worker.onerror = (event) => {
       this.#fail(new Error(`tacit: the native call worker failed: ${event.message}`));
     };
     this.#worker.postMessage({ kind: "open", path, names: exportNames });
@@ -132,7 +140,7 @@ export const adapter: Adapter = {
     const callWorker = (): CallWorker | null => {
       if (worker === undefined) {
         try {
-          worker = typeof Worker === "function" ? new CallWorker(path, exportNames) : null;
+          worker = WorkerClass === undefined ? null : new CallWorker(path, exportNames);
         } catch {
           worker = null;
         }
