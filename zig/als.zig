@@ -57,6 +57,12 @@ const tasks_per_thread = 16;
 /// that index the rows of y; column indices must be in range, their order is
 /// free. Conjugate gradient starts from the `x` passed in; Cholesky ignores
 /// it. Rows with no stored value get x_u = 0.
+///
+/// Cancellation: every task polls the caller's flag as it works
+/// (status.Poll, inside a row's nonzeros and CG steps too, since one row of
+/// a power-law matrix can hold most of the work), so a cancelled call
+/// returns error.Cancelled within about a millisecond of work per thread,
+/// leaving `x` partly updated.
 pub fn solve(
     allocator: std.mem.Allocator,
     pool: *ThreadPool,
@@ -83,6 +89,7 @@ pub fn solve(
     defer allocator.free(scratch);
 
     var context: SolveContext = .{
+        .cancellation = status.cancellation(),
         .ratings = ratings,
         .x = x,
         .y = y,
@@ -100,12 +107,15 @@ pub fn solve(
         },
     };
     pool.run(context.n_tasks, &context, SolveContext.runTask);
+    try context.cancellation.check();
     try context.reportFailure();
 }
 
 const no_row = std.math.maxInt(usize);
 
 const SolveContext = struct {
+    /// The caller's flag, polled by every task.
+    cancellation: status.Cancellation,
     ratings: Csr,
     x: []f32,
     y: []const f32,
@@ -125,7 +135,9 @@ const SolveContext = struct {
     fn runTask(context: *SolveContext, task_index: usize, worker_index: usize) void {
         const rows = partition.taskRows(context.ratings.indptr, context.row_cost, context.n_tasks, task_index);
         const scratch = context.scratch[worker_index * context.scratch_len ..][0..context.scratch_len];
+        var poll: status.Poll = .init(context.cancellation);
         for (rows.start..rows.end) |row| {
+            if (poll.stop(context.f)) return;
             const x_row = context.x[row * context.f ..][0..context.f];
             const range = context.ratings.rowRange(row);
             if (range.start == range.end) {
@@ -133,11 +145,13 @@ const SolveContext = struct {
                 continue;
             }
             switch (context.options.solver) {
-                .conjugate_gradient => if (!context.solveRowConjugateGradient(row, x_row, scratch)) {
+                .conjugate_gradient => if (!context.solveRowConjugateGradient(row, x_row, scratch, &poll)) {
                     _ = context.row_not_finite.fetchMin(row, .monotonic);
                 },
-                .cholesky => context.solveRowCholesky(row, x_row, scratch),
+                .cholesky => context.solveRowCholesky(row, x_row, scratch, &poll),
             }
+            // A stopped row is unfinished: not a failure to report.
+            if (poll.stopped) return;
             if (!simd.allFinite(x_row)) _ = context.row_not_finite.fetchMin(row, .monotonic);
         }
     }
@@ -146,7 +160,8 @@ const SolveContext = struct {
     /// and b = Yᵀ C_u p(u), never forming A: A·v costs f² + 2f per nonzero.
     /// Returns false when the iteration met a non-finite residual or curvature
     /// (an overflowing confidence), which the caller reports instead of keeping x.
-    fn solveRowConjugateGradient(context: *const SolveContext, row: usize, x: []f32, scratch: []f32) bool {
+    /// Stops early, leaving x unfinished, once `poll` stops.
+    fn solveRowConjugateGradient(context: *const SolveContext, row: usize, x: []f32, scratch: []f32, poll: *status.Poll) bool {
         const f = context.f;
         const r = scratch[0..f];
         const p = scratch[f..][0..f];
@@ -154,14 +169,17 @@ const SolveContext = struct {
         // r = b − A x.
         simd.symv(context.gram, x, r);
         simd.scale(-1, r);
-        context.addNonzeroTerms(row, x, r, .residual);
+        context.addNonzeroTerms(row, x, r, .residual, poll);
+        if (poll.stopped) return true;
         @memcpy(p, r);
         var residual_squared_old = simd.dot(r, r);
         if (!std.math.isFinite(residual_squared_old)) return false;
         for (0..context.options.cg_steps) |_| {
             if (residual_squared_old < residual_squared_min) break;
+            if (poll.stop(f * f)) break;
             simd.symv(context.gram, p, a_p);
-            context.addNonzeroTerms(row, p, a_p, .product);
+            context.addNonzeroTerms(row, p, a_p, .product, poll);
+            if (poll.stopped) break;
             const curvature = simd.dot(p, a_p);
             if (!std.math.isFinite(curvature)) return false;
             if (!(curvature > 0)) break;
@@ -198,13 +216,15 @@ const SolveContext = struct {
         return ys;
     }
 
-    /// Adds the row's nonzero terms into `out`, four nonzeros per pass over `out`.
-    fn addNonzeroTerms(context: *const SolveContext, row: usize, v: []const f32, out: []f32, comptime term: Term) void {
+    /// Adds the row's nonzero terms into `out`, four nonzeros per pass over
+    /// `out`; stops early (a partial sum) once `poll` stops.
+    fn addNonzeroTerms(context: *const SolveContext, row: usize, v: []const f32, out: []f32, comptime term: Term, poll: *status.Poll) void {
         const indices = context.ratings.rowIndices(row);
         const data = context.ratings.rowValues(row);
         var position: usize = 0;
         while (position < indices.len) {
             const batch_len = @min(4, indices.len - position);
+            if (poll.stop(2 * context.f * batch_len)) return;
             const ys = context.gatherRows(indices, position, batch_len);
             var weights: [4]f32 = @splat(0);
             for (0..batch_len) |j| {
@@ -222,8 +242,9 @@ const SolveContext = struct {
     }
 
     /// Builds A = YᵀY + λI + Σ_nz (c − 1) y_i y_iᵀ and b = Σ_nz c·p y_i, then
-    /// solves A x = b by Cholesky factorization.
-    fn solveRowCholesky(context: *SolveContext, row: usize, x: []f32, scratch: []f32) void {
+    /// solves A x = b by Cholesky factorization. Returns early, leaving x
+    /// unfinished, once `poll` stops.
+    fn solveRowCholesky(context: *SolveContext, row: usize, x: []f32, scratch: []f32, poll: *status.Poll) void {
         const f = context.f;
         const a = scratch[0 .. f * f];
         @memcpy(a, context.gram);
@@ -233,6 +254,7 @@ const SolveContext = struct {
         var position: usize = 0;
         while (position < indices.len) {
             const batch_len = @min(4, indices.len - position);
+            if (poll.stop(f * f * batch_len / 2)) return;
             const ys = context.gatherRows(indices, position, batch_len);
             var weights: [4]f32 = @splat(0);
             var targets: [4]f32 = @splat(0);
@@ -246,6 +268,7 @@ const SolveContext = struct {
             simd.axpy4(targets, ys, x);
             position += batch_len;
         }
+        if (poll.stop(f * f * f / 6)) return;
         linalg.choleskyFactor(a, f) catch {
             _ = context.row_not_positive_definite.fetchMin(row, .monotonic);
             @memset(x, 0);
@@ -295,7 +318,8 @@ const loss_task_count_max = 256;
 
 /// The ALS objective (Hu et al. 2008, eq. 3) over every (row, column) pair,
 /// in O(nnz·f + n_rows·f²): Σ_{u,i} s_ui² = Σ_u x_uᵀ(YᵀY)x_u over all pairs, then
-/// each nonzero replaces its s² by c(p − s)².
+/// each nonzero replaces its s² by c(p − s)². Polls the caller's flag as
+/// `solve` does and fails with error.Cancelled when it was raised.
 pub fn loss(
     allocator: std.mem.Allocator,
     pool: *ThreadPool,
@@ -327,8 +351,10 @@ pub fn loss(
         .weighting = weighting,
         .sums = sums,
         .scratch = scratch,
+        .cancellation = status.cancellation(),
     };
     pool.run(n_tasks, &context, LossContext.runTask);
+    try context.cancellation.check();
 
     var total: LossSums = .{};
     for (sums) |task_sums| total.add(task_sums);
@@ -365,6 +391,7 @@ const LossContext = struct {
     weighting: Weighting,
     sums: []LossSums,
     scratch: []f32,
+    cancellation: status.Cancellation,
 
     fn runTask(context: *LossContext, task_index: usize, worker_index: usize) void {
         const f = context.f;
@@ -372,7 +399,9 @@ const LossContext = struct {
         const rows = partition.taskRows(context.ratings.indptr, f, context.sums.len, task_index);
         var sums: LossSums = .{};
         const data = context.ratings.values();
+        var poll: status.Poll = .init(context.cancellation);
         for (rows.start..rows.end) |row| {
+            if (poll.stop(f * f)) return;
             const x_row = context.x[row * f ..][0..f];
             simd.symv(context.gram, x_row, gram_x);
             sums.weighted_error += simd.dot(x_row, gram_x);
@@ -380,6 +409,7 @@ const LossContext = struct {
             const range = context.ratings.rowRange(row);
             for (range.start..range.end) |nz| {
                 if ((nz - range.start) % 4 == 0) {
+                    if (poll.stop(4 * f)) return;
                     prefetchRows(context.y, f, context.ratings.indices[range.start..range.end], nz - range.start + 4);
                 }
                 const column: usize = @intCast(context.ratings.indices[nz]);
@@ -521,4 +551,48 @@ test "loss equals a brute-force sum over every pair" {
     objective += weighting.regularization * norms;
     try testing.expectApproxEqRel(objective, got.objective, 1e-5);
     try testing.expectApproxEqRel(confidence_total, got.confidence_total, 1e-6);
+}
+
+test "a cancelled solve or loss does no row and fails with error.Cancelled" {
+    const allocator = testing.allocator;
+    var problem: TestProblem = try .init(allocator, 40, 30, 6, 0.3, 4);
+    defer problem.deinit(allocator);
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const weighting: Weighting = .{ .regularization = 0.1, .alpha = 2 };
+    const before = try allocator.dupe(f32, problem.x);
+    defer allocator.free(before);
+    var call: helpers.CallForTest = undefined;
+    call.begin(true);
+    defer call.end();
+    for ([_]Solver{ .conjugate_gradient, .cholesky }) |solver| {
+        try testing.expectError(error.Cancelled, solve(allocator, &pool, problem.ratings.view(), problem.x, problem.y, problem.f, .{ .solver = solver, .cg_steps = 3, .weighting = weighting }));
+        try testing.expectEqualSlices(f32, before, problem.x);
+    }
+    try testing.expectError(error.Cancelled, loss(allocator, &pool, problem.ratings.view(), problem.x, problem.y, problem.f, weighting));
+    try testing.expectEqualStrings("The call was cancelled by its caller (an AbortSignal fired)", call.message());
+}
+
+test "a Cholesky solve stops inside a long row when the flag rises during the call" {
+    const allocator = testing.allocator;
+    // One row of 40000 nonzeros at f = 512: ~5G multiply-adds, far longer
+    // than the 20 ms after which the flag rises.
+    const f = 512;
+    const n_other = 40_000;
+    var problem: TestProblem = try .init(allocator, 2, n_other, f, 1, 6);
+    defer problem.deinit(allocator);
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    var call: helpers.CallForTest = undefined;
+    call.begin(false);
+    defer call.end();
+    const raiser = try call.raiseLater(20);
+    const started = helpers.monotonicMs();
+    const result = solve(allocator, &pool, problem.ratings.view(), problem.x, problem.y, f, .{ .solver = .cholesky, .cg_steps = 0, .weighting = .{ .regularization = 0.1, .alpha = 2 } });
+    const elapsed_ms = helpers.monotonicMs() - started;
+    raiser.join();
+    try testing.expectError(error.Cancelled, result);
+    try testing.expect(elapsed_ms < 1000);
 }

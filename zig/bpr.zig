@@ -42,6 +42,7 @@ const assert = std.debug.assert;
 const simd = @import("simd.zig");
 const csr = @import("csr.zig");
 const ThreadPool = @import("ThreadPool.zig");
+const status = @import("status.zig");
 const random = @import("sgd/random.zig");
 const negatives = @import("sgd/negatives.zig");
 const losses = @import("sgd/losses.zig");
@@ -189,6 +190,7 @@ pub fn epoch(pool: *ThreadPool, likes: Csr, row_of: []const i32, user_factors: [
         .f = f,
         .options = options,
         .n_chunks = hogwild.chunkCount(options.n_samples, chunk_samples_min),
+        .cancellation = status.cancellation(),
     };
     hogwild.run(pool, context.n_chunks, options.seed, options.deterministic, &context, EpochContext.runChunk);
     var total: Counts = .{};
@@ -204,14 +206,16 @@ const EpochContext = struct {
     f: usize,
     options: Options,
     n_chunks: usize,
-    /// Zero for a chunk a cancelled call skipped.
+    /// The caller's flag: a chunk stops between batches of samples when it is raised.
+    cancellation: status.Cancellation,
+    /// Zero for a chunk a cancelled call skipped; partial for one it stopped.
     counts: [hogwild.chunk_count_max]Counts = @splat(.{}),
 
     fn runChunk(context: *EpochContext, chunk_index: usize, worker_index: usize, prng: *Prng) void {
         _ = worker_index;
         const range = hogwild.chunkRange(context.options.n_samples, context.n_chunks, chunk_index);
         var stages: ChunkStages = .{ .context = context };
-        pipeline.run(&stages, prng, range.end - range.start);
+        pipeline.run(&stages, prng, range.end - range.start, context.cancellation);
         context.counts[chunk_index] = stages.counts;
     }
 };

@@ -36,8 +36,10 @@ const plusOne = abi.plusOne;
 const fixed = abi.fixed;
 const lastOf = abi.lastOf;
 
-/// Conjugate-gradient steps per row: 1..cg_steps_max.
-pub const cg_steps_max = 10_000;
+/// Conjugate-gradient steps per row: 1..cg_steps_max. CG reaches the exact
+/// solution of a row's f×f system in at most f steps, and f <= factors_max,
+/// so more steps never help (the models refuse more as `cgSteps`).
+pub const cg_steps_max = checks.factors_max;
 
 const allocator = std.heap.c_allocator;
 

@@ -125,7 +125,8 @@ fn hybridStep(pool: *ThreadPool, a: View(hybrid_step_declaration)) Error!void {
     };
     var next: usize = 0;
     const example: hybrid.Example = .{ .user = @intCast(user), .item = @intCast(a.item), .value = a.data[range.start + nz], .weight = a.weight };
-    const stepped = model.step(example, scratch, hybrid.Scripted{ .draws = a.draws, .next = &next });
+    var poll: status.Poll = .never;
+    const stepped = model.step(example, scratch, hybrid.Scripted{ .draws = a.draws, .next = &next }, &poll);
     model.regularize();
     a.out_counts[0] = @intFromBool(stepped);
     a.out_counts[1] = @intCast(next);

@@ -98,7 +98,8 @@ fn minibatchStep(pool: *ThreadPool, a: View(minibatch_step_declaration)) Error!v
     var scratch = minibatch.Scratch.init(allocator, &model) catch return status.fail(.out_of_memory, "Out of memory for the batch's gradient scratch", .{});
     defer scratch.deinit(allocator);
     var draws: minibatch.ScriptedDraws = .{ .items = a.draws };
-    a.out_loss[0] = minibatch.batchGradient(&model, &scratch, pairsOf(a.pairs), &draws);
+    var poll: status.Poll = .never;
+    a.out_loss[0] = minibatch.batchGradient(&model, &scratch, pairsOf(a.pairs), &draws, &poll);
     scatter(scratch.user_rows[0..scratch.n_user_rows], scratch.user_gradients, a.columns, a.out_user_gradients);
     scatter(scratch.item_rows[0..scratch.n_item_rows], scratch.item_gradients, a.columns, a.out_item_gradients);
     switch (model.options.optimizer) {

@@ -22,6 +22,11 @@
 //! rows they gather), not by count, so a popular item is not a straggler
 //! hidden among cheap ones. Memory is O(threads · columns) for the
 //! accumulators plus the caller's [rows, k] output; the product is never dense.
+//!
+//! Cancellation: every task polls the caller's flag (status.Poll) once per
+//! gathered row of the second matrix, so even the row of a popular item (a
+//! large share of the whole product) stops within about a millisecond; a
+//! cancelled call fails with error.Cancelled and its outputs are unspecified.
 
 const std = @import("std");
 const assert = std.debug.assert;
@@ -29,6 +34,7 @@ const simd = @import("simd.zig");
 const csr = @import("csr.zig");
 const partition = @import("partition.zig");
 const ThreadPool = @import("ThreadPool.zig");
+const status = @import("status.zig");
 
 const lanes = simd.lanes;
 const V = simd.V;
@@ -87,7 +93,7 @@ pub const RecommendProblem = struct {
 /// The neighbours of item i are the items that share at least one user with
 /// it, i itself included (as in `implicit`, the diagonal S[i, i] is kept),
 /// ranked by S[i, j] descending and then j ascending; the first k are kept.
-pub fn fit(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const FitProblem) error{OutOfMemory}!void {
+pub fn fit(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const FitProblem) status.Error!void {
     const n_items = problem.itemCount();
     assert(problem.k >= 1);
     assert(problem.user_items.indices.len == problem.item_users.indices.len);
@@ -109,15 +115,17 @@ pub fn fit(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const FitP
         .prefix_cost = prefix_cost,
         .scratch = &scratch,
         .n_tasks = partition.taskCount(n_rows, pool.threadCount(), tasks_per_thread),
+        .cancellation = status.cancellation(),
     };
     pool.run(context.n_tasks, &context, FitContext.runTask);
+    try context.cancellation.check();
 }
 
 /// Ranks items for every query row: score[j] = Σ_{i ∈ row} x_i · S[i, j]. Every
 /// item that is not left out is ranked, by score descending then id ascending;
 /// an item no liked item reaches scores exactly 0 (after the positive scores,
 /// before any negative one). Inputs must be validated.
-pub fn recommend(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const RecommendProblem) error{OutOfMemory}!void {
+pub fn recommend(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const RecommendProblem) status.Error!void {
     const n_queries = problem.queries.rowCount();
     const n_items = problem.itemCount();
     assert(problem.k >= 1);
@@ -138,8 +146,10 @@ pub fn recommend(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *cons
         .prefix_cost = prefix_cost,
         .scratch = &scratch,
         .n_tasks = partition.taskCount(n_queries, pool.threadCount(), tasks_per_thread),
+        .cancellation = status.cancellation(),
     };
     pool.run(context.n_tasks, &context, RecommendContext.runTask);
+    try context.cancellation.check();
 }
 
 // ---------------------------------------------------------------------------
@@ -253,13 +263,16 @@ const Accumulator = struct {
     }
 
     /// Adds row `row` of the product A·B: Σ_{p ∈ row of A} A[p] · (row
-    /// A.indices[p] of B). Both matrices have values.
-    inline fn addProductRow(acc: *Accumulator, a: Csr, row: usize, b: Csr) void {
+    /// A.indices[p] of B). Both matrices have values. Stops between rows of
+    /// B once `poll` stops (the sums are then partial, the touched list
+    /// consistent, so `clear` still restores the accumulator).
+    inline fn addProductRow(acc: *Accumulator, a: Csr, row: usize, b: Csr, poll: *status.Poll) void {
         const a_data = a.values();
         const b_data = b.values();
         const range = a.rowRange(row);
         for (range.start..range.end) |p| {
             const b_row = b.rowRange(@intCast(a.indices[p]));
+            if (poll.stop(1 + b_row.end - b_row.start)) return;
             acc.addScaledRow(a_data[p], b.indices[b_row.start..b_row.end], b_data[b_row.start..b_row.end]);
         }
     }
@@ -339,18 +352,24 @@ const FitContext = struct {
     prefix_cost: []const u64,
     scratch: *Scratch,
     n_tasks: usize,
+    cancellation: status.Cancellation,
 
     fn runTask(context: *FitContext, task_index: usize, worker_index: usize) void {
         const rows = partition.taskRowsByCost(context.prefix_cost, context.n_tasks, task_index);
         const acc = context.scratch.worker(worker_index);
-        for (rows.start..rows.end) |r| fitRow(context.problem, acc, context.problem.item_start + r);
+        var poll: status.Poll = .init(context.cancellation);
+        for (rows.start..rows.end) |r| {
+            fitRow(context.problem, acc, context.problem.item_start + r, &poll);
+            if (poll.stopped) return;
+        }
     }
 };
 
-fn fitRow(problem: *const FitProblem, acc: *Accumulator, item: usize) void {
+fn fitRow(problem: *const FitProblem, acc: *Accumulator, item: usize, poll: *status.Poll) void {
     acc.begin();
     // Row `item` of S = Wᵀ W.
-    acc.addProductRow(problem.item_users, item, problem.user_items);
+    acc.addProductRow(problem.item_users, item, problem.user_items, poll);
+    if (poll.stopped) return acc.clear();
     const k = problem.k;
     const heap: Heap = .init(problem.out_ids[item * k ..][0..k], problem.out_scores[item * k ..][0..k]);
     var len: usize = 0;
@@ -370,18 +389,24 @@ const RecommendContext = struct {
     prefix_cost: []const u64,
     scratch: *Scratch,
     n_tasks: usize,
+    cancellation: status.Cancellation,
 
     fn runTask(context: *RecommendContext, task_index: usize, worker_index: usize) void {
         const rows = partition.taskRowsByCost(context.prefix_cost, context.n_tasks, task_index);
         const acc = context.scratch.worker(worker_index);
-        for (rows.start..rows.end) |query| recommendRow(context.problem, acc, query);
+        var poll: status.Poll = .init(context.cancellation);
+        for (rows.start..rows.end) |query| {
+            recommendRow(context.problem, acc, query, &poll);
+            if (poll.stopped) return;
+        }
     }
 };
 
-fn recommendRow(problem: *const RecommendProblem, acc: *Accumulator, query: usize) void {
+fn recommendRow(problem: *const RecommendProblem, acc: *Accumulator, query: usize, poll: *status.Poll) void {
     acc.begin();
     // score = x_u S.
-    acc.addProductRow(problem.queries, query, problem.similarity);
+    acc.addProductRow(problem.queries, query, problem.similarity, poll);
+    if (poll.stopped) return acc.clear();
     for (problem.filter.excluded(query)) |j| acc.excluded[@intCast(j)] = acc.stamp;
 
     const k = problem.k;
@@ -562,4 +587,34 @@ test "recommend equals brute force with liked items, a mask and candidates left 
             }
         };
     }
+}
+
+test "a cancelled fit computes no row and fails with error.Cancelled" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(2);
+    var w = try helpers.randomCsr(allocator, prng.random(), .{ .n_rows = 30, .n_cols = 20, .density = 0.2, .values = small_integers });
+    defer w.deinit(allocator);
+    var wt = try helpers.transpose(allocator, w.view(), 20);
+    defer wt.deinit(allocator);
+    var output: helpers.Ranking = try .init(allocator, 20, 3);
+    defer output.deinit(allocator);
+    var out_counts: [20]i32 = @splat(-7);
+    const problem: FitProblem = .{
+        .user_items = w.view(),
+        .item_users = wt.view(),
+        .k = 3,
+        .item_start = 0,
+        .item_end = 20,
+        .out_ids = output.ids,
+        .out_scores = output.scores,
+        .out_counts = &out_counts,
+    };
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    var call: helpers.CallForTest = undefined;
+    call.begin(true);
+    defer call.end();
+    try testing.expectError(error.Cancelled, fit(allocator, &pool, &problem));
+    for (out_counts) |c| try testing.expectEqual(-7, c);
 }

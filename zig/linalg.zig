@@ -6,6 +6,7 @@ const assert = std.debug.assert;
 const simd = @import("simd.zig");
 const ThreadPool = @import("ThreadPool.zig");
 const partition = @import("partition.zig");
+const status = @import("status.zig");
 
 /// Factors the symmetric positive definite n×n row-major `a` in place as
 /// A = UᵀU (Golub & Van Loan, "Matrix Computations", 4th ed., Alg. 4.2.2,
@@ -58,7 +59,9 @@ const gram_block_rows = 256;
 /// out = FᵀF + ridge·I (full symmetric f×f, row-major) for the row-major
 /// `factors` [n_rows, f], in parallel: each of a fixed number of row chunks
 /// sums its rows' outer products (in f32 blocks flushed into f64), and the
-/// chunks are added in order, so the result is deterministic.
+/// chunks are added in order, so the result is deterministic. When the
+/// caller of the export asks it to stop, the chunks stop between blocks of
+/// rows and the call fails with error.Cancelled (`out` is then unspecified).
 pub fn gram(
     allocator: std.mem.Allocator,
     pool: *ThreadPool,
@@ -66,7 +69,7 @@ pub fn gram(
     f: usize,
     ridge: f32,
     out: []f32,
-) error{OutOfMemory}!void {
+) status.Error!void {
     assert(f >= 1);
     assert(factors.len % f == 0);
     assert(out.len == f * f);
@@ -86,8 +89,10 @@ pub fn gram(
         .n_chunks = n_chunks,
         .partials = partials,
         .blocks = blocks,
+        .cancellation = status.cancellation(),
     };
     pool.run(n_chunks, &context, GramContext.runChunk);
+    try context.cancellation.check();
     reduceGram(partials, n_chunks, f, ridge, out);
 }
 
@@ -98,9 +103,11 @@ const GramContext = struct {
     n_chunks: usize,
     partials: []f64,
     blocks: []f32,
+    cancellation: status.Cancellation,
 
     fn runChunk(context: *GramContext, chunk_index: usize, worker_index: usize) void {
         const f = context.f;
+        var poll: status.Poll = .init(context.cancellation);
         const rows = partition.evenRows(context.n_rows, context.n_chunks, chunk_index);
         const partial = context.partials[chunk_index * f * f ..][0 .. f * f];
         const block = context.blocks[worker_index * f * f ..][0 .. f * f];
@@ -108,6 +115,7 @@ const GramContext = struct {
         var row = rows.start;
         while (row < rows.end) {
             const block_end = @min(rows.end, row + gram_block_rows);
+            if (poll.stop((block_end - row) * f * f / 2)) return;
             @memset(block, 0);
             addOuterProducts(block, context.factors, f, row, block_end);
             for (partial, block) |*sum, value| sum.* += value;

@@ -265,18 +265,21 @@ pub const ScriptedDraws = struct {
 /// Accumulates the gradient of the batch's mean loss into `scratch` (which
 /// must be clear) and returns that mean loss. Every pair scores against the
 /// parameters as they were when the batch began (under Hogwild, another
-/// thread's batch may land meanwhile).
-pub fn batchGradient(model: *const Model, scratch: *Scratch, pairs: []const Pair, draws: anytype) f64 {
+/// thread's batch may land meanwhile). Once `poll` stops the gradient is left
+/// partial (the caller then takes no step).
+pub fn batchGradient(model: *const Model, scratch: *Scratch, pairs: []const Pair, draws: anytype, poll: *status.Poll) f64 {
     assert(pairs.len >= 1 and pairs.len <= model.options.batch_size);
     const columns = model.columns;
     const n_negatives = model.options.n_negatives;
     const drawn = scratch.negatives[0 .. pairs.len * n_negatives];
     for (pairs, 0..) |pair, p| {
+        if (poll.stop(n_negatives)) return 0;
         for (drawn[p * n_negatives ..][0..n_negatives]) |*item| item.* = draws.next(pair.user);
     }
     const scale = 1 / @as(f32, @floatFromInt(pairs.len));
     var loss_sum: f64 = 0;
     for (pairs, 0..) |pair, p| {
+        if (poll.stop(columns * (n_negatives + 5))) return 0;
         if (p + prefetch_distance < pairs.len) {
             const ahead = p + prefetch_distance;
             pipeline.prefetchRow(model.users.params, pairs[ahead].user, columns);
@@ -414,6 +417,7 @@ pub fn epoch(allocator: Allocator, pool: *ThreadPool, model: *const Model, pairs
         .scratches = scratches,
         .chunk_losses = chunk_losses,
         .pool = null,
+        .cancellation = cancellation,
     };
     switch (model.options.optimizer) {
         .lazy_adam => hogwild.run(pool, n_chunks, model.options.seed, model.options.deterministic, &run, EpochRun.runChunk),
@@ -442,20 +446,28 @@ const EpochRun = struct {
     /// Set for dense Adam, whose chunks run on the calling thread and split
     /// each batch's step over the pool.
     pool: ?*ThreadPool,
+    /// The caller's flag, polled between batches and within a batch's pairs.
+    cancellation: status.Cancellation,
 
     fn runChunk(run: *EpochRun, chunk: usize, worker: usize, prng: *random.Prng) void {
         const model = run.model;
         const scratch = &run.scratches[worker];
         const batch_size = model.options.batch_size;
         var draws: UniformDraws = .{ .prng = prng, .n_items = model.nItems(), .likes = model.likes, .verify = model.options.verify_negatives };
-        const cancellation = status.cancellation();
         const batches = hogwild.chunkRange(run.n_batches, run.n_chunks, chunk);
         var loss: f64 = 0;
+        var poll: status.Poll = .init(run.cancellation);
         for (batches.start..batches.end) |batch| {
-            if (run.pool != null and cancellation.requested()) break;
             const start = batch * batch_size;
             const pairs = run.pairs[start..@min(start + batch_size, run.pairs.len)];
-            loss += batchGradient(model, scratch, pairs, &draws);
+            // A dense step passes over every row of both sides.
+            const step_work = switch (model.options.optimizer) {
+                .lazy_adam => 0,
+                .adam => (model.nUsers() + model.nItems()) * model.columns,
+            };
+            if (poll.stop(step_work)) break;
+            loss += batchGradient(model, scratch, pairs, &draws, &poll);
+            if (poll.stopped) break;
             const t = run.step_before + batch + 1;
             switch (model.options.optimizer) {
                 .lazy_adam => lazyStep(model, scratch, t),
@@ -527,7 +539,8 @@ test "a batch's gradient accumulates repeated rows and leaves the fixed columns 
     defer scratch.deinit(testing.allocator);
     const pairs = [_]Pair{ .{ .user = 0, .item = 1 }, .{ .user = 0, .item = 2 }, .{ .user = 2, .item = 1 } };
     var draws: ScriptedDraws = .{ .items = &.{ 4, 4, 3 } };
-    const loss = batchGradient(model, &scratch, &pairs, &draws);
+    var poll: status.Poll = .never;
+    const loss = batchGradient(model, &scratch, &pairs, &draws, &poll);
     try testing.expectEqual(3, draws.used);
     try testing.expectEqual(2, scratch.n_user_rows);
     try testing.expectEqual(4, scratch.n_item_rows);
@@ -577,7 +590,8 @@ test "a dense step moves untouched rows through their moments; a lazy one leaves
         defer scratch.deinit(testing.allocator);
         const pairs = [_]Pair{.{ .user = 1, .item = 2 }};
         var draws: ScriptedDraws = .{ .items = &.{5} };
-        _ = batchGradient(model, &scratch, &pairs, &draws);
+        var poll: status.Poll = .never;
+        _ = batchGradient(model, &scratch, &pairs, &draws, &poll);
         const untouched = model.users.row(3, 6)[0];
         var pool: ThreadPool = .{};
         pool.start(2);

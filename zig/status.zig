@@ -151,6 +151,42 @@ pub fn cancellation() Cancellation {
     return .{ .flag = &context.cancel_requested };
 }
 
+/// Cancellation checks spaced by work instead of by iterations, for loops
+/// whose iterations differ widely in cost (the rows of a power-law matrix, a
+/// WARP step that samples many negatives). Each task (each worker's share of
+/// a job) keeps its own Poll; `stop(work)` adds the work just done or about
+/// to be done, in units of about a multiply-add or one float touched, and
+/// reads the caller's flag (one monotonic load) once `work_per_check` units
+/// have passed since the last read. A check therefore costs nothing next to
+/// the work it spaces, and a cancelled call stops within about a millisecond
+/// of one thread's work. Once it has seen the flag the poll stays stopped,
+/// so nested loops can all break on it.
+pub const Poll = struct {
+    cancellation: Cancellation,
+    work_since_check: u64 = 0,
+    stopped: bool = false,
+
+    /// 2^20 units: ~0.05 ms of SIMD multiply-adds, ~1 ms of scattered gathers.
+    pub const work_per_check: u64 = 1 << 20;
+
+    pub const never: Poll = .{ .cancellation = .never };
+
+    /// A poll whose first `stop` reads the flag, so a task that starts after
+    /// the caller asked to stop does no work.
+    pub fn init(from: Cancellation) Poll {
+        return .{ .cancellation = from, .work_since_check = work_per_check };
+    }
+
+    /// Counts `work` units; true when the caller asked the call to stop.
+    pub inline fn stop(poll: *Poll, work: u64) bool {
+        poll.work_since_check +|= work;
+        if (poll.work_since_check < work_per_check) return poll.stopped;
+        poll.work_since_check = 0;
+        if (!poll.stopped) poll.stopped = poll.cancellation.requested();
+        return poll.stopped;
+    }
+};
+
 /// Formats and stores the message of a failure, then returns its error so a
 /// kernel can write `return status.fail(.out_of_range, "...", .{...});`.
 /// A message longer than the store is truncated (ending in "...").
@@ -219,4 +255,23 @@ test "a call's messages go to its own context" {
     endCall(outer);
     try std.testing.expectEqualStrings("first", first.message[0..first.message_len]);
     try std.testing.expectEqualStrings("second", second.message[0..second.message_len]);
+}
+
+test "a poll reads the flag once per work_per_check units and stays stopped" {
+    var flag: u32 = 0;
+    const from: Cancellation = .{ .flag = &flag };
+    var poll: Poll = .init(from);
+    // The first stop reads the flag at once.
+    try std.testing.expect(!poll.stop(0));
+    flag = 1;
+    try std.testing.expect(!poll.stop(Poll.work_per_check - 1));
+    try std.testing.expect(poll.stop(1));
+    flag = 0;
+    try std.testing.expect(poll.stop(0));
+    var started_cancelled: Poll = .init(from);
+    flag = 1;
+    try std.testing.expect(started_cancelled.stop(0));
+    var never: Poll = .never;
+    try std.testing.expect(!never.stop(std.math.maxInt(u64)));
+    try std.testing.expect(!never.stop(std.math.maxInt(u64)));
 }

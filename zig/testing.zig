@@ -235,6 +235,48 @@ pub fn expectMessage(expected: []const u8) !void {
     try std.testing.expectEqualStrings(expected, status.lastMessage());
 }
 
+/// A call's context routed as an export routes it, with its cancel flag
+/// raised from the start (`cancelled`) or by `raiseLater`, as an AbortSignal
+/// does from TypeScript. `end()` restores the route.
+pub const CallForTest = struct {
+    context: status.Context,
+    previous: ?*status.Context = null,
+
+    /// `call` must not move between `begin` and `end`.
+    pub fn begin(call: *CallForTest, cancelled: bool) void {
+        call.context = status.emptyContext(0);
+        call.previous = status.beginCall(&call.context);
+        call.context.cancel_requested = @intFromBool(cancelled);
+    }
+
+    pub fn end(call: *CallForTest) void {
+        status.endCall(call.previous);
+    }
+
+    pub fn message(call: *const CallForTest) []const u8 {
+        return call.context.message[0..call.context.message_len];
+    }
+
+    /// Raises the flag from another thread after `delay_ms`; join the thread.
+    pub fn raiseLater(call: *CallForTest, delay_ms: u32) !std.Thread {
+        const Raise = struct {
+            fn run(flag: *u32, ms: u32) void {
+                const delay: std.c.timespec = .{ .sec = @intCast(ms / 1000), .nsec = @intCast(@as(u64, ms % 1000) * std.time.ns_per_ms) };
+                _ = std.c.nanosleep(&delay, null);
+                @atomicStore(u32, flag, 1, .monotonic);
+            }
+        };
+        return std.Thread.spawn(.{}, Raise.run, .{ &call.context.cancel_requested, delay_ms });
+    }
+};
+
+/// Milliseconds on the monotonic clock.
+pub fn monotonicMs() f64 {
+    var ts: std.c.timespec = undefined;
+    _ = std.c.clock_gettime(.MONOTONIC, &ts);
+    return @as(f64, @floatFromInt(ts.sec)) * 1e3 + @as(f64, @floatFromInt(ts.nsec)) / 1e6;
+}
+
 test "randomCsr rows are sorted, in range, and honour empty rows, clusters and repeats" {
     const allocator = std.testing.allocator;
     var prng = std.Random.DefaultPrng.init(1);

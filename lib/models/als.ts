@@ -11,7 +11,13 @@
  *
  * @module
  */
-import { callNative, callNativeAsync, NativeError, Status } from "../native/library.ts";
+import {
+  callNative,
+  callNativeAsync,
+  type CallOptions,
+  NativeError,
+  Status,
+} from "../native/library.ts";
 import { Random } from "../random.ts";
 import type { CsrMatrix } from "../sparse.ts";
 import { describe, idInRange, idsInRange, knownOptions, positiveInteger } from "../validate.ts";
@@ -22,22 +28,36 @@ import {
   MatrixFactorizationBase,
 } from "./matrix_factorization.ts";
 import { checkColumns, fitInput, loadAs, requireEntries } from "./model.ts";
-import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
+import {
+  choice,
+  FACTORS_MAX,
+  flag,
+  FLOAT32_MAX,
+  integer,
+  ITERATIONS_BOUND,
+  ITERATIONS_MAX,
+  real,
+  type SchemaFor,
+} from "./options.ts";
 import { fitOptions, runIterations } from "./training.ts";
 
 /** Options of {@link AlternatingLeastSquares}, with `implicit`'s defaults. */
 export interface AlternatingLeastSquaresOptions extends CommonModelOptions {
-  /** Latent factors per user and item (100). */
+  /** Latent factors per user and item (100; at most 1024). */
   factors?: number;
   /** λ, the L2 penalty on every factor (0.01). */
   regularization?: number;
   /** Confidence scale: c = 1 + alpha·|value| (1.0). */
   alpha?: number;
-  /** Full sweeps (users then items) per fit (15). */
+  /** Full sweeps (users then items) per fit (15; at most 100000). */
   iterations?: number;
   /** "cg" (conjugate gradient, default) or "cholesky" (exact solve). */
   solver?: "cg" | "cholesky";
-  /** Conjugate-gradient steps per row and sweep (3). */
+  /**
+   * Conjugate-gradient steps per row and sweep (3; at most 1024: CG solves a
+   * row's `factors` × `factors` system in at most `factors` steps, and
+   * `factors` is at most 1024).
+   */
   cgSteps?: number;
   /** Compute the training loss after every iteration (false). */
   calculateTrainingLoss?: boolean;
@@ -49,7 +69,11 @@ export interface FitOptions {
   progress?: boolean;
   /** Called after each iteration; loss is NaN unless calculateTrainingLoss is set. */
   callback?: (iteration: number, seconds: number, loss: number) => void;
-  /** Aborts between half-sweeps; the model keeps the factors it had before fit. */
+  /**
+   * Aborts the fit, inside a half-sweep's native call too (within about a
+   * millisecond of work; on Bun at the end of the running call); the model
+   * keeps the factors it had before fit.
+   */
   signal?: AbortSignal;
 }
 
@@ -63,7 +87,13 @@ export interface Explanation {
 
 /** The schema of {@link AlternatingLeastSquaresOptions}. */
 const schema: SchemaFor<AlternatingLeastSquaresOptions, "randomState"> = {
-  factors: integer({ default: 100, min: 1, max: 1024, doc: "Latent factors per user and item." }),
+  factors: integer({
+    default: 100,
+    min: 1,
+    max: FACTORS_MAX,
+    doc: `Latent factors per user and item, at most ${FACTORS_MAX} (each row solves a ` +
+      "factors × factors system: the cost grows as factors² to factors³).",
+  }),
   regularization: real({
     default: 0.01,
     min: 0,
@@ -76,13 +106,25 @@ const schema: SchemaFor<AlternatingLeastSquaresOptions, "randomState"> = {
     max: FLOAT32_MAX,
     doc: "Confidence scale: c = 1 + alpha·|value|.",
   }),
-  iterations: integer({ default: 15, min: 0, doc: "Full sweeps (users then items) per fit." }),
+  iterations: integer({
+    default: 15,
+    min: 0,
+    max: ITERATIONS_MAX,
+    doc: `Full sweeps (users then items) per fit, ${ITERATIONS_BOUND}.`,
+  }),
   solver: choice({
     default: "cg",
     allowed: ["cg", "cholesky"],
     doc: '"cg" (conjugate gradient) or "cholesky" (exact solve).',
   }),
-  cgSteps: integer({ default: 3, min: 1, doc: "Conjugate-gradient steps per row and sweep." }),
+  cgSteps: integer({
+    default: 3,
+    min: 1,
+    max: FACTORS_MAX,
+    doc: `Conjugate-gradient steps per row and sweep, at most ${FACTORS_MAX}: CG solves a ` +
+      "row's factors × factors system in at most factors steps, so more never help, and " +
+      "each costs a pass over the row's nonzeros.",
+  }),
   calculateTrainingLoss: flag({
     default: false,
     doc: "Compute the training loss after every iteration.",
@@ -168,10 +210,11 @@ export class AlternatingLeastSquares
         progress: options.progress,
         signal: options.signal,
         step: async () => {
-          await this.halfSweep(userItems, users, items, nItems);
+          await this.halfSweep(userItems, users, items, nItems, options.signal);
           options.signal?.throwIfAborted();
-          await this.halfSweep(itemUsers, items, users, nUsers);
+          await this.halfSweep(itemUsers, items, users, nUsers, options.signal);
           if (this.calculateTrainingLoss) {
+            options.signal?.throwIfAborted();
             loss = await alsLoss(
               userItems,
               users,
@@ -179,7 +222,7 @@ export class AlternatingLeastSquares
               f,
               this.regularization,
               this.alpha,
-              this.numThreads,
+              { threads: this.numThreads, signal: options.signal },
             );
           }
         },
@@ -200,12 +243,17 @@ export class AlternatingLeastSquares
     return this;
   }
 
-  /** One half-sweep of fit: solves every row of `rows` against the fixed side. */
+  /**
+   * One half-sweep of fit: solves every row of `rows` against the fixed side.
+   * An abort stops the native call (leaving `solved` partly updated: fit
+   * works on copies) and rejects with the signal's reason.
+   */
   private halfSweep(
     rows: CsrMatrix,
     solved: Float32Array,
     fixed: Float32Array,
     nFixed: number,
+    signal: AbortSignal | undefined,
   ): Promise<void> {
     return callNativeAsync("tacit_als_solve", {
       solver: solverCodes[this.solver],
@@ -220,7 +268,7 @@ export class AlternatingLeastSquares
       f: this.factors,
       regularization: this.regularization,
       alpha: this.alpha,
-    }, { threads: this.numThreads });
+    }, { threads: this.numThreads, signal });
   }
 
   /** Exact (Cholesky) solve of each row against fixed factors. */
@@ -407,7 +455,7 @@ async function alsLoss(
   f: number,
   regularization: number,
   alpha: number,
-  threads = 0,
+  call: CallOptions = {},
 ): Promise<number> {
   const out = new Float64Array(2);
   await callNativeAsync("tacit_als_loss", {
@@ -422,7 +470,7 @@ async function alsLoss(
     regularization,
     alpha,
     out,
-  }, { threads });
+  }, call);
   return out[0]! / out[1]!;
 }
 

@@ -26,7 +26,16 @@ import {
   MatrixFactorizationBase,
 } from "./matrix_factorization.ts";
 import { fitInput, loadAs, requireEntries } from "./model.ts";
-import { flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
+import {
+  FACTORS_MAX,
+  flag,
+  FLOAT32_MAX,
+  integer,
+  ITERATIONS_BOUND,
+  ITERATIONS_MAX,
+  real,
+  type SchemaFor,
+} from "./options.ts";
 import { fitOptions, runIterations } from "./training.ts";
 
 /** Options of {@link BayesianPersonalizedRanking}, with `implicit`'s defaults. */
@@ -37,7 +46,10 @@ export interface BayesianPersonalizedRankingOptions extends CommonModelOptions {
   learningRate?: number;
   /** λ, the L2 penalty applied at every step (0.01). */
   regularization?: number;
-  /** Epochs per fit; an epoch draws as many samples as the matrix has nonzeros (100). */
+  /**
+   * Epochs per fit; an epoch draws as many samples as the matrix has nonzeros
+   * (100; at most 100000).
+   */
   iterations?: number;
   /**
    * Reject a sampled negative the user has in fact liked (true). Costs a binary
@@ -78,7 +90,11 @@ export interface BprFitOptions {
    * it skipped. `correct / (samples − skipped)` is the running training AUC.
    */
   callback?: (epoch: number, seconds: number, correct: number, skipped: number) => void;
-  /** Aborts between epochs; the model keeps the factors it had before fit. */
+  /**
+   * Aborts the fit, inside an epoch's native call too (within about a
+   * millisecond of work; on Bun at the end of the running call); the model
+   * keeps the factors it had before fit.
+   */
   signal?: AbortSignal;
 }
 
@@ -87,8 +103,10 @@ const schema: SchemaFor<BayesianPersonalizedRankingOptions, "randomState"> = {
   factors: integer({
     default: 100,
     min: 1,
-    max: 1023,
-    doc: "Latent factors per user and item, the bias column not included.",
+    max: FACTORS_MAX - 1,
+    doc: `Latent factors per user and item, the bias column not included: at most ${
+      FACTORS_MAX - 1
+    } (the kernels take ${FACTORS_MAX} columns).`,
   }),
   learningRate: real({
     default: 0.01,
@@ -106,7 +124,9 @@ const schema: SchemaFor<BayesianPersonalizedRankingOptions, "randomState"> = {
   iterations: integer({
     default: 100,
     min: 0,
-    doc: "Epochs per fit; an epoch draws as many samples as the matrix has nonzeros.",
+    max: ITERATIONS_MAX,
+    doc: "Epochs per fit; an epoch draws as many samples as the matrix has nonzeros; " +
+      `${ITERATIONS_BOUND}.`,
   }),
   verifyNegativeSamples: flag({
     default: true,

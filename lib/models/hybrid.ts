@@ -46,7 +46,16 @@ import {
   type SimilarUsersOptions,
 } from "./matrix_factorization.ts";
 import { fitInput, loadAs, type ModelRecommendOptions } from "./model.ts";
-import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
+import {
+  choice,
+  FACTORS_MAX,
+  flag,
+  FLOAT32_MAX,
+  integer,
+  ITERATIONS_MAX,
+  real,
+  type SchemaFor,
+} from "./options.ts";
 import type { Ids, Ranked, RankedBatch } from "./query.ts";
 import { fitOptions, runIterations } from "./training.ts";
 
@@ -60,9 +69,9 @@ export type LearningSchedule = "adagrad" | "adadelta";
 export interface HybridFactorizationOptions extends CommonModelOptions {
   /** Dimensionality of the feature embeddings (10; at most 1022). LightFM's `no_components`. */
   noComponents?: number;
-  /** k-OS: the k-th positive of those drawn is the one stepped on (5). */
+  /** k-OS: the k-th positive of those drawn is the one stepped on (5; at most 1000). */
   k?: number;
-  /** k-OS: the most positives drawn for each step (10). */
+  /** k-OS: the most positives drawn for each step (10; at most 1000). */
   n?: number;
   /** `"adagrad"` (default) or `"adadelta"`. */
   learningSchedule?: LearningSchedule;
@@ -82,7 +91,7 @@ export interface HybridFactorizationOptions extends CommonModelOptions {
   itemAlpha?: number;
   /** L2 penalty on user features (0), applied lazily as LightFM does. */
   userAlpha?: number;
-  /** WARP and k-OS: the most negatives sampled for one positive (10), >= 1. */
+  /** WARP and k-OS: the most negatives sampled for one positive (10), 1..100000. */
   maxSampled?: number;
   /** Seed of the initialisation and of every epoch's shuffle and samplers; omitted means a random seed. */
   randomState?: number;
@@ -134,7 +143,7 @@ export interface HybridFitOptions {
    * out, every weight is 1. Refused with the `"warp-kos"` loss, as LightFM does.
    */
   sampleWeight?: CsrMatrix | undefined;
-  /** Epochs to run (1). */
+  /** Epochs to run (1; at most 100000). */
   epochs?: number | undefined;
   /** Threads for this fit, overriding the model's `numThreads`. */
   numThreads?: number | undefined;
@@ -148,7 +157,11 @@ export interface HybridFitOptions {
   callback?:
     | ((epoch: number, seconds: number, stepped: number, skipped: number) => void)
     | undefined;
-  /** Aborts between epochs; the model keeps the state it had before the call. */
+  /**
+   * Aborts the fit, inside an epoch's native call too (within about a
+   * millisecond of work; on Bun at the end of the running call); the model
+   * keeps the state it had before the call.
+   */
   signal?: AbortSignal | undefined;
 }
 
@@ -204,7 +217,10 @@ interface HybridState {
 
 type HybridSchema = SchemaFor<HybridFactorizationOptions, "randomState">;
 
-const INT32_MAX = 2_147_483_647;
+/** The largest k-OS k and n; see their docs. */
+const KOS_MAX = 1000;
+/** The largest maxSampled; see its doc. */
+const MAX_SAMPLED_MAX = 100_000;
 const LOSS_CODES: Readonly<Record<HybridLoss, number>> = {
   logistic: 0,
   bpr: 1,
@@ -240,20 +256,23 @@ const schema: HybridSchema = {
   noComponents: integer({
     default: 10,
     min: 1,
-    max: 1022,
-    doc: "Dimensionality of the feature embeddings.",
+    max: FACTORS_MAX - 2,
+    doc: `Dimensionality of the feature embeddings, at most ${FACTORS_MAX - 2} (queries rank ` +
+      `rows of noComponents + 2 columns; the kernels take ${FACTORS_MAX}).`,
   }),
   k: integer({
     default: 5,
     min: 1,
-    max: INT32_MAX,
-    doc: "k-OS: the k-th positive of those drawn is the one stepped on.",
+    max: KOS_MAX,
+    doc: "k-OS: the k-th positive of those drawn is the one stepped on; " +
+      `at most ${KOS_MAX}, as n (a k above n steps on the n-th).`,
   }),
   n: integer({
     default: 10,
     min: 1,
-    max: INT32_MAX,
-    doc: "k-OS: the most positives drawn for each step.",
+    max: KOS_MAX,
+    doc: `k-OS: the most positives drawn for each step, at most ${KOS_MAX}: every step ` +
+      "scores its n draws and sorts them (n² comparisons); LightFM's default is 10.",
   }),
   learningSchedule: choice({
     default: "adagrad",
@@ -291,8 +310,11 @@ const schema: HybridSchema = {
   maxSampled: integer({
     default: 10,
     min: 1,
-    max: INT32_MAX,
-    doc: "WARP and k-OS: the most negatives sampled for one positive.",
+    max: MAX_SAMPLED_MAX,
+    doc:
+      `WARP and k-OS: the most negatives sampled for one positive, at most ${MAX_SAMPLED_MAX}: ` +
+      "each costs a score, and the rank weight ln⌊(nItems − 1) / sampled⌋ is already 0 " +
+      `once sampled passes half the catalogue (LightFM's default is 10).`,
   }),
   deterministic: flag({
     default: false,
@@ -435,6 +457,9 @@ export class HybridFactorization
       );
     }
     const epochs = nonNegativeInteger("epochs", options.epochs ?? 1);
+    if (epochs > ITERATIONS_MAX) {
+      throw new RangeError(`Expected epochs to be at most ${ITERATIONS_MAX} but found ${epochs}`);
+    }
     const threads = options.numThreads === undefined
       ? this.numThreads
       : threadCount("numThreads", options.numThreads);

@@ -45,7 +45,16 @@ import {
   type RecommendOptions,
 } from "./matrix_factorization.ts";
 import { fitInput, loadAs, requireEntries } from "./model.ts";
-import { choice, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
+import {
+  choice,
+  FACTORS_MAX,
+  FLOAT32_MAX,
+  integer,
+  ITERATIONS_BOUND,
+  ITERATIONS_MAX,
+  real,
+  type SchemaFor,
+} from "./options.ts";
 import type { Ids, Ranked, RankedBatch } from "./query.ts";
 import { fitOptions, runIterations } from "./training.ts";
 
@@ -64,9 +73,12 @@ export interface LogisticMatrixFactorizationOptions extends CommonModelOptions {
   learningRate?: number;
   /** λ, the L2 penalty (0.6). */
   regularization?: number;
-  /** Epochs (a user pass then an item pass) per fit (30). */
+  /** Epochs (a user pass then an item pass) per fit (30; at most 100000). */
   iterations?: number;
-  /** Negatives sampled per stored entry of a row at each step (30), capped as `negativeSampling` says. */
+  /**
+   * Negatives sampled per stored entry of a row at each step (30; at most
+   * 1000), capped as `negativeSampling` says.
+   */
   negProp?: number;
   /**
    * How many negatives a row's step draws: `"implicit"` (default),
@@ -93,7 +105,11 @@ export interface LmfFitOptions {
   progress?: boolean;
   /** Called after each epoch with its index and seconds. */
   callback?: (epoch: number, seconds: number) => void;
-  /** Aborts between passes; the model keeps the factors it had before fit. */
+  /**
+   * Aborts the fit, inside a pass's native call too (within about a
+   * millisecond of work; on Bun at the end of the running call); the model
+   * keeps the factors it had before fit.
+   */
   signal?: AbortSignal;
 }
 
@@ -104,14 +120,18 @@ export interface LmfRecommendOptions extends RecommendOptions {
 }
 
 const INT32_MAX = 2_147_483_647;
+/** The largest negProp; see its doc. */
+const NEG_PROP_MAX = 1000;
 
 /** The schema of {@link LogisticMatrixFactorizationOptions}. */
 const schema: SchemaFor<LogisticMatrixFactorizationOptions, "randomState"> = {
   factors: integer({
     default: 30,
     min: 1,
-    max: 1022,
-    doc: "Latent factors per user and item, the two bias columns not included.",
+    max: FACTORS_MAX - 2,
+    doc: `Latent factors per user and item, the two bias columns not included: at most ${
+      FACTORS_MAX - 2
+    } (the kernels take ${FACTORS_MAX} columns).`,
   }),
   learningRate: real({
     default: 1.0,
@@ -124,13 +144,16 @@ const schema: SchemaFor<LogisticMatrixFactorizationOptions, "randomState"> = {
   iterations: integer({
     default: 30,
     min: 0,
-    doc: "Epochs (a user pass then an item pass) per fit.",
+    max: ITERATIONS_MAX,
+    doc: `Epochs (a user pass then an item pass) per fit, ${ITERATIONS_BOUND}.`,
   }),
   negProp: integer({
     default: 30,
     min: 0,
-    max: INT32_MAX,
-    doc: "Negatives per stored entry of a row at each step, capped as negativeSampling says.",
+    max: NEG_PROP_MAX,
+    doc: "Negatives per stored entry of a row at each step, capped as negativeSampling says; " +
+      `at most ${NEG_PROP_MAX}: under "perPositive" an epoch costs (1 + negProp) × nnz dot ` +
+      "products per side, and 1000 is 33 times implicit's default of 30.",
   }),
   negativeSampling: choice({
     default: "implicit",

@@ -50,7 +50,17 @@ import {
   MatrixFactorizationBase,
 } from "./matrix_factorization.ts";
 import { fitInput, inFile, loadAs } from "./model.ts";
-import { choice, flag, FLOAT32_MAX, integer, real, type SchemaFor } from "./options.ts";
+import {
+  choice,
+  FACTORS_MAX,
+  flag,
+  FLOAT32_MAX,
+  integer,
+  ITERATIONS_BOUND,
+  ITERATIONS_MAX,
+  real,
+  type SchemaFor,
+} from "./options.ts";
 import { fitOptions, runIterations } from "./training.ts";
 
 /** Spotlight's implicit losses. */
@@ -65,15 +75,15 @@ export interface MinibatchFactorizationOptions extends CommonModelOptions {
   loss?: MinibatchLoss;
   /** d, the embedding dimension of users and items (32; at most 1022). */
   embeddingDim?: number;
-  /** Epochs per `fit` (10). Spotlight's `n_iter`. */
+  /** Epochs per `fit` (10; at most 100000). Spotlight's `n_iter`. */
   nIter?: number;
-  /** Pairs per minibatch (256); the last batch of an epoch may be smaller. */
+  /** Pairs per minibatch (256; at most 65536); the last batch of an epoch may be smaller. */
   batchSize?: number;
   /** L2 penalty, added to the gradient as PyTorch's Adam `weight_decay` (0). */
   l2?: number;
   /** Adam's step size η (0.01). */
   learningRate?: number;
-  /** Negatives drawn per pair by "adaptive_hinge", which uses the highest scored (5). */
+  /** Negatives drawn per pair by "adaptive_hinge", which uses the highest scored (5; at most 1024). */
   numNegativeSamples?: number;
   /** "adam" (dense, Spotlight's) or "lazy-adam" (only the batch's rows). */
   optimizer?: MinibatchOptimizer;
@@ -116,7 +126,11 @@ export interface MinibatchFitOptions {
   progress?: boolean | undefined;
   /** Called after each epoch with its index, its seconds and its loss (the mean of the batch losses). */
   callback?: ((epoch: number, seconds: number, loss: number) => void) | undefined;
-  /** Aborts between epochs (and, in Deno, within one); the model keeps the state it had before the call. */
+  /**
+   * Aborts the fit, inside an epoch's native call too (within about a
+   * millisecond of work; on Bun at the end of the running call); the model
+   * keeps the state it had before the call.
+   */
   signal?: AbortSignal | undefined;
 }
 
@@ -128,6 +142,10 @@ const LOSS_CODES: Readonly<Record<MinibatchLoss, number>> = {
 };
 const OPTIMIZER_CODES: Readonly<Record<MinibatchOptimizer, number>> = { adam: 0, "lazy-adam": 1 };
 const INT32_MAX = 2_147_483_647;
+/** The largest batchSize; see its doc. */
+const BATCH_SIZE_MAX = 1 << 16;
+/** The largest numNegativeSamples; see its doc. */
+const NEGATIVES_MAX = 1 << 10;
 
 type MinibatchSchema = SchemaFor<MinibatchFactorizationOptions, "randomState">;
 
@@ -138,9 +156,27 @@ const schema: MinibatchSchema = {
     allowed: ["pointwise", "bpr", "hinge", "adaptive_hinge"],
     doc: "The loss.",
   }),
-  embeddingDim: integer({ default: 32, min: 1, max: 1022, doc: "The embedding dimension." }),
-  nIter: integer({ default: 10, min: 0, max: INT32_MAX, doc: "Epochs per fit." }),
-  batchSize: integer({ default: 256, min: 1, max: INT32_MAX, doc: "Pairs per minibatch." }),
+  embeddingDim: integer({
+    default: 32,
+    min: 1,
+    max: FACTORS_MAX - 2,
+    doc: `The embedding dimension, at most ${FACTORS_MAX - 2} (rows hold embeddingDim + 2 ` +
+      `columns; the kernels take ${FACTORS_MAX}).`,
+  }),
+  nIter: integer({
+    default: 10,
+    min: 0,
+    max: ITERATIONS_MAX,
+    doc: `Epochs per fit, ${ITERATIONS_BOUND}.`,
+  }),
+  batchSize: integer({
+    default: 256,
+    min: 1,
+    max: BATCH_SIZE_MAX,
+    doc: `Pairs per minibatch, at most ${BATCH_SIZE_MAX}: every thread holds a batch's ` +
+      "gradients (3 × batchSize × (embeddingDim + 2) floats) and its negatives " +
+      "(batchSize × numNegativeSamples ids); Spotlight's default is 256.",
+  }),
   l2: real({ default: 0, min: 0, max: FLOAT32_MAX, doc: "L2 penalty (Adam weight decay)." }),
   learningRate: real({
     default: 1e-2,
@@ -152,8 +188,9 @@ const schema: MinibatchSchema = {
   numNegativeSamples: integer({
     default: 5,
     min: 1,
-    max: 1 << 16,
-    doc: "Negatives per pair for adaptive_hinge.",
+    max: NEGATIVES_MAX,
+    doc: `Negatives per pair for adaptive_hinge, at most ${NEGATIVES_MAX}: each is scored, ` +
+      "and a thread holds batchSize × numNegativeSamples of them; Spotlight's default is 5.",
   }),
   optimizer: choice({
     default: "adam",

@@ -75,7 +75,7 @@ import { fitOptions, numThreadsOption, runIterations } from "./training.ts";
 
 /** Options of every item-item model, with `implicit`'s defaults. */
 export interface ItemItemRecommenderOptions {
-  /** Neighbours kept per item, the item itself included (20). */
+  /** Neighbours kept per item, the item itself included (20; at most 100000). */
   k?: number;
   /** Threads for fit, 0..256; 0 (default) uses the pool as set by setNumThreads / TACIT_NUM_THREADS. */
   numThreads?: number;
@@ -93,7 +93,11 @@ export interface BM25RecommenderOptions extends ItemItemRecommenderOptions {
 export interface NeighboursFitOptions {
   /** Progress bar on stderr (default: on when stderr is a terminal and TACIT_PROGRESS is not 0). */
   progress?: boolean;
-  /** Aborts between blocks of items; the model keeps the similarity it had before fit. */
+  /**
+   * Aborts the fit, inside a block's native call too (within about a
+   * millisecond of work; on Bun at the end of the running call); the model
+   * keeps the similarity it had before fit.
+   */
   signal?: AbortSignal;
 }
 
@@ -108,13 +112,18 @@ export type NeighboursSimilarOptions = RankOptions;
 /** The schema of {@link ItemItemRecommenderOptions}. */
 export type NeighbourSchema = SchemaFor<ItemItemRecommenderOptions>;
 
+/** The largest k; see its doc. */
+const K_MAX = 100_000;
+
 /** The schema of ItemItemRecommender, CosineRecommender and TFIDFRecommender. */
 const neighbourSchema: NeighbourSchema = {
   k: integer({
     default: 20,
     min: 1,
-    max: 2_147_483_647,
-    doc: "Neighbours kept per item, the item itself included.",
+    max: K_MAX,
+    doc: `Neighbours kept per item, the item itself included, at most ${K_MAX}: fit holds ` +
+      "an [nItems, k] result (nItems × k must also fit a CsrMatrix, checked by fit), and a " +
+      "similarity that keeps more per item is a dense one; implicit's default is 20.",
   }),
   numThreads: numThreadsOption,
 };
@@ -217,7 +226,7 @@ export abstract class NearestNeighboursRecommender<S extends NeighbourSchema = N
           out_ids: ids,
           out_scores: scores,
           out_counts: counts,
-        }, { threads: this.numThreads });
+        }, { threads: this.numThreads, signal: options.signal });
       },
       report: (block) => ({ items: `${blocks[block]![1]}/${nItems}` }),
     });

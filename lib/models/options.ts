@@ -24,6 +24,21 @@ import {
 /** The largest finite float32: the kernels take float32 parameters. */
 export { FLOAT32_MAX } from "../validate.ts";
 
+/**
+ * The most iterations, epochs or sweeps one fit runs. Each is its own native
+ * call, so an abort takes effect between them whatever the count; the bound
+ * refuses a count no fit needs (100000 ALS sweeps of a lastfm-360K-sized
+ * matrix take weeks on two cores), such as a sample count passed by mistake.
+ */
+export const ITERATIONS_MAX = 100_000;
+
+/** The bound of {@link ITERATIONS_MAX} and its reason, as the options' docs state it. */
+export const ITERATIONS_BOUND = `at most ${ITERATIONS_MAX} (no fit needs more: ` +
+  `${ITERATIONS_MAX} ALS sweeps of a lastfm-360K-sized matrix take weeks on two cores)`;
+
+/** The most factor columns a kernel takes (zig/abi/checks.zig factors_max). */
+export const FACTORS_MAX = 1024;
+
 /** One option: its default, how a given value is checked, and what it means. */
 export interface OptionSpec<T> {
   /** The value when the option is left out (`undefined`: the option stays unset). */

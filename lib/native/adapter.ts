@@ -3,9 +3,9 @@
  * export has one C signature, `i32 f(const Args *args, Context *context)`, so
  * an adapter only needs the export names: `callExport` runs on the calling
  * thread; `callExportAsync` lets the event loop run while a long call works
- * (a nonblocking call on Deno; a yield to the event loop before a synchronous
- * call on Bun, whose FFI has no nonblocking calls — which is why every long
- * call is one iteration).
+ * (a nonblocking call on Deno; on Bun, whose FFI has no nonblocking calls, a
+ * call on a worker thread that opened the same library), so an AbortSignal
+ * can fire during the call and set its context's cancel flag.
  *
  * @module
  */

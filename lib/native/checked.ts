@@ -66,8 +66,8 @@ export interface CallOptions {
   threads?: number | undefined;
   /**
    * For a nonblocking call: when it fires, the running native call is asked to
-   * stop (the context's cancel flag); a long kernel checks it between chunks
-   * of work and the call rejects with the signal's reason.
+   * stop (the context's cancel flag); a long kernel polls it as it works
+   * (zig/status.zig Poll) and the call rejects with the signal's reason.
    */
   signal?: AbortSignal | undefined;
 }
@@ -234,20 +234,28 @@ export async function runPackedAsync(
   } finally {
     signal?.removeEventListener("abort", requestCancel);
   }
-  if (status === Status.cancelled && signal?.aborted) throw signal.reason;
+  if (status === Status.cancelled && signal?.aborted) {
+    notify(name, packed, status);
+    throw signal.reason;
+  }
   finish(name, packed, status);
 }
 
+/** Tells every observer how a call that reached native code ended. */
+function notify(name: ExportName, packed: Packed, status: number): void {
+  if (observers.size === 0) return;
+  const threadsUsed = new DataView(packed.context.buffer).getUint32(CONTEXT.threadsUsed, true);
+  const record: CallRecord = { name, status, threadsUsed };
+  for (const observer of observers) observer(record);
+}
+
 function finish(name: ExportName, packed: Packed, status: number): void {
-  const context = new DataView(packed.context.buffer);
-  const threadsUsed = context.getUint32(CONTEXT.threadsUsed, true);
   // Read before any observer runs: an observer's own call reuses the sync context.
-  const message = status === Status.ok ? "" : messageOf(packed.context, context) ||
-    `tacit: ${name} failed with status ${status}`;
-  if (observers.size > 0) {
-    const record: CallRecord = { name, status, threadsUsed };
-    for (const observer of observers) observer(record);
-  }
+  const message = status === Status.ok
+    ? ""
+    : messageOf(packed.context, new DataView(packed.context.buffer)) ||
+      `tacit: ${name} failed with status ${status}`;
+  notify(name, packed, status);
   switch (status) {
     case Status.ok:
       return;

@@ -13,24 +13,32 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const random = @import("random.zig");
+const status = @import("../status.zig");
 
 /// Samples drawn, prefetched and stepped together.
 pub const batch_len = 8;
 /// Stages: draw, prefetch, step.
 pub const depth = 3;
 
+/// Batches between two reads of the caller's cancellation flag.
+pub const batches_per_check = 64;
+
 /// Takes `n_samples` steps through `stages`, a pointer to a type with the
 /// public methods
 ///   fn draw(*Stages, *random.Prng) Sample   draw one sample, prefetching what resolving it reads,
 ///   fn prefetch(*Stages, Sample) void        prefetch what its step touches,
 ///   fn step(*Stages, Sample) void            take its step.
-pub fn run(stages: anytype, prng: *random.Prng, n_samples: usize) void {
+/// Stops early, leaving the rest unstepped, when `cancellation` is requested
+/// (read every `batches_per_check` batches: a step's cost is bounded by its
+/// rows' width, so that is a fraction of a millisecond).
+pub fn run(stages: anytype, prng: *random.Prng, n_samples: usize, cancellation: status.Cancellation) void {
     const Stages = @typeInfo(@TypeOf(stages)).pointer.child;
     const Sample = @typeInfo(@TypeOf(Stages.draw)).@"fn".return_type.?;
     const n_batches = std.math.divCeil(usize, n_samples, batch_len) catch unreachable;
     var ring: [depth][batch_len]Sample = undefined;
     // Bounded: n_batches + depth − 1 passes, each stage once per batch.
     for (0..n_batches + depth - 1) |b| {
+        if (b % batches_per_check == batches_per_check - 1 and cancellation.requested()) return;
         if (b < n_batches) {
             for (ring[b % depth][0..batchLen(n_samples, b)]) |*sample| sample.* = stages.draw(prng);
         }
@@ -98,7 +106,7 @@ test "the pipeline draws, prefetches and steps every sample once, in draw order"
     for ([_]usize{ 0, 1, 8, 29 }) |n| {
         var record: Record = .{ .n_samples = n };
         var prng = random.stream(3, 1);
-        run(&record, &prng, n);
+        run(&record, &prng, n, .never);
         try testing.expectEqual(n, record.n_stepped);
         try testing.expectEqual(n, record.prefetched);
         if (n > depth * batch_len) try testing.expect(record.ahead_min >= (depth - 1) * batch_len);
