@@ -281,8 +281,10 @@ Object.assign(CASES, {
   "issue: an abort during a long LMF fit rejects promptly": async () => {
     const model = new LogisticMatrixFactorization({
       factors: 8,
-      iterations: 1_000_000,
-      ...{ numThreads: 1 },
+      iterations: 100_000,
+      negProp: 1000,
+      negativeSampling: "perPositive",
+      numThreads: 1,
     });
     const X = CsrMatrix.fromCoo({
       rows: Array.from({ length: 4000 }, (_, k) => k % 400),
