@@ -540,9 +540,13 @@ export class MinibatchFactorization
 
   /** Takes the factors and the optimiser state from a file, checking each as fit's results. */
   protected override restoreState(file: TacitFile, path: string): void {
+    // Shapes, finiteness and the columns the params give: the base class's checks.
+    super.restoreState(file, path);
     const columns = this.embeddingDim + 2;
-    const users = checkedRows(file, "userFactors", columns, columns - 1, path);
-    const items = checkedRows(file, "itemFactors", columns, columns - 2, path);
+    const users = this.userData;
+    const items = this.itemData;
+    checkConstantColumn(users, "userFactors", columns, columns - 1, path);
+    checkConstantColumn(items, "itemFactors", columns, columns - 2, path);
     const userShape = [users.length / columns, columns];
     const itemShape = [items.length / columns, columns];
     const moment = (name: string, shape: number[], second: boolean) => {
@@ -578,7 +582,6 @@ export class MinibatchFactorization
       step: step!,
       random,
     };
-    this.setFactors(users, items, columns);
     this.#adam = adam;
   }
 
@@ -627,33 +630,22 @@ function scoreAll(x: Float32Array, items: Float32Array, columns: number, out: Fl
   for (let i = 0; i < out.length; i++) out[i] = dot(x, 0, items, i * columns, columns);
 }
 
-/** A saved factor matrix: `columns` wide, finite, its constant column all 1. */
-function checkedRows(
-  file: TacitFile,
+/** A saved factor matrix's constant column (a bias's partner): 1 in every row. */
+function checkConstantColumn(
+  values: Float32Array,
   name: string,
   columns: number,
   constantColumn: number,
   path: string,
-): Float32Array {
-  const values = inFile(path, () => expectArray(file, name, "f32"));
-  const shape = file.arrays[name]!.shape;
-  if (shape.length !== 2 || shape[0]! < 1 || shape[1] !== columns) {
-    throw new TacitFileError(
-      `Expected array '${name}' in ${path} to have shape [rows >= 1, ${columns}] (embeddingDim + 2) but found [${shape}]`,
-      path,
-    );
-  }
-  for (let k = 0; k < values.length; k++) {
-    const v = values[k]!;
-    const constant = k % columns === constantColumn;
-    if (!Number.isFinite(v) || (constant && v !== 1)) {
+): void {
+  for (let k = constantColumn; k < values.length; k += columns) {
+    if (values[k] !== 1) {
       throw new TacitFileError(
-        `Expected array '${name}' in ${path} to hold finite factors${
-          constant ? " with 1 in its constant column" : ""
-        } but found ${v} at [${Math.floor(k / columns)}, ${k % columns}]`,
+        `Expected array '${name}' in ${path} to hold 1 in its constant column but found ${
+          values[k]
+        } at [${Math.floor(k / columns)}, ${constantColumn}]`,
         path,
       );
     }
   }
-  return values;
 }
