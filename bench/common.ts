@@ -7,24 +7,45 @@ import process from "node:process";
 import { powerLawMatrix } from "../lib/datasets/synthetic.ts";
 import type { CsrMatrix } from "../lib/sparse.ts";
 
-/** `--name value` pairs from the command line, with numeric defaults. */
-export function numberArgs<T extends Record<string, number>>(defaults: T): T {
+/**
+ * Parses `--key value` flags over `defaults`: a number default takes a finite
+ * number, a string default any string, or one of `choices[key]` when given.
+ * An unknown flag or a bad value throws naming the flag.
+ */
+export function benchArgs<T extends Record<string, number | string>>(
+  defaults: T,
+  choices: Partial<Record<keyof T, readonly string[]>> = {},
+): T {
   const args = process.argv.slice(2);
-  const out: Record<string, number> = { ...defaults };
+  const out: Record<string, number | string> = { ...defaults };
   for (let k = 0; k < args.length; k += 2) {
     const key = args[k]!.replace(/^--/, "");
+    const value = args[k + 1] ?? "";
     if (!(key in defaults)) {
       throw new Error(
         `Unknown option --${key}; known: ${Object.keys(defaults).map((o) => `--${o}`).join(" ")}`,
       );
     }
-    const value = Number(args[k + 1]);
-    if (!Number.isFinite(value)) {
-      throw new Error(`Expected a number after --${key} but found ${args[k + 1]}`);
+    if (typeof defaults[key] === "number") {
+      const number = Number(value);
+      if (value === "" || !Number.isFinite(number)) {
+        throw new Error(`Expected a number after --${key} but found ${value}`);
+      }
+      out[key] = number;
+      continue;
+    }
+    const allowed = choices[key as keyof T];
+    if (allowed !== undefined && !allowed.includes(value)) {
+      throw new Error(`Expected --${key} among ${allowed.join(", ")} but found ${value}`);
     }
     out[key] = value;
   }
   return out as T;
+}
+
+/** {@link benchArgs} for benchmarks whose flags are all numbers. */
+export function numberArgs<T extends Record<string, number>>(defaults: T): T {
+  return benchArgs(defaults);
 }
 
 /** Peak resident set size of this process in MiB (VmHWM on Linux, else current RSS). */

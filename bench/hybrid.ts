@@ -13,32 +13,18 @@
  */
 import process from "node:process";
 import { type CsrMatrix, getNumThreads, HybridFactorization } from "../mod.ts";
-import { peakRssMiB, runtimeName } from "./common.ts";
+import { benchArgs, peakRssMiB, runtimeName } from "./common.ts";
 import { keepRows, readHybridData } from "./hybrid_data.ts";
 
 const LOSSES = ["warp", "bpr", "logistic", "warp-kos"] as const;
 type Loss = typeof LOSSES[number];
 
 function parseArgs() {
-  const a = { scale: "small", loss: "warp" as Loss, epochs: 10, seed: 1, threads: 2, k: 10 };
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i]!.replace(/^--/, "");
-    const value = argv[i + 1] ?? "";
-    if (key === "scale") a.scale = value;
-    else if (key === "loss") {
-      if (!(LOSSES as readonly string[]).includes(value)) {
-        throw new Error(`Expected --loss among ${LOSSES.join(", ")} but found ${value}`);
-      }
-      a.loss = value as Loss;
-    } else if (key === "epochs" || key === "seed" || key === "threads" || key === "k") {
-      a[key] = Number(value);
-      if (!Number.isInteger(a[key])) {
-        throw new Error(`Expected an integer after --${key} but found ${value}`);
-      }
-    } else throw new Error(`Unknown option --${key} ${value}`);
-  }
-  return a;
+  const a = benchArgs(
+    { scale: "small", loss: "warp" as string, epochs: 10, seed: 1, threads: 2, k: 10 },
+    { loss: LOSSES },
+  );
+  return { ...a, loss: a.loss as Loss };
 }
 
 /**

@@ -26,17 +26,17 @@ import {
   mrrScore,
   precisionRecallScore,
 } from "../mod.ts";
-import { peakRssMiB, runtimeName } from "./common.ts";
+import { benchArgs, peakRssMiB, runtimeName } from "./common.ts";
 import { keepRows, readHybridData } from "./hybrid_data.ts";
 
 const LOSSES = ["pointwise", "bpr", "hinge", "adaptive_hinge"] as const;
 const OPTIMIZERS = ["adam", "lazy-adam"] as const;
 
 function parseArgs() {
-  const a = {
+  const a = benchArgs({
     scale: "small",
-    loss: "bpr" as MinibatchLoss,
-    optimizer: "adam" as MinibatchOptimizer,
+    loss: "bpr" as string,
+    optimizer: "adam" as string,
     epochs: 10,
     "batch-size": 1024,
     lr: 1e-2,
@@ -46,31 +46,8 @@ function parseArgs() {
     seed: 1,
     threads: 1,
     verify: 0,
-  };
-  const argv = process.argv.slice(2);
-  for (let i = 0; i < argv.length; i += 2) {
-    const key = argv[i]!.replace(/^--/, "");
-    const value = argv[i + 1] ?? "";
-    if (key === "scale") a.scale = value;
-    else if (key === "loss") {
-      if (!(LOSSES as readonly string[]).includes(value)) {
-        throw new Error(`Expected --loss among ${LOSSES.join(", ")} but found ${value}`);
-      }
-      a.loss = value as MinibatchLoss;
-    } else if (key === "optimizer") {
-      if (!(OPTIMIZERS as readonly string[]).includes(value)) {
-        throw new Error(`Expected --optimizer among ${OPTIMIZERS.join(", ")} but found ${value}`);
-      }
-      a.optimizer = value as MinibatchOptimizer;
-    } else if (key in a && key !== "scale") {
-      const number = Number(value);
-      if (value === "" || !Number.isFinite(number)) {
-        throw new Error(`Expected a number after --${key} but found ${value}`);
-      }
-      (a as Record<string, unknown>)[key] = number;
-    } else throw new Error(`Unknown option --${key} ${value}`);
-  }
-  return a;
+  }, { loss: LOSSES, optimizer: OPTIMIZERS });
+  return { ...a, loss: a.loss as MinibatchLoss, optimizer: a.optimizer as MinibatchOptimizer };
 }
 
 const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((s, x) => s + x, 0) / xs.length;
