@@ -161,3 +161,7 @@ export { TacitFileError } from "./lib/io/format.ts";
 export type { TacitArray, TacitFile, TacitTypedArray } from "./lib/io/format.ts";
 export type { NeighbourSchema, Weighted } from "./lib/models/nearest_neighbours.ts";
 export { loadModel, MODEL_CLASSES } from "./lib/models/registry.ts";
+export { decodeNpy, encodeNpy, readNpy, writeNpy } from "./lib/io/npy.ts";
+export type { NpyArray, NpyDtype, NpyInput, NpyTypedArray } from "./lib/io/npy.ts";
+export { exportFactors, FACTOR_FILES, importFactors } from "./lib/io/factors.ts";
+export type { ExportFactorsOptions, ImportedFactors, RowIds } from "./lib/io/factors.ts";

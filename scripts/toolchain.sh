@@ -3,6 +3,8 @@
 # nothing but errors. Idempotent: a second run only checks versions.
 #   Zig  from PyPI (ziglang), unless a zig at the pinned version is already on PATH.
 #   Deno and Bun from npm.
+#   hyparquet and hyparquet-writer from npm into node_modules (package-lock.json).
+#   NumPy and DuckDB from PyPI into .tools/pyref (the interchange tests' independent readers).
 # Source it (`. scripts/toolchain.sh`) to get ZIG, DENO and BUN exported and on PATH.
 set -euo pipefail
 ZIG_VERSION=0.17.0
@@ -33,6 +35,28 @@ if [ ! -x "$bin/deno" ] || [ ! -x "$bin/bun" ] \
   (cd "$tools" && npm install --silent --no-audit --no-fund --no-save \
     "deno@$DENO_VERSION" "bun@$BUN_VERSION" >&2)
 fi
+# Independent readers for the interchange tests (tests/python.ts): NumPy and DuckDB from PyPI
+# into .tools/pyref. Best effort: without them those tests skip, saying why.
+PYREF_PACKAGES="numpy==2.4.6 duckdb==2.0.1"
+if [ "$(cat "$tools/pyref/.installed" 2>/dev/null)" != "$PYREF_PACKAGES" ]; then
+  echo "toolchain: installing $PYREF_PACKAGES from PyPI into .tools/pyref" >&2
+  rm -rf "$tools/pyref"
+  if python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --target "$tools/pyref" $PYREF_PACKAGES >&2; then
+    echo "$PYREF_PACKAGES" > "$tools/pyref/.installed"
+  else
+    echo "toolchain: could not install $PYREF_PACKAGES; the tests that read with them skip" >&2
+  fi
+fi
+
+# The optional ./parquet export's npm dependencies, for Bun (which resolves them from
+# node_modules; Deno takes them from deno.json's imports): package-lock.json pins them.
+if [ "$(cd "$root" && node -p 'require("./node_modules/hyparquet-writer/package.json").version' \
+  2>/dev/null)" != "0.17.0" ]; then
+  echo "toolchain: installing the ./parquet dependencies (package-lock.json) into node_modules" >&2
+  (cd "$root" && npm ci --silent --no-audit --no-fund >&2)
+fi
+
 DENO="$bin/deno"
 BUN="$bin/bun"
 export ZIG DENO BUN TACIT_ZIG="$ZIG"

@@ -9,7 +9,7 @@
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { type FileHandle, open } from "node:fs/promises";
+import { type FileHandle, open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 /**
@@ -206,4 +206,64 @@ export const TEMPORARY_PREFIX = ".tacit-";
  */
 export function temporaryPath(path: string, extension: string): string {
   return join(dirname(path), `${TEMPORARY_PREFIX}${randomBytes(6).toString("hex")}${extension}`);
+}
+
+/**
+ * Writes `parts` as the whole of `path`, atomically: into a fresh temporary file beside it
+ * (exclusive create), synced, then renamed over `path`, as the tacit file format's save
+ * does; on any failure the temporary is removed and an existing `path` is left as it was.
+ *
+ * @param path The file to write.
+ * @param parts The bytes, in order.
+ * @throws The underlying filesystem error (give it to {@link writeReason} for words).
+ */
+export async function writeFileAtomic(path: string, parts: readonly Uint8Array[]): Promise<void> {
+  const temporary = temporaryPath(path, ".tmp");
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(temporary, "wx");
+    for (const part of parts) await writeAll(handle, part);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await rename(temporary, path);
+  } catch (error) {
+    await handle?.close().catch(() => {});
+    await unlink(temporary).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * Reads the whole of a file into one fresh buffer (its offset 0 is aligned for any typed array).
+ *
+ * @param path The file.
+ * @param fail Builds the error to throw from a reason ({@link readReason}) and the cause.
+ * @returns The bytes.
+ * @throws What `fail` returns, for a path that cannot be opened or read, or is a directory.
+ */
+export async function readFileWhole(
+  path: string,
+  fail: (reason: string, cause?: unknown) => Error,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const { handle, size } = await openToRead(path, fail);
+  try {
+    const bytes = new Uint8Array(size);
+    let filled = 0;
+    while (filled < size) {
+      const { bytesRead } = await handle.read(
+        bytes,
+        filled,
+        Math.min(size - filled, 1 << 30),
+        filled,
+      );
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return filled === size ? bytes : bytes.subarray(0, filled);
+  } catch (error) {
+    throw fail(readReason(error), error);
+  } finally {
+    await handle.close();
+  }
 }
