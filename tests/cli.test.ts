@@ -600,3 +600,32 @@ test("the bun build --compile executable runs from a bare directory with no node
     rmSync(bare, { recursive: true, force: true });
   }
 });
+
+test("tacit stops a running fit on SIGINT with exit 130 and one line", async () => {
+  const args = [
+    "fit",
+    ...LASTFM,
+    "--model",
+    "bpr",
+    "--iterations",
+    "100000",
+    "--model-file",
+    "never.tacit",
+  ];
+  const child = execFile(
+    process.execPath,
+    isBun ? [cli, ...args] : ["run", "-A", cli, ...args],
+    { cwd: dir, env: { ...process.env, NO_COLOR: "1" } },
+  );
+  let stderr = "";
+  child.stderr!.on("data", (chunk) => (stderr += chunk));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  // process.kill, not child.kill: Deno's child_process reports a child it signalled itself
+  // as killed (code null) even when the child handled the signal and exited.
+  process.kill(child.pid!, "SIGINT");
+  const code = await exited;
+  assert.equal(code, EXIT.aborted, stderr);
+  assert.deepEqual(stderr.split("\n").filter((line) => line !== ""), ["tacit: aborted (SIGINT)"]);
+  assert.ok(!existsSync(join(dir, "never.tacit")));
+});
