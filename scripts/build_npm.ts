@@ -96,7 +96,11 @@ export async function buildNpm(options: BuildNpmOptions): Promise<void> {
           skipLibCheck: true,
           newLine: "lf",
         },
-        include: [`${options.source}/mod.ts`, `${options.source}/lib/**/*.ts`],
+        include: [
+          `${options.source}/mod.ts`,
+          `${options.source}/cli.ts`,
+          `${options.source}/lib/**/*.ts`,
+        ],
       }),
     );
     await run("node", [tsc, "-p", config], options.source);
@@ -104,6 +108,7 @@ export async function buildNpm(options: BuildNpmOptions): Promise<void> {
     await Deno.remove(config);
   }
   await rewriteDeclarationImports(options.out);
+  await binShebang(`${options.out}/cli.js`);
   await Deno.writeFile(`${options.out}/LICENSE`, options.license);
   if (await exists(`${options.source}/README.md`)) {
     await Deno.copyFile(`${options.source}/README.md`, `${options.out}/README.md`);
@@ -117,14 +122,27 @@ export async function buildNpm(options: BuildNpmOptions): Promise<void> {
         description: "Fast collaborative filtering for implicit feedback, for Deno and Bun",
         license: "MIT",
         type: "module",
-        files: ["mod.js", "mod.d.ts", "lib/"],
-        exports: { ".": { types: "./mod.d.ts", default: "./mod.js" } },
+        files: ["mod.js", "mod.d.ts", "cli.js", "cli.d.ts", "lib/"],
+        exports: {
+          ".": { types: "./mod.d.ts", default: "./mod.js" },
+          "./cli": { types: "./cli.d.ts", default: "./cli.js" },
+        },
+        // `bunx @tacit/tacit <command>` (Bun: Node has no FFI the library uses).
+        bin: { tacit: "./cli.js" },
         dependencies: { "@tacit/native": options.version },
       },
       null,
       2,
     ) + "\n",
   );
+}
+
+/** The npm bin runs under Bun: cli.ts's `deno run` shebang becomes `bun`'s. */
+async function binShebang(path: string): Promise<void> {
+  const text = await Deno.readTextFile(path);
+  const body = text.startsWith("#!") ? text.slice(text.indexOf("\n") + 1) : text;
+  await Deno.writeTextFile(path, `#!/usr/bin/env bun\n${body}`);
+  await Deno.chmod(path, 0o755);
 }
 
 /**

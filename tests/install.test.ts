@@ -2,7 +2,7 @@
  * End to end, as a consumer without Zig gets tacit: scripts/release.ts builds the linux-x64
  * platform package, the `@tacit/native` meta package and the npm build of the TypeScript and
  * packs them; npm and Bun install the tarballs into scratch projects; a copy of the
- * TypeScript (mod.ts, lib/, deno.json: no zig/, no build.zig, no zig-out) with the table the
+ * TypeScript (mod.ts, cli.ts, lib/, deno.json: no zig/, no build.zig, no zig-out) with the table the
  * release wrote loads the installed library in child processes with no Zig on PATH and no
  * `TACIT_LIB`, under Deno (`npm:` specifier, `--node-modules-dir=manual`) and Bun.
  *
@@ -130,7 +130,7 @@ function installTests(): void {
   const installedLibrary = (project: string) =>
     join(project, "node_modules", "@tacit", "native-linux-x64", "libtacit.so");
   test("install: release.ts builds, checks and packs the linux-x64 package into a copy without Zig", () => {
-    for (const entry of ["mod.ts", "deno.json", "lib"]) {
+    for (const entry of ["mod.ts", "cli.ts", "deno.json", "lib"]) {
       cpSync(join(root, entry), join(copy, entry), { recursive: true });
     }
     deno.mkdirSync(bin);
@@ -288,6 +288,20 @@ function installTests(): void {
       const result = run(bun, ["run", "fit.ts"], bunProject, childEnv());
       assert.equal(result.code, 0, result.output);
       assert.match(result.stdout, /recommended=2/);
+    },
+  );
+
+  test(
+    "install: the npm build's bin runs `tacit info` under Bun from node_modules/.bin (no Zig, no TACIT_LIB)",
+    () => {
+      const result = run(
+        bun,
+        [join(bunProject, "node_modules", ".bin", "tacit"), "info"],
+        bunProject,
+        childEnv(),
+      );
+      assert.equal(result.code, 0, result.output);
+      assert.match(result.stdout, /"command":"info".*"threads":\d+/);
     },
   );
 

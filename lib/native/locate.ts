@@ -3,12 +3,14 @@
  *
  * 1. `TACIT_LIB`, a path to the library: always honoured when set; when
  *    `TACIT_LIB_SHA256` is set too, the file's sha256 must match it.
- * 2. A source checkout (see `build.ts`): `zig-out/lib/`, built on demand.
- * 3. The prebuilt library of the platform package `@tacit/native-<os>-<arch>`,
+ * 2. The library embedded in a compiled executable (`embedded.ts`, registered
+ *    by a `bun build --compile` entry), its sha256 checked before it is opened.
+ * 3. A source checkout (see `build.ts`): `zig-out/lib/`, built on demand.
+ * 4. The prebuilt library of the platform package `@tacit/native-<os>-<arch>`,
  *    found through the meta package `@tacit/native` (under Deno
  *    `npm:@tacit/native@<PREBUILT_VERSION>`), its sha256 checked against
  *    `PREBUILT_SHA256` before it is opened.
- * 4. Otherwise one error listing what was tried, with paths and reasons, and
+ * 5. Otherwise one error listing what was tried, with paths and reasons, and
  *    the commands that fix it.
  *
  * {@link discover} runs at module load and never throws (the meta package is
@@ -19,7 +21,8 @@
  */
 import { Access } from "./access.ts";
 import { ensureBuilt, findSourceCheckout, libraryFile, type SourceCheckout } from "./build.ts";
-import { checkOverride, checkPrebuilt } from "./checksum.ts";
+import { checkOverride, checkPrebuilt, sha256File } from "./checksum.ts";
+import { type EmbeddedLibrary, embeddedLibrary } from "./embedded.ts";
 import { PREBUILT_SHA256, PREBUILT_VERSION } from "./prebuilt.ts";
 
 /** What importing the meta package gave. */
@@ -41,6 +44,8 @@ export interface Discovery {
   override: string | undefined;
   /** `TACIT_LIB_SHA256`, when set and readable. */
   overrideSha256: string | undefined;
+  /** The library a compiled executable registered, when it did. */
+  embedded?: EmbeddedLibrary | undefined;
   /** The source checkout, or why this module is not one. */
   source: { checkout: SourceCheckout } | { reason: string };
   /** The prebuilt lookup, when it was made. */
@@ -64,11 +69,12 @@ export async function discover(packageUrl: URL): Promise<Discovery> {
   const access = new Access();
   const override = access.env("TACIT_LIB");
   const overrideSha256 = access.env("TACIT_LIB_SHA256");
+  const embedded = embeddedLibrary();
   const source = findSourceCheckout(packageUrl, access);
-  const prebuilt = override === undefined && "reason" in source
+  const prebuilt = override === undefined && embedded === undefined && "reason" in source
     ? await importPrebuilt(metaSpecifier)
     : undefined;
-  return { access, override, overrideSha256, source, prebuilt };
+  return { access, override, overrideSha256, embedded, source, prebuilt };
 }
 
 /**
@@ -120,13 +126,25 @@ export function locate(discovery: Discovery): string {
   }
 }
 
-function locateOrThrow({ access, override, overrideSha256, source, prebuilt }: Discovery): string {
+function locateOrThrow(
+  { access, override, overrideSha256, embedded, source, prebuilt }: Discovery,
+): string {
   if (override !== undefined) {
     if (!access.exists(override)) {
       throw new Error(`tacit: the native library was not found at ${override} (TACIT_LIB)`);
     }
     if (overrideSha256 !== undefined) checkOverride(override, overrideSha256);
     return override;
+  }
+  if (embedded !== undefined) {
+    const found = sha256File(embedded.path);
+    if (found !== embedded.sha256) {
+      throw new Error(
+        `tacit: the embedded native library extracted to ${embedded.path} has sha256 ${found} ` +
+          `but the executable holds ${embedded.sha256}; delete the file and run again`,
+      );
+    }
+    return embedded.path;
   }
   if ("checkout" in source) {
     ensureBuilt(source.checkout, access);
