@@ -312,6 +312,50 @@ export async function writeFactorsParquet(
   ]);
 }
 
+/** A column of a table of plain rows, as the CLI's tables describe them. */
+export interface RowColumn {
+  name: string;
+  /** `string` (UTF-8), `int` (int32), `float` (float32), `floats` (list<float>). */
+  type: "string" | "int" | "float" | "floats";
+}
+
+/**
+ * Writes rows of plain values as one Parquet file (atomically): the CLI's
+ * `--format parquet`. A `string` column holding only integer ids is still
+ * written as UTF-8 (a column's type never depends on its values).
+ *
+ * @param path The file.
+ * @param columns The columns, in order.
+ * @param rows One record per row, a value per column name.
+ * @returns A promise that settles when the file is in place.
+ * @throws DataFileError naming `path` when writing fails.
+ */
+export async function writeRowsParquet(
+  path: string,
+  columns: readonly RowColumn[],
+  rows: readonly Readonly<Record<string, unknown>>[],
+): Promise<void> {
+  await writeTable(
+    path,
+    columns.map(({ name, type }) => {
+      const values = rows.map((row) => row[name]);
+      if (type === "floats") {
+        return {
+          column: { name, data: values.map((v) => Array.from(v as ArrayLike<number>)) },
+          element: [
+            { name, repetition_type: "OPTIONAL", converted_type: "LIST", num_children: 1 },
+            { name: "list", repetition_type: "REPEATED", num_children: 1 },
+            { name: "element", type: "FLOAT", repetition_type: "REQUIRED" },
+          ],
+        };
+      }
+      if (type === "int") return plainColumn(name, Int32Array.from(values as number[]));
+      if (type === "float") return plainColumn(name, Float32Array.from(values as number[]));
+      return plainColumn(name, values.map(String));
+    }),
+  );
+}
+
 /**
  * Reads a factor matrix in Spark MLlib ALS's layout (`id`, `features` a list of floats or
  * doubles, one row per id, all of one length), as Spark's `model.userFactors.write.parquet`

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
+import { readRecommendationsParquet } from "../parquet.ts";
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
 import { EXIT } from "../lib/cli/errors.ts";
 import { test } from "./harness.ts";
@@ -182,6 +183,27 @@ test("tacit on a lastfm file: fit, recommend in two shards whose union is the wh
   );
   assertShardsUnion(all, [lines("recs-0.csv"), lines("recs-1.csv")], (line) => line.split(",")[0]!);
   assert.deepEqual(readdirSync(dir).filter((name) => name.startsWith(".tacit-")), []);
+
+  // The same recommendations as Parquet (`user, rank, item, score`), read back by
+  // parquet.ts's reader: the rows of the CSV, in order, scores as float32.
+  await ok(
+    "recommend",
+    "--model-file",
+    "m.tacit",
+    "--n",
+    "5",
+    "--output",
+    "recs.parquet",
+    "--no-progress",
+  );
+  const table = await readRecommendationsParquet(join(dir, "recs.parquet"));
+  assert.deepEqual(
+    all.slice(1).map((row) => row.split(",").slice(0, 3).join(",")),
+    table.user.map((user, k) => `${user},${table.rank[k]},${table.item[k]}`),
+  );
+  all.slice(1).forEach((row, k) =>
+    assert.equal(table.score[k], Math.fround(Number(row.split(",")[3])))
+  );
 
   const similar = await ok(
     "similar",
@@ -496,13 +518,6 @@ const BAD: [string, number, string[], RegExp][] = [
     "--format",
     "xml",
   ], /--format to be one of csv, jsonl, parquet/],
-  ["parquet before it exists", EXIT.unavailable, [
-    "recommend",
-    "--model-file",
-    "m.tacit",
-    "--output",
-    "o.parquet",
-  ], /^tacit: --format parquet is not available/],
   ["an output in a missing directory", EXIT.output, [
     "recommend",
     "--model-file",

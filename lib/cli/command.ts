@@ -45,7 +45,7 @@ export const OUTPUT_FLAGS: Flags = {
     type: "string",
     value: "format",
     doc:
-      "csv or jsonl (default: from the extension, .jsonl → jsonl, else csv); parquet is not available yet.",
+      "csv, jsonl or parquet (default: from the extension, .jsonl → jsonl, .parquet → parquet, else csv).",
   },
 };
 

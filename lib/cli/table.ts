@@ -5,9 +5,9 @@
  * temporary file in the target's directory, then renamed over it, so a rerun replaces
  * a previous output whole and a failed or interrupted run leaves the old one (or none).
  *
- * A format plugs in by adding to {@link TABLE_FORMATS}: `parquet` is declared and not
- * available until its writer exists (lib/io's interchange), and asking for it stops
- * with exit code 7 (`EXIT.unavailable`).
+ * A format plugs in by adding to {@link TABLE_FORMATS}. `parquet` buffers the rows and
+ * writes them at close through the optional `./parquet` export (parquet.ts, over
+ * hyparquet-writer), imported only when asked for, so the other formats never load it.
  *
  * @module
  */
@@ -139,11 +139,30 @@ export const jsonl: TableFormat = (path, columns) =>
     return text;
   });
 
+/**
+ * Parquet: rows are kept until close, then written by parquet.ts's
+ * `writeRowsParquet` (one row group; Parquet files are written whole).
+ */
+export const parquet: TableFormat = (path, columns) => {
+  const rows: Row[] = [];
+  return Promise.resolve({
+    write: (batch) => {
+      rows.push(...batch);
+      return Promise.resolve();
+    },
+    close: async () => {
+      const { writeRowsParquet } = await import("../../parquet.ts");
+      await writeRowsParquet(path, columns, rows);
+    },
+    abort: () => Promise.resolve(),
+  });
+};
+
 /** The formats by `--format` name; `undefined`: declared, not available in this build. */
 export const TABLE_FORMATS: ReadonlyMap<string, TableFormat | undefined> = new Map<
   string,
   TableFormat | undefined
->([["csv", csv], ["jsonl", jsonl], ["parquet", undefined]]);
+>([["csv", csv], ["jsonl", jsonl], ["parquet", parquet]]);
 
 /**
  * The format `--format` names (default from the output's extension, else csv).
