@@ -13,7 +13,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { readRecommendationsParquet } from "../parquet.ts";
+import { importFactorsParquet, readRecommendationsParquet } from "../parquet.ts";
+import { AlternatingLeastSquares, CsrMatrix } from "../mod.ts";
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
 import { EXIT } from "../lib/cli/errors.ts";
 import { test } from "./harness.ts";
@@ -287,12 +288,28 @@ test("tacit on a lastfm file: fit, recommend in two shards whose union is the wh
   assert.deepEqual([exportedCsv.rows, exportedCsv.rank], [24, 8]);
   assert.equal(
     lines("items.csv")[0],
-    "id," + Array.from({ length: 8 }, (_, k) => `factors_${k}`).join(","),
+    "id," + Array.from({ length: 8 }, (_, k) => `features_${k}`).join(","),
   );
   await ok("export", "--model-file", "m.tacit", "--factors", "users", "--output", "users.jsonl");
   const user = JSON.parse(lines("users.jsonl")[0]!);
   assert.equal(user.id, "sha-0");
-  assert.equal(user.factors.length, 8);
+  assert.equal(user.features.length, 8);
+  // Parquet in Spark ALS's layout: the exported pair imports into a fresh model that
+  // recommends exactly as the fitted one (ids through the files' id columns).
+  await ok("export", "--model-file", "m.tacit", "--factors", "users", "--output", "users.parquet");
+  await ok("export", "--model-file", "m.tacit", "--factors", "items", "--output", "items.parquet");
+  const fittedModel = await AlternatingLeastSquares.load(join(dir, "m.tacit"));
+  const imported = new AlternatingLeastSquares({ factors: 8 });
+  const maps = await importFactorsParquet(imported, {
+    users: join(dir, "users.parquet"),
+    items: join(dir, "items.parquet"),
+  });
+  assert.equal(maps.users.external(0), "sha-0");
+  const probe = CsrMatrix.fromCoo({ rows: [], cols: [], shape: [240, 24] });
+  assert.deepEqual(
+    imported.recommend([0, 1, 2], probe, { n: 5 }),
+    fittedModel.recommend([0, 1, 2], probe, { n: 5 }),
+  );
 
   const information = await ok("info", "--model-file", "m.tacit");
   assert.equal(information.modelFile.kind, "als");

@@ -1,6 +1,8 @@
 /**
  * `tacit export`: a fitted factor model's user or item factors with external ids,
- * as a table `{id, factors}` (CSV: `id, factors_0, factors_1, ...`).
+ * as a table `{id, features}`: Spark MLlib ALS's layout (its `userFactors` /
+ * `itemFactors`), so `--format parquet` gives files parquet.ts's
+ * `importFactorsParquet` and Spark read (CSV: `id, features_0, features_1, ...`).
  *
  * @module
  */
@@ -39,12 +41,15 @@ export const exportFactors: Command = {
     const ids = side === "users" ? users : items;
     const rows = await writeTable(output, format, [
       { name: "id", type: "string" },
-      { name: "factors", type: "floats" },
+      { name: "features", type: "floats" },
     ], async (write) => {
       for (let start = 0; start < count; start += BATCH) {
         const batch: Row[] = [];
         for (let r = start; r < Math.min(count, start + BATCH); r++) {
-          batch.push({ id: ids[r]!, factors: Array.from(data.subarray(r * rank, (r + 1) * rank)) });
+          batch.push({
+            id: ids[r]!,
+            features: Array.from(data.subarray(r * rank, (r + 1) * rank)),
+          });
         }
         await write(batch);
       }
