@@ -151,8 +151,26 @@ export const parquet: TableFormat = (path, columns) => {
       return Promise.resolve();
     },
     close: async () => {
-      const { writeRowsParquet } = await import("../../parquet.ts");
-      await writeRowsParquet(path, columns, rows);
+      let module: {
+        writeRowsParquet(
+          path: string,
+          columns: readonly Column[],
+          rows: readonly Row[],
+        ): Promise<void>;
+      };
+      try {
+        // The npm build leaves parquet.ts out (its dependencies are optional), so its
+        // compiler does not find the module; a source, JSR or compiled CLI has it.
+        // @ts-ignore: TS2307 in the npm build only
+        module = await import("../../parquet.ts");
+      } catch (error) {
+        throw new CliError(
+          EXIT.unavailable,
+          "--format parquet needs tacit's ./parquet export (hyparquet), which this install lacks: use csv or jsonl",
+          { cause: error },
+        );
+      }
+      await module.writeRowsParquet(path, columns, rows);
     },
     abort: () => Promise.resolve(),
   });
