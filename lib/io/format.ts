@@ -30,7 +30,7 @@
  */
 import { open, rename, unlink } from "node:fs/promises";
 import { describe } from "../validate.ts";
-import { openToRead, readReason, temporaryPath, writeAll, writeReason } from "./files.ts";
+import { readFileWhole, temporaryPath, writeAll, writeReason } from "./files.ts";
 
 /** The 8 bytes every tacit file starts with. */
 export const TACIT_MAGIC: Uint8Array = Uint8Array.of(
@@ -374,32 +374,12 @@ export async function writeTacitFile(path: string, contents: TacitContents): Pro
 // ---------------------------------------------------------------- read
 
 async function readWhole(path: string): Promise<Uint8Array<ArrayBuffer>> {
-  const fail = (reason: string, cause?: unknown) =>
+  return await readFileWhole(path, (reason, cause) =>
     new TacitFileError(
       `Expected a tacit file at ${path} but ${reason}`,
       path,
       cause === undefined ? undefined : { cause },
-    );
-  const { handle, size } = await openToRead(path, fail);
-  try {
-    const bytes = new Uint8Array(size);
-    let filled = 0;
-    while (filled < size) {
-      const { bytesRead } = await handle.read(
-        bytes,
-        filled,
-        Math.min(size - filled, 1 << 30),
-        filled,
-      );
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return filled === size ? bytes : bytes.subarray(0, filled);
-  } catch (error) {
-    throw fail(readReason(error), error);
-  } finally {
-    await handle.close();
-  }
+    ));
 }
 
 function parseHeader(path: string, bytes: Uint8Array, headerLength: number) {
