@@ -44,14 +44,14 @@ import { join } from "node:path";
 import { mkdir } from "node:fs/promises";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
-import { DataFileError } from "./lib/datasets/records.ts";
+import { DataFileError, readDataFile } from "./lib/datasets/records.ts";
 import { type ExternalId, IdMap } from "./lib/dataset.ts";
 import type { FactorMatrix, MatrixFactorizationBase } from "./lib/models/matrix_factorization.ts";
 import type { RankedBatch } from "./lib/models/query.ts";
 import type { CsrMatrix } from "./lib/sparse.ts";
 import type { Split } from "./lib/evaluation/split.ts";
 import { describe } from "./lib/validate.ts";
-import { readFileWhole, writeFileAtomic, writeReason } from "./lib/io/files.ts";
+import { writeFileAtomic, writeReason } from "./lib/io/files.ts";
 import {
   assignChecked,
   checkedFactors,
@@ -190,18 +190,7 @@ function externalOf(value: unknown): ExternalId | undefined {
 
 /** Reads the named columns of a Parquet file as row objects, refusing a foreign file or missing columns. */
 async function readTable(path: string, names: string[]): Promise<Record<string, unknown>[]> {
-  if (typeof path !== "string" || path === "") {
-    throw new TypeError(`Expected path to be a non-empty string but found ${describe(path)}`);
-  }
-  const bytes = await readFileWhole(
-    path,
-    (reason, cause) =>
-      new DataFileError(
-        `Expected a Parquet file at ${path} but ${reason}`,
-        path,
-        cause === undefined ? undefined : { cause },
-      ),
-  );
+  const bytes = await readDataFile(path, "a Parquet file");
   const file = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
   let found: string[];
   try {

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { openToRead, readReason } from "../io/files.ts";
+import { openToRead, readFileWhole, readReason } from "../io/files.ts";
 import { ProgressBar, resolveProgress } from "../progress.ts";
 import { CsrMatrix, DuplicateOverflowError } from "../sparse.ts";
 import {
@@ -139,20 +139,41 @@ export class DataFileError extends Error {
 }
 
 /**
- * The error for a data file that cannot be opened or read: `Expected a data file at
+ * The error for a data file that cannot be opened or read: `Expected ${what} at
  * ${path} but ${reason}`, with `cause` when there is one.
  *
  * @param path The file.
  * @param reason The end of the sentence, e.g. from `readReason`.
  * @param cause The underlying error.
+ * @param what What the file should be, e.g. `"an NPY file"`.
  * @returns A {@link DataFileError}.
  */
-export function unreadable(path: string, reason: string, cause?: unknown): DataFileError {
+export function unreadable(
+  path: string,
+  reason: string,
+  cause?: unknown,
+  what = "a data file",
+): DataFileError {
   return new DataFileError(
-    `Expected a data file at ${path} but ${reason}`,
+    `Expected ${what} at ${path} but ${reason}`,
     path,
     cause === undefined ? undefined : { cause },
   );
+}
+
+/**
+ * A whole data file's bytes, refusing a non-string path (TypeError) and a file that
+ * cannot be read ({@link unreadable}, naming `what` it should be).
+ *
+ * @param path The file.
+ * @param what What the file should be, e.g. `"a Parquet file"`.
+ * @returns Its bytes.
+ */
+export async function readDataFile(path: string, what: string): Promise<Uint8Array<ArrayBuffer>> {
+  if (typeof path !== "string" || path === "") {
+    throw new TypeError(`Expected path to be a non-empty string but found ${describe(path)}`);
+  }
+  return await readFileWhole(path, (reason, cause) => unreadable(path, reason, cause, what));
 }
 
 /**

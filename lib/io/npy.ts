@@ -27,9 +27,9 @@
  *
  * @module
  */
-import { DataFileError } from "../datasets/records.ts";
+import { DataFileError, readDataFile } from "../datasets/records.ts";
 import { describe } from "../validate.ts";
-import { readFileWhole, writeFileAtomic, writeReason } from "./files.ts";
+import { writeFileAtomic, writeReason } from "./files.ts";
 
 /** The element types tacit reads and writes in NPY files, by NumPy's names. */
 export type NpyDtype = "float32" | "float64" | "int32" | "int64";
@@ -245,19 +245,7 @@ export async function writeNpy(path: string, input: NpyInput): Promise<void> {
  * ```
  */
 export async function readNpy(path: string): Promise<NpyArray> {
-  if (typeof path !== "string" || path === "") {
-    throw new TypeError(`Expected path to be a non-empty string but found ${describe(path)}`);
-  }
-  const bytes = await readFileWhole(
-    path,
-    (reason, cause) =>
-      new DataFileError(
-        `Expected an NPY file at ${path} but ${reason}`,
-        path,
-        cause === undefined ? undefined : { cause },
-      ),
-  );
-  return decodeNpy(bytes, path);
+  return decodeNpy(await readDataFile(path, "an NPY file"), path);
 }
 
 /**
