@@ -41,7 +41,6 @@
  * @module
  */
 import { join } from "node:path";
-import { mkdir } from "node:fs/promises";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import { parquetWriteBuffer } from "hyparquet-writer";
 import { DataFileError, readDataFile } from "./lib/datasets/records.ts";
@@ -56,7 +55,7 @@ import {
   assignChecked,
   checkedFactors,
   type ExportFactorsOptions,
-  factorsOf,
+  exportTarget,
   type ImportedFactors,
   type RowIds,
   rowIds,
@@ -406,21 +405,7 @@ export async function exportFactorsParquet(
   dir: string,
   options: ExportFactorsOptions = {},
 ): Promise<string[]> {
-  const { users, items } = factorsOf(model, "exportFactorsParquet()");
-  if (typeof dir !== "string" || dir === "") {
-    throw new TypeError(`Expected dir to be a non-empty string but found ${describe(dir)}`);
-  }
-  rowIds("userIds", options.userIds, users.shape[0], "users");
-  rowIds("itemIds", options.itemIds, items.shape[0], "items");
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (error) {
-    throw new DataFileError(
-      `Could not create the factors directory ${dir}: ${writeReason(error)}`,
-      dir,
-      { cause: error },
-    );
-  }
+  const { users, items } = await exportTarget(model, dir, options, "exportFactorsParquet()");
   const userPath = join(dir, PARQUET_FACTOR_FILES.users);
   const itemPath = join(dir, PARQUET_FACTOR_FILES.items);
   await writeFactorsParquet(userPath, users, options.userIds);

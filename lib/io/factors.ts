@@ -140,25 +140,12 @@ export async function exportFactors(
   dir: string,
   options: ExportFactorsOptions = {},
 ): Promise<string[]> {
-  const { users, items } = factorsOf(model, "exportFactors()");
-  if (typeof dir !== "string" || dir === "") {
-    throw new TypeError(`Expected dir to be a non-empty string but found ${describe(dir)}`);
-  }
-  const userIds = options.userIds === undefined
-    ? undefined
-    : rowIds("userIds", options.userIds, users.shape[0], "users");
-  const itemIds = options.itemIds === undefined
-    ? undefined
-    : rowIds("itemIds", options.itemIds, items.shape[0], "items");
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (error) {
-    throw new DataFileError(
-      `Could not create the factors directory ${dir}: ${writeReason(error)}`,
-      dir,
-      { cause: error },
-    );
-  }
+  const { users, items, userIds, itemIds } = await exportTarget(
+    model,
+    dir,
+    options,
+    "exportFactors()",
+  );
   const written: string[] = [];
   const userPath = join(dir, FACTOR_FILES.userFactors);
   const itemPath = join(dir, FACTOR_FILES.itemFactors);
@@ -222,6 +209,52 @@ export async function importFactors(
  * @param model What the caller passed as the model.
  * @param caller The function's name for messages.
  */
+/**
+ * What an export of `model`'s factors to `dir` needs, checked before anything is
+ * written: the factors, the ids (validated; undefined when not given), and the
+ * directory, created.
+ *
+ * @param model The fitted factor model.
+ * @param dir The directory to write to.
+ * @param options The export's `userIds` / `itemIds`.
+ * @param caller The exporting function, for messages.
+ * @returns The factors and the ids in row order.
+ * @throws As {@link factorsOf}; TypeError for a bad `dir` or ids; DataFileError when `dir`
+ *   cannot be created.
+ */
+export async function exportTarget(
+  model: MatrixFactorizationBase,
+  dir: string,
+  options: ExportFactorsOptions,
+  caller: string,
+): Promise<{
+  users: FactorMatrix;
+  items: FactorMatrix;
+  userIds: ExternalId[] | undefined;
+  itemIds: ExternalId[] | undefined;
+}> {
+  const { users, items } = factorsOf(model, caller);
+  if (typeof dir !== "string" || dir === "") {
+    throw new TypeError(`Expected dir to be a non-empty string but found ${describe(dir)}`);
+  }
+  const userIds = options.userIds === undefined
+    ? undefined
+    : rowIds("userIds", options.userIds, users.shape[0], "users");
+  const itemIds = options.itemIds === undefined
+    ? undefined
+    : rowIds("itemIds", options.itemIds, items.shape[0], "items");
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new DataFileError(
+      `Could not create the factors directory ${dir}: ${writeReason(error)}`,
+      dir,
+      { cause: error },
+    );
+  }
+  return { users, items, userIds, itemIds };
+}
+
 export function factorsOf(
   model: MatrixFactorizationBase,
   caller: string,
