@@ -81,21 +81,40 @@ export function powerLawMatrix(options: PowerLawOptions): CsrMatrix {
   );
   const userIds = permutation(users, random);
   const itemIds = permutation(items, random);
-  let matrix = CsrMatrix.empty([users, items]);
-  // Later rounds top up the pairs lost to duplicates in the earlier ones.
+  return drawnMatrix([users, items], nnz, (rows, cols, values, count) => {
+    for (let e = 0; e < count; e++) {
+      rows[e] = userIds[sampleCdf(userCdf, random.nextFloat())]!;
+      cols[e] = itemIds[sampleCdf(itemCdf, random.nextFloat())]!;
+      values[e] = playCount(random);
+    }
+  });
+}
+
+/** Heavy-tailed play counts: 1 + floor(Pareto(1.2) − 1), capped at 10,000. */
+function playCount(random: Random): number {
+  return Math.min(1 + Math.floor(Math.pow(1 - random.nextFloat(), -1 / 1.2) - 1), 10_000);
+}
+
+/**
+ * A matrix of at most `nnz` distinct pairs made of draws: `draw(rows, cols, values, count)`
+ * writes `count` (user, item, plays) draws into the first `count` places of its arrays;
+ * a pair drawn twice stores the sum. Up to 3 more rounds top up the pairs lost to
+ * duplicates, and the last round's overshoot is cut off in row order.
+ */
+function drawnMatrix(
+  shape: [number, number],
+  nnz: number,
+  draw: (rows: Int32Array, cols: Int32Array, values: Float32Array, count: number) => void,
+): CsrMatrix {
+  let matrix = CsrMatrix.empty(shape);
   for (let round = 0; round < 4 && matrix.nnz < nnz; round++) {
     const wanted = Math.ceil((nnz - matrix.nnz) * (round === 0 ? 1 : 1.15));
     const rows = new Int32Array(wanted + matrix.nnz);
     const cols = new Int32Array(wanted + matrix.nnz);
     const values = new Float32Array(wanted + matrix.nnz);
-    for (let e = 0; e < wanted; e++) {
-      rows[e] = userIds[sampleCdf(userCdf, random.nextFloat())]!;
-      cols[e] = itemIds[sampleCdf(itemCdf, random.nextFloat())]!;
-      // Heavy-tailed play counts: 1 + floor(Pareto(1.2) − 1), capped.
-      values[e] = Math.min(1 + Math.floor(Math.pow(1 - random.nextFloat(), -1 / 1.2) - 1), 10_000);
-    }
+    draw(rows, cols, values, wanted);
     appendEntries(matrix, rows, cols, values, wanted);
-    matrix = CsrMatrix.fromCoo({ rows, cols, values, shape: [users, items] });
+    matrix = CsrMatrix.fromCoo({ rows, cols, values, shape });
   }
   return matrix.nnz > nnz ? truncateEntries(matrix, nnz) : matrix;
 }
@@ -143,8 +162,13 @@ export function zipfCdf(count: number, exponent: number): Float64Array {
 
 /** The first rank whose cumulative weight exceeds u (binary search). */
 export function sampleCdf(cdf: Float64Array, u: number): number {
-  let lo = 0;
-  let hi = cdf.length - 1;
+  return sampleCdfRange(cdf, 0, cdf.length, u);
+}
+
+/** {@link sampleCdf} over the segment `cdf[from..to)`, which ends at 1: an index in it. */
+function sampleCdfRange(cdf: Float64Array, from: number, to: number, u: number): number {
+  let lo = from;
+  let hi = to - 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
     if (cdf[mid]! > u) hi = mid;
@@ -164,6 +188,182 @@ export function permutation(count: number, random: Random): Int32Array {
     out[j] = t;
   }
   return out;
+}
+
+/** Options of {@link plantedTasteDataset}. */
+export interface PlantedTasteOptions extends PowerLawOptions {
+  /** Number of genres, a positive integer (items / 250, at least 2). */
+  genres?: number;
+  /** Zipf exponent of genre size and of how many users like a genre (0.5). */
+  genreExponent?: number;
+  /** Share of a user's draws inside their favourite genres, in [0, 1] (0.8). */
+  loyalty?: number;
+}
+
+/** What {@link plantedTasteDataset} returns. */
+export interface PlantedTastes {
+  /** users × items play counts, at most `nnz` stored values. */
+  plays: CsrMatrix;
+  /** Genre of every item. */
+  itemGenre: Int32Array;
+  /** users × genres, 1 for each of a user's 1–3 favourite genres. */
+  userGenres: CsrMatrix;
+}
+
+/**
+ * A lastfm-like matrix with planted tastes, at any scale: the user activity, item
+ * popularity and play counts of {@link powerLawMatrix}, plus genres. Every item belongs to
+ * one genre (genre sizes follow a Zipf law, genre 0 the largest); every user has 1 to 3
+ * distinct favourite genres (popular genres have more fans) and makes `loyalty` of their
+ * draws inside them, a favourite picked uniformly and an item of it in proportion to its
+ * global popularity (so popularity is a power law within a genre too); the other draws
+ * pick an item by global popularity alone.
+ *
+ * @param options `users`, `items`, `nnz`, and optional `genres`, exponents, `loyalty`, `seed`.
+ * @returns The play matrix and the planted genres of items and users.
+ * @throws TypeError / RangeError as {@link powerLawMatrix}, and for a `genres` that is not a
+ *   positive integer at most `items`, or a loyalty outside [0, 1].
+ * @example
+ * ```ts
+ * import { deepStrictEqual, equal, ok } from "node:assert/strict";
+ * import { plantedTasteDataset } from "./synthetic.ts";
+ * const data = plantedTasteDataset({ users: 50, items: 40, nnz: 400, genres: 4, seed: 1 });
+ * deepStrictEqual(data.plays.shape, [50, 40]);
+ * ok(data.plays.nnz <= 400);
+ * ok(data.itemGenre.every((g) => g >= 0 && g < 4));
+ * deepStrictEqual(data.userGenres.shape, [50, 4]);
+ * for (let u = 0; u < 50; u++) ok(data.userGenres.row(u).indices.length >= 1);
+ * equal(plantedTasteDataset({ users: 50, items: 40, nnz: 400, genres: 4, seed: 1 }).plays.nnz,
+ *   data.plays.nnz);
+ * ```
+ */
+export function plantedTasteDataset(options: PlantedTasteOptions): PlantedTastes {
+  knownOptions("plantedTasteDataset()", options ?? null, [
+    "users",
+    "items",
+    "nnz",
+    "genres",
+    "userExponent",
+    "itemExponent",
+    "genreExponent",
+    "loyalty",
+    "seed",
+  ]);
+  const users = positiveInteger("users", options.users);
+  const items = positiveInteger("items", options.items);
+  const nnz = positiveInteger("nnz", options.nnz);
+  if (nnz > Math.min(MAX_NNZ, users * items)) {
+    throw new RangeError(
+      `Expected nnz to be at most ${Math.min(MAX_NNZ, users * items)} but found ${nnz}`,
+    );
+  }
+  const genres = positiveInteger(
+    "genres",
+    options.genres ?? Math.min(items, Math.max(2, Math.round(items / 250))),
+  );
+  if (genres > items) {
+    throw new RangeError(`Expected genres to be at most items (${items}) but found ${genres}`);
+  }
+  const loyalty = finiteNumber("loyalty", options.loyalty ?? 0.8, { min: 0, max: 1 });
+  const random = new Random(options.seed ?? 0);
+  const userCdf = zipfCdf(
+    users,
+    finiteNumber("userExponent", options.userExponent ?? 0.8, { min: 0 }),
+  );
+  const itemCdf = zipfCdf(
+    items,
+    finiteNumber("itemExponent", options.itemExponent ?? 0.9, { min: 0 }),
+  );
+  const genreCdf = zipfCdf(
+    genres,
+    finiteNumber("genreExponent", options.genreExponent ?? 0.5, { min: 0 }),
+  );
+  const userIds = permutation(users, random);
+  const itemIds = permutation(items, random);
+  const itemGenre = Int32Array.from(
+    { length: items },
+    () => sampleCdf(genreCdf, random.nextFloat()),
+  );
+  const inGenre = genreSegments(itemIds, itemGenre, itemCdf, genres);
+  const userGenres = favouriteGenres(users, genreCdf, random);
+  const plays = drawnMatrix([users, items], nnz, (rows, cols, values, count) => {
+    for (let e = 0; e < count; e++) {
+      const u = userIds[sampleCdf(userCdf, random.nextFloat())]!;
+      let item: number;
+      const from = userGenres.indptr[u]!;
+      const g = userGenres.indices[from + random.int(userGenres.indptr[u + 1]! - from)]!;
+      // A fan of a genre no item drew plays by global popularity alone.
+      if (random.nextFloat() < loyalty && inGenre.start[g + 1]! > inGenre.start[g]!) {
+        const k = sampleCdfRange(
+          inGenre.cdf,
+          inGenre.start[g]!,
+          inGenre.start[g + 1]!,
+          random.nextFloat(),
+        );
+        item = inGenre.items[k]!;
+      } else {
+        item = itemIds[sampleCdf(itemCdf, random.nextFloat())]!;
+      }
+      rows[e] = u;
+      cols[e] = item;
+      values[e] = playCount(random);
+    }
+  });
+  return { plays, itemGenre, userGenres };
+}
+
+/**
+ * The items of every genre, most popular first, with each genre's cumulative popularity
+ * normalised to end at 1: genre g holds `items[start[g]..start[g+1])` (empty when no item
+ * drew it).
+ */
+function genreSegments(
+  itemIds: Int32Array,
+  itemGenre: Int32Array,
+  itemCdf: Float64Array,
+  genres: number,
+): { start: Int32Array; items: Int32Array; cdf: Float64Array } {
+  const start = new Int32Array(genres + 1);
+  for (const g of itemGenre) start[g + 1]!++;
+  for (let g = 0; g < genres; g++) start[g + 1]! += start[g]!;
+  const items = new Int32Array(itemIds.length);
+  const cdf = new Float64Array(itemIds.length);
+  const next = start.slice(0, genres);
+  for (let r = 0; r < itemIds.length; r++) {
+    const item = itemIds[r]!;
+    const g = itemGenre[item]!;
+    const k = next[g]!++;
+    items[k] = item;
+    cdf[k] = (k > start[g]! ? cdf[k - 1]! : 0) + itemCdf[r]! - (r > 0 ? itemCdf[r - 1]! : 0);
+  }
+  for (let g = 0; g < genres; g++) {
+    const total = cdf[start[g + 1]! - 1] ?? 1;
+    for (let k = start[g]!; k < start[g + 1]!; k++) cdf[k]! /= total;
+  }
+  return { start, items, cdf };
+}
+
+/**
+ * users × genres: each user's 1–3 distinct favourite genres drawn from `genreCdf` (fewer
+ * when there are fewer genres, or when 1,000 draws per wanted genre found no new one).
+ */
+function favouriteGenres(users: number, genreCdf: Float64Array, random: Random): CsrMatrix {
+  const genres = genreCdf.length;
+  const indptr = new Int32Array(users + 1);
+  const indices = new Int32Array(3 * users);
+  for (let u = 0; u < users; u++) {
+    const count = Math.min(genres, 1 + random.int(3));
+    const from = indptr[u]!;
+    let found = 0;
+    for (let draw = 0; found < count && draw < 1000 * count; draw++) {
+      const g = sampleCdf(genreCdf, random.nextFloat());
+      if (!indices.subarray(from, from + found).includes(g)) indices[from + found++] = g;
+    }
+    indices.subarray(from, from + found).sort();
+    indptr[u + 1] = from + found;
+  }
+  const stored = indices.slice(0, indptr[users]!);
+  return new CsrMatrix([users, genres], indptr, stored, new Float32Array(stored.length).fill(1));
 }
 
 /** Options of {@link listeningDataset}. */
