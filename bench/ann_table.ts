@@ -100,8 +100,9 @@ export function annTable(records: AnnRecord[]): string {
       ...filtered("excluded"),
     ]);
   }
-  const skipped = records.filter((r) => r.kind === "skipped")
-    .map((r) => `- ${r.dataset}, ${r.lib}, ${r.threads} thread(s): ${r.reason}`);
+  const skipped = new Set(
+    records.filter((r) => r.kind === "skipped").map((r) => `- ${r.dataset}, ${r.lib}: ${r.reason}`),
+  );
   return [...lines.map((cells) => `| ${cells.join(" | ")} |`), ...skipped].join("\n");
 }
 
