@@ -9,20 +9,23 @@
 //! coordinate: item x becomes (x, sqrt(M² − ‖x‖²)), M the largest item norm,
 //! so every item has norm M, and the query q becomes (q, 0); then
 //! q·x = ‖q‖·M·cos∠((q, 0), (x, ·)) and the best inner product is the
-//! smallest angle (Bachrach et al., "Speeding up the Xbox recommender system
-//! using a Euclidean transformation for inner-product spaces", RecSys 2014,
-//! §4, eq. 9). The extra coordinate matters only while splitting: a query's
+//! smallest angle (the order-preserving transformation of Bachrach et al.,
+//! "Speeding up the Xbox recommender system using a Euclidean transformation
+//! for inner-product spaces", RecSys 2014). The extra coordinate matters only while splitting: a query's
 //! is 0, so a search reads the first f coordinates of each hyperplane.
 //!
-//! Split (one node). A sample of at most `sample_max` of the node's items,
-//! two of them drawn as the starting centres, a few Lloyd iterations of
-//! angular 2-means on the sample (each point goes to the centre with the
-//! larger dot product; a centre is the normalised sum of its points); the
-//! hyperplane's normal is the difference of the two unit centres, normalised.
-//! Items with a positive margin go to the first child, negative to the
-//! second, exactly zero to a seeded coin flip. When every item lands on one
-//! side the node is cut at random into halves and its normal is zero (a
-//! query then ranks both children by the parent's priority capped at 0).
+//! Split (one node). Two of the node's items, drawn at random, start two
+//! centres; `two_means_steps` more items, drawn with replacement, each join
+//! the centre at the smaller angular distance 2 − 2·cos weighted by the
+//! centre's count so far (the weighting keeps the halves balanced), the
+//! centre moving to the mean of its unit-length points. The hyperplane's
+//! normal is the difference of the two centres made unit length, normalised:
+//! it bisects their angle. Items with a positive margin go to the first
+//! child, negative to the second, exactly zero to a seeded coin flip. A split
+//! whose larger side holds over `imbalance_accepted` of the node is drawn
+//! again (up to `split_attempts` times); one still over `imbalance_max` cuts
+//! the node at random into halves with a zero normal (a query then ranks
+//! both children by the parent's priority capped at 0).
 //!
 //! Search (Annoy's): one max-priority queue over (priority, node) across all
 //! trees, every root entered at +∞; a popped split pushes its children with
@@ -86,9 +89,14 @@ const leaf_size_max = 1 << 16;
 /// n_trees · n_items at most, so node indices and leaf positions fit a u32.
 const tree_items_max = 1 << 30;
 
-/// Items whose 2-means runs at a split (a sample of larger nodes).
-const sample_max = 128;
-const two_means_iterations = 3;
+/// Points the 2-means of a split draws (with replacement) from its node.
+const two_means_steps = 200;
+/// A split is drawn again (up to split_attempts times) while its larger side
+/// holds more than imbalance_accepted of the node; past imbalance_max the
+/// node is cut at random.
+const split_attempts = 3;
+const imbalance_accepted = 0.95;
+const imbalance_max = 0.99;
 /// Candidate rows scored together.
 const block_len = 16;
 /// Work units (≈ multiply-adds) a build step aims at: ~0.1–0.3 s on one core.
@@ -112,7 +120,7 @@ pub const Params = struct {
 
 /// A split node's children are global node indices; a leaf's `first..second`
 /// is a range of `leaf_ids` inside its tree's row.
-const Node = extern struct {
+pub const Node = extern struct {
     first: u32,
     second: u32,
     /// Split: row of `normals`; leaf: `leaf_marker`.
@@ -718,9 +726,8 @@ const BuildContext = struct {
 /// What one split works in: the augmented dimension is stride + 1.
 const Workspace = struct {
     side: []u8,
-    /// Four rows of stride + 1: two centres and two sums.
+    /// Three rows of stride + 1: two centres and a point.
     centres: []f32,
-    sample: [sample_max]u32 = undefined,
 
     fn init(allocator: std.mem.Allocator, index: *const Index) error{OutOfMemory}!Workspace {
         const side = try allocator.alloc(u8, index.n_items);
@@ -777,21 +784,15 @@ fn buildTree(index: *const Index, tree: usize, out: *TreeOut, poll: *status.Poll
 /// so the positive side comes first; returns its size (0 < it < ids.len).
 fn split(index: *const Index, prng: *Prng, ws: *Workspace, ids: []u32, normal: []f32) usize {
     assert(ids.len >= 2 and normal.len == index.stride);
-    const stride = index.stride;
-    const normal_extra = twoMeans(index, prng, ws, ids, normal);
     const side = ws.side[0..ids.len];
     var positive: usize = 0;
-    const prefetch_ahead = 8;
-    for (ids, 0..) |id, i| {
-        if (i + prefetch_ahead < ids.len) prefetchRow(index.vectors, ids[i + prefetch_ahead], stride);
-        var margin = dotPadded(normal, index.vectors[@as(usize, id) * stride ..][0..stride]);
-        if (index.extra.len > 0) margin += normal_extra * index.extra[id];
-        const s: u8 = if (margin > 0) 1 else if (margin < 0) 0 else @intCast(prng.next() >> 63);
-        side[i] = s;
-        positive += s;
+    for (0..split_attempts) |_| {
+        const normal_extra = twoMeans(index, prng, ws, ids, normal);
+        positive = assignSides(index, prng, ids, normal, normal_extra, side);
+        if (imbalance(positive, ids.len) <= imbalance_accepted) break;
     }
-    if (positive == 0 or positive == ids.len) {
-        // Degenerate: a random half each, and a zero normal.
+    if (imbalance(positive, ids.len) > imbalance_max) {
+        // No useful hyperplane: a random half each, and a zero normal.
         random.shuffle(u32, prng, ids, .never);
         @memset(normal, 0);
         return ids.len / 2;
@@ -810,55 +811,71 @@ fn split(index: *const Index, prng: *Prng, ws: *Workspace, ids: []u32, normal: [
     return positive;
 }
 
-/// Angular 2-means on a sample of the node (see the top comment); writes the
-/// unit normal's first stride coordinates into `normal` and returns its
-/// augmented coordinate (0 for .cosine). A zero normal when the centres meet.
+/// The larger side's share of the node.
+fn imbalance(positive: usize, count: usize) f32 {
+    const share = @as(f32, @floatFromInt(positive)) / @as(f32, @floatFromInt(count));
+    return @max(share, 1 - share);
+}
+
+/// side[i] = 1 when item ids[i] lies on the normal's positive side (a zero
+/// margin flips a seeded coin); returns how many do.
+fn assignSides(index: *const Index, prng: *Prng, ids: []const u32, normal: []const f32, normal_extra: f32, side: []u8) usize {
+    const stride = index.stride;
+    var positive: usize = 0;
+    const prefetch_ahead = 8;
+    for (ids, 0..) |id, i| {
+        if (i + prefetch_ahead < ids.len) prefetchRow(index.vectors, ids[i + prefetch_ahead], stride);
+        var margin = dotPadded(normal, index.vectors[@as(usize, id) * stride ..][0..stride]);
+        if (index.extra.len > 0) margin += normal_extra * index.extra[id];
+        const s: u8 = if (margin > 0) 1 else if (margin < 0) 0 else @intCast(prng.next() >> 63);
+        side[i] = s;
+        positive += s;
+    }
+    return positive;
+}
+
+/// Count-weighted online 2-means on the node's angles (see the top
+/// comment): writes the unit normal's first stride coordinates into `normal`
+/// and returns its augmented coordinate (0 for .cosine); a zero normal when
+/// the centres meet.
 fn twoMeans(index: *const Index, prng: *Prng, ws: *Workspace, ids: []const u32, normal: []f32) f32 {
     const stride = index.stride;
     const width = stride + 1;
-    const n_sample = @min(ids.len, sample_max);
-    const sample = ws.sample[0..n_sample];
-    if (ids.len <= sample_max) {
-        @memcpy(sample, ids);
-    } else {
-        for (sample) |*s| s.* = ids[random.below(prng, ids.len)];
-    }
     const c0 = ws.centres[0..width];
     const c1 = ws.centres[width..][0..width];
-    const sum0 = ws.centres[2 * width ..][0..width];
-    const sum1 = ws.centres[3 * width ..][0..width];
-    const first = random.below(prng, n_sample);
-    var second = random.below(prng, n_sample - 1);
+    const point = ws.centres[2 * width ..][0..width];
+    const first = random.below(prng, ids.len);
+    var second = random.below(prng, ids.len - 1);
     if (second >= first) second += 1;
-    index.loadAugmented(sample[first], c0);
-    index.loadAugmented(sample[second], c1);
+    index.loadAugmented(ids[first], c0);
+    index.loadAugmented(ids[second], c1);
     normalize(c0);
     normalize(c1);
-    for (0..two_means_iterations) |_| {
-        // d = c0 − c1 (into `normal` and its extra), then assign by sign.
-        for (normal, c0[0..stride], c1[0..stride]) |*d, a, b| d.* = a - b;
-        const d_extra = c0[stride] - c1[stride];
-        @memset(sum0, 0);
-        @memset(sum1, 0);
-        var n0: usize = 0;
-        for (sample) |id| {
-            const row = index.vectors[@as(usize, id) * stride ..][0..stride];
-            const e = if (index.extra.len > 0) index.extra[id] else 0;
-            const margin = dotPadded(normal, row) + d_extra * e;
-            const sum = if (margin >= 0) sum0 else sum1;
-            simd.axpy(1, row, sum[0..stride]);
-            sum[stride] += e;
-            n0 += @intFromBool(margin >= 0);
-        }
-        if (n0 > 0) {
-            @memcpy(c0, sum0);
-            normalize(c0);
-        }
-        if (n0 < n_sample) {
-            @memcpy(c1, sum1);
-            normalize(c1);
+    var n0: f32 = 1;
+    var n1: f32 = 1;
+    var norm2_0: f32 = 1;
+    var norm2_1: f32 = 1;
+    for (0..two_means_steps) |_| {
+        index.loadAugmented(ids[random.below(prng, ids.len)], point);
+        const p2 = dotWide(point, point);
+        if (!(p2 > 0)) continue;
+        const inv_p = 1 / @sqrt(p2);
+        // Angular distances 2 − 2·cos, weighted by the centres' counts.
+        const d0 = n0 * (2 - 2 * dotWide(c0, point) * inv_p / @sqrt(norm2_0));
+        const d1 = n1 * (2 - 2 * dotWide(c1, point) * inv_p / @sqrt(norm2_1));
+        if (d0 < d1) {
+            moveMean(c0, point, inv_p, n0);
+            n0 += 1;
+            norm2_0 = @max(dotWide(c0, c0), std.math.floatMin(f32));
+        } else if (d1 < d0) {
+            moveMean(c1, point, inv_p, n1);
+            n1 += 1;
+            norm2_1 = @max(dotWide(c1, c1), std.math.floatMin(f32));
         }
     }
+    // The difference of the unit centres: the hyperplane bisects their angle.
+    normalize(c0);
+    normalize(c1);
     var extra = c0[stride] - c1[stride];
     for (normal, c0[0..stride], c1[0..stride]) |*d, a, b| d.* = a - b;
     const norm = @sqrt(dotPadded(normal, normal) + extra * extra);
@@ -870,6 +887,18 @@ fn twoMeans(index: *const Index, prng: *Prng, ws: *Workspace, ids: []const u32, 
         extra = 0;
     }
     return extra;
+}
+
+/// mean ← (mean·count + point·scale) / (count + 1).
+fn moveMean(mean: []f32, point: []const f32, scale: f32, count: f32) void {
+    const inv = 1 / (count + 1);
+    for (mean, point) |*m, x| m.* = (m.* * count + x * scale) * inv;
+}
+
+/// A dot product over stride + 1 values (a padded row and its extra).
+inline fn dotWide(a: []const f32, b: []const f32) f32 {
+    const n = a.len - 1;
+    return dotPadded(a[0..n], b[0..n]) + a[n] * b[n];
 }
 
 fn normalize(v: []f32) void {
@@ -1046,8 +1075,13 @@ fn buildAll(index: *Index, pool: *ThreadPool) !void {
     while (!(try index.buildStep(pool, &poll)).finished()) : (steps += 1) try testing.expect(steps < 10_000);
 }
 
-/// Items around `n_clusters` random centres, norms spread over [0.5, 1.5).
+/// Items around `n_clusters` random centres (unit normal coordinates, each
+/// item off its centre by `noise` times that), norms spread over [0.5, 1.5).
 fn clusteredItems(allocator: std.mem.Allocator, random_: std.Random, n: usize, f: usize, n_clusters: usize) ![]f32 {
+    return noisyClusters(allocator, random_, n, f, n_clusters, 0.35);
+}
+
+fn noisyClusters(allocator: std.mem.Allocator, random_: std.Random, n: usize, f: usize, n_clusters: usize, noise: f32) ![]f32 {
     const centres = try allocator.alloc(f32, n_clusters * f);
     defer allocator.free(centres);
     for (centres) |*c| c.* = random_.floatNorm(f32);
@@ -1055,7 +1089,7 @@ fn clusteredItems(allocator: std.mem.Allocator, random_: std.Random, n: usize, f
     for (0..n) |i| {
         const c = random_.uintLessThan(usize, n_clusters);
         const scale = 0.5 + random_.float(f32);
-        for (items[i * f ..][0..f], centres[c * f ..][0..f]) |*x, centre| x.* = scale * (centre + 0.35 * random_.floatNorm(f32));
+        for (items[i * f ..][0..f], centres[c * f ..][0..f]) |*x, centre| x.* = scale * (centre + noise * random_.floatNorm(f32));
     }
     return items;
 }
@@ -1226,22 +1260,226 @@ test "recall@10 at the default effort on clustered data stays above its floor" {
     defer pool.stop();
     const n = 4000;
     const f = 32;
-    const items = try clusteredItems(allocator, r, n, f, 40);
+    // Loose clusters: the neighbours are not all in one leaf.
+    const items = try noisyClusters(allocator, r, n, f, 40, 1.0);
     defer allocator.free(items);
-    for ([_]Metric{ .ip, .cosine }) |metric| {
-        const n_queries = 50;
-        const queries = try allocator.alloc(f32, n_queries * f);
-        defer allocator.free(queries);
-        for (0..n_queries) |q| {
-            const query = try queryRow(allocator, r, f, metric, false);
-            defer allocator.free(query);
-            @memcpy(queries[q * f ..][0..f], query);
-        }
-        const index = try Index.create(allocator, items, f, .{ .metric = metric, .seed = 11 });
+    const n_queries = 100;
+    const queries = try noisyClusters(allocator, r, n_queries, f, 40, 1.0);
+    defer allocator.free(queries);
+    // Measured 0.611 (.ip) and 0.580 (.cosine) with these seeds; the floors
+    // leave about 0.1.
+    for ([_]Metric{ .ip, .cosine }, [_]f64{ 0.5, 0.47 }) |metric, floor| {
+        if (metric == .cosine) for (0..n_queries) |q| normalize(queries[q * f ..][0..f]);
+        // Default search_k = 4 · 16 · 4 = 256 leaf items of 4000 per query.
+        const index = try Index.create(allocator, items, f, .{ .metric = metric, .seed = 11, .n_trees = 4, .leaf_size = 16 });
         defer index.destroy(allocator);
         try buildAll(index, &pool);
+        try testing.expectEqual(256, index.defaultEffort());
         const recall = try recallAtK(allocator, index, items, queries, metric, 10);
-        std.debug.print("forest recall@10 {s}: {d:.3}\n", .{ @tagName(metric), recall });
-        try testing.expect(recall >= 0.0);
+        try testing.expect(recall >= floor);
     }
+}
+
+fn serializeAlloc(allocator: std.mem.Allocator, index: *const Index) ![]u8 {
+    const bytes = try allocator.alloc(u8, index.serializedLen());
+    index.serialize(bytes);
+    return bytes;
+}
+
+/// Where the leaf ids start in the serialized bytes.
+fn leafIdsOffset(index: *const Index) usize {
+    return header_len + 4 * (index.trees_done + 1) + 12 * index.nodes.items.len + 4 * index.f * (index.normals.items.len / index.stride);
+}
+
+test "the bytes are the same for 1 and 2 threads and any step spacing" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(13);
+    const n = 700;
+    const f = 9;
+    const items = try clusteredItems(allocator, prng.random(), n, f, 7);
+    defer allocator.free(items);
+    for ([_]Metric{ .ip, .cosine }) |metric| {
+        var reference: ?[]u8 = null;
+        defer if (reference) |bytes| allocator.free(bytes);
+        for ([_]usize{ 1, 2 }) |thread_count| {
+            var pool: ThreadPool = .{};
+            pool.start(thread_count);
+            defer pool.stop();
+            for ([_]usize{ 0, 1, 3 }) |trees_per_step| {
+                const index = try Index.create(allocator, items, f, .{ .metric = metric, .seed = 99, .n_trees = 5, .leaf_size = 8 });
+                defer index.destroy(allocator);
+                index.trees_per_step_max = trees_per_step;
+                try buildAll(index, &pool);
+                const bytes = try serializeAlloc(allocator, index);
+                if (reference) |expected| {
+                    defer allocator.free(bytes);
+                    try testing.expectEqualSlices(u8, expected, bytes);
+                } else reference = bytes;
+            }
+        }
+        // Another seed gives another forest.
+        var pool: ThreadPool = .{};
+        pool.start(1);
+        defer pool.stop();
+        const other = try Index.create(allocator, items, f, .{ .metric = metric, .seed = 100, .n_trees = 5, .leaf_size = 8 });
+        defer other.destroy(allocator);
+        try buildAll(other, &pool);
+        const bytes = try serializeAlloc(allocator, other);
+        defer allocator.free(bytes);
+        try testing.expect(!std.mem.eql(u8, reference.?, bytes));
+    }
+}
+
+test "serialize and deserialize round-trip the bytes and the searches, also mid-build" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(17);
+    const r = prng.random();
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const n = 900;
+    const f = 10;
+    const items = try clusteredItems(allocator, r, n, f, 9);
+    defer allocator.free(items);
+    for ([_]Metric{ .ip, .cosine }) |metric| {
+        const params: Params = .{ .metric = metric, .seed = 3, .n_trees = 4, .leaf_size = 12, .search_k = 150 };
+        const index = try Index.create(allocator, items, f, params);
+        defer index.destroy(allocator);
+        try buildAll(index, &pool);
+        const bytes = try serializeAlloc(allocator, index);
+        defer allocator.free(bytes);
+        const copy = try Index.deserialize(allocator, bytes, n, f);
+        defer copy.destroy(allocator);
+        const again = try serializeAlloc(allocator, copy);
+        defer allocator.free(again);
+        try testing.expectEqualSlices(u8, bytes, again);
+        try testing.expectEqual(index.defaultEffort(), copy.defaultEffort());
+
+        var scratch = try Index.Scratch.init(allocator, index);
+        defer scratch.deinit(allocator);
+        var scratch_copy = try Index.Scratch.init(allocator, copy);
+        defer scratch_copy.deinit(allocator);
+        const filter: Filter = .init(n, .{});
+        for (0..20) |q| {
+            const query = try queryRow(allocator, r, f, metric, false);
+            defer allocator.free(query);
+            for ([_]usize{ 0, 40, index.maxEffort() }) |effort| {
+                var out: [10]i32 = undefined;
+                var out_copy: [10]i32 = undefined;
+                const len = index.searchOne(&scratch, query, q, &filter, effort, &out);
+                const len_copy = copy.searchOne(&scratch_copy, query, q, &filter, effort, &out_copy);
+                try testing.expectEqualSlices(i32, out[0..len], out_copy[0..len_copy]);
+            }
+        }
+
+        // A forest saved after one tree and built on after loading ends in
+        // the same bytes.
+        const partial = try Index.create(allocator, items, f, params);
+        defer partial.destroy(allocator);
+        partial.trees_per_step_max = 1;
+        var poll: status.Poll = .never;
+        try testing.expectEqual(Progress{ .done = 1, .total = 4 }, try partial.buildStep(&pool, &poll));
+        const partial_bytes = try serializeAlloc(allocator, partial);
+        defer allocator.free(partial_bytes);
+        const resumed = try Index.deserialize(allocator, partial_bytes, n, f);
+        defer resumed.destroy(allocator);
+        try buildAll(resumed, &pool);
+        const resumed_bytes = try serializeAlloc(allocator, resumed);
+        defer allocator.free(resumed_bytes);
+        try testing.expectEqualSlices(u8, bytes, resumed_bytes);
+    }
+}
+
+test "deserialize refuses truncated bytes, another kind, and out-of-range ids or children" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(19);
+    var pool: ThreadPool = .{};
+    pool.start(1);
+    defer pool.stop();
+    const n = 200;
+    const f = 6;
+    const items = try clusteredItems(allocator, prng.random(), n, f, 4);
+    defer allocator.free(items);
+    const index = try Index.create(allocator, items, f, .{ .metric = .ip, .n_trees = 2, .leaf_size = 10 });
+    defer index.destroy(allocator);
+    try buildAll(index, &pool);
+    const bytes = try serializeAlloc(allocator, index);
+    defer allocator.free(bytes);
+    const len = bytes.len;
+
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, bytes[0 .. len - 1], n, f));
+    var message_buffer: [256]u8 = undefined;
+    try helpers.expectMessage(try std.fmt.bufPrint(&message_buffer, "Expected a forest index of {d} bytes but found {d}", .{ len, len - 1 }));
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, bytes[0..20], n, f));
+    try helpers.expectMessage("Expected a forest index of at least 88 bytes but found 20");
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, bytes, n + 1, f));
+    try helpers.expectMessage("Expected a forest over 201 items × 6 factors but found 200 × 6");
+
+    const broken = try allocator.dupe(u8, bytes);
+    defer allocator.free(broken);
+    broken[0] = 'h';
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, broken, n, f));
+    try helpers.expectMessage("Expected a forest index (tag \"tcforest\") but found the tag bytes 6863666f72657374");
+
+    @memcpy(broken, bytes);
+    const id_at = leafIdsOffset(index) + 4 * 5;
+    std.mem.writeInt(u32, broken[id_at..][0..4], n, .little);
+    try testing.expectError(error.OutOfRange, Index.deserialize(allocator, broken, n, f));
+    try helpers.expectMessage("Expected tree 0's leaf ids to be the ids 0..200 once each but found 200 at position 5");
+
+    // The root's second child pointed back at the root.
+    @memcpy(broken, bytes);
+    const root_at = header_len + 4 * (index.trees_done + 1);
+    try testing.expect(index.nodes.items[0].normal != Node.leaf_marker);
+    std.mem.writeInt(u32, broken[root_at + 4 ..][0..4], 0, .little);
+    try testing.expectError(error.OutOfRange, Index.deserialize(allocator, broken, n, f));
+    try helpers.expectMessage(try std.fmt.bufPrint(&message_buffer, "Expected node 0's child to be a node of tree 0 after it (1..{d}) with one parent but found 0", .{index.tree_node_start[1]}));
+
+    // A NaN in the vectors.
+    @memcpy(broken, bytes);
+    std.mem.writeInt(u32, broken[len - 4 ..][0..4], @bitCast(std.math.nan(f32)), .little);
+    try testing.expectError(error.NotFinite, Index.deserialize(allocator, broken, n, f));
+    try helpers.expectMessage("Expected finite item vectors but found NaN or Infinity");
+}
+
+test "a cancelled step fails with error.Cancelled and a retry builds the same forest" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(23);
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const n = 500;
+    const f = 8;
+    const items = try clusteredItems(allocator, prng.random(), n, f, 5);
+    defer allocator.free(items);
+    const params: Params = .{ .metric = .ip, .seed = 8, .n_trees = 3, .leaf_size = 10 };
+    const reference = try Index.create(allocator, items, f, params);
+    defer reference.destroy(allocator);
+    try buildAll(reference, &pool);
+    const expected = try serializeAlloc(allocator, reference);
+    defer allocator.free(expected);
+
+    const index = try Index.create(allocator, items, f, params);
+    defer index.destroy(allocator);
+    index.trees_per_step_max = 1;
+    var flag: u32 = 0;
+    var poll: status.Poll = .init(.{ .flag = &flag });
+    _ = try index.buildStep(&pool, &poll);
+    flag = 1;
+    try testing.expectError(error.Cancelled, index.buildStep(&pool, &poll));
+    try helpers.expectMessage("The call was cancelled by its caller (an AbortSignal fired)");
+    try testing.expectEqual(1, index.trees_done);
+
+    // A tree's task polls too: a raised flag stops it mid-tree.
+    var out: TreeOut = .{};
+    defer out.deinit(allocator);
+    var task_poll: status.Poll = .init(.{ .flag = &flag });
+    try testing.expect(!try buildTree(index, 1, &out, &task_poll));
+
+    flag = 0;
+    poll = .init(.{ .flag = &flag });
+    while (!(try index.buildStep(&pool, &poll)).finished()) {}
+    const bytes = try serializeAlloc(allocator, index);
+    defer allocator.free(bytes);
+    try testing.expectEqualSlices(u8, expected, bytes);
 }
