@@ -32,9 +32,10 @@
 //! priority min(priority, ±margin), margin = normal·query; a popped leaf's
 //! items become candidates, until `search_k` leaf items (duplicates across
 //! trees counted, as Annoy counts them) have been seen. Unique admissible
-//! candidates (zig/ann/visited.zig, Filter.allows) are scored against the
-//! query in blocks of `block_len` rows, prefetched when they join the block,
-//! and kept in zig/heap.zig's bounded heap. search_k = n_items · n_trees
+//! candidates (zig/ann/visited.zig, Filter.allows) of a leaf have their rows
+//! prefetched, and are scored against the query four rows at a time once the
+//! next leaf's rows have been asked for; zig/heap.zig's bounded heap keeps the
+//! best. search_k = n_items · n_trees
 //! visits every leaf of every tree: the search is then exact.
 //!
 //! Layout. `vectors`: the traversal's copy of the rows, [n_items, stride]
@@ -97,8 +98,6 @@ const two_means_steps = 200;
 const split_attempts = 3;
 const imbalance_accepted = 0.95;
 const imbalance_max = 0.99;
-/// Candidate rows scored together.
-const block_len = 16;
 /// Work units (≈ multiply-adds) a build step aims at: ~0.1–0.3 s on one core.
 const step_work_target: u64 = 1 << 29;
 
@@ -120,7 +119,7 @@ pub const Params = struct {
 
 /// A split node's children are global node indices; a leaf's `first..second`
 /// is a range of `leaf_ids` inside its tree's row.
-pub const Node = extern struct {
+const Node = extern struct {
     first: u32,
     second: u32,
     /// Split: row of `normals`; leaf: `leaf_marker`.
@@ -372,8 +371,15 @@ pub const Index = struct {
         scores: []f32,
         /// The query, zero-padded to stride.
         query: []f32,
+        /// Two leaves' candidates: one is scored while the other's rows
+        /// are being fetched. Each holds the index's largest leaf.
+        candidates: [2][]u32,
 
         pub fn init(allocator: std.mem.Allocator, index: *const Index) Error!Scratch {
+            var leaf_len_max: usize = 1;
+            for (index.nodes.items) |node| {
+                if (node.isLeaf()) leaf_len_max = @max(leaf_len_max, node.second - node.first);
+            }
             var visited = try Visited.init(allocator, index.n_items);
             errdefer visited.deinit(allocator);
             const queue = try allocator.alloc(QueueEntry, @max(1, index.nodes.items.len));
@@ -381,7 +387,15 @@ pub const Index = struct {
             const scores = try allocator.alloc(f32, index.n_items);
             errdefer allocator.free(scores);
             const query = try allocator.alloc(f32, index.stride);
-            return .{ .visited = visited, .queue = queue, .scores = scores, .query = query };
+            errdefer allocator.free(query);
+            const candidates = try allocator.alloc(u32, 2 * leaf_len_max);
+            return .{
+                .visited = visited,
+                .queue = queue,
+                .scores = scores,
+                .query = query,
+                .candidates = .{ candidates[0..leaf_len_max], candidates[leaf_len_max..] },
+            };
         }
 
         pub fn deinit(scratch: *Scratch, allocator: std.mem.Allocator) void {
@@ -389,6 +403,7 @@ pub const Index = struct {
             allocator.free(scratch.queue);
             allocator.free(scratch.scores);
             allocator.free(scratch.query);
+            allocator.free(scratch.candidates[0].ptr[0 .. 2 * scratch.candidates[0].len]);
             scratch.* = undefined;
         }
     };
@@ -419,10 +434,14 @@ pub const Index = struct {
 
         var queue: Queue = .{ .entries = scratch.queue };
         for (0..index.trees_done) |tree| queue.push(std.math.inf(f32), index.tree_node_start[tree]);
-        var block: Block = .{ .vectors = index.vectors, .stride = stride, .query = query_padded };
         const heap: Heap = .init(out[0..capacity], scratch.scores[0..capacity]);
         var len: usize = 0;
         var seen: usize = 0;
+        // The previous leaf's candidates are scored after this leaf's rows
+        // have been asked for.
+        var pending = scratch.candidates[0];
+        var pending_len: usize = 0;
+        var fresh = scratch.candidates[1];
         const nodes = index.nodes.items;
         const normals = index.normals.items;
         while (seen < search_k) {
@@ -431,17 +450,24 @@ pub const Index = struct {
             if (node.isLeaf()) {
                 const ids = index.leaf_ids[node.first..node.second];
                 seen += ids.len;
+                if (ids.len > fresh.len) continue; // only a scratch older than the index
+                var fresh_len: usize = 0;
                 for (ids) |id| {
                     if (!scratch.visited.mark(id) or !filter.allows(q, id)) continue;
-                    if (block.add(id)) len = block.flush(heap, len);
+                    prefetchRow(index.vectors, id, stride);
+                    fresh[fresh_len] = id;
+                    fresh_len += 1;
                 }
+                len = scoreRows(index.vectors, stride, query_padded, pending[0..pending_len], heap, len);
+                std.mem.swap([]u32, &pending, &fresh);
+                pending_len = fresh_len;
             } else {
                 const margin = dotPadded(normals[@as(usize, node.normal) * stride ..][0..stride], query_padded);
                 queue.push(@min(top.priority, margin), node.first);
                 queue.push(@min(top.priority, -margin), node.second);
             }
         }
-        len = block.flush(heap, len);
+        len = scoreRows(index.vectors, stride, query_padded, pending[0..pending_len], heap, len);
         heap.sortBestFirst(len);
         return len;
     }
@@ -964,61 +990,38 @@ const Queue = struct {
     }
 };
 
-/// Candidates waiting to be scored together; their rows are prefetched as
-/// they join.
-const Block = struct {
-    vectors: []const f32,
-    stride: usize,
-    query: []const f32,
-    ids: [block_len]u32 = undefined,
-    len: usize = 0,
-
-    /// Adds a candidate; true when the block is full.
-    inline fn add(block: *Block, id: u32) bool {
-        prefetchRow(block.vectors, id, block.stride);
-        block.ids[block.len] = id;
-        block.len += 1;
-        return block.len == block_len;
-    }
-
-    /// Scores the block, four rows at a time, offers every row to the heap
-    /// and empties the block; returns the heap's length.
-    fn flush(block: *Block, heap: Heap, len_in: usize) usize {
-        var len = len_in;
-        var scores: [block_len]f32 = undefined;
-        const stride = block.stride;
-        const n = block.len;
-        var b: usize = 0;
-        while (b + 4 <= n) : (b += 4) {
-            const r0 = block.vectors[@as(usize, block.ids[b]) * stride ..][0..stride];
-            const r1 = block.vectors[@as(usize, block.ids[b + 1]) * stride ..][0..stride];
-            const r2 = block.vectors[@as(usize, block.ids[b + 2]) * stride ..][0..stride];
-            const r3 = block.vectors[@as(usize, block.ids[b + 3]) * stride ..][0..stride];
-            var a0: V = @splat(0);
-            var a1: V = @splat(0);
-            var a2: V = @splat(0);
-            var a3: V = @splat(0);
-            var j: usize = 0;
-            while (j < stride) : (j += lanes) {
-                const qv = simd.load(block.query, j);
-                a0 = simd.mulAdd(simd.load(r0, j), qv, a0);
-                a1 = simd.mulAdd(simd.load(r1, j), qv, a1);
-                a2 = simd.mulAdd(simd.load(r2, j), qv, a2);
-                a3 = simd.mulAdd(simd.load(r3, j), qv, a3);
-            }
-            scores[b] = @reduce(.Add, a0);
-            scores[b + 1] = @reduce(.Add, a1);
-            scores[b + 2] = @reduce(.Add, a2);
-            scores[b + 3] = @reduce(.Add, a3);
+/// Scores rows `ids` against the query, four rows at a time, and offers
+/// each to the heap; returns the heap's length.
+fn scoreRows(vectors: []const f32, stride: usize, query: []const f32, ids: []const u32, heap: Heap, len_in: usize) usize {
+    var len = len_in;
+    var b: usize = 0;
+    while (b + 4 <= ids.len) : (b += 4) {
+        const r0 = vectors[@as(usize, ids[b]) * stride ..][0..stride];
+        const r1 = vectors[@as(usize, ids[b + 1]) * stride ..][0..stride];
+        const r2 = vectors[@as(usize, ids[b + 2]) * stride ..][0..stride];
+        const r3 = vectors[@as(usize, ids[b + 3]) * stride ..][0..stride];
+        var a0: V = @splat(0);
+        var a1: V = @splat(0);
+        var a2: V = @splat(0);
+        var a3: V = @splat(0);
+        var j: usize = 0;
+        while (j < stride) : (j += lanes) {
+            const qv = simd.load(query, j);
+            a0 = simd.mulAdd(simd.load(r0, j), qv, a0);
+            a1 = simd.mulAdd(simd.load(r1, j), qv, a1);
+            a2 = simd.mulAdd(simd.load(r2, j), qv, a2);
+            a3 = simd.mulAdd(simd.load(r3, j), qv, a3);
         }
-        while (b < n) : (b += 1) {
-            scores[b] = dotPadded(block.vectors[@as(usize, block.ids[b]) * stride ..][0..stride], block.query);
-        }
-        for (block.ids[0..n], scores[0..n]) |id, score| len = heap.offer(len, @intCast(id), score);
-        block.len = 0;
-        return len;
+        len = heap.offer(len, @intCast(ids[b]), @reduce(.Add, a0));
+        len = heap.offer(len, @intCast(ids[b + 1]), @reduce(.Add, a1));
+        len = heap.offer(len, @intCast(ids[b + 2]), @reduce(.Add, a2));
+        len = heap.offer(len, @intCast(ids[b + 3]), @reduce(.Add, a3));
     }
-};
+    while (b < ids.len) : (b += 1) {
+        len = heap.offer(len, @intCast(ids[b]), dotPadded(vectors[@as(usize, ids[b]) * stride ..][0..stride], query));
+    }
+    return len;
+}
 
 // ---------------------------------------------------------------------------
 // Byte order helpers
