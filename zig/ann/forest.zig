@@ -89,6 +89,7 @@ const n_trees_max = 4096;
 const leaf_size_max = 1 << 16;
 /// n_trees · n_items at most, so node indices and leaf positions fit a u32.
 const tree_items_max = 1 << 30;
+const search_k_max: usize = std.math.maxInt(u48);
 
 /// Points the 2-means of a split draws (with replacement) from its node.
 const two_means_steps = 200;
@@ -179,6 +180,7 @@ pub const Index = struct {
         const n_trees = if (params.n_trees == 0) default_n_trees else params.n_trees;
         const leaf_size = if (params.leaf_size == 0) default_leaf_size else params.leaf_size;
         try checkShape(n_items, n_trees, leaf_size);
+        if (params.search_k > search_k_max) return status.fail(.out_of_range, "Expected search_k < 2^48 but found {d}", .{params.search_k});
 
         const index = try allocate(allocator, params.metric, n_items, f, n_trees);
         errdefer index.destroy(allocator);
@@ -547,7 +549,7 @@ pub const Index = struct {
         }
         if (f == 0) return status.fail(.invalid_argument, "Expected at least 1 factor but found f = 0", .{});
         if (n_trees < 1 or n_trees > n_trees_max or trees_done > n_trees or leaf_size < 1 or leaf_size > leaf_size_max or
-            n_items > tree_items_max or n_items * n_trees > tree_items_max or n_nodes > 2 * tree_items_max or search_k > std.math.maxInt(u48))
+            n_items > tree_items_max or n_items * n_trees > tree_items_max or n_nodes > 2 * tree_items_max or search_k > search_k_max)
         {
             return status.fail(.out_of_range, "Expected 1 ≤ trees_done ≤ n_trees ≤ {d}, 1 ≤ leaf_size ≤ {d}, n_trees · n_items ≤ {d} and search_k < 2^48 but found trees_done = {d}, n_trees = {d}, leaf_size = {d}, n_items = {d}, search_k = {d}", .{
                 n_trees_max, leaf_size_max, tree_items_max, trees_done, n_trees, leaf_size, n_items, search_k,
