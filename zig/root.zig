@@ -71,4 +71,5 @@ test {
     _ = als;
     _ = topk;
     _ = metrics;
+    _ = @import("ann/ivf.zig");
 }
