@@ -1376,9 +1376,9 @@ test "recall@10 at the default effort on clustered data, and searchBatch equals 
     const rand = prng.random();
     const n_items = 4000;
     const f = 16;
-    const n_queries = 60;
+    const n_queries = 100;
     const k = 10;
-    const rows = try clusteredRows(allocator, rand, n_items + n_queries, f, 64, 0.35);
+    const rows = try clusteredRows(allocator, rand, n_items + n_queries, f, 64, 1.0);
     defer allocator.free(rows);
     const items = rows[0 .. n_items * f];
     const queries = rows[n_items * f ..];
@@ -1410,8 +1410,272 @@ test "recall@10 at the default effort on clustered data, and searchBatch equals 
             for (out) |id| found += @intFromBool(plainDot(query, items[@as(usize, @intCast(id)) * f ..][0..f]) >= expected[k - 1]);
         }
         const recall = @as(f64, @floatFromInt(found)) / (n_queries * k);
-        // Measured 0.9?? on this data; the floor leaves a margin.
-        try testing.expect(recall >= 0.0);
-        std.debug.print("recall {d}\n", .{recall});
+        // Measured 0.935 without exclusions and 0.929 with them (8 of 63
+        // cells probed, clusters that overlap); the floor leaves a margin.
+        try testing.expect(recall >= 0.9);
     }
+}
+
+test "the same bytes with 1 and 2 threads and with steps spaced differently" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(11);
+    const rand = prng.random();
+    const n_items = 3000;
+    const f = 10;
+    const rows = try clusteredRows(allocator, rand, n_items, f, 30, 0.6);
+    defer allocator.free(rows);
+    // 20 points per centroid: the sample (1100 of 3000 items) is drawn.
+    const params: Params = .{ .metric = .ip, .seed = 77, .max_points_per_centroid = 20, .train_iterations = 6 };
+    var reference: ?[]u8 = null;
+    defer if (reference) |bytes| allocator.free(bytes);
+    for ([_]usize{ 1, 2 }) |thread_count| {
+        var pool: ThreadPool = .{};
+        pool.start(thread_count);
+        defer pool.stop();
+        for ([_]u64{ step_multiply_adds_default, 1, 300 * 1024 }) |step_multiply_adds| {
+            const index = try Index.create(allocator, rows, f, params);
+            defer index.destroy(allocator);
+            try testing.expectEqual(1100, index.n_sample);
+            index.step_multiply_adds = step_multiply_adds;
+            var steps: usize = 0;
+            var done_previous: u64 = 0;
+            var poll: Poll = .never;
+            while (true) : (steps += 1) {
+                const progress = try index.buildStep(&pool, &poll);
+                try testing.expect(progress.done > done_previous and progress.done <= progress.total);
+                try testing.expectEqual(6 * 1100 + n_items, progress.total);
+                done_previous = progress.done;
+                if (progress.finished()) break;
+            }
+            // One 256-point chunk per step at the smallest spacing.
+            if (step_multiply_adds == 1) try testing.expectEqual(6 * 5 + 12 - 1, steps);
+            const bytes = try serialized(allocator, index);
+            if (reference) |expected| {
+                defer allocator.free(bytes);
+                try testing.expectEqualSlices(u8, expected, bytes);
+            } else reference = bytes;
+        }
+    }
+    // Another seed gives another index.
+    var pool: ThreadPool = .{};
+    pool.start(1);
+    defer pool.stop();
+    var other_params = params;
+    other_params.seed = 78;
+    const other = try buildIndex(allocator, &pool, rows, f, other_params);
+    defer other.destroy(allocator);
+    const other_bytes = try serialized(allocator, other);
+    defer allocator.free(other_bytes);
+    try testing.expect(!std.mem.eql(u8, reference.?, other_bytes));
+}
+
+test "duplicate points leave cells empty; splitting them keeps every item in one list and the search exact" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(19);
+    const rand = prng.random();
+    const n_items = 400;
+    const f = 6;
+    // Five distinct rows: most initial centroids coincide and their cells start empty.
+    var distinct: [5 * f]f32 = undefined;
+    helpers.fillIntegers(rand, &distinct, -3, 3);
+    const rows = try allocator.alloc(f32, n_items * f);
+    defer allocator.free(rows);
+    for (0..n_items) |i| @memcpy(rows[i * f ..][0..f], distinct[(i % 5) * f ..][0..f]);
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const index = try buildIndex(allocator, &pool, rows, f, .{ .metric = .ip, .seed = 2, .nlist = 12 });
+    defer index.destroy(allocator);
+    var seen: [n_items]bool = @splat(false);
+    for (index.list_ids) |id| if (id >= 0) {
+        try testing.expect(!seen[@intCast(id)]);
+        seen[@intCast(id)] = true;
+    };
+    for (seen) |s| try testing.expect(s);
+    try testing.expectEqual(n_items, index.offsets[index.nlist]);
+    for (index.centroids) |value| try testing.expect(std.math.isFinite(value));
+    var scratch: Index.Scratch = try .init(allocator, index);
+    defer scratch.deinit(allocator);
+    const filter: Filter = .init(n_items, .{});
+    var out: [30]i32 = undefined;
+    const query = [_]f32{ 1, -1, 2, 0, 1, 1 };
+    const len = index.searchOne(&scratch, &query, 0, &filter, index.maxEffort(), &out);
+    try expectExactTop(allocator, rows, f, &query, 0, &filter, out.len, out[0..len], 0);
+}
+
+test "serialize, deserialize: the same bytes and results; truncated, foreign and inconsistent bytes are refused" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(29);
+    const rand = prng.random();
+    const n_items = 700;
+    const f = 9;
+    const rows = try clusteredRows(allocator, rand, n_items, f, 12, 0.5);
+    defer allocator.free(rows);
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const index = try buildIndex(allocator, &pool, rows, f, .{ .metric = .cosine, .seed = 4, .nprobe = 3 });
+    defer index.destroy(allocator);
+    const bytes = try serialized(allocator, index);
+    defer allocator.free(bytes);
+    const copy = try Index.deserialize(allocator, bytes, n_items, f);
+    defer copy.destroy(allocator);
+    try testing.expect(copy.isBuilt());
+    try testing.expectEqual(index.defaultEffort(), copy.defaultEffort());
+    try testing.expectEqual(3, copy.defaultEffort());
+    const again = try serialized(allocator, copy);
+    defer allocator.free(again);
+    try testing.expectEqualSlices(u8, bytes, again);
+
+    var scratch: Index.Scratch = try .init(allocator, index);
+    defer scratch.deinit(allocator);
+    var scratch_copy: Index.Scratch = try .init(allocator, copy);
+    defer scratch_copy.deinit(allocator);
+    const filter: Filter = .init(n_items, .{});
+    for (0..20) |q| {
+        const query = rows[q * f ..][0..f];
+        for ([_]usize{ 1, 0, index.maxEffort() }) |effort| {
+            var out: [12]i32 = undefined;
+            var out_copy: [12]i32 = undefined;
+            const len = index.searchOne(&scratch, query, q, &filter, effort, &out);
+            const len_copy = copy.searchOne(&scratch_copy, query, q, &filter, effort, &out_copy);
+            try testing.expectEqualSlices(i32, out[0..len], out_copy[0..len_copy]);
+        }
+    }
+
+    const centroids_at = header_len;
+    const offsets_at = centroids_at + 4 * index.nlist * f;
+    const ids_at = offsets_at + 4 * (index.nlist + 1);
+    const values_at = ids_at + 4 * n_items;
+    const Case = struct { at: usize, value: u32, err: Error, message: []const u8 };
+    const ids_0 = std.mem.readInt(u32, bytes[ids_at..][0..4], .little);
+    const cases = [_]Case{
+        .{ .at = 0, .value = 0x6e696174, .err = error.InvalidArgument, .message = "Expected the tag \"tacitivf\" of an IVF index but found the bytes 7461696e74697666" },
+        .{ .at = 8, .value = 2, .err = error.InvalidArgument, .message = "Expected IVF format version 1 but found version 2" },
+        .{ .at = 12, .value = 7, .err = error.InvalidArgument, .message = "Expected the IVF index's metric to be 0 (ip) or 1 (cosine) but found 7" },
+        .{ .at = 56, .value = n_items + 1, .err = error.InvalidArgument, .message = "Expected an IVF index of 700 items × 9 factors but the bytes hold one of 701 × 9" },
+        .{ .at = 24, .value = 0, .err = error.OutOfRange, .message = "Expected the IVF index's nlist to be in 1..700 but found 0" },
+        .{ .at = centroids_at + 4 * 5, .value = 0x7fc00000, .err = error.NotFinite, .message = "Expected finite centroids but found NaN at centroid 0, factor 5" },
+        .{ .at = offsets_at + 4, .value = n_items + 1, .err = error.InvalidArgument, .message = "Expected list offsets to start at 0, never decrease and end at 700 but found offsets[1] = 701 after 0" },
+        .{ .at = ids_at, .value = n_items, .err = error.OutOfRange, .message = "Expected item ids in 0..700 but found ids[0] = 700" },
+        .{ .at = ids_at + 4, .value = ids_0, .err = error.InvalidArgument, .message = try std.fmt.allocPrint(allocator, "Expected every item id once but found id {d} again at ids[1]", .{ids_0}) },
+        .{ .at = values_at + 4 * (f + 2), .value = 0x7f800000, .err = error.NotFinite, .message = try std.fmt.allocPrint(allocator, "Expected finite item values but found Infinity at row 1 (item {d}), factor 2", .{std.mem.readInt(u32, bytes[ids_at + 4 ..][0..4], .little)}) },
+    };
+    defer allocator.free(cases[8].message);
+    defer allocator.free(cases[9].message);
+    const broken = try allocator.dupe(u8, bytes);
+    defer allocator.free(broken);
+    for (cases) |case| {
+        @memcpy(broken, bytes);
+        std.mem.writeInt(u32, broken[case.at..][0..4], case.value, .little);
+        try testing.expectError(case.err, Index.deserialize(allocator, broken, n_items, f));
+        try helpers.expectMessage(case.message);
+    }
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, bytes[0 .. bytes.len - 1], n_items, f));
+    try helpers.expectMessage(try std.fmt.bufPrint(broken, "Expected {d} bytes for an IVF index of 700 items × 9 factors in {d} lists but found {d} bytes", .{ bytes.len, index.nlist, bytes.len - 1 }));
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, bytes[0..40], n_items, f));
+    try helpers.expectMessage("Expected an IVF index of at least 72 bytes but found 40 bytes");
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, bytes, n_items, f + 1));
+    try helpers.expectMessage("Expected an IVF index of 700 items × 10 factors but the bytes hold one of 700 × 9");
+}
+
+test "a cancelled poll stops buildStep with error.Cancelled and a retry completes identically" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(31);
+    const rand = prng.random();
+    const n_items = 2500;
+    const f = 8;
+    const rows = try clusteredRows(allocator, rand, n_items, f, 20, 0.5);
+    defer allocator.free(rows);
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const params: Params = .{ .metric = .ip, .seed = 8, .train_iterations = 4 };
+    const reference = try buildIndex(allocator, &pool, rows, f, params);
+    defer reference.destroy(allocator);
+    const expected = try serialized(allocator, reference);
+    defer allocator.free(expected);
+
+    const index = try Index.create(allocator, rows, f, params);
+    defer index.destroy(allocator);
+    index.step_multiply_adds = 1 << 18;
+    var call: helpers.CallForTest = undefined;
+    call.begin(false);
+    defer call.end();
+    for (0..1000) |step| {
+        // Every third step is cancelled before it starts; the flag then falls.
+        call.context.cancel_requested = @intFromBool(step % 3 == 1);
+        var poll: Poll = .init(status.cancellation());
+        const before = index.progress();
+        const progress = index.buildStep(&pool, &poll) catch |err| {
+            try testing.expectEqual(error.Cancelled, err);
+            try testing.expectEqualStrings("The call was cancelled by its caller (an AbortSignal fired)", call.message());
+            try testing.expect(poll.stopped);
+            try testing.expectEqual(before, index.progress());
+            continue;
+        };
+        try testing.expect(step % 3 != 1);
+        if (progress.finished()) break;
+    }
+    try testing.expect(index.isBuilt());
+    const bytes = try serialized(allocator, index);
+    defer allocator.free(bytes);
+    try testing.expectEqualSlices(u8, expected, bytes);
+
+    // Raised while a step's tasks run: cancelled or finished, the end is the same.
+    const late = try Index.create(allocator, rows, f, params);
+    defer late.destroy(allocator);
+    late.step_multiply_adds = std.math.maxInt(u64);
+    call.context.cancel_requested = 0;
+    const raiser = try call.raiseLater(1);
+    var late_poll: Poll = .init(status.cancellation());
+    var cancelled_once = false;
+    for (0..100) |_| {
+        const progress = late.buildStep(&pool, &late_poll) catch |err| {
+            try testing.expectEqual(error.Cancelled, err);
+            cancelled_once = true;
+            break;
+        };
+        if (progress.finished()) break;
+    }
+    raiser.join();
+    call.context.cancel_requested = 0;
+    try buildAll(late, &pool);
+    const late_bytes = try serialized(allocator, late);
+    defer allocator.free(late_bytes);
+    try testing.expectEqualSlices(u8, expected, late_bytes);
+}
+
+test "params: nlist defaults to round(√n) and is clamped, nprobe to round(nlist / 8); no items, bad shapes" {
+    const allocator = testing.allocator;
+    var pool: ThreadPool = .{};
+    pool.start(1);
+    defer pool.stop();
+    const rows = [_]f32{ 1, 0, 0, 1, 1, 1, -1, 0, 0, -1 };
+    const small = try buildIndex(allocator, &pool, &rows, 2, .{ .metric = .ip, .seed = 0, .nlist = 9 });
+    defer small.destroy(allocator);
+    try testing.expectEqual(5, small.nlist);
+    try testing.expectEqual(1, small.defaultEffort());
+    try testing.expectEqual(5, small.maxEffort());
+    try testing.expectEqual(2, listCount(5, 0));
+    try testing.expectEqual(316, listCount(100_000, 0));
+    try testing.expectEqual(540, listCount(292_000, 0));
+
+    const empty = try buildIndex(allocator, &pool, &.{}, 4, .{ .metric = .cosine, .seed = 0 });
+    defer empty.destroy(allocator);
+    try testing.expectEqual(0, empty.nlist);
+    var scratch: Index.Scratch = try .init(allocator, empty);
+    defer scratch.deinit(allocator);
+    var out: [3]i32 = undefined;
+    const filter: Filter = .init(0, .{});
+    try testing.expectEqual(0, empty.searchOne(&scratch, &.{ 1, 0, 0, 0 }, 0, &filter, 0, &out));
+    const bytes = try serialized(allocator, empty);
+    defer allocator.free(bytes);
+    const copy = try Index.deserialize(allocator, bytes, 0, 4);
+    copy.destroy(allocator);
+
+    try testing.expectError(error.InvalidArgument, Index.create(allocator, &rows, 0, .{ .metric = .ip, .seed = 0 }));
+    try helpers.expectMessage("Expected f to be at least 1 but found 0");
+    try testing.expectError(error.InvalidArgument, Index.create(allocator, &rows, 3, .{ .metric = .ip, .seed = 0 }));
+    try helpers.expectMessage("Expected items to hold whole rows of 3 factors but found 10 values");
 }
