@@ -111,6 +111,8 @@ const split_epsilon: f64 = 1.0 / 1024.0;
 const search_tiles = 4;
 const block_rows = 4;
 const block_tiles = 2;
+/// searchOne: floats of the next list asked for ahead of its scan (8 KiB).
+const prefetch_floats = 2048;
 /// searchBatch: queries per task.
 const batch_queries_min = 16;
 const batch_queries_max = 256;
@@ -148,13 +150,14 @@ pub const Index = struct {
     n_sample: usize,
     /// [nlist, f] row-major.
     centroids: []f32 = &.{},
-    /// tileCount(nlist) tiles, zero-padded.
-    centroid_tiles: []f32 = &.{},
+    /// tileCount(nlist) tiles, zero-padded. Tile arrays are 64-byte aligned:
+    /// with 16 lanes every factor row of a tile is one cache line.
+    centroid_tiles: []align(64) f32 = &.{},
     /// nlist + 1 entries: list c holds list positions offsets[c]..offsets[c+1].
     offsets: []u32 = &.{},
     /// nlist + 1 entries: list c occupies tiles tile_offsets[c]..tile_offsets[c+1].
     tile_offsets: []u32 = &.{},
-    list_values: []f32 = &.{},
+    list_values: []align(64) f32 = &.{},
     list_ids: []i32 = &.{},
     /// Null once the index is built (or deserialized).
     build: ?Build = null,
@@ -350,7 +353,7 @@ pub const Index = struct {
     fn allocCentroids(index: *Index, allocator: std.mem.Allocator) Error!void {
         index.centroids = try allocator.alloc(f32, index.nlist * index.f);
         @memset(index.centroids, 0);
-        index.centroid_tiles = try allocator.alloc(f32, tileCount(index.nlist) * index.f * lanes);
+        index.centroid_tiles = try allocator.alignedAlloc(f32, .@"64", tileCount(index.nlist) * index.f * lanes);
         @memset(index.centroid_tiles, 0);
     }
 
@@ -528,7 +531,7 @@ pub const Index = struct {
         index.list_values = &.{};
         allocator.free(index.list_ids);
         index.list_ids = &.{};
-        index.list_values = try allocator.alloc(f32, n_tiles * index.f * lanes);
+        index.list_values = try allocator.alignedAlloc(f32, .@"64", n_tiles * index.f * lanes);
         @memset(index.list_values, 0);
         index.list_ids = try allocator.alloc(i32, n_tiles * lanes);
         @memset(index.list_ids, -1);
@@ -588,9 +591,24 @@ pub const Index = struct {
         const probes = selectCells(scratch.cell_scores[0..index.nlist], index.probeCount(effort), scratch.probe_ids, scratch.probe_scores);
         const heap: Heap = .init(out[0..capacity], scratch.result_scores[0..capacity]);
         var len: usize = 0;
-        for (probes) |cell| len = index.scanList(@intCast(cell), query, q, filter, heap, len);
+        for (probes, 0..) |cell, i| {
+            if (i + 1 < probes.len) index.prefetchList(@intCast(probes[i + 1]));
+            len = index.scanList(@intCast(cell), query, q, filter, heap, len);
+        }
         heap.sortBestFirst(len);
         return len;
+    }
+
+    /// Asks for the first tiles of list `cell` (the lists scanned one after
+    /// another are far apart in memory, and the scan is bandwidth-bound).
+    fn prefetchList(index: *const Index, cell: usize) void {
+        const tile_len = index.f * lanes;
+        const start = index.tile_offsets[cell] * tile_len;
+        const end = @min(index.tile_offsets[cell + 1] * tile_len, start + prefetch_floats);
+        var at = start;
+        while (at < end) : (at += 64 / @sizeOf(f32)) {
+            @prefetch(index.list_values.ptr + at, .{ .rw = .read, .locality = 3, .cache = .data });
+        }
     }
 
     /// Offers list `cell`'s admissible items to the heap; returns its length.
