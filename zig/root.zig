@@ -72,4 +72,5 @@ test {
     _ = topk;
     _ = metrics;
     _ = @import("ann/forest.zig");
+    _ = @import("ann/ivf.zig");
 }
