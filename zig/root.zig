@@ -70,5 +70,6 @@ test {
     _ = finite;
     _ = als;
     _ = topk;
+    _ = @import("ann/hnsw.zig");
     _ = metrics;
 }
