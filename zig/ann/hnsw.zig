@@ -1404,6 +1404,7 @@ fn expectTopSet(
 }
 
 fn floodReachesAll(allocator: std.mem.Allocator, index: *const Index) !bool {
+    if (index.n_items == 0) return true;
     const reached = try allocator.alloc(bool, index.n_items);
     defer allocator.free(reached);
     const stack = try allocator.alloc(u32, index.n_items);
@@ -1517,4 +1518,294 @@ test "recall@10 at the default effort on clustered data, batched as good as sequ
         }
         std.debug.print("hnsw recall@10 {t}/{t}: sequential {d:.3}, batched {d:.3}\n", .{ mode.metric, mode.ip_mode, recall[0], recall[1] });
     }
+}
+
+test "the serialized bytes are the same for 1 and 2 threads and however the steps are spaced" {
+    const allocator = testing.allocator;
+    const n = 900;
+    const f = 8;
+    const items = try clustered(allocator, 21, 22, n, f, 10, 0.5);
+    defer allocator.free(items);
+    for (test_modes) |mode| {
+        const params: Params = .{ .metric = mode.metric, .ip_mode = mode.ip_mode, .seed = 23, .m = 6, .ef_construction = 24 };
+        var reference: ?[]u8 = null;
+        defer if (reference) |bytes| allocator.free(bytes);
+        for ([_]usize{ 1, 2 }) |thread_count| {
+            var pool: ThreadPool = .{};
+            pool.start(thread_count);
+            defer pool.stop();
+            for ([_]usize{ 1, 100, n }) |step_items| {
+                var schedule = small_batches;
+                schedule.step_items = step_items;
+                const index = try buildForTest(allocator, &pool, items, f, params, schedule);
+                defer index.destroy(allocator);
+                const bytes = try serializeAlloc(allocator, index);
+                if (reference) |expected| {
+                    defer allocator.free(bytes);
+                    try testing.expectEqualSlices(u8, expected, bytes);
+                } else reference = bytes;
+            }
+        }
+    }
+}
+
+test "serialize then deserialize gives the same searches and the same bytes" {
+    const allocator = testing.allocator;
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const n = 400;
+    const f = 5;
+    const items = try clustered(allocator, 31, 32, n, f, 8, 0.5);
+    defer allocator.free(items);
+    const queries = try clustered(allocator, 31, 33, 20, f, 8, 0.5);
+    defer allocator.free(queries);
+    for (test_modes) |mode| {
+        const index = try buildForTest(allocator, &pool, items, f, .{ .metric = mode.metric, .ip_mode = mode.ip_mode, .seed = 3, .m = 5, .ef = 17 }, small_batches);
+        defer index.destroy(allocator);
+        const bytes = try serializeAlloc(allocator, index);
+        defer allocator.free(bytes);
+        const copy = try Index.deserialize(allocator, bytes, n, f);
+        defer copy.destroy(allocator);
+        try testing.expectEqual(17, copy.defaultEffort());
+        const copy_bytes = try serializeAlloc(allocator, copy);
+        defer allocator.free(copy_bytes);
+        try testing.expectEqualSlices(u8, bytes, copy_bytes);
+
+        var scratch: Index.Scratch = try .init(allocator, index);
+        defer scratch.deinit(allocator);
+        var copy_scratch: Index.Scratch = try .init(allocator, copy);
+        defer copy_scratch.deinit(allocator);
+        const filter: Filter = .init(n, .{});
+        for (0..20) |q| {
+            var out: [12]i32 = undefined;
+            var copy_out: [12]i32 = undefined;
+            const query = queries[q * f ..][0..f];
+            const len = index.searchOne(&scratch, query, q, &filter, 0, &out);
+            const copy_len = copy.searchOne(&copy_scratch, query, q, &filter, 0, &copy_out);
+            try testing.expectEqualSlices(i32, out[0..len], copy_out[0..copy_len]);
+        }
+    }
+}
+
+test "deserialize refuses truncated bytes, another kind, and inconsistent links, levels and vectors" {
+    const allocator = testing.allocator;
+    var pool: ThreadPool = .{};
+    pool.start(1);
+    defer pool.stop();
+    const n = 200;
+    const f = 4;
+    const items = try clustered(allocator, 41, 42, n, f, 5, 0.5);
+    defer allocator.free(items);
+    const index = try buildForTest(allocator, &pool, items, f, .{ .metric = .ip, .seed = 4, .m = 4 }, .{});
+    defer index.destroy(allocator);
+    const bytes = try serializeAlloc(allocator, index);
+    defer allocator.free(bytes);
+    const len = bytes.len;
+    const cap0 = 8;
+    const lists_at = header_len + n;
+    const vectors_at = len - 4 * n * (f + 1);
+
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, bytes[0..10], n, f));
+    try helpers.expectMessage("Expected an HNSW index of at least 88 bytes but found 10 bytes");
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, bytes[0 .. len - 1], n, f));
+    const message = try std.fmt.allocPrint(allocator, "Expected the HNSW index to be {d} bytes but found {d} bytes", .{ len, len - 1 });
+    defer allocator.free(message);
+    try helpers.expectMessage(message);
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, bytes, n + 1, f));
+    try helpers.expectMessage("Expected an HNSW index of 201 items × 4 factors but found one of 200 × 4");
+
+    const patched = try allocator.dupe(u8, bytes);
+    defer allocator.free(patched);
+    const Patch = struct {
+        fn u32At(buffer: []u8, offset: usize, value: u32) void {
+            std.mem.writeInt(u32, buffer[offset..][0..4], value, .little);
+        }
+    };
+    @memcpy(patched[0..4], "ivf1");
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, patched, n, f));
+    try helpers.expectMessage("Expected the bytes of an HNSW index (kind tag \"hnsw\") but found the tag \"ivf1\"");
+    @memcpy(patched, bytes);
+    Patch.u32At(patched, 4, 9);
+    try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, patched, n, f));
+    try helpers.expectMessage("Expected HNSW format version 1 but found 9");
+
+    // Item 3's first link on layer 0 (it has at least one: the graph is connected).
+    const item3 = lists_at + 3 * 4 * (1 + cap0);
+    try testing.expect(std.mem.readInt(u32, patched[item3..][0..4], .little) >= 1);
+    @memcpy(patched, bytes);
+    Patch.u32At(patched, item3 + 4, n);
+    try testing.expectError(error.OutOfRange, Index.deserialize(allocator, patched, n, f));
+    try helpers.expectMessage("Expected link 0 of item 3 on layer 0 to be an item id below 200 but found 200");
+    @memcpy(patched, bytes);
+    Patch.u32At(patched, item3 + 4, std.math.maxInt(u32));
+    try testing.expectError(error.OutOfRange, Index.deserialize(allocator, patched, n, f));
+    try helpers.expectMessage("Expected link 0 of item 3 on layer 0 to be an item id below 200 but found -1");
+    @memcpy(patched, bytes);
+    Patch.u32At(patched, item3, cap0 + 1);
+    try testing.expectError(error.OutOfRange, Index.deserialize(allocator, patched, n, f));
+    try helpers.expectMessage("Expected at most 8 links for item 3 on layer 0 but found 9");
+
+    // An upper-layer link to an item without that layer.
+    const upper_at = lists_at + n * 4 * (1 + cap0);
+    if (upper_at < vectors_at) {
+        var low: u32 = 0;
+        while (index.levels[low] != 0) low += 1;
+        var owner: usize = 0;
+        while (index.levels[owner] == 0) owner += 1;
+        @memcpy(patched, bytes);
+        Patch.u32At(patched, upper_at, 1);
+        Patch.u32At(patched, upper_at + 4, low);
+        try testing.expectError(error.OutOfRange, Index.deserialize(allocator, patched, n, f));
+        const upper_message = try std.fmt.allocPrint(allocator, "Expected link 0 of item {d} on layer 1 to reach an item of level at least 1 but found item {d} of level 0", .{ owner, low });
+        defer allocator.free(upper_message);
+        try helpers.expectMessage(upper_message);
+    }
+    // The entry point must be on the top level.
+    @memcpy(patched, bytes);
+    Patch.u32At(patched, 72, @intCast(index.max_level + 1));
+    try testing.expectError(error.OutOfRange, Index.deserialize(allocator, patched, n, f));
+    const entry_message = try std.fmt.allocPrint(allocator, "Expected the entry point's level to be the max level {d} but found {d}", .{ index.max_level + 1, index.max_level });
+    defer allocator.free(entry_message);
+    try helpers.expectMessage(entry_message);
+
+    @memcpy(patched, bytes);
+    Patch.u32At(patched, vectors_at + 4 * (7 * (f + 1) + 2), @bitCast(std.math.nan(f32)));
+    try testing.expectError(error.NotFinite, Index.deserialize(allocator, patched, n, f));
+    try helpers.expectMessage("Expected the HNSW vectors to be finite but found NaN at item 7, factor 2");
+}
+
+test "a cancelled build step stops with error.Cancelled and a retry finishes identically" {
+    const allocator = testing.allocator;
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const n = 700;
+    const f = 6;
+    const items = try clustered(allocator, 51, 52, n, f, 7, 0.5);
+    defer allocator.free(items);
+    const params: Params = .{ .metric = .ip, .seed = 5, .m = 5, .ef_construction = 20 };
+    const reference = try buildForTest(allocator, &pool, items, f, params, small_batches);
+    defer reference.destroy(allocator);
+    const expected = try serializeAlloc(allocator, reference);
+    defer allocator.free(expected);
+
+    const index = try Index.create(allocator, items, f, params);
+    defer index.destroy(allocator);
+    index.schedule = small_batches;
+    var flag: u32 = 1;
+    const cancellation: status.Cancellation = .{ .flag = &flag };
+    var poll: Poll = .init(cancellation);
+    try testing.expectError(error.Cancelled, index.buildStep(&pool, &poll));
+    try helpers.expectMessage("The HNSW build was cancelled by its caller after 0 of 700 items");
+    try testing.expectEqual(0, index.inserted);
+    // Two steps, then a flag raised after the caller's poll last read it: the
+    // batch's own tasks see it (the step's sequential check is not due yet).
+    flag = 0;
+    poll = .init(cancellation);
+    for (0..2) |_| _ = try index.buildStep(&pool, &poll);
+    const inserted = index.inserted;
+    try testing.expect(inserted >= small_batches.sequential_prefix and inserted < n);
+    flag = 1;
+    poll.work_since_check = 0;
+    try testing.expectError(error.Cancelled, index.buildStep(&pool, &poll));
+    try testing.expectEqual(inserted, index.inserted);
+    flag = 0;
+    poll = .init(cancellation);
+    while (!(try index.buildStep(&pool, &poll)).finished()) {}
+    const bytes = try serializeAlloc(allocator, index);
+    defer allocator.free(bytes);
+    try testing.expectEqualSlices(u8, expected, bytes);
+}
+
+test "a part-built index serializes, deserializes and finishes as one built in one go" {
+    const allocator = testing.allocator;
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const n = 500;
+    const f = 4;
+    const items = try clustered(allocator, 61, 62, n, f, 6, 0.5);
+    defer allocator.free(items);
+    const params: Params = .{ .metric = .cosine, .seed = 6, .m = 4, .ef_construction = 16 };
+    const reference = try buildForTest(allocator, &pool, items, f, params, small_batches);
+    defer reference.destroy(allocator);
+    const expected = try serializeAlloc(allocator, reference);
+    defer allocator.free(expected);
+
+    const index = try Index.create(allocator, items, f, params);
+    defer index.destroy(allocator);
+    index.schedule = small_batches;
+    var poll: Poll = .never;
+    _ = try index.buildStep(&pool, &poll);
+    _ = try index.buildStep(&pool, &poll);
+    const partial = try serializeAlloc(allocator, index);
+    defer allocator.free(partial);
+    const resumed = try Index.deserialize(allocator, partial, n, f);
+    defer resumed.destroy(allocator);
+    resumed.schedule = small_batches;
+    try testing.expectEqual(index.inserted, resumed.inserted);
+    while (!(try resumed.buildStep(&pool, &poll)).finished()) {}
+    const bytes = try serializeAlloc(allocator, resumed);
+    defer allocator.free(bytes);
+    try testing.expectEqualSlices(u8, expected, bytes);
+}
+
+test "duplicates and tiny indexes: every node reachable, exact at maxEffort, out longer than the index" {
+    const allocator = testing.allocator;
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    const f = 3;
+    // 300 items, most copies of three rows (the heuristic prunes copies hard).
+    const n = 300;
+    var items: [n * f]f32 = undefined;
+    var prng = std.Random.DefaultPrng.init(71);
+    helpers.fillUniform(prng.random(), &items, -1, 1);
+    for (0..n) |item| {
+        if (item >= 3 and item % 10 != 0) @memcpy(items[item * f ..][0..f], items[(item % 3) * f ..][0..f]);
+    }
+    for (test_modes) |mode| {
+        const params: Params = .{ .metric = mode.metric, .ip_mode = mode.ip_mode, .seed = 7, .m = 3, .ef_construction = 8 };
+        for ([_]usize{ 0, 1, 2, 3, 40, n }) |n_items| {
+            const index = try buildForTest(allocator, &pool, items[0 .. n_items * f], f, params, small_batches);
+            defer index.destroy(allocator);
+            try testing.expect(try floodReachesAll(allocator, index));
+            var scratch: Index.Scratch = try .init(allocator, index);
+            defer scratch.deinit(allocator);
+            const filter: Filter = .init(n_items, .{});
+            var out: [n + 5]i32 = undefined;
+            var query = [_]f32{ 0.6, -0.8, 0 };
+            const len = index.searchOne(&scratch, &query, 0, &filter, index.maxEffort(), out[0 .. n_items + 5]);
+            try testing.expectEqual(n_items, len);
+            try expectTopSet(allocator, mode.metric, items[0 .. n_items * f], f, &query, 0, &filter, n_items + 5, out[0..len]);
+            try testing.expectEqual(0, index.searchOne(&scratch, &query, 0, &filter, 0, out[0..0]));
+        }
+    }
+}
+
+test "create refuses bad shapes and parameters, naming them" {
+    const allocator = testing.allocator;
+    const items = [_]f32{ 1, 2, 3, 4, 5, 6 };
+    try testing.expectError(error.InvalidArgument, Index.create(allocator, &items, 0, .{ .metric = .ip, .seed = 0 }));
+    try helpers.expectMessage("Expected f (factors per item) to be at least 1 but found 0");
+    try testing.expectError(error.InvalidArgument, Index.create(allocator, &items, 4, .{ .metric = .ip, .seed = 0 }));
+    try helpers.expectMessage("Expected items to hold whole rows of 4 factors but found 6 values");
+    try testing.expectError(error.OutOfRange, Index.create(allocator, &items, 2, .{ .metric = .ip, .seed = 0, .m = 1 }));
+    try helpers.expectMessage("Expected m to be between 2 and 256 but found 1");
+    try testing.expectError(error.OutOfRange, Index.create(allocator, &items, 2, .{ .metric = .ip, .seed = 0, .ef_construction = 0 }));
+    try helpers.expectMessage("Expected ef_construction to be at least 1 but found 0");
+}
+
+test "levels follow floor(-ln U / ln m) from the item's own stream" {
+    var counts: [4]usize = @splat(0);
+    for (0..20000) |item| {
+        const level = drawLevel(99, item, 4);
+        counts[@min(level, 3)] += 1;
+        try testing.expectEqual(level, drawLevel(99, item, 4));
+    }
+    // P(level ≥ L) = 4^−L: about 15000, 3750, 940, 310.
+    try testing.expect(counts[0] > 14500 and counts[0] < 15500);
+    try testing.expect(counts[1] > 3400 and counts[1] < 4100);
+    try testing.expect(counts[2] > 800 and counts[2] < 1100);
 }
