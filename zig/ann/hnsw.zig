@@ -107,8 +107,11 @@ pub const Params = struct {
     ef_construction: usize = 200,
     /// The search effort when the caller passes 0; 0 = `default_effort`.
     ef: usize = 0,
-    /// How `.ip` is searched; ignored for `.cosine`.
-    ip_mode: IpMode = .augmented,
+    /// How `.ip` is searched; ignored for `.cosine`. `.direct` by the
+    /// numbers: on 50 gaussian clusters with varied norms its recall@10 at
+    /// ef = 10..40 is 0.89–0.99 against 0.59–0.90 for `.augmented` at
+    /// 50K × 64 (and 0.91–0.99 against 0.73–0.92 at 5K × 32), at equal speed.
+    ip_mode: IpMode = .direct,
 };
 
 /// The batch schedule (fixed in production; tests vary it to check that a
@@ -463,6 +466,8 @@ pub const Index = struct {
                 };
                 pool.run(batch_len, &job, InsertJob.run);
                 if (job.stopped.load(.monotonic)) {
+                    // The batch's own lists go back to empty, as if it never started.
+                    for (batch_start..batch_start + batch_len) |node| index.clearNodeLinks(node);
                     poll.stopped = true;
                     return index.cancelled();
                 }
@@ -526,7 +531,9 @@ pub const Index = struct {
         const seed = index.descend(search, padded, start, index.max_level, 0);
         // The entry point seeds layer 0 too: every node is reachable from it.
         const seeds = [_]Seed{ seed, start };
-        const len = index.searchLayer(search, padded, &seeds, 0, ef, filter, q);
+        // A filter with no parts allows everything: skip its calls.
+        const parts = filter.item_mask != null or filter.candidates != null or filter.exclusions != null;
+        const len = index.searchLayer(search, padded, &seeds, 0, ef, if (parts) filter else null, q);
         const heap: TopK = .init(search.result_ids[0..ef], search.result_scores[0..ef]);
         heap.sortBestFirst(len);
         const written = @min(len, out.len);
@@ -583,16 +590,14 @@ pub const Index = struct {
     }
 
     fn clearLinks(index: *Index) void {
-        for (0..index.n_items) |node| {
-            const list = index.slots(node, 0);
+        for (0..index.n_items) |node| index.clearNodeLinks(node);
+    }
+
+    fn clearNodeLinks(index: *Index, node: usize) void {
+        for (0..@as(usize, index.levels[node]) + 1) |layer| {
+            const list = index.slots(node, layer);
             list[0] = 0;
             @memset(list[1..], unused_link);
-        }
-        const m = index.params.m;
-        var block: usize = 0;
-        while (block < index.upper_links.len) : (block += 1 + m) {
-            index.upper_links[block] = 0;
-            @memset(index.upper_links[block + 1 ..][0..m], unused_link);
         }
     }
 
@@ -1307,8 +1312,9 @@ const test_modes = [_]Mode{ .{ .metric = .ip, .ip_mode = .direct }, .{ .metric =
 /// A schedule that reaches real batches on a few hundred items.
 const small_batches: Schedule = .{ .sequential_prefix = 64, .batch_divisor = 4, .batch_cap = 96, .step_items = 100 };
 
-/// Rows around `n_clusters` gaussian centres: centre N(0, 1) + spread · N(0, 1).
-/// The centres come from `seed` alone, so items and queries share them.
+/// Rows around `n_clusters` gaussian centres: (centre N(0, 1) + spread ·
+/// N(0, 1)) scaled by U[0.5, 1.5) (norms that vary, as factors' do). The
+/// centres come from `seed` alone, so items and queries share them.
 fn clustered(allocator: std.mem.Allocator, seed: u64, rows_seed: u64, n: usize, f: usize, n_clusters: usize, spread: f32) ![]f32 {
     var centre_prng = std.Random.DefaultPrng.init(seed);
     const centres = try allocator.alloc(f32, n_clusters * f);
@@ -1319,7 +1325,8 @@ fn clustered(allocator: std.mem.Allocator, seed: u64, rows_seed: u64, n: usize, 
     const rows = try allocator.alloc(f32, n * f);
     for (0..n) |row| {
         const centre = centres[r.uintLessThan(usize, n_clusters) * f ..][0..f];
-        for (rows[row * f ..][0..f], centre) |*v, c| v.* = c + spread * r.floatNorm(f32);
+        const scale = 0.5 + r.float(f32);
+        for (rows[row * f ..][0..f], centre) |*v, c| v.* = scale * (c + spread * r.floatNorm(f32));
     }
     return rows;
 }
@@ -1491,16 +1498,16 @@ fn recallAt10(allocator: std.mem.Allocator, index: *const Index, metric: kind.Me
     return @as(f64, @floatFromInt(hits)) / @as(f64, @floatFromInt(10 * n_queries));
 }
 
-test "recall@10 at the default effort on clustered data, batched as good as sequential" {
+test "recall@10 at the default effort on clustered data is above its floor, batched as good as sequential" {
     const allocator = testing.allocator;
     var pool: ThreadPool = .{};
     pool.start(2);
     defer pool.stop();
     const n = 2000;
     const f = 16;
-    const items = try clustered(allocator, 11, 12, n, f, 20, 0.5);
+    const items = try clustered(allocator, 11, 12, n, f, 20, 1.0);
     defer allocator.free(items);
-    const queries = try clustered(allocator, 11, 13, 100, f, 20, 0.5);
+    const queries = try clustered(allocator, 11, 13, 200, f, 20, 1.0);
     defer allocator.free(queries);
     const unit_queries = try allocator.dupe(f32, queries);
     defer allocator.free(unit_queries);
@@ -1516,7 +1523,11 @@ test "recall@10 at the default effort on clustered data, batched as good as sequ
             defer index.destroy(allocator);
             r.* = try recallAt10(allocator, index, mode.metric, items, mode_queries, f);
         }
-        std.debug.print("hnsw recall@10 {t}/{t}: sequential {d:.3}, batched {d:.3}\n", .{ mode.metric, mode.ip_mode, recall[0], recall[1] });
+        // Measured: direct 0.997 / 0.998, augmented 0.918 / 0.941, cosine
+        // 0.998 / 0.998 (sequential / batched).
+        const floor: f64 = if (mode.metric == .ip and mode.ip_mode == .augmented) 0.88 else 0.97;
+        try testing.expect(recall[0] >= floor and recall[1] >= floor);
+        try testing.expect(recall[1] >= recall[0] - 0.02);
     }
 }
 
@@ -1604,7 +1615,7 @@ test "deserialize refuses truncated bytes, another kind, and inconsistent links,
     const len = bytes.len;
     const cap0 = 8;
     const lists_at = header_len + n;
-    const vectors_at = len - 4 * n * (f + 1);
+    const vectors_at = len - 4 * n * index.dim;
 
     try testing.expectError(error.InvalidArgument, Index.deserialize(allocator, bytes[0..10], n, f));
     try helpers.expectMessage("Expected an HNSW index of at least 88 bytes but found 10 bytes");
@@ -1670,7 +1681,7 @@ test "deserialize refuses truncated bytes, another kind, and inconsistent links,
     try helpers.expectMessage(entry_message);
 
     @memcpy(patched, bytes);
-    Patch.u32At(patched, vectors_at + 4 * (7 * (f + 1) + 2), @bitCast(std.math.nan(f32)));
+    Patch.u32At(patched, vectors_at + 4 * (7 * index.dim + 2), @bitCast(std.math.nan(f32)));
     try testing.expectError(error.NotFinite, Index.deserialize(allocator, patched, n, f));
     try helpers.expectMessage("Expected the HNSW vectors to be finite but found NaN at item 7, factor 2");
 }
@@ -1706,10 +1717,16 @@ test "a cancelled build step stops with error.Cancelled and a retry finishes ide
     for (0..2) |_| _ = try index.buildStep(&pool, &poll);
     const inserted = index.inserted;
     try testing.expect(inserted >= small_batches.sequential_prefix and inserted < n);
+    const before_cancel = try serializeAlloc(allocator, index);
+    defer allocator.free(before_cancel);
     flag = 1;
     poll.work_since_check = 0;
     try testing.expectError(error.Cancelled, index.buildStep(&pool, &poll));
     try testing.expectEqual(inserted, index.inserted);
+    // Nothing of the cancelled batch is left behind.
+    const after_cancel = try serializeAlloc(allocator, index);
+    defer allocator.free(after_cancel);
+    try testing.expectEqualSlices(u8, before_cancel, after_cancel);
     flag = 0;
     poll = .init(cancellation);
     while (!(try index.buildStep(&pool, &poll)).finished()) {}
@@ -1780,6 +1797,13 @@ test "duplicates and tiny indexes: every node reachable, exact at maxEffort, out
             try testing.expectEqual(n_items, len);
             try expectTopSet(allocator, mode.metric, items[0 .. n_items * f], f, &query, 0, &filter, n_items + 5, out[0..len]);
             try testing.expectEqual(0, index.searchOne(&scratch, &query, 0, &filter, 0, out[0..0]));
+            const bytes = try serializeAlloc(allocator, index);
+            defer allocator.free(bytes);
+            const copy = try Index.deserialize(allocator, bytes, n_items, f);
+            defer copy.destroy(allocator);
+            const copy_bytes = try serializeAlloc(allocator, copy);
+            defer allocator.free(copy_bytes);
+            try testing.expectEqualSlices(u8, bytes, copy_bytes);
         }
     }
 }
