@@ -70,6 +70,7 @@ test {
     _ = finite;
     _ = als;
     _ = topk;
+    _ = @import("ann/hnsw.zig");
     _ = metrics;
     _ = @import("ann/forest.zig");
     _ = @import("ann/ivf.zig");
