@@ -95,11 +95,13 @@ pub const Buffer = struct {
 pub const HandleKind = enum {
     any,
     bytes,
+    ann_index,
 
     pub fn object(kind: HandleKind) ?handles.Kind {
         return switch (kind) {
             .any => null,
             .bytes => .bytes,
+            .ann_index => .ann_index,
         };
     }
 };

@@ -1,5 +1,6 @@
-//! Native-owned state behind opaque handles (the ANN graphs and GPU buffers
-//! of later kernels; today a native byte store, `bytes.zig`).
+//! Native-owned state behind opaque handles: the approximate-nearest-neighbour
+//! indexes (zig/ann/index.zig), a native byte store (`bytes.zig`), and the GPU
+//! buffers of later kernels.
 //!
 //! TypeScript never sees a native pointer: a handle is a 64-bit value,
 //! (generation << 32) | slot, into one process-wide table. A stale handle (its
@@ -17,6 +18,8 @@ const c = std.c;
 /// What a handle points at; the edge checks the kind a parameter declares.
 pub const Kind = enum(u8) {
     bytes = 1,
+    /// An approximate-nearest-neighbour index (zig/ann/index.zig).
+    ann_index = 2,
 };
 
 const Entry = struct {

@@ -18,6 +18,7 @@ const c_api_knn = @import("../c_api_knn.zig");
 const c_api_hybrid = @import("../c_api_hybrid.zig");
 const c_api_ranks = @import("../c_api_ranks.zig");
 const c_api_minibatch = @import("../c_api_minibatch.zig");
+const c_api_ann = @import("../c_api_ann.zig");
 const byte_store = @import("../bytes.zig");
 
 pub const exports = .{
@@ -41,6 +42,15 @@ pub const exports = .{
     c_api_ranks.factor_ranks,
     c_api_minibatch.minibatch_epoch,
     c_api_minibatch.minibatch_step,
+    c_api_ann.hnsw_create,
+    c_api_ann.ivf_create,
+    c_api_ann.forest_create,
+    c_api_ann.build_step,
+    c_api_ann.describe,
+    c_api_ann.ann_search,
+    c_api_ann.serialized_len,
+    c_api_ann.serialize,
+    c_api_ann.load,
     byte_store.create,
     byte_store.copy,
     byte_store.release,
@@ -90,6 +100,7 @@ pub fn exportPlain() void {
 }
 
 test "the description names every export once" {
+    @setEvalBranchQuota(10_000);
     inline for (exports, 0..) |E, i| {
         inline for (exports, 0..) |Other, j| {
             if (i != j) try std.testing.expect(!std.mem.eql(u8, E.declaration_of_export.name, Other.declaration_of_export.name));

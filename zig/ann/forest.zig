@@ -271,6 +271,10 @@ pub const Index = struct {
         return index.f;
     }
 
+    pub fn indexMetric(index: *const Index) kind.Metric {
+        return index.metric;
+    }
+
     /// search_k when the caller passes 0: the param, else about
     /// default_leaves_per_tree leaves of every tree.
     pub fn defaultEffort(index: *const Index) usize {

@@ -410,6 +410,10 @@ pub const Index = struct {
         return index.f;
     }
 
+    pub fn indexMetric(index: *const Index) kind.Metric {
+        return index.params.metric;
+    }
+
     /// `Params.ef`, or `default_effort` (50) when that is 0.
     pub fn defaultEffort(index: *const Index) usize {
         return if (index.params.ef != 0) index.params.ef else default_effort;

@@ -288,6 +288,10 @@ pub const Index = struct {
         return index.f;
     }
 
+    pub fn indexMetric(index: *const Index) kind.Metric {
+        return index.metric;
+    }
+
     /// nprobe when the caller passes 0: the nprobe param, else round(nlist / 8).
     pub fn defaultEffort(index: *const Index) usize {
         if (index.nlist == 0) return 1;

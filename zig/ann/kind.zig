@@ -28,6 +28,7 @@
 //!     pub fn destroy(index: *Index, allocator) void
 //!     pub fn itemCount(index: *const Index) usize
 //!     pub fn factorCount(index: *const Index) usize
+//!     pub fn indexMetric(index: *const Index) Metric
 //!     pub fn defaultEffort(index: *const Index) usize
 //!         ef / nprobe / search_k when the caller passes 0.
 //!     pub fn maxEffort(index: *const Index) usize
@@ -82,7 +83,7 @@ pub fn check(comptime M: type) void {
         if (!@hasDecl(M, name)) @compileError(@typeName(M) ++ " lacks " ++ name);
     }
     const required_index = .{
-        "create",        "buildStep",  "destroy",   "itemCount",   "factorCount", "defaultEffort",
+        "create",        "buildStep",  "destroy",   "itemCount",   "factorCount", "indexMetric", "defaultEffort",
         "maxEffort",     "Scratch",    "searchOne", "serializedLen", "serialize", "deserialize",
     };
     inline for (required_index) |name| {
