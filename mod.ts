@@ -12,12 +12,34 @@ export type { Bm25Options } from "./lib/weighting.ts";
 export { AlternatingLeastSquares } from "./lib/models/als.ts";
 export type { AlternatingLeastSquaresOptions, Explanation, FitOptions } from "./lib/models/als.ts";
 export type {
+  BuildIndexesOptions,
   FactorMatrix,
+  IndexedQueryOptions,
+  ModelIndexes,
   RecommendOptions,
   SimilarOptions,
   SimilarUsersOptions,
 } from "./lib/models/matrix_factorization.ts";
 export type { Ranked, RankedBatch } from "./lib/models/query.ts";
+export { AnnIndex } from "./lib/ann/index.ts";
+export type {
+  IndexBuildOptions,
+  IndexMetric,
+  IndexSearchOptions,
+  SearchStrategy,
+} from "./lib/ann/index.ts";
+export { HnswIndex } from "./lib/ann/hnsw.ts";
+export type { HnswBuildOptions, HnswParameters, HnswSearchOptions } from "./lib/ann/hnsw.ts";
+export { IvfIndex } from "./lib/ann/ivf.ts";
+export type { IvfBuildOptions, IvfParameters, IvfSearchOptions } from "./lib/ann/ivf.ts";
+export { ProjectionForestIndex } from "./lib/ann/forest.ts";
+export type {
+  ProjectionForestBuildOptions,
+  ProjectionForestParameters,
+  ProjectionForestSearchOptions,
+} from "./lib/ann/forest.ts";
+export type { IndexRole } from "./lib/ann/attached.ts";
+export type { IndexKindName } from "./lib/ann/kinds.ts";
 export { getNumThreads, NativeError, setNumThreads } from "./lib/native/library.ts";
 export { Dataset, IdMap } from "./lib/dataset.ts";
 export type {

@@ -38,6 +38,7 @@ import {
   type CommonModelOptions,
   commonOptions,
   type FactorMatrix,
+  type IndexedQueryOptions,
   MatrixFactorizationBase,
   nonFiniteCount,
   normalizedFactors,
@@ -166,7 +167,8 @@ export interface HybridFitOptions {
 }
 
 /** Options of {@link HybridFactorization.recommend}. */
-export interface HybridRecommendOptions extends ModelRecommendOptions, FeatureOptions {}
+export interface HybridRecommendOptions
+  extends ModelRecommendOptions, FeatureOptions, IndexedQueryOptions {}
 
 /** Options of {@link HybridFactorization.similarItems}. */
 export interface HybridSimilarOptions extends SimilarOptions {
@@ -246,9 +248,10 @@ const RECOMMEND_OPTIONS = [
   "items",
   "userFeatures",
   "itemFeatures",
+  "index",
 ] as const;
-const SIMILAR_ITEMS_OPTIONS = ["n", "filterItems", "items", "itemFeatures"] as const;
-const SIMILAR_USERS_OPTIONS = ["n", "filterUsers", "users", "userFeatures"] as const;
+const SIMILAR_ITEMS_OPTIONS = ["n", "filterItems", "items", "itemFeatures", "index"] as const;
+const SIMILAR_USERS_OPTIONS = ["n", "filterUsers", "users", "userFeatures", "index"] as const;
 const PREDICT_OPTIONS = ["userFeatures", "itemFeatures", "numThreads"] as const;
 
 /** The schema of {@link HybridFactorizationOptions}. */
@@ -865,6 +868,7 @@ export class HybridFactorization
     const features = this.queryFeatures("itemFeatures", options.itemFeatures, side, "item");
     const { embeddings, shape } = this.representations(side, features);
     return this.similar(
+      this.queryIndex("similarItems", options.index, false),
       normalizedFactors({ data: embeddings, shape }),
       itemid,
       "itemid",
@@ -904,6 +908,7 @@ export class HybridFactorization
     const features = this.queryFeatures("userFeatures", options.userFeatures, side, "user");
     const { embeddings, shape } = this.representations(side, features);
     return this.similar(
+      this.queryIndex("similarUsers", options.index, false),
       normalizedFactors({ data: embeddings, shape }),
       userid,
       "userid",

@@ -39,10 +39,48 @@ import {
 } from "./query.ts";
 
 /** The keys of {@link RecommendOptions}. */
-const FACTOR_RECOMMEND_OPTIONS: readonly string[] = [...RECOMMEND_OPTIONS, "recalculateUser"];
+const FACTOR_RECOMMEND_OPTIONS: readonly string[] = [
+  ...RECOMMEND_OPTIONS,
+  "recalculateUser",
+  "index",
+];
+/** The keys of {@link SimilarOptions}. */
+const SIMILAR_ITEMS_OPTIONS: readonly string[] = [...RANK_OPTIONS, "index"];
 /** The keys of {@link SimilarUsersOptions}. */
-const SIMILAR_USERS_OPTIONS: readonly string[] = ["n", "filterUsers", "users"];
+const SIMILAR_USERS_OPTIONS: readonly string[] = ["n", "filterUsers", "users", "index"];
 import { numThreadsOption } from "./training.ts";
+import type { AnnIndex, IndexBuildOptions } from "../ann/index.ts";
+import { AttachedIndexes, type IndexRole, ROLE_METRIC, type RoleRows } from "../ann/attached.ts";
+import { buildIndexOfKind, type IndexKindName } from "../ann/kinds.ts";
+
+/** Options of `buildIndexes`: the kind, its parameters (not `metric`), and the build options. */
+export type BuildIndexesOptions =
+  & {
+    /** "hnsw", "ivf" or "forest". */
+    kind: IndexKindName;
+    /** Also build a cosine index over the user factors for `similarUsers` (false). */
+    similarUsers?: boolean;
+    /**
+     * Calibrate each index for this recall@10 on a sample of the model's own
+     * rows (up to 500 users for `recommend`, items / users for the others), so
+     * queries use the effort that reaches it — or exact top-k where that is
+     * faster (`AnnIndex.calibrate`). Default 0.95; `null` skips calibration
+     * (the kind's default effort).
+     */
+    recall?: number | null;
+  }
+  & IndexBuildOptions
+  & Record<string, unknown>;
+
+/** The indexes a model's queries go through, by role. */
+export interface ModelIndexes {
+  /** Inner product over the item factors. */
+  recommend?: AnnIndex | undefined;
+  /** Cosine over the item factors. */
+  similarItems?: AnnIndex | undefined;
+  /** Cosine over the user factors. */
+  similarUsers?: AnnIndex | undefined;
+}
 
 /** Options every factor model takes besides its own. */
 export interface CommonModelOptions {
@@ -86,17 +124,28 @@ export interface QueryFactors {
   columns: number;
 }
 
+/** The `index` option of the factor models' queries. */
+export interface IndexedQueryOptions {
+  /**
+   * Rank through this approximate-nearest-neighbour index (same filters,
+   * same result shape and exact scores); `null`: the exact path even when an
+   * index is attached; omitted: the attached index (`useIndex`,
+   * `buildIndexes`) if any, else exact.
+   */
+  index?: AnnIndex | null;
+}
+
 /** Options of a factor model's `recommend`. */
-export interface RecommendOptions extends ModelRecommendOptions {
+export interface RecommendOptions extends ModelRecommendOptions, IndexedQueryOptions {
   /** Solve the user's factors from `userItems` instead of using the stored ones (false). */
   recalculateUser?: boolean;
 }
 
-/** Options of `similarItems`: `n` (10, the query itself included as in `implicit`), `filterItems`, `items`. */
-export type SimilarOptions = RankOptions;
+/** Options of `similarItems`: `n` (10, the query itself included as in `implicit`), `filterItems`, `items`, `index`. */
+export interface SimilarOptions extends RankOptions, IndexedQueryOptions {}
 
 /** Options of `similarUsers`. */
-export interface SimilarUsersOptions {
+export interface SimilarUsersOptions extends IndexedQueryOptions {
   /** How many results per query (10), the query itself included as in `implicit`. */
   n?: number;
   /** Ids never returned. */
@@ -125,6 +174,9 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   protected rank = 0;
   #normalizedItems: FactorMatrix | undefined;
   #normalizedUsers: FactorMatrix | undefined;
+  readonly #indexes = new AttachedIndexes();
+  /** The indexes `buildIndexes` built (and so disposes when it builds again). */
+  #builtIndexes: AnnIndex[] = [];
 
   /** Number of latent factors per row (0 before fit). */
   get factorCount(): number {
@@ -239,6 +291,169 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     throw new Error(`${this.constructor.name} cannot recalculate users`);
   }
 
+  /** The indexes attached for each query (`useIndex`, `buildIndexes`). */
+  get indexes(): ModelIndexes {
+    return {
+      recommend: this.#indexes.get("recommend"),
+      similarItems: this.#indexes.get("similarItems"),
+      similarUsers: this.#indexes.get("similarUsers"),
+    };
+  }
+
+  /**
+   * Routes a query through an index from now on (as implicit's
+   * `NMSLib/Faiss/AnnoyAlternatingLeastSquares`): an inner-product index over
+   * the item factors serves `recommend`, a cosine one `similarItems` (or,
+   * with `role`, `similarUsers`, over the user factors). The index must have
+   * been built from the model's current factors (checked); once a fit,
+   * partial fit, load or `assignFactors` replaces them, queries refuse it as
+   * stale. `useIndex(null)` detaches every index (`useIndex(null, role)`
+   * one). The caller keeps ownership: detaching does not dispose.
+   */
+  useIndex(index: AnnIndex | null, role?: IndexRole): void {
+    if (role !== undefined && !Object.hasOwn(ROLE_METRIC, role)) {
+      throw new TypeError(
+        `Expected role to be 'recommend', 'similarItems' or 'similarUsers' but found ${
+          describe(role)
+        }`,
+      );
+    }
+    if (index === null) {
+      if (role === undefined) this.#indexes.clear();
+      else this.#indexes.detach(role);
+      return;
+    }
+    this.requireFitted("useIndex()");
+    const chosen: IndexRole = role ??
+      ((index as { metric?: unknown } | undefined)?.metric === "cosine"
+        ? "similarItems"
+        : "recommend");
+    this.#indexes.attach(chosen, index, this.roleRows(chosen));
+  }
+
+  /**
+   * Builds and attaches the indexes of one kind for this model, as implicit's
+   * ANN models do on fit: an inner-product index for `recommend` and a cosine
+   * one for `similarItems` (and, with `similarUsers: true`, one over the
+   * users). Indexes an earlier `buildIndexes` built are disposed.
+   *
+   * @param options `kind` ("hnsw", "ivf", "forest"), the kind's parameters
+   *   (`m`, `efConstruction`, `nlist`, `nTrees`, ...; not `metric`), `similarUsers`,
+   *   and `progress`, `signal`, `numThreads`.
+   * @returns The attached indexes.
+   */
+  async buildIndexes(options: BuildIndexesOptions): Promise<ModelIndexes> {
+    this.requireFitted("buildIndexes()");
+    if (typeof options !== "object" || options === null) {
+      throw new TypeError(
+        `Expected buildIndexes() options to be an object but found ${describe(options)}`,
+      );
+    }
+    const { kind, similarUsers, recall, ...rest } = options;
+    if (Object.hasOwn(rest, "metric")) {
+      throw new TypeError(
+        "Expected buildIndexes() options without 'metric' (recommend gets an 'ip' index, similarItems and similarUsers 'cosine' ones) but found one",
+      );
+    }
+    const withUsers = optionalBoolean("similarUsers", similarUsers) ?? false;
+    const roles: IndexRole[] = [
+      "recommend",
+      "similarItems",
+      ...(withUsers ? ["similarUsers" as const] : []),
+    ];
+    const built: AnnIndex[] = [];
+    try {
+      for (const role of roles) {
+        const rows = this.roleRows(role);
+        built.push(
+          await buildIndexOfKind(kind, { data: rows.rows, shape: rows.shape }, {
+            ...rest,
+            metric: ROLE_METRIC[role],
+          }),
+        );
+      }
+    } catch (error) {
+      for (const index of built) index.dispose();
+      throw error;
+    }
+    if (recall !== null) {
+      try {
+        for (const [k, role] of roles.entries()) {
+          built[k]!.calibrate(this.calibrationQueries(role), {
+            ...(recall === undefined ? {} : { recall }),
+            ...(rest.numThreads === undefined ? {} : { numThreads: rest.numThreads }),
+          });
+        }
+      } catch (error) {
+        for (const index of built) index.dispose();
+        throw error;
+      }
+    }
+    for (const old of this.#builtIndexes) old.dispose();
+    this.#indexes.clear();
+    for (const [k, role] of roles.entries()) {
+      this.#indexes.attach(role, built[k]!, this.roleRows(role));
+    }
+    this.#builtIndexes = built;
+    return this.indexes;
+  }
+
+  /**
+   * The index a query goes through, or undefined for the exact path.
+   *
+   * @param role The query.
+   * @param given The call's `index` option.
+   * @param ownRows Whether the query ranks the model's own rows (not rows
+   *   computed for this call, e.g. a hybrid model's new items): only those
+   *   can go through an index.
+   */
+  protected queryIndex(role: IndexRole, given: unknown, ownRows = true): AnnIndex | undefined {
+    if (!ownRows) {
+      if (given !== undefined && given !== null) {
+        throw new TypeError(
+          `Expected no index for ${role}() over rows computed for this call (features given) but found ${
+            describe(given)
+          }: an index serves the model's own factors`,
+        );
+      }
+      return undefined;
+    }
+    return this.#indexes.resolve(role, given, () => this.roleRows(role));
+  }
+
+  /** Up to 500 evenly spaced rows of the side a role's queries come from. */
+  private calibrationQueries(role: IndexRole): FactorMatrix {
+    const side = role === "recommend"
+      ? this.userFactors
+      : role === "similarItems"
+      ? this.similarityFactors("items")
+      : this.similarityFactors("users");
+    const [count, columns] = side.shape;
+    const take = Math.min(count, 500);
+    const ids = Int32Array.from({ length: take }, (_, k) => Math.floor((k * count) / take));
+    return { data: gatherRows(side.data, columns, ids), shape: [take, columns] };
+  }
+
+  /** The rows a role's index ranks, as the model holds them now. */
+  private roleRows(role: IndexRole): RoleRows {
+    if (role === "recommend") {
+      return {
+        owner: this.itemData,
+        rows: this.itemData,
+        shape: [this.nItems, this.rank],
+        noun: "item factors",
+      };
+    }
+    const side = role === "similarItems" ? "items" : "users";
+    const { data, shape } = this.similarityFactors(side);
+    return {
+      owner: side === "items" ? this.itemData : this.userData,
+      rows: data,
+      shape: [shape[0], shape[1]],
+      noun: `${side === "items" ? "item" : "user"} factors`,
+    };
+  }
+
   /**
    * The top `n` items for one user (`{ids, scores}`, best first) or for a batch
    * of users (flat `[users, n]` arrays, padded with −1 / −Infinity).
@@ -319,16 +534,22 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
       queries = gatherRows(factors.users, columns, users);
       assertFiniteRows(queries, columns, users, "userFactors", "user");
     }
-    const batch = topKDot({
-      queries,
-      names: { queries: "the recalculated user factors", targets: "itemFactors", target: "item" },
-      targets: factors.items,
-      factors: columns,
-      k: resultCount(options.n, candidates, nItems),
-      exclude: filterLiked ? rows : undefined,
-      mask: idMask("filterItems", options.filterItems, nItems, "items"),
-      candidates,
-    });
+    const k = resultCount(options.n, candidates, nItems);
+    const exclude = filterLiked ? rows : undefined;
+    const mask = idMask("filterItems", options.filterItems, nItems, "items");
+    const index = this.queryIndex("recommend", options.index, factors.items === this.itemData);
+    const batch = index !== undefined
+      ? index.rankRows(queries, k, { exclusions: exclude, mask, candidates })
+      : topKDot({
+        queries,
+        names: { queries: "the recalculated user factors", targets: "itemFactors", target: "item" },
+        targets: factors.items,
+        factors: columns,
+        k,
+        exclude,
+        mask,
+        candidates,
+      });
     return typeof userid === "number" ? firstRow(batch) : batch;
   }
 
@@ -341,9 +562,10 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   similarItems(itemid: ArrayLike<number>, options?: SimilarOptions): RankedBatch;
   similarItems(itemid: Ids, options: SimilarOptions = {}): Ranked | RankedBatch {
     this.requireFitted("similarItems()");
-    knownOptions("similarItems()", options, RANK_OPTIONS);
+    knownOptions("similarItems()", options, SIMILAR_ITEMS_OPTIONS);
     this.#normalizedItems ??= normalizedFactors(this.similarityFactors("items"));
     return this.similar(
+      this.queryIndex("similarItems", options.index),
       this.#normalizedItems,
       itemid,
       "itemid",
@@ -365,6 +587,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     knownOptions("similarUsers()", options, SIMILAR_USERS_OPTIONS);
     this.#normalizedUsers ??= normalizedFactors(this.similarityFactors("users"));
     return this.similar(
+      this.queryIndex("similarUsers", options.index),
       this.#normalizedUsers,
       userid,
       "userid",
@@ -473,6 +696,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   /**
    * Cosine top-k of rows of a normalized factor matrix against all its rows.
    *
+   * @param index The cosine index to go through, or undefined for the exact path.
    * @param normalized Rows scaled to unit norm (`normalizeRows`).
    * @param ids The query rows.
    * @param idName The name of `ids` for messages, e.g. `"itemid"`.
@@ -482,6 +706,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
    * @param subset The only ids ranked when given, and its name.
    */
   protected similar(
+    index: AnnIndex | undefined,
     normalized: FactorMatrix,
     ids: Ids,
     idName: string,
@@ -496,13 +721,16 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     const queries = idsInRange(idName, ids, count, what);
     const candidates = candidateList(subsetName, subset, count, what);
     const name = what === "users" ? "userFactors" : "itemFactors";
-    const batch = topKDot({
-      queries: gatherRows(normalized.data, columns, queries),
+    const k = resultCount(n, candidates, count);
+    const mask = idMask(filterName, filter, count, what);
+    const rows = gatherRows(normalized.data, columns, queries);
+    const batch = index !== undefined ? index.rankRows(rows, k, { mask, candidates }) : topKDot({
+      queries: rows,
       names: { queries: name, targets: name, target: what.slice(0, -1) },
       targets: normalized.data,
       factors: columns,
-      k: resultCount(n, candidates, count),
-      mask: idMask(filterName, filter, count, what),
+      k,
+      mask,
       candidates,
     });
     return typeof ids === "number" ? firstRow(batch) : batch;
