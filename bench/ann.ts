@@ -13,7 +13,8 @@
  *             and QPS of `search` with `strategy: "index"` (the index alone) under no
  *             filter, `exclude` = the liked-items CSR, `exclude` = the 90% excluded ids;
  *             then `model.recommend(..., { index })` at the index's default effort
- *             ("model-route"), and with `recall: 0.95` ("planner") where that option exists.
+ *             ("model-route"), and after `index.calibrate(500 users, { recall: 0.95 })`
+ *             ("planner": the calibrated effort, or exact where that is faster).
  * A series stops at recall 0.999 or after a point slower than --maxSeconds.
  *
  * @module
@@ -31,8 +32,22 @@ import { benchArgs, peakRssMiB, runtimeName } from "./common.ts";
 /** What this bench needs of an index (the API of lib/ann, written before it landed). */
 interface AnnIndexLike {
   search(queries: FactorMatrix, n: number, options: Record<string, unknown>): { ids: Int32Array };
+  calibrate(queries: FactorMatrix, options: Record<string, unknown>): Record<string, unknown>;
   readonly byteLength: number;
   dispose(): void;
+}
+
+/** 500 evenly spaced users' factor rows (offset by half a stride from the query sample's seed). */
+function calibrationRows(model: AlternatingLeastSquares): FactorMatrix {
+  const { data, shape } = model.userFactors;
+  const [users, f] = shape;
+  const take = 500;
+  const rows = new Float32Array(take * f);
+  for (let k = 0; k < take; k++) {
+    const u = Math.floor(((k + 0.5) * users) / take);
+    rows.set(data.subarray(u * f, (u + 1) * f), k * f);
+  }
+  return { data: rows, shape: [take, f] };
 }
 interface AnnClass {
   build(items: FactorMatrix, options: Record<string, unknown>): Promise<AnnIndexLike>;
@@ -50,7 +65,7 @@ interface Variant {
 function variants(items: number): Variant[] {
   const nlist = Math.max(1, Math.round(Math.sqrt(items)));
   const hnsw = { metric: "ip", m: 16, efConstruction: 200, randomState: 1 };
-  const efs = [10, 20, 40, 80, 160, 320, 640, 1280];
+  const efs = [10, 20, 40, 80, 160, 320, 640, 1280, 2560];
   return [
     {
       index: "hnsw-ip",
@@ -210,14 +225,20 @@ async function indexRows(
     }
   }
   const recommendOptions = FILTER_OPTIONS(data);
-  for (const [method, extra] of [["model-route", {}], ["planner", { recall: 0.95 }]] as const) {
+  for (const method of ["model-route", "planner"] as const) {
+    if (method === "planner") {
+      // calibrate() on 500 other users: the effort for recall 0.95, or exact where faster.
+      const calibrated = performance.now();
+      const plan = index.calibrate(calibrationRows(model), { recall: 0.95, numThreads: threads });
+      m.emit({
+        kind: "plan",
+        index: v.index,
+        calibrate_s: (performance.now() - calibrated) / 1000,
+        ...plan,
+      });
+    }
     for (const f of ["none", "liked", "excluded"] as const) {
-      const options = {
-        n: K,
-        ...recommendOptions[f],
-        index,
-        ...extra,
-      } as unknown as RecommendOptions;
+      const options = { n: K, ...recommendOptions[f], index } as unknown as RecommendOptions;
       try {
         m.run(f, method, () => model.recommend(data.queries, userItems, options), {
           index: v.index,

@@ -17,7 +17,7 @@ import { annDir, DATASETS } from "./ann_data.ts";
 
 /** One line of a results file; `kind` says which fields it has. */
 export interface AnnRecord {
-  kind: "build" | "query" | "skipped";
+  kind: "build" | "query" | "skipped" | "plan";
   lib: string;
   dataset: string;
   threads: number;
@@ -33,6 +33,13 @@ export interface AnnRecord {
   qps?: number;
   seconds?: number;
   reason?: string;
+  /** kind "plan": what index.calibrate() decided, and how long it took. */
+  calibrate_s?: number;
+  effort?: number;
+  exact?: boolean;
+  measuredRecall?: number;
+  indexQps?: number;
+  exactQps?: number;
 }
 
 export const TARGETS = [0.9, 0.95, 0.99] as const;

@@ -8,7 +8,7 @@
  * @module
  */
 import { callNative } from "../native/library.ts";
-import { choice, integer, type OptionsOf, type OptionValues } from "../models/options.ts";
+import { choice, integer, type SchemaFor } from "../models/options.ts";
 import type { FactorMatrix } from "../models/matrix_factorization.ts";
 import {
   AnnIndex,
@@ -22,7 +22,21 @@ import {
 } from "./index.ts";
 import type { RankedBatch } from "../models/query.ts";
 
-const schema = {
+/** Build parameters of the index (defaults in the schema below). */
+export interface ProjectionForestParameters {
+  /** "ip" (default) or "cosine". */
+  metric?: "ip" | "cosine";
+  /** Trees (16). */
+  nTrees?: number;
+  /** Candidates a search collects when it gives none (nTrees · leafSize · 4). */
+  searchK?: number;
+  /** Most items in a leaf (64). */
+  leafSize?: number;
+  /** Seed of the splits (0). */
+  randomState?: number;
+}
+
+const schema: SchemaFor<ProjectionForestParameters, "nTrees" | "searchK" | "leafSize"> = {
   metric: choice({
     default: "ip",
     allowed: ["ip", "cosine"] as const,
@@ -53,8 +67,6 @@ const schema = {
   }),
 };
 
-/** Build parameters of {@link ProjectionForestIndex}. */
-export type ProjectionForestParameters = OptionsOf<typeof schema>;
 /** Options of {@link ProjectionForestIndex.build}. */
 export type ProjectionForestBuildOptions = ProjectionForestParameters & IndexBuildOptions;
 /** Options of {@link ProjectionForestIndex.search}: filters, strategy and `searchK`. */
@@ -63,7 +75,10 @@ export interface ProjectionForestSearchOptions extends IndexSearchOptions {
   searchK?: number;
 }
 
-const kind: IndexKind<OptionValues<typeof schema>> = {
+const kind: IndexKind<
+  & Required<Omit<ProjectionForestParameters, "nTrees" | "searchK" | "leafSize">>
+  & Pick<ProjectionForestParameters, "nTrees" | "searchK" | "leafSize">
+> = {
   name: "ProjectionForestIndex",
   code: 3,
   tag: "forest",

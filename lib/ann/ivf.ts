@@ -6,7 +6,7 @@
  * @module
  */
 import { callNative } from "../native/library.ts";
-import { choice, integer, type OptionsOf, type OptionValues } from "../models/options.ts";
+import { choice, integer, type SchemaFor } from "../models/options.ts";
 import type { FactorMatrix } from "../models/matrix_factorization.ts";
 import {
   AnnIndex,
@@ -20,7 +20,19 @@ import {
 } from "./index.ts";
 import type { RankedBatch } from "../models/query.ts";
 
-const schema = {
+/** Build parameters of the index (defaults in the schema below). */
+export interface IvfParameters {
+  /** "ip" (default) or "cosine". */
+  metric?: "ip" | "cosine";
+  /** k-means cells (about √items). */
+  nlist?: number;
+  /** Cells a search scans when it gives none (nlist / 8). */
+  nprobe?: number;
+  /** Seed of the k-means sample (0). */
+  randomState?: number;
+}
+
+const schema: SchemaFor<IvfParameters, "nlist" | "nprobe"> = {
   metric: choice({
     default: "ip",
     allowed: ["ip", "cosine"] as const,
@@ -45,8 +57,6 @@ const schema = {
   }),
 };
 
-/** Build parameters of {@link IvfIndex}. */
-export type IvfParameters = OptionsOf<typeof schema>;
 /** Options of {@link IvfIndex.build}. */
 export type IvfBuildOptions = IvfParameters & IndexBuildOptions;
 /** Options of {@link IvfIndex.search}: filters, strategy and `nprobe`. */
@@ -55,7 +65,9 @@ export interface IvfSearchOptions extends IndexSearchOptions {
   nprobe?: number;
 }
 
-const kind: IndexKind<OptionValues<typeof schema>> = {
+const kind: IndexKind<
+  Required<Omit<IvfParameters, "nlist" | "nprobe">> & Pick<IvfParameters, "nlist" | "nprobe">
+> = {
   name: "IvfIndex",
   code: 2,
   tag: "ivf",

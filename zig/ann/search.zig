@@ -16,6 +16,9 @@
 //!   3. falls back to the exact scan when the index found fewer than k while
 //!      more may exist (a graph that ran dry), so a query returns exactly
 //!      min(k, admissible) results.
+//! An index that has a list-major batch search (`searchBatch`, the inverted
+//! file) finds every query's candidates in one pass from 64 queries on; the
+//! re-scoring and the fallback stay per query.
 //! `mode` may force the index (no plan, no fallback: what an effort sweep
 //! measures) or exact top-k for the whole batch (zig/topk.zig's blocked
 //! kernel, the models' exact path).
@@ -49,6 +52,8 @@ const scan_factor = 8;
 /// index-side score (normalised, augmented) rounds past the k-th are still seen.
 const rescore_margin = 8;
 const queries_per_task = 8;
+/// From this many queries, an index with a list-major batch search (ivf.zig) uses it.
+const batch_queries_min = 64;
 
 pub const Request = struct {
     /// [n_q, f]; for .cosine already unit rows (the caller normalises them as
@@ -98,6 +103,22 @@ pub fn search(comptime M: type, allocator: std.mem.Allocator, pool: *ThreadPool,
         .base_admissible = baseAdmissible(&request.filter),
         .effort = if (request.effort == 0) index.defaultEffort() else @min(request.effort, index.maxEffort()),
     };
+    var batch_ids: []i32 = &.{};
+    defer allocator.free(batch_ids);
+    if (comptime @hasDecl(M, "searchBatch")) {
+        if (n_q >= batch_queries_min) {
+            // The list-major path: every query's candidates in one pass over the
+            // probed lists, at the effort the global filter calls for (a query's
+            // own exclusions are a few ids: they change no effort).
+            batch_ids = try allocator.alloc(i32, n_q * candidates_max);
+            const effort = if (request.mode == .index_only)
+                context.effort
+            else
+                widened(context.effort, n_items, context.base_admissible, index.maxEffort());
+            try M.searchBatch(index, allocator, pool, request.queries, n_q, &request.filter, effort, candidates_max, batch_ids);
+            context.batch_ids = batch_ids;
+        }
+    }
     pool.run(std.math.divCeil(usize, n_q, queries_per_task) catch unreachable, &context, Context(M).runTask);
     for (workers) |worker| {
         if (worker.nonfinite) return status.fail(.not_finite, "Expected targets to be finite but a score came out NaN or infinite (a non-finite or huge factor value)", .{});
@@ -166,6 +187,8 @@ fn Context(comptime M: type) type {
         workers: []Worker(M),
         base_admissible: usize,
         effort: usize,
+        /// [n_q, k + rescore_margin] candidates from a list-major batch search, or empty.
+        batch_ids: []const i32 = &.{},
 
         fn runTask(context: *const Self, task: usize, worker_index: usize) void {
             const request = context.request;
@@ -192,7 +215,13 @@ fn Context(comptime M: type) type {
             };
             if (!scan) {
                 const wanted = @min(worker.candidates.len, k + rescore_margin);
-                const found = context.index.searchOne(&worker.scratch, query, q, &request.filter, if (request.mode == .index_only) context.effort else effort, worker.candidates[0..wanted]);
+                const found = if (context.batch_ids.len != 0) batched: {
+                    const row = context.batch_ids[q * wanted ..][0..wanted];
+                    var len: usize = 0;
+                    while (len < wanted and row[len] >= 0) len += 1;
+                    @memcpy(worker.candidates[0..len], row[0..len]);
+                    break :batched len;
+                } else context.index.searchOne(&worker.scratch, query, q, &request.filter, if (request.mode == .index_only) context.effort else effort, worker.candidates[0..wanted]);
                 const kept = rescore(query, request, worker, found, out_ids, out_scores);
                 if (kept == k or request.mode == .index_only) return;
             }
