@@ -22,10 +22,14 @@ export type {
 } from "./lib/models/matrix_factorization.ts";
 export type { Ranked, RankedBatch } from "./lib/models/query.ts";
 export { AnnIndex } from "./lib/ann/index.ts";
+export type { SearchPlan } from "./lib/ann/plan.ts";
+export { NativeHandle } from "./lib/native/handle.ts";
 export type {
   IndexBuildOptions,
+  IndexKind,
   IndexMetric,
   IndexSearchOptions,
+  RankFilters,
   SearchStrategy,
 } from "./lib/ann/index.ts";
 export { HnswIndex } from "./lib/ann/hnsw.ts";

@@ -115,6 +115,7 @@ export class ProjectionForestIndex extends AnnIndex {
     super(handle, "projection forest index", metric, source, targets, parameters, fingerprint);
   }
 
+  /** The kind's facts: name, native code, file tag, effort option, schema. */
   protected get kind(): IndexKind<object> {
     return kind as IndexKind<object>;
   }

@@ -123,6 +123,7 @@ export class HnswIndex extends AnnIndex {
     super(handle, "HNSW index", metric, source, targets, parameters, fingerprint);
   }
 
+  /** The kind's facts: name, native code, file tag, effort option, schema. */
   protected get kind(): IndexKind<object> {
     return kind as IndexKind<object>;
   }

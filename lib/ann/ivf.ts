@@ -108,6 +108,7 @@ export class IvfIndex extends AnnIndex {
     super(handle, "IVF index", metric, source, targets, parameters, fingerprint);
   }
 
+  /** The kind's facts: name, native code, file tag, effort option, schema. */
   protected get kind(): IndexKind<object> {
     return kind as IndexKind<object>;
   }

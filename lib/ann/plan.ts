@@ -27,8 +27,9 @@ export interface SearchPlan {
   measuredRecall: number;
   /** True when exact top-k is faster than the index at `effort` (then searches run exact). */
   exact: boolean;
-  /** Queries per second on the sample: the index at `effort`, and exact top-k. */
+  /** Queries per second of the index at `effort` on the sample. */
   indexQps: number;
+  /** Queries per second of exact top-k on the sample. */
   exactQps: number;
 }
 
