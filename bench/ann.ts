@@ -5,6 +5,7 @@
  * fields as reference.jsonl) and the table of bench/ann_table.ts on stdout.
  *
  *   deno run -A bench/ann.ts [--datasets powerlaw,planted] [--threads 1,2] [--maxSeconds 60]
+ *                            [--sweeps 0: builds and routes only, keeping the last sweep points]
  *
  * Rows, for 1 and 2 threads:
  *   exact     the model's exact batched `recommend` (the ground truth's own path).
@@ -26,7 +27,7 @@ import { AlternatingLeastSquares, CsrMatrix, type FactorMatrix, setNumThreads } 
 import type { RecommendOptions } from "../lib/models/matrix_factorization.ts";
 import { importFactors } from "../lib/io/factors.ts";
 import { type AnnData, annDir, DATASETS, type FilterName, K, readAnnData } from "./ann_data.ts";
-import { type AnnRecord, annTable } from "./ann_table.ts";
+import { type AnnRecord, annTable, readRecords } from "./ann_table.ts";
 import { benchArgs, peakRssMiB, runtimeName } from "./common.ts";
 
 /** What this bench needs of an index (the API of lib/ann, written before it landed). */
@@ -197,6 +198,7 @@ function exactRows(
 
 async function indexRows(
   v: Variant,
+  sweeps: boolean,
   threads: number,
   model: AlternatingLeastSquares,
   userItems: CsrMatrix,
@@ -214,7 +216,7 @@ async function indexRows(
     liked: { exclude: data.liked },
     excluded: { exclude: data.excludedIds },
   };
-  for (const value of v.sweep) {
+  for (const value of sweeps ? v.sweep : []) {
     for (const f of ["none", "liked", "excluded"] as const) {
       const options = { [v.param]: value, ...filters[f], strategy: "index", numThreads: threads };
       m.run(f, f === "none" ? "batch" : "exclude", () => index.search(queries, K, options), {
@@ -258,7 +260,12 @@ async function indexRows(
   index.dispose();
 }
 
-async function bench(name: string, threadCounts: number[], maxSeconds: number): Promise<void> {
+async function bench(
+  name: string,
+  threadCounts: number[],
+  maxSeconds: number,
+  sweeps: boolean,
+): Promise<void> {
   const data = await readAnnData(name);
   const model = new AlternatingLeastSquares({ factors: data.items.shape[1] });
   await importFactors(model, annDir(name));
@@ -278,20 +285,32 @@ async function bench(name: string, threadCounts: number[], maxSeconds: number): 
       continue;
     }
     for (const v of variants(data.items.shape[0])) {
-      await indexRows(v, threads, model, userItems, data, m);
+      await indexRows(v, sweeps, threads, model, userItems, data, m);
     }
   }
   const path = join(annDir(name), "tacit.jsonl");
+  // --sweeps 0 re-measures builds and routes and keeps the sweep points of the last run.
+  const kept = sweeps
+    ? []
+    : readRecords(path).filter((r) =>
+      r.kind === "query" && (r.method === "batch" || r.method === "exclude")
+    );
+  records.unshift(...kept);
   writeFileSync(path, records.map((r) => JSON.stringify(r) + "\n").join(""));
   console.log(`ann ${name}: ${data.queries.length} queries, wrote ${path}`);
   console.log(annTable(records));
 }
 
 if (import.meta.main) {
-  const args = benchArgs({ datasets: DATASETS.join(","), threads: "1,2", maxSeconds: 60 });
+  const args = benchArgs({
+    datasets: DATASETS.join(","),
+    threads: "1,2",
+    maxSeconds: 60,
+    sweeps: 1,
+  });
   console.log(`runtime: ${runtimeName()}`);
   for (const name of args.datasets.split(",")) {
-    await bench(name, args.threads.split(",").map(Number), args.maxSeconds);
+    await bench(name, args.threads.split(",").map(Number), args.maxSeconds, args.sweeps !== 0);
   }
   console.log(`peak RSS: ${peakRssMiB().toFixed(0)} MiB`);
 }

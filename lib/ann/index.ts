@@ -279,7 +279,13 @@ export abstract class AnnIndex extends NativeHandle {
     let effort = filters.effort ?? 0;
     const plan = this.#plan;
     if (plan !== undefined && strategy === "auto" && effort === 0) {
-      if (plan.exact) strategy = "exact";
+      // A global filter leaving A of n items makes exact top-k about n/A times
+      // faster (masked items are skipped while tiling) and the index about n/A
+      // times slower (its effort is widened by n/A): exact wins once
+      // (n/A)² · exactQps reaches the index's rate.
+      const ratio = this.nItems /
+        Math.max(1, admissibleCount(this.nItems, filters.mask, filters.candidates));
+      if (plan.exact || ratio * ratio * plan.exactQps >= plan.indexQps) strategy = "exact";
       else effort = plan.effort;
     }
     const ids = new Int32Array(nQueries * k);
@@ -414,6 +420,24 @@ export abstract class AnnIndex extends NativeHandle {
       arrays: { index: { array: bytes, shape: [bytes.length] } },
     });
   }
+}
+
+/** Items neither masked nor outside the candidate list. */
+function admissibleCount(
+  n: number,
+  mask: Uint8Array | null,
+  candidates: Int32Array | null,
+): number {
+  if (candidates !== null) {
+    if (mask === null) return candidates.length;
+    let count = 0;
+    for (const id of candidates) count += mask[id] === 0 ? 1 : 0;
+    return count;
+  }
+  if (mask === null) return n;
+  let masked = 0;
+  for (let id = 0; id < n; id++) masked += mask[id]!;
+  return n - masked;
 }
 
 /** An effort option (ef, nprobe, searchK): a positive integer. */
