@@ -56,6 +56,7 @@ test {
     _ = c_api_minibatch;
     _ = c_api_ann;
     _ = @import("ann/visited.zig");
+    _ = @import("ann/serial.zig");
     _ = @import("ann/exact.zig");
     _ = @import("ann/search.zig");
     _ = ranks;

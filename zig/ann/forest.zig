@@ -56,6 +56,7 @@
 const std = @import("std");
 const assert = std.debug.assert;
 const kind = @import("kind.zig");
+const serial = @import("serial.zig");
 const Visited = @import("visited.zig").Visited;
 const status = @import("../status.zig");
 const ThreadPool = @import("../ThreadPool.zig");
@@ -495,7 +496,7 @@ pub const Index = struct {
 
     pub fn serialize(index: *const Index, out: []u8) void {
         assert(out.len == index.serializedLen());
-        var w: Writer = .{ .bytes = out };
+        var w: serial.Writer = .{ .bytes = out };
         w.raw(&magic);
         w.int(u32, format_version);
         w.raw(&.{ @intFromEnum(index.metric), 0, 0, 0 });
@@ -527,7 +528,7 @@ pub const Index = struct {
         if (bytes.len < header_len) {
             return status.fail(.invalid_argument, "Expected a forest index of at least {d} bytes but found {d}", .{ header_len, bytes.len });
         }
-        var r: Reader = .{ .bytes = bytes };
+        var r: serial.Reader = .{ .bytes = bytes };
         if (!std.mem.eql(u8, r.raw(magic.len), &magic)) {
             return status.fail(.invalid_argument, "Expected a forest index (tag \"tcforest\") but found the tag bytes {x}", .{bytes[0..magic.len]});
         }
@@ -1028,49 +1029,6 @@ fn scoreRows(vectors: []const f32, stride: usize, query: []const f32, ids: []con
     }
     return len;
 }
-
-// ---------------------------------------------------------------------------
-// Byte order helpers
-
-const Writer = struct {
-    bytes: []u8,
-    pos: usize = 0,
-
-    fn raw(w: *Writer, data: []const u8) void {
-        @memcpy(w.bytes[w.pos..][0..data.len], data);
-        w.pos += data.len;
-    }
-
-    fn int(w: *Writer, comptime T: type, value: T) void {
-        std.mem.writeInt(T, w.bytes[w.pos..][0..@sizeOf(T)], value, .little);
-        w.pos += @sizeOf(T);
-    }
-
-    fn floats(w: *Writer, values: []const f32) void {
-        for (values) |v| w.int(u32, @bitCast(v));
-    }
-};
-
-const Reader = struct {
-    bytes: []const u8,
-    pos: usize = 0,
-
-    fn raw(r: *Reader, len: usize) []const u8 {
-        const data = r.bytes[r.pos..][0..len];
-        r.pos += len;
-        return data;
-    }
-
-    fn int(r: *Reader, comptime T: type) T {
-        const value = std.mem.readInt(T, r.bytes[r.pos..][0..@sizeOf(T)], .little);
-        r.pos += @sizeOf(T);
-        return value;
-    }
-
-    fn floats(r: *Reader, out: []f32) void {
-        for (out) |*v| v.* = @bitCast(r.int(u32));
-    }
-};
 
 // ---------------------------------------------------------------------------
 

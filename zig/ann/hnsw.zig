@@ -66,6 +66,7 @@ const simd = @import("../simd.zig");
 const ThreadPool = @import("../ThreadPool.zig");
 const Filter = @import("../filter.zig").Filter;
 const Visited = @import("visited.zig").Visited;
+const serial = @import("serial.zig");
 const random = @import("../sgd/random.zig");
 const TopK = @import("../heap.zig").TopK(i32, f32);
 const Error = status.Error;
@@ -1041,7 +1042,7 @@ pub const Index = struct {
 
     pub fn serialize(index: *const Index, out: []u8) void {
         assert(out.len == index.serializedLen());
-        var writer: ByteWriter = .{ .bytes = out };
+        var writer: serial.Writer = .{ .bytes = out };
         const params = index.params;
         writer.raw(format_magic);
         writer.int(u32, format_version);
@@ -1060,9 +1061,9 @@ pub const Index = struct {
         writer.int(u32, 0);
         assert(writer.pos == header_len);
         writer.raw(index.levels);
-        for (0..index.n_items) |node| writer.list(index.slots(node, 0));
+        for (0..index.n_items) |node| writeList(&writer, index.slots(node, 0));
         var block: usize = 0;
-        while (block < index.upper_links.len) : (block += 1 + params.m) writer.list(index.upper_links[block..][0 .. 1 + params.m]);
+        while (block < index.upper_links.len) : (block += 1 + params.m) writeList(&writer, index.upper_links[block..][0 .. 1 + params.m]);
         for (0..index.n_items) |node| {
             for (index.vector(node)[0..index.dim]) |value| writer.int(u32, @bitCast(value));
         }
@@ -1073,7 +1074,7 @@ pub const Index = struct {
         if (bytes.len < header_len) {
             return status.fail(.invalid_argument, "Expected an HNSW index of at least {d} bytes but found {d} bytes", .{ header_len, bytes.len });
         }
-        var reader: ByteReader = .{ .bytes = bytes };
+        var reader: serial.Reader = .{ .bytes = bytes };
         if (!std.mem.eql(u8, reader.raw(4), format_magic)) {
             return status.fail(.invalid_argument, "Expected the bytes of an HNSW index (kind tag \"hnsw\") but found the tag \"{f}\"", .{std.ascii.hexEscape(bytes[0..4], .lower)});
         }
@@ -1146,7 +1147,7 @@ pub const Index = struct {
         return index;
     }
 
-    fn readList(index: *Index, reader: *ByteReader, node: usize, layer: usize) Error!void {
+    fn readList(index: *Index, reader: *serial.Reader, node: usize, layer: usize) Error!void {
         const list = index.slots(node, layer);
         const limit = list.len - 1;
         const count = reader.int(u32);
@@ -1261,49 +1262,12 @@ inline fn dot4(query: []const f32, vectors: [4][]const f32) [4]f32 {
     return .{ @reduce(.Add, s0), @reduce(.Add, s1), @reduce(.Add, s2), @reduce(.Add, s3) };
 }
 
-const ByteWriter = struct {
-    bytes: []u8,
-    pos: usize = 0,
-
-    fn int(writer: *ByteWriter, comptime T: type, value: T) void {
-        std.mem.writeInt(T, writer.bytes[writer.pos..][0..@sizeOf(T)], value, .little);
-        writer.pos += @sizeOf(T);
-    }
-
-    fn raw(writer: *ByteWriter, data: []const u8) void {
-        @memcpy(writer.bytes[writer.pos..][0..data.len], data);
-        writer.pos += data.len;
-    }
-
-    /// [count | links], −1 in the slots past count.
-    fn list(writer: *ByteWriter, slots: []const u32) void {
-        const count = slots[0];
-        writer.int(u32, count);
-        for (slots[1..], 0..) |link, j| writer.int(u32, if (j < count) link else unused_link);
-    }
-};
-
-const ByteReader = struct {
-    bytes: []const u8,
-    pos: usize = 0,
-
-    fn int(reader: *ByteReader, comptime T: type) T {
-        const value = std.mem.readInt(T, reader.bytes[reader.pos..][0..@sizeOf(T)], .little);
-        reader.pos += @sizeOf(T);
-        return value;
-    }
-
-    /// A u64 count, saturated to usize (the parameter checks refuse it then).
-    fn size(reader: *ByteReader) usize {
-        return std.math.cast(usize, reader.int(u64)) orelse std.math.maxInt(usize);
-    }
-
-    fn raw(reader: *ByteReader, len: usize) []const u8 {
-        const data = reader.bytes[reader.pos..][0..len];
-        reader.pos += len;
-        return data;
-    }
-};
+/// A link list as serialized: [count | links], −1 in the slots past count.
+fn writeList(writer: *serial.Writer, slots: []const u32) void {
+    const count = slots[0];
+    writer.int(u32, count);
+    for (slots[1..], 0..) |link, j| writer.int(u32, if (j < count) link else unused_link);
+}
 
 // ---------------------------------------------------------------------------
 

@@ -84,6 +84,7 @@ const status = @import("../status.zig");
 const ThreadPool = @import("../ThreadPool.zig");
 const Filter = @import("../filter.zig").Filter;
 const random = @import("../sgd/random.zig");
+const serial = @import("serial.zig");
 const Heap = @import("../heap.zig").TopK(i32, f32);
 const Error = status.Error;
 const Poll = status.Poll;
@@ -645,15 +646,15 @@ pub const Index = struct {
         if (out.len != index.serializedLen()) @panic("ivf.Index.serialize: out.len is not serializedLen()");
         if (index.build != null) @panic("ivf.Index.serialize: the index is not built yet");
         const f = index.f;
-        var writer: ByteWriter = .{ .bytes = out };
-        writer.put(tag);
+        var writer: serial.Writer = .{ .bytes = out };
+        writer.raw(tag);
         writer.int(u32, format_version);
         writer.int(u8, @intFromEnum(index.metric));
-        writer.put(&.{ 0, 0, 0 });
+        writer.raw(&.{ 0, 0, 0 });
         for ([_]u64{ index.seed, index.nlist, index.nprobe, index.train_iterations, index.max_points_per_centroid, index.n_items, f }) |value| {
             writer.int(u64, value);
         }
-        assert(writer.at == header_len);
+        assert(writer.pos == header_len);
         for (index.centroids) |value| writer.float(value);
         for (index.offsets) |offset| writer.int(u32, offset);
         for (0..index.nlist) |cell| {
@@ -668,7 +669,7 @@ pub const Index = struct {
                 for (0..f) |d| writer.float(index.list_values[(tile * f + d) * lanes + lane]);
             }
         }
-        assert(writer.at == out.len);
+        assert(writer.pos == out.len);
     }
 
     /// An index from serialize()'s bytes over `n_items` items of `f` factors;
@@ -677,8 +678,8 @@ pub const Index = struct {
         if (bytes.len < header_len) {
             return status.fail(.invalid_argument, "Expected an IVF index of at least {d} bytes but found {d} bytes", .{ header_len, bytes.len });
         }
-        var reader: ByteReader = .{ .bytes = bytes };
-        const found_tag = reader.take(tag.len);
+        var reader: serial.Reader = .{ .bytes = bytes };
+        const found_tag = reader.raw(tag.len);
         if (!std.mem.eql(u8, found_tag, tag)) {
             return status.fail(.invalid_argument, "Expected the tag \"{s}\" of an IVF index but found the bytes {x}", .{ tag, found_tag });
         }
@@ -690,7 +691,7 @@ pub const Index = struct {
         const metric = std.enums.fromInt(kind.Metric, metric_byte) orelse {
             return status.fail(.invalid_argument, "Expected the IVF index's metric to be 0 (ip) or 1 (cosine) but found {d}", .{metric_byte});
         };
-        const padding = reader.take(3);
+        const padding = reader.raw(3);
         if (!std.mem.allEqual(u8, padding, 0)) {
             return status.fail(.invalid_argument, "Expected zero bytes 13..16 of an IVF index but found {x}", .{padding});
         }
@@ -782,7 +783,7 @@ pub const Index = struct {
                 position += 1;
             }
         }
-        assert(reader.at == bytes.len);
+        assert(reader.pos == bytes.len);
         return index;
     }
 };
@@ -1179,45 +1180,6 @@ pub fn searchBatch(
         return status.fail(.cancelled, "The IVF batch search was cancelled by its caller", .{});
     }
 }
-
-const ByteWriter = struct {
-    bytes: []u8,
-    at: usize = 0,
-
-    fn put(writer: *ByteWriter, values: []const u8) void {
-        @memcpy(writer.bytes[writer.at..][0..values.len], values);
-        writer.at += values.len;
-    }
-
-    fn int(writer: *ByteWriter, comptime T: type, value: T) void {
-        std.mem.writeInt(T, writer.bytes[writer.at..][0..@sizeOf(T)], value, .little);
-        writer.at += @sizeOf(T);
-    }
-
-    fn float(writer: *ByteWriter, value: f32) void {
-        writer.int(u32, @bitCast(value));
-    }
-};
-
-/// Reads what the caller has checked is there (the length is validated first).
-const ByteReader = struct {
-    bytes: []const u8,
-    at: usize = 0,
-
-    fn take(reader: *ByteReader, len: usize) []const u8 {
-        const values = reader.bytes[reader.at..][0..len];
-        reader.at += len;
-        return values;
-    }
-
-    fn int(reader: *ByteReader, comptime T: type) T {
-        return std.mem.readInt(T, reader.take(@sizeOf(T))[0..@sizeOf(T)], .little);
-    }
-
-    fn float(reader: *ByteReader) f32 {
-        return @bitCast(reader.int(u32));
-    }
-};
 
 // ---------------------------------------------------------------------------
 
