@@ -60,4 +60,19 @@ pub fn build(b: *std.Build) void {
     run_bench.addPassthruArgs();
     const bench_step = b.step("bench", "Time the ALS and top-k kernels on synthetic data");
     bench_step.dependOn(&run_bench.step);
+
+    // The machine's measured limits for bench/limits.ts; never installed.
+    const peak_exe = b.addExecutable(.{
+        .name = "tacit-peak",
+        .root_module = b.createModule(.{
+            .root_source_file = b.path("zig/peak.zig"),
+            .target = target,
+            .optimize = optimize,
+            .link_libc = true,
+        }),
+    });
+    const run_peak = b.addRunArtifact(peak_exe);
+    run_peak.addPassthruArgs();
+    const peak_step = b.step("peak", "Measure FMA throughput and memory bandwidth (bench/limits.ts)");
+    peak_step.dependOn(&run_peak.step);
 }

@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { powerLawMatrix } from "../lib/datasets/synthetic.ts";
-import type { CsrMatrix } from "../lib/sparse.ts";
+import { CsrMatrix } from "../lib/sparse.ts";
 
 /**
  * Parses `--key value` flags over `defaults`: a number default takes a finite
@@ -89,4 +89,20 @@ export function writeCsr(stem: string, m: CsrMatrix): void {
   writeFileSync(new URL(`${stem}.indices.i32`, dir), bytes(m.indices));
   writeFileSync(new URL(`${stem}.data.f32`, dir), bytes(m.data));
   writeFileSync(new URL(`${stem}.json`, dir), JSON.stringify({ shape: m.shape, nnz: m.nnz }));
+}
+
+/** The matrix {@link writeCsr} wrote as bench/out/<stem>.*, checked as any CsrMatrix is. */
+export function readCsr(stem: string): CsrMatrix {
+  const dir = new URL("./out/", import.meta.url);
+  const read = (suffix: string) => {
+    const bytes = readFileSync(new URL(`${stem}.${suffix}`, dir));
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  };
+  const { shape } = JSON.parse(readFileSync(new URL(`${stem}.json`, dir), "utf8"));
+  return new CsrMatrix(
+    shape,
+    new Int32Array(read("indptr.i32")),
+    new Int32Array(read("indices.i32")),
+    new Float32Array(read("data.f32")),
+  );
 }
