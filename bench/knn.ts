@@ -4,14 +4,18 @@
  * recommend throughput (users/s, n = 10, liked items filtered).
  *
  *   deno run -A bench/knn.ts [--users 358000 --items 292000 --nnz 17500000
- *                             --threads 0 --recommendUsers 20000]
+ *                             --threads 0 --recommendUsers 20000 --only -1]
  *   bun bench/knn.ts [same options]
+ *
+ * `--only N` runs configuration N alone (0 = BM25 k = 20, 1 = BM25 k = 100,
+ * 2 = cosine k = 20, 3 = cosine k = 100); −1 (default) runs them all.
  *
  * Each (model, k) runs in a child process of its own so its peak RSS is its
  * own: the parent generates the matrix once into bench/out/knn-matrix.*, the
  * children read it. "peak RSS in fit" is the process's high-water mark from
  * just before fit (reset through /proc/self/clear_refs where Linux allows it)
- * to its end, so it includes the input matrix the child holds.
+ * to its end, so it includes the input matrix the child holds. The fit's rate
+ * counts Σ_u nnz_u² multiply-adds, the whole product S = WᵀW.
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -32,6 +36,7 @@ const args = numberArgs({
   nnz: 17_500_000,
   threads: 0,
   recommendUsers: 20_000,
+  only: -1,
   config: -1,
 });
 const configs = [
@@ -56,6 +61,7 @@ if (args.config < 0) {
   const self = fileURLToPath(import.meta.url);
   const runtimeArgs = runtimeName() === "deno" ? ["run", "-A", self] : [self];
   for (let config = 0; config < configs.length; config++) {
+    if (args.only >= 0 && config !== args.only) continue;
     const childArgs = [
       ...runtimeArgs,
       "--users",
@@ -101,6 +107,9 @@ if (args.config < 0) {
   await model.fit(plays, { progress: false });
   const fitSeconds = (performance.now() - started) / 1000;
   const peak = peakRssMiB();
+  // The product's multiply-adds: Σ_u nnz_u² (every pair of a user's items).
+  let multiplyAdds = 0;
+  for (let u = 0; u < plays.nRows; u++) multiplyAdds += (indptr[u + 1]! - indptr[u]!) ** 2;
 
   const users = Int32Array.from(
     { length: Math.min(args.recommendUsers, plays.nRows) },
@@ -112,9 +121,11 @@ if (args.config < 0) {
   const recommendSeconds = (performance.now() - recommendStarted) / 1000;
 
   console.log(
-    `${name.padEnd(6)} k=${String(k).padEnd(3)}: fit ${
-      fitSeconds.toFixed(2)
-    } s, similarity nnz ${model.similarity.nnz}, ` +
+    `${name.padEnd(6)} k=${String(k).padEnd(3)}: fit ${fitSeconds.toFixed(2)} s (${
+      (multiplyAdds / fitSeconds / 1e9).toFixed(2)
+    } G multiply-adds/s of ${
+      (multiplyAdds / 1e9).toFixed(1)
+    } G), similarity nnz ${model.similarity.nnz}, ` +
       `RSS before fit ${rssBefore.toFixed(0)} MiB, peak RSS in fit ${peak.toFixed(0)} MiB; ` +
       `recommend ${
         (users.length / recommendSeconds).toFixed(0)
