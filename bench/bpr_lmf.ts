@@ -3,9 +3,16 @@
  * on one and two threads, and peak RSS.
  *
  *   deno run -A bench/bpr_lmf.ts [--users 358000 --items 292000 --nnz 17500000
- *                                 --factors 64 --bprEpochs 3 --lmfEpochs 2 --negProp 30]
+ *                                 --factors 64 --bprEpochs 3 --lmfEpochs 2 --negProp 30
+ *                                 --threads 0]
  *
- * A BPR epoch draws nnz (user, liked, negative) samples. An LMF epoch is a user
+ * `--threads n` times n threads only (0: one and two); `--bprEpochs 0` or
+ * `--lmfEpochs 0` leaves that model out.
+ *
+ * A BPR epoch draws nnz (user, liked, negative) samples. Its factor traffic
+ * (GB/s below) counts, per sample, the three rows it steps (user, liked,
+ * negative; factors + 1 floats each) read once and written once:
+ * 3 × 2 × (factors + 1) × 4 bytes, skipped samples included as if stepped. An LMF epoch is a user
  * pass and an item pass, each evaluating every stored pair plus, per row,
  * min(factors + 2, negProp × |row|) sampled pairs (the default sampling):
  * those pairs are its "samples" below.
@@ -24,25 +31,36 @@ const args = numberArgs({
   bprEpochs: 3,
   lmfEpochs: 2,
   negProp: 30,
+  threads: 0,
 });
+const threadCounts = args.threads > 0 ? [args.threads] : [1, 2];
 const plays = lastfmSized(args);
 console.log(
   `runtime: ${runtimeName()}, pool: ${getNumThreads()} threads, factors: ${args.factors}`,
 );
 
-function report(name: string, threads: number, seconds: number[], samplesPerEpoch: number): void {
+function report(
+  name: string,
+  threads: number,
+  seconds: number[],
+  samplesPerEpoch: number,
+  bytesPerSample = 0,
+): void {
   const mean = seconds.reduce((a, b) => a + b, 0) / seconds.length;
+  const traffic = bytesPerSample > 0
+    ? `, ${(samplesPerEpoch * bytesPerSample / mean / 1e9).toFixed(2)} GB/s factor traffic`
+    : "";
   console.log(
     `${name} ${threads} thread${threads === 1 ? " " : "s"}: ${(1 / mean).toFixed(3)} epochs/s (${
       mean.toFixed(2)
     } s/epoch: ` +
       `${seconds.map((s) => s.toFixed(2)).join(", ")}), ${
         (samplesPerEpoch / mean / 1e6).toFixed(1)
-      } M samples/s`,
+      } M samples/s${traffic}`,
   );
 }
 
-for (const threads of [1, 2]) {
+for (const threads of args.bprEpochs > 0 ? threadCounts : []) {
   const seconds: number[] = [];
   let auc = 0;
   await new BayesianPersonalizedRanking({
@@ -58,7 +76,7 @@ for (const threads of [1, 2]) {
         auc = correct / (plays.nnz - skipped);
       },
     });
-  report("bpr", threads, seconds, plays.nnz);
+  report("bpr", threads, seconds, plays.nnz, 3 * 2 * (args.factors + 1) * 4);
   console.log(`    training AUC after ${args.bprEpochs} epochs: ${(100 * auc).toFixed(2)}%`);
 }
 /** The pairs one LMF pass over the rows of `m` scores: nnz + Σ_rows min(factors + 2, negProp × |row|). */
@@ -70,7 +88,7 @@ function lmfPairs(m: CsrMatrix): number {
   return pairs;
 }
 
-for (const threads of [1, 2]) {
+for (const threads of args.lmfEpochs > 0 ? threadCounts : []) {
   const seconds: number[] = [];
   await new LogisticMatrixFactorization({
     factors: args.factors,

@@ -35,7 +35,12 @@
 //! locks (Hogwild: Niu, Recht, Ré & Wright, NIPS 2011); one thread runs them in
 //! order, and so does `deterministic` on any thread count, so then a seed
 //! reproduces the factors bit for bit. Within a chunk the samples go through
-//! the engine's prefetch pipeline (sgd/pipeline.zig).
+//! the engine's prefetch pipeline (sgd/pipeline.zig), verification included:
+//! the binary search is resumed a probe at a time (negatives.PositiveSearch)
+//! so the cache misses of many samples overlap. The pipeline changes only the
+//! timing: the triples, their order and the steps are those of a plain
+//! draw-verify-step loop (`sample` draws them that way, and a test holds an
+//! epoch to it bit for bit).
 
 const std = @import("std");
 const assert = std.debug.assert;
@@ -214,52 +219,98 @@ const EpochContext = struct {
     fn runChunk(context: *EpochContext, chunk_index: usize, worker_index: usize, prng: *Prng) void {
         _ = worker_index;
         const range = hogwild.chunkRange(context.options.n_samples, context.n_chunks, chunk_index);
-        var stages: ChunkStages = .{ .context = context };
+        var stages: ChunkStages = .init(context);
         pipeline.run(&stages, prng, range.end - range.start, context.cancellation);
         context.counts[chunk_index] = stages.counts;
     }
 };
 
-/// A chunk's samples through the pipeline: a sample is its two entries'
-/// positions, drawn (and those entries prefetched), then its user's row
-/// start and three factor rows prefetched, then resolved and stepped.
+/// A chunk's samples through the pipeline (sgd/pipeline.zig), each a chain
+/// of dependent reads: its two entries' positions are drawn (and the entries
+/// prefetched); the first advance reads them (u, i, j) and prefetches the
+/// user's row bounds; the next ones verify j by a search resumed a probe at a
+/// time (negatives.PositiveSearch); the three factor rows are prefetched the
+/// pass before the step, unless the sample is already rejected. The fields
+/// are copies of the context's, so the loops read them from registers.
 const ChunkStages = struct {
-    context: *EpochContext,
+    sampler: Sampler,
+    user_factors: []f32,
+    item_factors: []f32,
+    f: usize,
+    learning_rate: f32,
+    regularization: f32,
     counts: Counts = .{},
 
-    pub fn draw(stages: *ChunkStages, prng: *Prng) [2]usize {
-        const sampler = &stages.context.sampler;
+    const Sample = struct {
+        positions: [2]u32,
+        located: bool = false,
+        user: u32 = undefined,
+        liked: u32 = undefined,
+        /// Of the disliked item j; `found` rejects the sample (j = i counts as found).
+        search: negatives.PositiveSearch = undefined,
+    };
+
+    fn init(context: *const EpochContext) ChunkStages {
+        return .{
+            .sampler = context.sampler,
+            .user_factors = context.user_factors,
+            .item_factors = context.item_factors,
+            .f = context.f,
+            .learning_rate = context.options.learning_rate,
+            .regularization = context.options.regularization,
+        };
+    }
+
+    pub fn draw(stages: *ChunkStages, prng: *Prng) Sample {
+        const sampler = &stages.sampler;
         const positions = sampler.draw(prng);
         pipeline.prefetch(&sampler.row_of[positions[0]]);
         pipeline.prefetch(&sampler.likes.indices[positions[0]]);
         pipeline.prefetch(&sampler.likes.indices[positions[1]]);
-        return positions;
+        return .{ .positions = .{ @intCast(positions[0]), @intCast(positions[1]) } };
     }
 
-    pub fn prefetch(stages: *ChunkStages, positions: [2]usize) void {
-        const context = stages.context;
-        const likes = context.sampler.likes;
-        const user: usize = @intCast(context.sampler.row_of[positions[0]]);
-        pipeline.prefetch(&likes.indptr[user]);
-        pipeline.prefetchRow(context.user_factors, user, context.f);
-        pipeline.prefetchRow(context.item_factors, @intCast(likes.indices[positions[0]]), context.f);
-        pipeline.prefetchRow(context.item_factors, @intCast(likes.indices[positions[1]]), context.f);
+    pub fn advance(stages: *ChunkStages, pending: *Sample) bool {
+        const likes = stages.sampler.likes;
+        if (pending.located) {
+            pending.search.advance(likes, pending.user);
+            return pending.search.state != .done;
+        }
+        pending.located = true;
+        pending.user = @intCast(stages.sampler.row_of[pending.positions[0]]);
+        pending.liked = @intCast(likes.indices[pending.positions[0]]);
+        const disliked: u32 = @intCast(likes.indices[pending.positions[1]]);
+        if (disliked == pending.liked or !stages.sampler.verify_negatives) {
+            pending.search = .answered(disliked, disliked == pending.liked);
+            return false;
+        }
+        pending.search = .init(disliked, pending.positions[0], pending.liked);
+        pipeline.prefetch(pending.search.rowBound(likes, pending.user));
+        return true;
     }
 
-    pub fn step(stages: *ChunkStages, positions: [2]usize) void {
-        const context = stages.context;
-        const f = context.f;
-        const triple = context.sampler.resolve(positions);
-        const disliked = triple.disliked orelse {
+    pub fn prefetch(stages: *ChunkStages, pending: *Sample) void {
+        if (pending.search.found) return;
+        const f = stages.f;
+        pipeline.prefetchRow(stages.user_factors, pending.user, f);
+        pipeline.prefetchRow(stages.item_factors, pending.liked, f);
+        pipeline.prefetchRow(stages.item_factors, @intCast(pending.search.item), f);
+    }
+
+    pub fn step(stages: *ChunkStages, pending: *Sample) void {
+        assert(pending.located);
+        if (pending.search.finish(stages.sampler.likes, pending.user)) {
             stages.counts.skipped += 1;
             return;
-        };
+        }
+        const f = stages.f;
+        const disliked: usize = @intCast(pending.search.item);
         const correct = bpr.step(
-            context.user_factors[@as(usize, triple.user) * f ..][0..f],
-            context.item_factors[@as(usize, triple.liked) * f ..][0..f],
-            context.item_factors[@as(usize, disliked) * f ..][0..f],
-            context.options.learning_rate,
-            context.options.regularization,
+            stages.user_factors[@as(usize, pending.user) * f ..][0..f],
+            stages.item_factors[@as(usize, pending.liked) * f ..][0..f],
+            stages.item_factors[disliked * f ..][0..f],
+            stages.learning_rate,
+            stages.regularization,
         );
         stages.counts.correct += @intFromBool(correct);
     }
@@ -501,4 +552,62 @@ test "deterministic epochs give the same factors bit for bit on any thread count
     defer for (results) |result| allocator.free(result);
     try testing.expectEqualSlices(f32, results[0], results[1]);
     try testing.expectEqualSlices(f32, results[0], results[2]);
+}
+
+test "an epoch steps exactly the triples sample() draws, in order, as a plain loop would" {
+    // The pipelined epoch (prefetches, a search resumed across passes) must
+    // give the factors of drawing with sample() and stepping each triple in
+    // turn. Rows hold about 80 items, so a search takes several advances
+    // (one that outlasts them is finished by the step: negatives.zig's test).
+    const allocator = testing.allocator;
+    var likes: TestLikes = try .init(allocator, 50, 600, 12);
+    defer likes.deinit(allocator);
+    const n_users = 50;
+    const n_items = 600;
+    const f = 7;
+    const n_samples = 3 * chunk_samples_min + 5;
+    for ([_]bool{ true, false }) |verify| {
+        const options: Options = .{ .learning_rate = 0.05, .regularization = 0.01, .verify_negatives = verify, .seed = 21, .n_samples = n_samples, .deterministic = false };
+        var pool: ThreadPool = .{};
+        pool.start(1);
+        defer pool.stop();
+        const users = try allocator.alloc(i32, n_samples);
+        defer allocator.free(users);
+        const liked = try allocator.alloc(i32, n_samples);
+        defer allocator.free(liked);
+        const disliked = try allocator.alloc(i32, n_samples);
+        defer allocator.free(disliked);
+        sample(&pool, likes.view(), likes.row_of, options, users, liked, disliked);
+
+        var factors: [2][2][]f32 = undefined;
+        for (&factors) |*pair| {
+            pair[0] = try allocator.alloc(f32, n_users * f);
+            pair[1] = try allocator.alloc(f32, n_items * f);
+            var prng = std.Random.DefaultPrng.init(4);
+            helpers.fillUniform(prng.random(), pair[0], -0.1, 0.1);
+            helpers.fillUniform(prng.random(), pair[1], -0.1, 0.1);
+        }
+        defer for (factors) |pair| {
+            allocator.free(pair[0]);
+            allocator.free(pair[1]);
+        };
+        const counts = epoch(&pool, likes.view(), likes.row_of, factors[0][0], factors[0][1], f, options);
+        var expected: Counts = .{};
+        const x = factors[1][0];
+        const y = factors[1][1];
+        for (users, liked, disliked) |u, i, j| {
+            if (j < 0) {
+                expected.skipped += 1;
+                continue;
+            }
+            const uu: usize = @intCast(u);
+            const ii: usize = @intCast(i);
+            const jj: usize = @intCast(j);
+            const correct = step(x[uu * f ..][0..f], y[ii * f ..][0..f], y[jj * f ..][0..f], options.learning_rate, options.regularization);
+            expected.correct += @intFromBool(correct);
+        }
+        try testing.expectEqual(expected, counts);
+        try testing.expectEqualSlices(f32, factors[1][0], factors[0][0]);
+        try testing.expectEqualSlices(f32, factors[1][1], factors[0][1]);
+    }
 }
