@@ -288,12 +288,14 @@ const SolveContext = struct {
     fn gather(context: *const SolveContext, row: usize, start: usize, len: usize, block: *Block, block_z: ?[]f32) void {
         assert(len <= block.capacity);
         const f = context.f;
-        const indices = context.ratings.rowIndices(row)[start..][0..len];
-        const data = context.ratings.rowValues(row)[start..][0..len];
+        const first = context.ratings.rowRange(row).start + start;
+        const indices = context.ratings.indices[first..][0..len];
+        const data = context.ratings.values()[first..][0..len];
         for (indices, data, 0..) |column, value, r| {
-            // Far ahead and into L2 only: the gather is bound by how many
-            // misses are in flight, and L1's fill buffers are the fewer.
-            if (r % 4 == 0) prefetchRowsTo(2, context.y, f, indices, r + gather_prefetch_rows);
+            // Into L2, and past the row's end into the next rows' nonzeros
+            // (CSR keeps them next): their first factor rows then arrive while
+            // this row's CG steps run instead of stalling the next gather.
+            if (r % 4 == 0) prefetchRowsTo(2, context.y, f, context.ratings.indices, first + r + gather_prefetch_rows);
             const y_row = context.y[@as(usize, @intCast(column)) * f ..][0..f];
             const confidence = context.options.weighting.confidence(value);
             const weight = confidence - 1;
@@ -487,7 +489,8 @@ fn addTermsFixed(comptime term: Term, comptime n_vectors: usize, block: Block, f
             inline for (0..n_vectors) |k| {
                 inline for (0..term_tile_rows) |t| dots[t] = simd.mulAdd(simd.load(rows[t], k * simd.lanes), v_vectors[k], dots[t]);
             }
-            for (0..tile) |t| weights[t] = termWeight(term, block, r + t, @reduce(.Add, dots[t]));
+            const projections = sumLanes4(dots);
+            for (0..tile) |t| weights[t] = termWeight(term, block, r + t, projections[t]);
         }
         inline for (0..term_tile_rows) |t| {
             const weight: simd.V = @splat(weights[t]);
@@ -496,6 +499,83 @@ fn addTermsFixed(comptime term: Term, comptime n_vectors: usize, block: Block, f
         r += tile;
     }
     inline for (0..n_vectors) |k| simd.store(out, k * simd.lanes, sums[k]);
+}
+
+/// The lane sums of four vectors, by a tree of shuffles over all four at once
+/// (a float @reduce adds its lanes one by one, in order).
+inline fn sumLanes4(vectors: [4]simd.V) [4]f32 {
+    const lanes = simd.lanes;
+    if (lanes < 4) {
+        var sums: [4]f32 = undefined;
+        inline for (0..4) |t| sums[t] = @reduce(.Add, vectors[t]);
+        return sums;
+    }
+    // Level 1: [a_lo + a_hi | b_lo + b_hi] for the pairs (0, 1) and (2, 3).
+    const half = lanes / 2;
+    const pair01 = foldHalves(vectors[0], vectors[1], half);
+    const pair23 = foldHalves(vectors[2], vectors[3], half);
+    // Level 2: quarters of each pair folded: vector t's partial sums in quarter t.
+    var folded = foldQuarters(pair01, pair23, lanes / 4);
+    // Then within each quarter, halving until one lane per vector is left.
+    comptime var width = lanes / 4;
+    inline while (width > 1) : (width /= 2) {
+        const shift = comptime blk: {
+            var mask: [lanes]i32 = undefined;
+            for (0..lanes) |lane| mask[lane] = @intCast(if (lane % width < width / 2) lane + width / 2 else lane);
+            break :blk mask;
+        };
+        folded += @shuffle(f32, folded, undefined, shift);
+    }
+    var sums: [4]f32 = undefined;
+    inline for (0..4) |t| sums[t] = folded[t * (lanes / 4)];
+    return sums;
+}
+
+/// [a[0..h] + a[h..2h] | b[0..h] + b[h..2h]] for h = half the lanes.
+inline fn foldHalves(a: simd.V, b: simd.V, comptime h: usize) simd.V {
+    const low = comptime blk: {
+        var mask: [2 * h]i32 = undefined;
+        for (0..h) |lane| {
+            mask[lane] = @intCast(lane);
+            mask[h + lane] = ~@as(i32, @intCast(lane));
+        }
+        break :blk mask;
+    };
+    const high = comptime blk: {
+        var mask: [2 * h]i32 = undefined;
+        for (0..h) |lane| {
+            mask[lane] = @intCast(h + lane);
+            mask[h + lane] = ~@as(i32, @intCast(h + lane));
+        }
+        break :blk mask;
+    };
+    return @shuffle(f32, a, b, low) + @shuffle(f32, a, b, high);
+}
+
+/// From p = [a-half | b-half] and q = [c-half | d-half] (each half two
+/// quarters of width w), [a | b | c | d] with each quarter the sum of its half's two.
+inline fn foldQuarters(p: simd.V, q: simd.V, comptime w: usize) simd.V {
+    const first = comptime blk: {
+        var mask: [4 * w]i32 = undefined;
+        for (0..w) |lane| {
+            mask[lane] = @intCast(lane); // p's first half, first quarter
+            mask[w + lane] = @intCast(2 * w + lane); // p's second half, first quarter
+            mask[2 * w + lane] = ~@as(i32, @intCast(lane));
+            mask[3 * w + lane] = ~@as(i32, @intCast(2 * w + lane));
+        }
+        break :blk mask;
+    };
+    const second = comptime blk: {
+        var mask: [4 * w]i32 = undefined;
+        for (0..w) |lane| {
+            mask[lane] = @intCast(w + lane);
+            mask[w + lane] = @intCast(3 * w + lane);
+            mask[2 * w + lane] = ~@as(i32, @intCast(w + lane));
+            mask[3 * w + lane] = ~@as(i32, @intCast(3 * w + lane));
+        }
+        break :blk mask;
+    };
+    return @shuffle(f32, p, q, first) + @shuffle(f32, p, q, second);
 }
 
 fn addTermsAnyWidth(comptime term: Term, block: Block, first: usize, count: usize, v: []const f32, out: []f32) void {
@@ -836,6 +916,20 @@ test "with c = alpha·|v| < 1 (weights c − 1 < 0) both solvers match a dense s
             for (expected, x[row * f ..][0..f]) |want, got| try testing.expectApproxEqAbs(want, got, 1e-3 * @max(1, @abs(want)));
         }
     }
+}
+
+test "sumLanes4 adds each vector's lanes" {
+    var vectors: [4]simd.V = undefined;
+    var want: [4]f32 = @splat(0);
+    for (0..4) |t| {
+        var lanes: [simd.lanes]f32 = undefined;
+        for (&lanes, 0..) |*v, lane| {
+            v.* = @floatFromInt((t + 1) * 100 + lane * lane);
+            want[t] += v.*;
+        }
+        vectors[t] = lanes;
+    }
+    try testing.expectEqual(want, sumLanes4(vectors));
 }
 
 test "syrkUpper's rank-k update equals a dense sum on the upper triangle" {
