@@ -10,7 +10,12 @@ export type { CooInput, Shape, SparseRow } from "./lib/sparse.ts";
 export { bm25Weight, normalize, tfidfWeight } from "./lib/weighting.ts";
 export type { Bm25Options } from "./lib/weighting.ts";
 export { AlternatingLeastSquares } from "./lib/models/als.ts";
-export type { AlternatingLeastSquaresOptions, Explanation, FitOptions } from "./lib/models/als.ts";
+export type {
+  AlternatingLeastSquaresOptions,
+  ConfidenceRule,
+  Explanation,
+  FitOptions,
+} from "./lib/models/als.ts";
 export type {
   BuildIndexesOptions,
   FactorMatrix,

@@ -3,6 +3,7 @@ import { AlternatingLeastSquares, bm25Weight, type CsrMatrix, getNumThreads } fr
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
 import { callNative } from "../lib/native/library.ts";
 import {
+  type AlsRule,
   denseAlsObjective,
   denseAlsRow,
   randomFactors,
@@ -23,6 +24,7 @@ function nativeSolve(
   f: number,
   reg: number,
   alpha: number,
+  rule: AlsRule,
 ) {
   callNative("tacit_als_solve", {
     solver,
@@ -37,22 +39,29 @@ function nativeSolve(
     f,
     regularization: reg,
     alpha,
+    confidence: rule === "alphaValue" ? 0 : 1,
   });
 }
 
+const RULES = ["alphaValue", "onePlusAlphaValue"] as const;
+
 for (const [label, solver, steps] of [["Cholesky", 1, 3], ["CG with many steps", 0, 60]] as const) {
-  test(`the ${label} solve matches a dense solve of the normal equations`, () => {
-    const f = 6;
-    const m = randomMatrix(25, 17, 0.3, 11, true);
-    const y = randomFactors(17, f, 5);
-    const x = new Float32Array(25 * f);
-    nativeSolve(solver, steps, m, x, y, f, 0.1, 2.5);
-    toRows(m).forEach((row, u) => {
-      const expected = denseAlsRow(row, y, f, 0.1, 2.5);
-      const error = relativeError(x.subarray(u * f, (u + 1) * f), expected);
-      assert.ok(error < 1e-4, `row ${u}: relative error ${error}`);
+  for (const rule of RULES) {
+    test(`the ${label} solve with confidence ${rule} matches a dense solve of the normal equations`, () => {
+      // f = 6 and 21 end in a partial vector; 21 > 16 spans several tiles.
+      for (const f of [6, 21]) {
+        const m = randomMatrix(25, 40, 0.4, 11, true);
+        const y = randomFactors(40, f, 5);
+        const x = new Float32Array(25 * f);
+        nativeSolve(solver, f === 6 ? steps : 4 * f, m, x, y, f, 0.1, 2.5, rule);
+        toRows(m).forEach((row, u) => {
+          const expected = denseAlsRow(row, y, f, 0.1, 2.5, rule);
+          const error = relativeError(x.subarray(u * f, (u + 1) * f), expected);
+          assert.ok(error < 1e-4, `f = ${f}, row ${u}: relative error ${error}`);
+        });
+      }
     });
-  });
+  }
 }
 
 test("a fitted Cholesky model's item factors solve their normal equations", async () => {
@@ -68,7 +77,7 @@ test("a fitted Cholesky model's item factors solve their normal equations", asyn
   await model.fit(m, quiet);
   const x = model.userFactors.data;
   toRows(m.transpose()).forEach((column, i) => {
-    const expected = denseAlsRow(column, x, 5, 0.05, 3);
+    const expected = denseAlsRow(column, x, 5, 0.05, 3, "alphaValue");
     assert.ok(relativeError(model.itemFactors.data.subarray(i * 5, (i + 1) * 5), expected) < 1e-4);
   });
 });
@@ -97,30 +106,34 @@ for (const solver of ["cg", "cholesky"] as const) {
   });
 }
 
-test("loss() equals the dense objective divided by the total confidence", async () => {
-  const m = randomMatrix(20, 15, 0.3, 8, true);
-  const model = new AlternatingLeastSquares({
-    factors: 4,
-    iterations: 2,
-    randomState: 3,
-    regularization: 0.2,
-    alpha: 1.5,
+for (const rule of RULES) {
+  test(`loss() with confidence ${rule} equals the dense objective divided by the total confidence`, async () => {
+    const m = randomMatrix(20, 15, 0.3, 8, true);
+    const model = new AlternatingLeastSquares({
+      factors: 4,
+      iterations: 2,
+      randomState: 3,
+      regularization: 0.2,
+      alpha: 1.5,
+      confidence: rule,
+    });
+    await model.fit(m, quiet);
+    const { objective, confidence } = denseAlsObjective(
+      toRows(m),
+      model.userFactors.data,
+      model.itemFactors.data,
+      4,
+      0.2,
+      1.5,
+      rule,
+    );
+    const loss = await model.loss(m);
+    assert.ok(
+      Math.abs(loss - objective / confidence) < 1e-6 * Math.max(1, objective / confidence),
+      `${loss} vs ${objective / confidence}`,
+    );
   });
-  await model.fit(m, quiet);
-  const { objective, confidence } = denseAlsObjective(
-    toRows(m),
-    model.userFactors.data,
-    model.itemFactors.data,
-    4,
-    0.2,
-    1.5,
-  );
-  const loss = await model.loss(m);
-  assert.ok(
-    Math.abs(loss - objective / confidence) < 1e-6 * Math.max(1, objective / confidence),
-    `${loss} vs ${objective / confidence}`,
-  );
-});
+}
 
 test("the same seed gives the same factors", async () => {
   const m = randomMatrix(30, 25, 0.2, 4);
@@ -140,7 +153,7 @@ test("fit refuses to finish with non-finite factors and leaves the model unchang
   const m = randomMatrix(10, 8, 0.4, 2);
   const model = await new AlternatingLeastSquares({ factors: 3, iterations: 2, randomState: 1 })
     .fit(m, quiet);
-  // c = 1 + alpha·v overflows float32, so the solves cannot stay finite.
+  // c = alpha·v overflows float32, so the solves cannot stay finite.
   const huge = m.withData(m.data.map(() => 3e38));
   const diverging = new AlternatingLeastSquares({
     factors: 3,
@@ -179,36 +192,39 @@ test("an aborted fit rejects and keeps the previous factors", async () => {
   assert.equal(model.itemFactors.data, before);
 });
 
-test("explain's contributions sum to the recalculated user's score", async () => {
-  const m = randomMatrix(25, 20, 0.3, 12, true);
-  const model = await new AlternatingLeastSquares({
-    factors: 5,
-    iterations: 3,
-    randomState: 4,
-    alpha: 2,
-    regularization: 0.1,
-  }).fit(m, quiet);
-  for (const [user, item] of [[0, 3], [7, 11], [19, 0]] as const) {
-    const explanation = model.explain(user, m, item, { n: 100 });
-    const sum = explanation.contributions.scores.reduce((s, v) => s + v, 0);
-    const x = denseAlsRow(toRows(m)[user]!, model.itemFactors.data, 5, 0.1, 2);
-    let expected = 0;
-    for (let d = 0; d < 5; d++) expected += x[d]! * model.itemFactors.data[item * 5 + d]!;
-    assert.ok(
-      Math.abs(explanation.score - expected) < 1e-4 * Math.max(1, Math.abs(expected)),
-      `${explanation.score} vs ${expected}`,
-    );
-    assert.ok(Math.abs(sum - explanation.score) < 1e-4 * Math.max(1, Math.abs(expected)));
-    const liked = m.row(user).indices.filter((_, p) => m.row(user).data[p]! > 0);
-    assert.deepEqual([...explanation.contributions.ids].sort((a, b) => a - b), [...liked]);
-    const top = model.explain(user, m, item, { n: 2 });
-    assert.ok(top.contributions.ids.length <= 2);
-    assert.deepEqual(
-      top.contributions.ids,
-      explanation.contributions.ids.slice(0, top.contributions.ids.length),
-    );
-  }
-});
+for (const rule of RULES) {
+  test(`explain's contributions with confidence ${rule} sum to the recalculated user's score`, async () => {
+    const m = randomMatrix(25, 20, 0.3, 12, true);
+    const model = await new AlternatingLeastSquares({
+      factors: 5,
+      iterations: 3,
+      randomState: 4,
+      alpha: 2,
+      regularization: 0.1,
+      confidence: rule,
+    }).fit(m, quiet);
+    for (const [user, item] of [[0, 3], [7, 11], [19, 0]] as const) {
+      const explanation = model.explain(user, m, item, { n: 100 });
+      const sum = explanation.contributions.scores.reduce((s, v) => s + v, 0);
+      const x = denseAlsRow(toRows(m)[user]!, model.itemFactors.data, 5, 0.1, 2, rule);
+      let expected = 0;
+      for (let d = 0; d < 5; d++) expected += x[d]! * model.itemFactors.data[item * 5 + d]!;
+      assert.ok(
+        Math.abs(explanation.score - expected) < 1e-4 * Math.max(1, Math.abs(expected)),
+        `${explanation.score} vs ${expected}`,
+      );
+      assert.ok(Math.abs(sum - explanation.score) < 1e-4 * Math.max(1, Math.abs(expected)));
+      const liked = m.row(user).indices.filter((_, p) => m.row(user).data[p]! > 0);
+      assert.deepEqual([...explanation.contributions.ids].sort((a, b) => a - b), [...liked]);
+      const top = model.explain(user, m, item, { n: 2 });
+      assert.ok(top.contributions.ids.length <= 2);
+      assert.deepEqual(
+        top.contributions.ids,
+        explanation.contributions.ids.slice(0, top.contributions.ids.length),
+      );
+    }
+  });
+}
 
 test("recalculateUser equals the dense solve and partialFitUsers grows the model", async () => {
   const m = randomMatrix(20, 15, 0.3, 13);
@@ -219,12 +235,22 @@ test("recalculateUser equals the dense solve and partialFitUsers grows the model
     regularization: 0.1,
   }).fit(m, quiet);
   const x = model.recalculateUser(3, m);
-  assert.ok(relativeError(x, denseAlsRow(toRows(m)[3]!, model.itemFactors.data, 4, 0.1, 1)) < 1e-4);
+  assert.ok(
+    relativeError(x, denseAlsRow(toRows(m)[3]!, model.itemFactors.data, 4, 0.1, 1, "alphaValue")) <
+      1e-4,
+  );
   const newRows = randomMatrix(2, 15, 0.4, 14);
   model.partialFitUsers([1, 24], newRows);
   assert.equal(model.nUsers, 25);
   for (const [k, u] of [[0, 1], [1, 24]] as const) {
-    const expected = denseAlsRow(toRows(newRows)[k]!, model.itemFactors.data, 4, 0.1, 1);
+    const expected = denseAlsRow(
+      toRows(newRows)[k]!,
+      model.itemFactors.data,
+      4,
+      0.1,
+      1,
+      "alphaValue",
+    );
     assert.ok(relativeError(model.userFactors.data.subarray(u * 4, (u + 1) * 4), expected) < 1e-4);
   }
   assert.deepEqual([...model.userFactors.data.subarray(20 * 4, 24 * 4)], new Array(16).fill(0));
@@ -247,6 +273,12 @@ test("options are validated with errors naming the option", () => {
   assert.throws(() => new AlternatingLeastSquares({ iterations: 1.5 }), /iterations/);
   assert.throws(() => new AlternatingLeastSquares({ solver: "lu" as never }), /solver/);
   assert.throws(() => new AlternatingLeastSquares({ cgSteps: 0 }), /cgSteps/);
+  assert.throws(
+    () => new AlternatingLeastSquares({ confidence: "onePlusAlpha" as never }),
+    (e: Error) => /confidence/.test(e.message) && /onePlusAlpha/.test(e.message),
+  );
+  assert.equal(new AlternatingLeastSquares().confidence, "alphaValue");
+  assert.equal(new AlternatingLeastSquares().parameters().confidence, "alphaValue");
   assert.throws(() => new AlternatingLeastSquares({ dtype: "float64" as never }), /dtype/);
 });
 

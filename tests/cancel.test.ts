@@ -277,6 +277,7 @@ test("an already-aborted signal stops an ALS half-sweep and a kNN block at their
       f: 4,
       regularization: 0.1,
       alpha: 1,
+      confidence: 0,
     }, { signal: controller.signal }),
     /already/,
   );

@@ -139,6 +139,7 @@ test("defaults are implicit's", () => {
     factors: 100,
     regularization: 0.01,
     alpha: 1,
+    confidence: "alphaValue",
     iterations: 15,
     solver: "cg",
     cgSteps: 3,

@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AlternatingLeastSquares } from "../mod.ts";
-import { randomMatrix } from "./reference.ts";
+import { readTacitFile, TacitFileError, writeTacitFile } from "../lib/io/format.ts";
+import { denseAlsRow, randomMatrix, relativeError, toRows } from "./reference.ts";
 import { test } from "./harness.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "tacit-als-"));
@@ -56,4 +57,83 @@ test("load refuses a truncated, corrupted or foreign file, and a failed save kee
   await assert.rejects(model.save(join(dir, "no-such-dir", "x.tacit")));
   await assert.rejects(new AlternatingLeastSquares().save(path), /fitted/);
   assert.deepEqual(readFileSync(path), good);
+});
+
+test("save records the confidence rule and load restores it", async () => {
+  const m = randomMatrix(12, 9, 0.3, 5);
+  for (const rule of ["alphaValue", "onePlusAlphaValue"] as const) {
+    const model = await new AlternatingLeastSquares({
+      factors: 3,
+      iterations: 1,
+      randomState: 2,
+      confidence: rule,
+    }).fit(m, { progress: false });
+    const path = join(dir, `rule-${rule}.tacit`);
+    await model.save(path);
+    const file = await readTacitFile(path);
+    assert.equal(file.version, 2);
+    assert.equal(file.params.confidence, rule);
+    assert.equal((await AlternatingLeastSquares.load(path)).confidence, rule);
+  }
+});
+
+test("a file written before the confidence option loads with the rule it was trained with", async () => {
+  const m = randomMatrix(15, 10, 0.3, 6);
+  const model = await new AlternatingLeastSquares({
+    factors: 4,
+    iterations: 2,
+    randomState: 3,
+    regularization: 0.1,
+    alpha: 2,
+    confidence: "onePlusAlphaValue",
+  }).fit(m, { progress: false });
+  const path = join(dir, "current.tacit");
+  await model.save(path);
+  const current = await readTacitFile(path);
+  const { confidence: _, ...oldParams } = current.params;
+  const legacy = join(dir, "legacy-v1.tacit");
+  await writeTacitFile(legacy, {
+    kind: "als",
+    version: 1,
+    params: oldParams,
+    arrays: current.arrays,
+  });
+  const loaded = await AlternatingLeastSquares.load(legacy);
+  assert.equal(loaded.confidence, "onePlusAlphaValue");
+  // The loaded model solves with c = 1 + alpha·|v|, as the dense reference does.
+  const expected = denseAlsRow(
+    toRows(m)[2]!,
+    loaded.itemFactors.data,
+    4,
+    0.1,
+    2,
+    "onePlusAlphaValue",
+  );
+  assert.ok(relativeError(loaded.recalculateUser(2, m), expected) < 1e-4);
+
+  const unrecorded = join(dir, "v2-without-rule.tacit");
+  await writeTacitFile(unrecorded, {
+    kind: "als",
+    version: 2,
+    params: oldParams,
+    arrays: current.arrays,
+  });
+  await assert.rejects(
+    AlternatingLeastSquares.load(unrecorded),
+    (e: Error) =>
+      e instanceof TacitFileError && /confidence/.test(e.message) &&
+      /v2-without-rule/.test(e.message),
+  );
+  const bad = join(dir, "bad-rule.tacit");
+  await writeTacitFile(bad, {
+    kind: "als",
+    version: 2,
+    params: { ...oldParams, confidence: "alpha" },
+    arrays: current.arrays,
+  });
+  await assert.rejects(
+    AlternatingLeastSquares.load(bad),
+    (e: Error) =>
+      e instanceof TacitFileError && /confidence/.test(e.message) && /bad-rule/.test(e.message),
+  );
 });

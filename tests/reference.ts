@@ -73,12 +73,26 @@ export function gaussSolve(a: number[][], b: number[]): number[] {
  * densely from the definition: c = 1 + alpha|v| on stored cells, 1 elsewhere;
  * p = 1 where v > 0. Returns x = (Yᵀ C Y + λI)⁻¹ Yᵀ C p.
  */
+/**
+ * The confidence of a stored value v != 0, computed here apart from lib/:
+ * "alphaValue" is Python implicit's c = alpha·|v|, "onePlusAlphaValue" Hu et
+ * al.'s c = 1 + alpha·|v|. A cell of 0 is missing: c = 1.
+ */
+export function denseConfidence(rule: AlsRule, alpha: number, v: number): number {
+  if (v === 0) return 1;
+  return rule === "alphaValue" ? alpha * Math.abs(v) : 1 + alpha * Math.abs(v);
+}
+
+/** The two ALS confidence rules, by the names of the option. */
+export type AlsRule = "alphaValue" | "onePlusAlphaValue";
+
 export function denseAlsRow(
   row: number[],
   y: Float32Array,
   f: number,
   regularization: number,
   alpha: number,
+  rule: AlsRule,
 ): number[] {
   const a = Array.from(
     { length: f },
@@ -86,7 +100,7 @@ export function denseAlsRow(
   );
   const b = new Array<number>(f).fill(0);
   row.forEach((v, item) => {
-    const c = v === 0 ? 1 : 1 + alpha * Math.abs(v);
+    const c = denseConfidence(rule, alpha, v);
     const p = v > 0 ? 1 : 0;
     for (let i = 0; i < f; i++) {
       b[i]! += c * p * y[item * f + i]!;
@@ -105,12 +119,13 @@ export function denseAlsObjective(
   f: number,
   regularization: number,
   alpha: number,
+  rule: AlsRule,
 ): { objective: number; confidence: number } {
   let objective = 0;
   let confidence = 0;
   dense.forEach((row, u) => {
     row.forEach((v, i) => {
-      const c = v === 0 ? 1 : 1 + alpha * Math.abs(v);
+      const c = denseConfidence(rule, alpha, v);
       const p = v > 0 ? 1 : 0;
       let s = 0;
       for (let d = 0; d < f; d++) s += x[u * f + d]! * y[i * f + d]!;

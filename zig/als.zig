@@ -2,14 +2,26 @@
 //!
 //! Model (Hu, Koren & Volinsky, "Collaborative Filtering for Implicit Feedback
 //! Datasets", ICDM 2008, §4): for a stored value v of row u and column i the
-//! preference is p = 1 if v > 0 else 0 and the confidence is c = 1 + alpha·|v|;
-//! a missing entry has p = 0, c = 1. A half-sweep fixes Y and sets every row of X
-//! to the minimiser of Σ_i c_ui (p_ui − x_u·y_i)² + λ‖x_u‖², i.e. (eq. 4)
+//! preference is p = 1 if v > 0 else 0 and the confidence c is, by the
+//! caller's `Confidence` rule, alpha·|v| (Python implicit's: the stored value
+//! scaled by alpha is the confidence) or 1 + alpha·|v| (the paper's eq. 6 with
+//! r = |v|); a missing entry has p = 0, c = 1. A half-sweep fixes Y and sets
+//! every row of X to the minimiser of Σ_i c_ui (p_ui − x_u·y_i)² + λ‖x_u‖²,
+//! i.e. (eq. 4)
 //!
 //!     x_u = (YᵀY + Yᵀ(C_u − I)Y + λI)⁻¹ Yᵀ C_u p(u).
 //!
 //! YᵀY + λI is computed once per call; the per-row correction only touches the
-//! row's nonzeros.
+//! row's nonzeros. With c = alpha·|v| a weight c − 1 may be negative, but the
+//! system stays positive semi-definite plus λI: it is Σ_all-columns c_i y_i y_iᵀ
+//! + λI with every c_i >= 0.
+//!
+//! Memory plan: a row's factor rows y_i (rows of Y, read at random) are
+//! gathered once per row into a contiguous per-thread block, padded to whole
+//! vectors, with their weights c − 1 and targets c·p; every conjugate-gradient
+//! step, or the Cholesky system's rank-k update, then streams that block from
+//! cache instead of gathering Y again. A row longer than the block is worked
+//! in slabs of it (CG then gathers each slab once per step).
 
 const std = @import("std");
 const assert = std.debug.assert;
@@ -32,12 +44,27 @@ pub const Solver = enum(u1) {
 
 const Csr = csr.Csr;
 
+/// How a stored value v becomes a confidence c (the ABI's `confidence` code).
+pub const Confidence = enum(u1) {
+    /// c = alpha·|v|: Python implicit's rule (its fit scales the matrix by
+    /// alpha and reads the values as confidences).
+    alpha_value = 0,
+    /// c = 1 + alpha·|v|: Hu et al. 2008, eq. 6 (r = |v|).
+    one_plus_alpha_value = 1,
+};
+
 pub const Weighting = struct {
     regularization: f32,
     alpha: f32,
+    rule: Confidence,
 
+    /// The one place a stored value becomes a confidence.
     inline fn confidence(weighting: Weighting, value: f32) f32 {
-        return 1 + weighting.alpha * @abs(value);
+        const scaled = weighting.alpha * @abs(value);
+        return switch (weighting.rule) {
+            .alpha_value => scaled,
+            .one_plus_alpha_value => 1 + scaled,
+        };
     }
 };
 
@@ -46,11 +73,23 @@ pub const SolveOptions = struct {
     /// Conjugate-gradient iterations per row (ignored by Cholesky).
     cg_steps: usize,
     weighting: Weighting,
+    /// Bytes of a thread's gathered block (CG) and Cholesky slab; tests
+    /// shrink them to work long rows in slabs.
+    block_bytes_max: usize = block_bytes_max_default,
+    slab_bytes_max: usize = slab_bytes_max_default,
 };
 
 /// A conjugate-gradient run stops once ‖r‖² falls below this.
 const residual_squared_min = 1e-20;
 const tasks_per_thread = 16;
+/// The gathered block of one thread, at most: a CG step streams it once, so
+/// it should stay in the core's L2 or close (4 MiB: 16384 rows at f = 64).
+const block_bytes_max_default = 4 * 1024 * 1024;
+/// A Cholesky slab (its rows y and their weighted copies z): the rank-k
+/// update passes over it once per register tile, so it is kept in L2.
+const slab_bytes_max_default = 512 * 1024;
+/// Rows of the block between two polls of the cancellation flag.
+const poll_rows = 1024;
 
 /// One half-sweep: overwrites every row of `x` [n_rows, f] given `y`
 /// [n_other, f]. `ratings` (with values) has a row per row of x and columns
@@ -81,12 +120,11 @@ pub fn solve(
     defer allocator.free(gram);
     try linalg.gram(allocator, pool, y, f, options.weighting.regularization, gram);
 
-    const scratch_len = switch (options.solver) {
-        .conjugate_gradient => 3 * f,
-        .cholesky => f * f + f,
-    };
-    const scratch = try allocator.alloc(f32, pool.threadCount() * scratch_len);
+    const layout: ScratchLayout = .init(options, f, longestRow(ratings));
+    // Zeroed once: the padding columns of every block row stay zero.
+    const scratch = try allocator.alignedAlloc(f32, .fromByteUnits(64), pool.threadCount() * layout.len);
     defer allocator.free(scratch);
+    @memset(scratch, 0);
 
     var context: SolveContext = .{
         .cancellation = status.cancellation(),
@@ -97,7 +135,7 @@ pub fn solve(
         .gram = gram,
         .options = options,
         .scratch = scratch,
-        .scratch_len = scratch_len,
+        .layout = layout,
         .n_tasks = partition.taskCount(ratings.rowCount(), pool.threadCount(), tasks_per_thread),
         .row_cost = switch (options.solver) {
             // Per step: f² for YᵀY·p against 2f per nonzero.
@@ -111,7 +149,89 @@ pub fn solve(
     try context.reportFailure();
 }
 
+fn longestRow(ratings: Csr) usize {
+    var longest: usize = 0;
+    for (0..ratings.rowCount()) |row| {
+        const range = ratings.rowRange(row);
+        longest = @max(longest, range.end - range.start);
+    }
+    return longest;
+}
+
+/// Where each part of a thread's scratch lies (in floats, each part a whole
+/// number of 64-byte lines). `stride` is f rounded up to whole vectors.
+const ScratchLayout = struct {
+    solver: Solver,
+    stride: usize,
+    /// Rows the block (CG) or slab (Cholesky) holds.
+    block_rows: usize,
+    /// Per-thread length.
+    len: usize,
+
+    const line_floats = 64 / @sizeOf(f32);
+
+    fn init(options: SolveOptions, f: usize, longest_row: usize) ScratchLayout {
+        const solver = options.solver;
+        const stride = std.mem.alignForward(usize, f, @max(simd.lanes, 4));
+        const row_bytes = stride * @sizeOf(f32);
+        const rows_max = switch (solver) {
+            .conjugate_gradient => options.block_bytes_max / row_bytes,
+            .cholesky => options.slab_bytes_max / (2 * row_bytes),
+        };
+        const block_rows = std.math.clamp(longest_row, 1, @max(rows_max, 1));
+        var layout: ScratchLayout = .{ .solver = solver, .stride = stride, .block_rows = block_rows, .len = 0 };
+        layout.len = layout.offset(.end);
+        return layout;
+    }
+
+    const Part = enum { block, block_z, weights, targets, vectors, system, end };
+
+    fn partLen(layout: ScratchLayout, part: Part) usize {
+        return std.mem.alignForward(usize, switch (part) {
+            .block => layout.block_rows * layout.stride,
+            // The weighted copy z = w∘y, Cholesky only.
+            .block_z => if (layout.solver == .cholesky) layout.block_rows * layout.stride else 0,
+            .weights, .targets => layout.block_rows,
+            // CG: x, r, p, A·p; Cholesky: b.
+            .vectors => 4 * layout.stride,
+            // Cholesky: the f×f system (f² <= stride²).
+            .system => if (layout.solver == .cholesky) layout.stride * layout.stride else 0,
+            .end => 0,
+        }, line_floats);
+    }
+
+    fn offset(layout: ScratchLayout, part: Part) usize {
+        var total: usize = 0;
+        inline for (std.meta.tags(Part)) |each| {
+            if (each == part) return total;
+            total += layout.partLen(each);
+        }
+        unreachable;
+    }
+
+    fn slice(layout: ScratchLayout, scratch: []f32, part: Part) []f32 {
+        return scratch[layout.offset(part)..][0..layout.partLen(part)];
+    }
+};
+
 const no_row = std.math.maxInt(usize);
+
+/// The gathered nonzeros [start, start + len) of one row: row r of `ys` is
+/// y_{indices[start + r]} (padded with zeros to `stride`), weights[r] = c − 1,
+/// targets[r] = c·p.
+const Block = struct {
+    ys: []f32,
+    weights: []f32,
+    targets: []f32,
+    stride: usize,
+    /// Rows it holds at most.
+    capacity: usize,
+    len: usize = 0,
+
+    fn row(block: Block, r: usize) []f32 {
+        return block.ys[r * block.stride ..][0..block.stride];
+    }
+};
 
 const SolveContext = struct {
     /// The caller's flag, polled by every task.
@@ -124,7 +244,7 @@ const SolveContext = struct {
     gram: []const f32,
     options: SolveOptions,
     scratch: []f32,
-    scratch_len: usize,
+    layout: ScratchLayout,
     n_tasks: usize,
     row_cost: u64,
     /// The first row whose system was not positive definite.
@@ -134,7 +254,14 @@ const SolveContext = struct {
 
     fn runTask(context: *SolveContext, task_index: usize, worker_index: usize) void {
         const rows = partition.taskRows(context.ratings.indptr, context.row_cost, context.n_tasks, task_index);
-        const scratch = context.scratch[worker_index * context.scratch_len ..][0..context.scratch_len];
+        const scratch = context.scratch[worker_index * context.layout.len ..][0..context.layout.len];
+        var block: Block = .{
+            .ys = context.layout.slice(scratch, .block),
+            .weights = context.layout.slice(scratch, .weights),
+            .targets = context.layout.slice(scratch, .targets),
+            .stride = context.layout.stride,
+            .capacity = context.layout.block_rows,
+        };
         var poll: status.Poll = .init(context.cancellation);
         for (rows.start..rows.end) |row| {
             if (poll.stop(context.f)) return;
@@ -145,10 +272,10 @@ const SolveContext = struct {
                 continue;
             }
             switch (context.options.solver) {
-                .conjugate_gradient => if (!context.solveRowConjugateGradient(row, x_row, scratch, &poll)) {
+                .conjugate_gradient => if (!context.solveRowConjugateGradient(row, x_row, &block, scratch, &poll)) {
                     _ = context.row_not_finite.fetchMin(row, .monotonic);
                 },
-                .cholesky => context.solveRowCholesky(row, x_row, scratch, &poll),
+                .cholesky => context.solveRowCholesky(row, x_row, &block, scratch, &poll),
             }
             // A stopped row is unfinished: not a failure to report.
             if (poll.stopped) return;
@@ -156,119 +283,132 @@ const SolveContext = struct {
         }
     }
 
+    /// Gathers the nonzeros [start, start + len) of `row` into `block`: their
+    /// factor rows, c − 1 and c·p; with `block_z`, also z = (c − 1)·y.
+    fn gather(context: *const SolveContext, row: usize, start: usize, len: usize, block: *Block, block_z: ?[]f32) void {
+        assert(len <= block.capacity);
+        const f = context.f;
+        const first = context.ratings.rowRange(row).start + start;
+        const indices = context.ratings.indices[first..][0..len];
+        const data = context.ratings.values()[first..][0..len];
+        for (indices, data, 0..) |column, value, r| {
+            // Into L2, and past the row's end into the next rows' nonzeros
+            // (CSR keeps them next): their first factor rows then arrive while
+            // this row's CG steps run instead of stalling the next gather.
+            if (r % 4 == 0) prefetchRowsTo(2, context.y, f, context.ratings.indices, first + r + gather_prefetch_rows);
+            const y_row = context.y[@as(usize, @intCast(column)) * f ..][0..f];
+            const confidence = context.options.weighting.confidence(value);
+            const weight = confidence - 1;
+            block.weights[r] = weight;
+            block.targets[r] = if (value > 0) confidence else 0;
+            copyRow(y_row, block.row(r));
+            if (block_z) |zs| {
+                const z_row = zs[r * block.stride ..][0..f];
+                for (z_row, y_row) |*z, y_value| z.* = weight * y_value;
+            }
+        }
+        block.len = len;
+    }
+
     /// Takács et al. 2011, §3.2: CG on A x = b with A = YᵀY + λI + Yᵀ(C_u − I)Y
-    /// and b = Yᵀ C_u p(u), never forming A: A·v costs f² + 2f per nonzero.
+    /// and b = Yᵀ C_u p(u), never forming A: A·v costs f² plus two passes over
+    /// the gathered block (Y_u v, then Y_uᵀ of the weighted result).
     /// Returns false when the iteration met a non-finite residual or curvature
     /// (an overflowing confidence), which the caller reports instead of keeping x.
     /// Stops early, leaving x unfinished, once `poll` stops.
-    fn solveRowConjugateGradient(context: *const SolveContext, row: usize, x: []f32, scratch: []f32, poll: *status.Poll) bool {
+    fn solveRowConjugateGradient(context: *const SolveContext, row: usize, x_row: []f32, block: *Block, scratch: []f32, poll: *status.Poll) bool {
         const f = context.f;
-        const r = scratch[0..f];
-        const p = scratch[f..][0..f];
-        const a_p = scratch[2 * f ..][0..f];
+        const stride = context.layout.stride;
+        const vectors = context.layout.slice(scratch, .vectors);
+        // Padded to `stride` (zeros past f) for the block products.
+        const x = vectors[0..stride];
+        const r = vectors[stride..][0..stride];
+        const p = vectors[2 * stride ..][0..stride];
+        const a_p = vectors[3 * stride ..][0..stride];
+        @memcpy(x[0..f], x_row);
+        const nnz = context.ratings.rowIndices(row).len;
+        const fits = nnz <= block.capacity;
+        if (fits) {
+            if (poll.stop(f * nnz)) return true;
+            context.gather(row, 0, nnz, block, null);
+        }
         // r = b − A x.
-        simd.symv(context.gram, x, r);
-        simd.scale(-1, r);
-        context.addNonzeroTerms(row, x, r, .residual, poll);
+        simd.symv(context.gram, x[0..f], r[0..f]);
+        simd.scale(-1, r[0..f]);
+        context.addBlockTerms(row, fits, block, x, r, .residual, poll);
         if (poll.stopped) return true;
         @memcpy(p, r);
-        var residual_squared_old = simd.dot(r, r);
+        var residual_squared_old = simd.dot(r[0..f], r[0..f]);
         if (!std.math.isFinite(residual_squared_old)) return false;
+        defer @memcpy(x_row, x[0..f]);
         for (0..context.options.cg_steps) |_| {
             if (residual_squared_old < residual_squared_min) break;
             if (poll.stop(f * f)) break;
-            simd.symv(context.gram, p, a_p);
-            context.addNonzeroTerms(row, p, a_p, .product, poll);
+            simd.symv(context.gram, p[0..f], a_p[0..f]);
+            context.addBlockTerms(row, fits, block, p, a_p, .product, poll);
             if (poll.stopped) break;
-            const curvature = simd.dot(p, a_p);
+            const curvature = simd.dot(p[0..f], a_p[0..f]);
             if (!std.math.isFinite(curvature)) return false;
+            // A is positive definite for λ > 0 (every c >= 0): a curvature <= 0
+            // is rounding at convergence, or λ = 0 with a singular system.
             if (!(curvature > 0)) break;
             const step = residual_squared_old / curvature;
-            simd.axpy(step, p, x);
-            simd.axpy(-step, a_p, r);
-            const residual_squared_new = simd.dot(r, r);
+            simd.axpy(step, p[0..f], x[0..f]);
+            simd.axpy(-step, a_p[0..f], r[0..f]);
+            const residual_squared_new = simd.dot(r[0..f], r[0..f]);
             if (residual_squared_new < residual_squared_min) break;
-            simd.xpby(r, residual_squared_new / residual_squared_old, p);
+            simd.xpby(r[0..f], residual_squared_new / residual_squared_old, p[0..f]);
             residual_squared_old = residual_squared_new;
         }
         return true;
     }
 
-    const Term = enum {
-        /// out += Σ_nz (c·p − (c − 1)·(y_i·v)) y_i: the nonzeros' part of b − A v.
-        residual,
-        /// out += Σ_nz (c − 1)·(y_i·v) y_i: the nonzeros' part of A v.
-        product,
-    };
-
-    /// The factor rows of nonzeros [position, position + batch_len) of a row,
-    /// padded to four by repeating the last (its weight is then zero), and a
-    /// prefetch of the next four: rows of Y are gathered at random.
-    fn gatherRows(context: *const SolveContext, indices: []const i32, position: usize, batch_len: usize) [4][]const f32 {
-        assert(batch_len >= 1 and batch_len <= 4);
+    /// Adds the row's nonzero terms of `term` into `out` (both padded to
+    /// `stride`): from the block gathered once when the row `fits`, else slab
+    /// by slab, gathering each. Stops early (a partial sum) once `poll` stops.
+    fn addBlockTerms(context: *const SolveContext, row: usize, fits: bool, block: *Block, v: []const f32, out: []f32, comptime term: Term, poll: *status.Poll) void {
         const f = context.f;
-        var ys: [4][]const f32 = undefined;
-        for (0..4) |j| {
-            const nz = position + @min(j, batch_len - 1);
-            ys[j] = context.y[@as(usize, @intCast(indices[nz])) * f ..][0..f];
-        }
-        prefetchRows(context.y, f, indices, position + 4);
-        return ys;
-    }
-
-    /// Adds the row's nonzero terms into `out`, four nonzeros per pass over
-    /// `out`; stops early (a partial sum) once `poll` stops.
-    fn addNonzeroTerms(context: *const SolveContext, row: usize, v: []const f32, out: []f32, comptime term: Term, poll: *status.Poll) void {
-        const indices = context.ratings.rowIndices(row);
-        const data = context.ratings.rowValues(row);
-        var position: usize = 0;
-        while (position < indices.len) {
-            const batch_len = @min(4, indices.len - position);
-            if (poll.stop(2 * context.f * batch_len)) return;
-            const ys = context.gatherRows(indices, position, batch_len);
-            var weights: [4]f32 = @splat(0);
-            for (0..batch_len) |j| {
-                const value = data[position + j];
-                const confidence = context.options.weighting.confidence(value);
-                const projection = simd.dot(ys[j], v);
-                weights[j] = switch (term) {
-                    .residual => (if (value > 0) confidence else 0) - (confidence - 1) * projection,
-                    .product => (confidence - 1) * projection,
-                };
+        const nnz = context.ratings.rowIndices(row).len;
+        var start: usize = 0;
+        while (start < nnz) {
+            const len = @min(block.capacity, nnz - start);
+            if (!fits) {
+                if (poll.stop(f * len)) return;
+                context.gather(row, start, len, block, null);
             }
-            simd.axpy4(weights, ys, out);
-            position += batch_len;
+            var first: usize = 0;
+            while (first < len) {
+                const count = @min(poll_rows, len - first);
+                if (poll.stop(2 * f * count)) return;
+                addTerms(term, block.*, first, count, v, out);
+                first += count;
+            }
+            start += len;
         }
     }
 
-    /// Builds A = YᵀY + λI + Σ_nz (c − 1) y_i y_iᵀ and b = Σ_nz c·p y_i, then
-    /// solves A x = b by Cholesky factorization. Returns early, leaving x
-    /// unfinished, once `poll` stops.
-    fn solveRowCholesky(context: *SolveContext, row: usize, x: []f32, scratch: []f32, poll: *status.Poll) void {
+    /// Builds A = YᵀY + λI + Σ_nz (c − 1) y_i y_iᵀ (a rank-k update per slab of
+    /// gathered rows) and b = Σ_nz c·p y_i, then solves A x = b by Cholesky
+    /// factorization. Returns early, leaving x unfinished, once `poll` stops.
+    fn solveRowCholesky(context: *SolveContext, row: usize, x: []f32, block: *Block, scratch: []f32, poll: *status.Poll) void {
         const f = context.f;
-        const a = scratch[0 .. f * f];
+        const a = context.layout.slice(scratch, .system)[0 .. f * f];
+        const zs = context.layout.slice(scratch, .block_z);
+        const b = context.layout.slice(scratch, .vectors)[0..context.layout.stride];
         @memcpy(a, context.gram);
-        @memset(x, 0);
-        const indices = context.ratings.rowIndices(row);
-        const data = context.ratings.rowValues(row);
-        var position: usize = 0;
-        while (position < indices.len) {
-            const batch_len = @min(4, indices.len - position);
-            if (poll.stop(f * f * batch_len / 2)) return;
-            const ys = context.gatherRows(indices, position, batch_len);
-            var weights: [4]f32 = @splat(0);
-            var targets: [4]f32 = @splat(0);
-            for (0..batch_len) |j| {
-                const value = data[position + j];
-                const confidence = context.options.weighting.confidence(value);
-                weights[j] = confidence - 1;
-                if (value > 0) targets[j] = confidence;
-            }
-            simd.rankUpdateUpper(a, f, weights, ys);
-            simd.axpy4(targets, ys, x);
-            position += batch_len;
+        @memset(b, 0);
+        const nnz = context.ratings.rowIndices(row).len;
+        var start: usize = 0;
+        while (start < nnz) {
+            const len = @min(block.capacity, nnz - start);
+            if (poll.stop(f * f * len / 2)) return;
+            context.gather(row, start, len, block, zs);
+            linalg.syrkUpper(a, f, block.ys, zs, len, block.stride);
+            addTerms(.targets, block.*, 0, len, b, b);
+            start += len;
         }
         if (poll.stop(f * f * f / 6)) return;
+        @memcpy(x, b[0..f]);
         linalg.choleskyFactor(a, f) catch {
             _ = context.row_not_positive_definite.fetchMin(row, .monotonic);
             @memset(x, 0);
@@ -291,18 +431,200 @@ const SolveContext = struct {
     }
 };
 
+const Term = enum {
+    /// out += Σ_r (t_r − w_r·(y_r·v)) y_r: the nonzeros' part of b − A v.
+    residual,
+    /// out += Σ_r w_r·(y_r·v) y_r: the nonzeros' part of A v.
+    product,
+    /// out += Σ_r t_r y_r: b (`v` unused).
+    targets,
+};
+
+/// Rows the CG block product takes at a time: their dot products with v are
+/// independent chains, then one pass adds the rows into out.
+const term_tile_rows = 4;
+/// Vectors per row up to which v and out stay in registers over the block.
+const term_vectors_in_registers = 12;
+
+/// Adds the terms of block rows [first, first + count) into `out`: the two
+/// products Y_u v and Y_uᵀ s of a CG step fused per tile of rows, so each row
+/// is read once from cache per step.
+fn addTerms(comptime term: Term, block: Block, first: usize, count: usize, v: []const f32, out: []f32) void {
+    assert(first + count <= block.len);
+    assert(v.len == block.stride and out.len == block.stride);
+    switch (block.stride / simd.lanes) {
+        inline 1...term_vectors_in_registers => |n_vectors| addTermsFixed(term, n_vectors, block, first, count, v, out),
+        else => addTermsAnyWidth(term, block, first, count, v, out),
+    }
+}
+
+/// The weight s_r of row r given its projection y_r·v.
+inline fn termWeight(comptime term: Term, block: Block, r: usize, projection: f32) f32 {
+    return switch (term) {
+        .residual => block.targets[r] - block.weights[r] * projection,
+        .product => block.weights[r] * projection,
+        .targets => block.targets[r],
+    };
+}
+
+fn addTermsFixed(comptime term: Term, comptime n_vectors: usize, block: Block, first: usize, count: usize, v: []const f32, out: []f32) void {
+    var v_vectors: [n_vectors]simd.V = undefined;
+    var sums: [n_vectors]simd.V = undefined;
+    inline for (0..n_vectors) |k| {
+        if (term != .targets) v_vectors[k] = simd.load(v, k * simd.lanes);
+        sums[k] = simd.load(out, k * simd.lanes);
+    }
+    var r = first;
+    const end = first + count;
+    while (r < end) {
+        const tile = @min(term_tile_rows, end - r);
+        var weights: [term_tile_rows]f32 = @splat(0);
+        // A short last tile repeats its last row with weight 0.
+        var rows: [term_tile_rows][]const f32 = undefined;
+        inline for (0..term_tile_rows) |t| rows[t] = block.row(r + @min(t, tile - 1));
+        if (term == .targets) {
+            for (0..tile) |t| weights[t] = termWeight(term, block, r + t, 0);
+        } else {
+            var dots: [term_tile_rows]simd.V = @splat(@splat(0));
+            inline for (0..n_vectors) |k| {
+                inline for (0..term_tile_rows) |t| dots[t] = simd.mulAdd(simd.load(rows[t], k * simd.lanes), v_vectors[k], dots[t]);
+            }
+            const projections = sumLanes4(dots);
+            for (0..tile) |t| weights[t] = termWeight(term, block, r + t, projections[t]);
+        }
+        inline for (0..term_tile_rows) |t| {
+            const weight: simd.V = @splat(weights[t]);
+            inline for (0..n_vectors) |k| sums[k] = simd.mulAdd(weight, simd.load(rows[t], k * simd.lanes), sums[k]);
+        }
+        r += tile;
+    }
+    inline for (0..n_vectors) |k| simd.store(out, k * simd.lanes, sums[k]);
+}
+
+/// The lane sums of four vectors, by a tree of shuffles over all four at once
+/// (a float @reduce adds its lanes one by one, in order).
+inline fn sumLanes4(vectors: [4]simd.V) [4]f32 {
+    const lanes = simd.lanes;
+    if (lanes < 4) {
+        var sums: [4]f32 = undefined;
+        inline for (0..4) |t| sums[t] = @reduce(.Add, vectors[t]);
+        return sums;
+    }
+    // Level 1: [a_lo + a_hi | b_lo + b_hi] for the pairs (0, 1) and (2, 3).
+    const half = lanes / 2;
+    const pair01 = foldHalves(vectors[0], vectors[1], half);
+    const pair23 = foldHalves(vectors[2], vectors[3], half);
+    // Level 2: quarters of each pair folded: vector t's partial sums in quarter t.
+    var folded = foldQuarters(pair01, pair23, lanes / 4);
+    // Then within each quarter, halving until one lane per vector is left.
+    comptime var width = lanes / 4;
+    inline while (width > 1) : (width /= 2) {
+        const shift = comptime blk: {
+            var mask: [lanes]i32 = undefined;
+            for (0..lanes) |lane| mask[lane] = @intCast(if (lane % width < width / 2) lane + width / 2 else lane);
+            break :blk mask;
+        };
+        folded += @shuffle(f32, folded, undefined, shift);
+    }
+    var sums: [4]f32 = undefined;
+    inline for (0..4) |t| sums[t] = folded[t * (lanes / 4)];
+    return sums;
+}
+
+/// [a[0..h] + a[h..2h] | b[0..h] + b[h..2h]] for h = half the lanes.
+inline fn foldHalves(a: simd.V, b: simd.V, comptime h: usize) simd.V {
+    const low = comptime blk: {
+        var mask: [2 * h]i32 = undefined;
+        for (0..h) |lane| {
+            mask[lane] = @intCast(lane);
+            mask[h + lane] = ~@as(i32, @intCast(lane));
+        }
+        break :blk mask;
+    };
+    const high = comptime blk: {
+        var mask: [2 * h]i32 = undefined;
+        for (0..h) |lane| {
+            mask[lane] = @intCast(h + lane);
+            mask[h + lane] = ~@as(i32, @intCast(h + lane));
+        }
+        break :blk mask;
+    };
+    return @shuffle(f32, a, b, low) + @shuffle(f32, a, b, high);
+}
+
+/// From p = [a-half | b-half] and q = [c-half | d-half] (each half two
+/// quarters of width w), [a | b | c | d] with each quarter the sum of its half's two.
+inline fn foldQuarters(p: simd.V, q: simd.V, comptime w: usize) simd.V {
+    const first = comptime blk: {
+        var mask: [4 * w]i32 = undefined;
+        for (0..w) |lane| {
+            mask[lane] = @intCast(lane); // p's first half, first quarter
+            mask[w + lane] = @intCast(2 * w + lane); // p's second half, first quarter
+            mask[2 * w + lane] = ~@as(i32, @intCast(lane));
+            mask[3 * w + lane] = ~@as(i32, @intCast(2 * w + lane));
+        }
+        break :blk mask;
+    };
+    const second = comptime blk: {
+        var mask: [4 * w]i32 = undefined;
+        for (0..w) |lane| {
+            mask[lane] = @intCast(w + lane);
+            mask[w + lane] = @intCast(3 * w + lane);
+            mask[2 * w + lane] = ~@as(i32, @intCast(w + lane));
+            mask[3 * w + lane] = ~@as(i32, @intCast(3 * w + lane));
+        }
+        break :blk mask;
+    };
+    return @shuffle(f32, p, q, first) + @shuffle(f32, p, q, second);
+}
+
+fn addTermsAnyWidth(comptime term: Term, block: Block, first: usize, count: usize, v: []const f32, out: []f32) void {
+    var r = first;
+    const end = first + count;
+    while (r < end) {
+        const tile = @min(4, end - r);
+        var weights: [4]f32 = @splat(0);
+        var rows: [4][]const f32 = undefined;
+        for (0..4) |t| rows[t] = block.row(r + @min(t, tile - 1));
+        for (0..tile) |t| {
+            const projection = if (term == .targets) 0 else simd.dot(rows[t], v);
+            weights[t] = termWeight(term, block, r + t, projection);
+        }
+        simd.axpy4(weights, rows, out);
+        r += tile;
+    }
+}
+
 /// Asks the cache for the factor rows of nonzeros [first, first + 4): rows of
 /// Y are gathered at random, so their loads would otherwise stall.
 inline fn prefetchRows(y: []const f32, f: usize, indices: []const i32, first: usize) void {
+    prefetchRowsTo(3, y, f, indices, first);
+}
+
+/// Rows ahead of the one copied that the block's gather asks for.
+const gather_prefetch_rows = 16;
+
+/// As prefetchRows, into the cache level of `locality` (3: L1, 2: L2).
+/// The row's last float is asked for too, since a row need not start a line.
+inline fn prefetchRowsTo(comptime locality: u2, y: []const f32, f: usize, indices: []const i32, first: usize) void {
     const cache_line_floats = 64 / @sizeOf(f32);
     if (first >= indices.len) return;
     for (first..@min(first + 4, indices.len)) |nz| {
         const row = y[@as(usize, @intCast(indices[nz])) * f ..][0..f];
         var offset: usize = 0;
         while (offset < f) : (offset += cache_line_floats) {
-            @prefetch(row[offset..].ptr, .{ .rw = .read, .locality = 3, .cache = .data });
+            @prefetch(row[offset..].ptr, .{ .rw = .read, .locality = locality, .cache = .data });
         }
+        @prefetch(row[f - 1 ..].ptr, .{ .rw = .read, .locality = locality, .cache = .data });
     }
+}
+
+/// to[0..from.len] = from, by whole vectors (to is padded to them).
+inline fn copyRow(from: []const f32, to: []f32) void {
+    assert(to.len >= from.len and to.len % simd.lanes == 0);
+    var i: usize = 0;
+    while (i + simd.lanes <= from.len) : (i += simd.lanes) simd.store(to, i, simd.load(from, i));
+    while (i < from.len) : (i += 1) to[i] = from[i];
 }
 
 pub const Loss = struct {
@@ -473,7 +795,7 @@ test "conjugate gradient with many steps converges to the Cholesky solution" {
     var pool: ThreadPool = .{};
     pool.start(2);
     defer pool.stop();
-    const weighting: Weighting = .{ .regularization = 0.1, .alpha = 2 };
+    const weighting: Weighting = .{ .regularization = 0.1, .alpha = 2, .rule = .one_plus_alpha_value };
 
     const x_cholesky = try allocator.dupe(f32, problem.x);
     defer allocator.free(x_cholesky);
@@ -496,30 +818,139 @@ test "conjugate gradient with many steps converges to the Cholesky solution" {
     }
 }
 
-test "the Cholesky solution satisfies the normal equations (eq. 4)" {
+/// The confidence of a stored value, computed here apart from `Weighting`.
+fn testConfidence(rule: Confidence, alpha: f32, value: f32) f64 {
+    const scaled: f64 = @as(f64, alpha) * @abs(value);
+    return if (rule == .alpha_value) scaled else 1 + scaled;
+}
+
+test "both solvers satisfy the normal equations (eq. 4) under both confidence rules, in slabs too" {
     const allocator = testing.allocator;
-    var problem: TestProblem = try .init(allocator, 5, 9, 4, 0.5, 9);
-    defer problem.deinit(allocator);
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    // f = 13 and 21 leave a partial vector; the 3-row block forces slabs.
+    for ([_]usize{ 4, 13, 21 }) |f| for ([_]Confidence{ .alpha_value, .one_plus_alpha_value }) |rule| for ([_]Solver{ .cholesky, .conjugate_gradient }) |solver| for ([_]bool{ false, true }) |tiny_block| {
+        var problem: TestProblem = try .init(allocator, 9, 57, f, 0.5, 9 + f);
+        defer problem.deinit(allocator);
+        const weighting: Weighting = .{ .regularization = 0.3, .alpha = 1.5, .rule = rule };
+        const row_bytes = std.mem.alignForward(usize, f, simd.lanes) * @sizeOf(f32);
+        var options: SolveOptions = .{ .solver = solver, .cg_steps = 4 * f, .weighting = weighting };
+        if (tiny_block) {
+            options.block_bytes_max = 3 * row_bytes;
+            options.slab_bytes_max = 2 * 3 * row_bytes;
+        }
+        try solve(allocator, &pool, problem.ratings.view(), problem.x, problem.y, f, options);
+        for (0..problem.n_rows) |row| {
+            const x_row = problem.x[row * f ..][0..f];
+            if (row == 1) {
+                for (x_row) |v| try testing.expectEqual(0, v);
+                continue;
+            }
+            // Gradient: Σ_i c (x·y_i − p) y_i + λx must vanish.
+            var gradient: [21]f64 = @splat(0);
+            for (0..problem.n_other) |column| {
+                const y_row = problem.y[column * f ..][0..f];
+                const value = problem.ratings.at(row, column);
+                const confidence: f64 = if (value) |v| testConfidence(rule, weighting.alpha, v) else 1;
+                const preference: f64 = if (value) |v| (if (v > 0) 1 else 0) else 0;
+                var score: f64 = 0;
+                for (x_row, y_row) |xi, yi| score += @as(f64, xi) * yi;
+                for (gradient[0..f], y_row) |*g, yi| g.* += confidence * (score - preference) * yi;
+            }
+            for (gradient[0..f], x_row) |g, xi| try testing.expectApproxEqAbs(0, g + weighting.regularization * xi, 2e-4);
+        }
+    };
+}
+
+test "with c = alpha·|v| < 1 (weights c − 1 < 0) both solvers match a dense solve" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(77);
+    const random = prng.random();
+    const n_rows = 6;
+    const n_other = 40;
+    const f = 10;
+    var ratings = try helpers.randomCsr(allocator, random, .{
+        .n_rows = n_rows,
+        .n_cols = n_other,
+        .density = 0.6,
+        .values = .{ .uniform = .{ .min = -0.6, .max = 0.6 } },
+    });
+    defer ratings.deinit(allocator);
+    var y: [n_other * f]f32 = undefined;
+    helpers.fillUniform(random, &y, -1, 1);
     var pool: ThreadPool = .{};
     pool.start(1);
     defer pool.stop();
-    const weighting: Weighting = .{ .regularization = 0.3, .alpha = 1.5 };
-    try solve(allocator, &pool, problem.ratings.view(), problem.x, problem.y, problem.f, .{ .solver = .cholesky, .cg_steps = 0, .weighting = weighting });
-    const f = problem.f;
-    for (0..problem.n_rows) |row| {
-        if (row == 1) continue;
-        const x_row = problem.x[row * f ..][0..f];
-        // Gradient: Σ_i c (x·y_i − p) y_i + λx must vanish.
-        var gradient: [4]f64 = @splat(0);
-        for (0..problem.n_other) |column| {
-            const y_row = problem.y[column * f ..][0..f];
-            const value = problem.ratings.at(row, column);
-            const confidence: f64 = if (value) |v| 1 + weighting.alpha * @abs(v) else 1;
-            const preference: f64 = if (value) |v| (if (v > 0) 1 else 0) else 0;
-            const residual = simd.dot(x_row, y_row) - preference;
-            for (&gradient, y_row) |*g, yi| g.* += confidence * residual * yi;
+    const weighting: Weighting = .{ .regularization = 0.05, .alpha = 0.8, .rule = .alpha_value };
+    for ([_]Solver{ .cholesky, .conjugate_gradient }) |solver| {
+        var x: [n_rows * f]f32 = @splat(0);
+        try solve(allocator, &pool, ratings.view(), &x, &y, f, .{ .solver = solver, .cg_steps = 60, .weighting = weighting });
+        for (0..n_rows) |row| {
+            // Dense A = Σ_all c_i y_i y_iᵀ + λI (missing cells c = 1) and b = Σ c p y_i,
+            // solved by Gaussian elimination in f64.
+            var a: [f][f + 1]f64 = @splat(@splat(0));
+            for (0..f) |i| a[i][i] = weighting.regularization;
+            for (0..n_other) |column| {
+                const value = ratings.at(row, column);
+                const confidence: f64 = if (value) |v| 0.8 * @as(f64, @abs(v)) else 1;
+                const preference: f64 = if (value) |v| (if (v > 0) 1 else 0) else 0;
+                const y_row = y[column * f ..][0..f];
+                for (0..f) |i| {
+                    a[i][f] += confidence * preference * y_row[i];
+                    for (0..f) |j| a[i][j] += confidence * @as(f64, y_row[i]) * y_row[j];
+                }
+            }
+            for (0..f) |k| for (k + 1..f) |i| {
+                const factor = a[i][k] / a[k][k];
+                for (k..f + 1) |j| a[i][j] -= factor * a[k][j];
+            };
+            var expected: [f]f64 = undefined;
+            var k: usize = f;
+            while (k > 0) {
+                k -= 1;
+                var sum = a[k][f];
+                for (k + 1..f) |j| sum -= a[k][j] * expected[j];
+                expected[k] = sum / a[k][k];
+            }
+            for (expected, x[row * f ..][0..f]) |want, got| try testing.expectApproxEqAbs(want, got, 1e-3 * @max(1, @abs(want)));
         }
-        for (gradient, x_row) |g, xi| try testing.expectApproxEqAbs(0, g + weighting.regularization * xi, 1e-4);
+    }
+}
+
+test "sumLanes4 adds each vector's lanes" {
+    var vectors: [4]simd.V = undefined;
+    var want: [4]f32 = @splat(0);
+    for (0..4) |t| {
+        var lanes: [simd.lanes]f32 = undefined;
+        for (&lanes, 0..) |*v, lane| {
+            v.* = @floatFromInt((t + 1) * 100 + lane * lane);
+            want[t] += v.*;
+        }
+        vectors[t] = lanes;
+    }
+    try testing.expectEqual(want, sumLanes4(vectors));
+}
+
+test "syrkUpper's rank-k update equals a dense sum on the upper triangle" {
+    for ([_]usize{ 1, 5, 16, 37 }) |n| {
+        const stride = std.mem.alignForward(usize, n, simd.lanes);
+        const rows = 11;
+        var prng = std.Random.DefaultPrng.init(n);
+        var ys: [rows * 40]f32 = @splat(0);
+        var zs: [rows * 40]f32 = @splat(0);
+        for (0..rows) |r| {
+            helpers.fillUniform(prng.random(), ys[r * stride ..][0..n], -1, 1);
+            helpers.fillUniform(prng.random(), zs[r * stride ..][0..n], -1, 1);
+        }
+        var a: [37 * 37]f32 = undefined;
+        for (a[0 .. n * n], 0..) |*v, i| v.* = @floatFromInt(i % 7);
+        linalg.syrkUpper(a[0 .. n * n], n, &ys, &zs, rows, stride);
+        for (0..n) |i| for (i..n) |j| {
+            var want: f64 = @floatFromInt((i * n + j) % 7);
+            for (0..rows) |r| want += @as(f64, zs[r * stride + i]) * ys[r * stride + j];
+            try testing.expectApproxEqAbs(want, a[i * n + j], 1e-4);
+        };
     }
 }
 
@@ -530,7 +961,7 @@ test "loss equals a brute-force sum over every pair" {
     var pool: ThreadPool = .{};
     pool.start(3);
     defer pool.stop();
-    const weighting: Weighting = .{ .regularization = 0.2, .alpha = 3 };
+    const weighting: Weighting = .{ .regularization = 0.2, .alpha = 3, .rule = .one_plus_alpha_value };
     const got = try loss(allocator, &pool, problem.ratings.view(), problem.x, problem.y, problem.f, weighting);
 
     const f = problem.f;
@@ -560,7 +991,7 @@ test "a cancelled solve or loss does no row and fails with error.Cancelled" {
     var pool: ThreadPool = .{};
     pool.start(2);
     defer pool.stop();
-    const weighting: Weighting = .{ .regularization = 0.1, .alpha = 2 };
+    const weighting: Weighting = .{ .regularization = 0.1, .alpha = 2, .rule = .one_plus_alpha_value };
     const before = try allocator.dupe(f32, problem.x);
     defer allocator.free(before);
     var call: helpers.CallForTest = undefined;
@@ -590,7 +1021,7 @@ test "a Cholesky solve stops inside a long row when the flag rises during the ca
     defer call.end();
     const raiser = try call.raiseLater(20);
     const started = helpers.monotonicMs();
-    const result = solve(allocator, &pool, problem.ratings.view(), problem.x, problem.y, f, .{ .solver = .cholesky, .cg_steps = 0, .weighting = .{ .regularization = 0.1, .alpha = 2 } });
+    const result = solve(allocator, &pool, problem.ratings.view(), problem.x, problem.y, f, .{ .solver = .cholesky, .cg_steps = 0, .weighting = .{ .regularization = 0.1, .alpha = 2, .rule = .one_plus_alpha_value } });
     const elapsed_ms = helpers.monotonicMs() - started;
     raiser.join();
     try testing.expectError(error.Cancelled, result);

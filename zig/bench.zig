@@ -58,7 +58,7 @@ pub fn main(init: std.process.Init.Minimal) !void {
             std.debug.print("als_solve cg3 users  {d:.3} s\n", .{timer.lap()});
         }
         var loss: [2]f64 = undefined;
-        try check(edge.callWithSlices(api.als_loss, .{ .n_rows = nu, .indptr = matrix.indptr, .indices = matrix.indices, .data = matrix.data, .x = x, .y = y, .n_other = ni, .f = fi, .regularization = 0.1, .alpha = 2, .out = &loss }));
+        try check(edge.callWithSlices(api.als_loss, .{ .n_rows = nu, .indptr = matrix.indptr, .indices = matrix.indices, .data = matrix.data, .x = x, .y = y, .n_other = ni, .f = fi, .regularization = 0.1, .alpha = 2, .confidence = 0, .out = &loss }));
         std.debug.print("als_loss             {d:.3} s  (loss/Σc = {e:.4})\n", .{ timer.lap(), loss[0] / loss[1] });
         try check(alsSolve(matrix, x, y, ni, fi, 1));
         std.debug.print("als_solve chol users {d:.3} s\n", .{timer.lap()});
@@ -169,6 +169,7 @@ fn alsSolve(matrix: Matrix, x: []f32, y: []const f32, ni: i32, fi: i32, solver: 
         .f = fi,
         .regularization = 0.1,
         .alpha = 2,
+        .confidence = 0,
     });
 }
 

@@ -93,9 +93,10 @@ fn gramImpl(pool: *ThreadPool, a: View(gram_declaration)) Error!void {
 }
 
 /// One ALS half-sweep (Hu, Koren & Volinsky 2008, eq. 4): for every row u,
-/// x_u = (YᵀY + Yᵀ(C_u − I)Y + λI)⁻¹ Yᵀ C_u p(u), with p = [v > 0] and
-/// c = 1 + alpha·|v| for a stored value v. solver 0 = conjugate gradient
-/// (Takács et al. 2011) warm-started from x, cg_steps steps; 1 = Cholesky.
+/// x_u = (YᵀY + Yᵀ(C_u − I)Y + λI)⁻¹ Yᵀ C_u p(u), with p = [v > 0] and, for a
+/// stored value v, c = alpha·|v| (confidence 0, Python implicit's rule) or
+/// c = 1 + alpha·|v| (confidence 1, the paper's). solver 0 = conjugate
+/// gradient (Takács et al. 2011) warm-started from x, cg_steps steps; 1 = Cholesky.
 const als_solve_declaration: abi.Declaration = .{ .name = "tacit_als_solve", .long = true, .params = &([_]abi.Param{
     int("solver"),
     int("cg_steps"),
@@ -107,6 +108,7 @@ const als_solve_declaration: abi.Declaration = .{ .name = "tacit_als_solve", .lo
     count("f"),
     float("regularization"),
     float("alpha"),
+    int("confidence"),
 }) };
 pub const als_solve = edge.Export(als_solve_declaration, alsSolve);
 
@@ -122,7 +124,7 @@ fn alsSolve(pool: *ThreadPool, a: View(als_solve_declaration)) Error!void {
         }
         break :steps @intCast(a.cg_steps);
     };
-    const weighting = try checkWeighting(a.regularization, a.alpha);
+    const weighting = try checkWeighting(a.regularization, a.alpha, a.confidence);
     const f = try checks.factorCount(a.f);
     const ratings = try checks.checkedCsr(pool, a.indptr, a.indices, a.data, a.n_other, .any, .{});
     try checks.requireAllFinite(pool, a.y, f, "y");
@@ -135,7 +137,7 @@ fn alsSolve(pool: *ThreadPool, a: View(als_solve_declaration)) Error!void {
 }
 
 /// The ALS objective Σ c (p − x·y)² + λ(‖X‖² + ‖Y‖²) over every pair, and
-/// Σ c: out = [objective, confidence total].
+/// Σ c: out = [objective, confidence total]; confidence as for tacit_als_solve.
 const als_loss_declaration: abi.Declaration = .{ .name = "tacit_als_loss", .long = true, .params = &([_]abi.Param{
     count("n_rows"),
 } ++ abi.csr("", "n_rows", true) ++ [_]abi.Param{
@@ -145,12 +147,13 @@ const als_loss_declaration: abi.Declaration = .{ .name = "tacit_als_loss", .long
     count("f"),
     float("regularization"),
     float("alpha"),
+    int("confidence"),
     output(.f64, "out", fixed(2)),
 }) };
 pub const als_loss = edge.Export(als_loss_declaration, alsLoss);
 
 fn alsLoss(pool: *ThreadPool, a: View(als_loss_declaration)) Error!void {
-    const weighting = try checkWeighting(a.regularization, a.alpha);
+    const weighting = try checkWeighting(a.regularization, a.alpha, a.confidence);
     const f = try checks.factorCount(a.f);
     const ratings = try checks.checkedCsr(pool, a.indptr, a.indices, a.data, a.n_other, .any, .{});
     try checks.requireAllFinite(pool, a.x, f, "x");
@@ -239,10 +242,15 @@ fn rankingMetrics(pool: *ThreadPool, a: View(ranking_metrics_declaration)) Error
 // ---------------------------------------------------------------------------
 // Checks shared by the ALS exports.
 
-fn checkWeighting(regularization: f32, alpha: f32) Error!als.Weighting {
+fn checkWeighting(regularization: f32, alpha: f32, confidence: i32) Error!als.Weighting {
     try checks.requireNonNegative(regularization, "regularization");
     try checks.requireNonNegative(alpha, "alpha");
-    return .{ .regularization = regularization, .alpha = alpha };
+    const rule: als.Confidence = switch (confidence) {
+        0 => .alpha_value,
+        1 => .one_plus_alpha_value,
+        else => return status.fail(.invalid_argument, "Expected confidence to be 0 (c = alpha·|v|) or 1 (c = 1 + alpha·|v|) but found {d}", .{confidence}),
+    };
+    return .{ .regularization = regularization, .alpha = alpha, .rule = rule };
 }
 
 // ---------------------------------------------------------------------------
@@ -269,18 +277,23 @@ test "exports validate their arguments and name them" {
 
     var x: [2 * 4]f32 = @splat(0.1);
     const y: [50 * 4]f32 = @splat(0.2);
-    const solve = .{ .solver = 0, .cg_steps = 3, .n_rows = 2, .indptr = &indptr, .indices = &indices, .data = &data, .x = &x, .y = &y, .n_other = 50, .f = 4, .regularization = 0.1, .alpha = 1 };
+    const solve = .{ .solver = 0, .cg_steps = 3, .n_rows = 2, .indptr = &indptr, .indices = &indices, .data = &data, .x = &x, .y = &y, .n_other = 50, .f = 4, .regularization = 0.1, .alpha = 1, .confidence = 1 };
     try testing.expectEqual(0, callForTest(als_solve, solve).status);
     try expectFailure(-3, "Expected regularization to be finite but found NaN", callForTest(als_solve, withField(solve, "regularization", std.math.nan(f32))));
-    try expectFailure(-2, "Expected f to be in 1..1024 but found 0", callForTest(als_solve, .{ .solver = 0, .cg_steps = 3, .n_rows = 2, .indptr = &indptr, .indices = &indices, .data = &data, .x = x[0..0], .y = y[0..0], .n_other = 50, .f = 0, .regularization = 0.1, .alpha = 1 }));
+    try expectFailure(-2, "Expected f to be in 1..1024 but found 0", callForTest(als_solve, .{ .solver = 0, .cg_steps = 3, .n_rows = 2, .indptr = &indptr, .indices = &indices, .data = &data, .x = x[0..0], .y = y[0..0], .n_other = 50, .f = 0, .regularization = 0.1, .alpha = 1, .confidence = 1 }));
     try expectFailure(-1, "Expected x to have 8 elements (n_rows × f) but found 7", callForTest(als_solve, withField(solve, "x", x[0..7])));
     try testing.expectEqual(-1, callForTest(als_solve, withField(solve, "solver", 2)).status);
     try expectFailure(-1, "Expected y to have 40 elements (n_other × f) but found 200", callForTest(als_solve, withField(solve, "n_other", 10)));
     try testing.expectEqual(0, callForTest(als_solve, withField(solve, "solver", 1)).status);
     var loss: [2]f64 = undefined;
-    const loss_result = callForTest(als_loss, .{ .n_rows = 2, .indptr = &indptr, .indices = &indices, .data = &data, .x = &x, .y = &y, .n_other = 50, .f = 4, .regularization = 0.1, .alpha = 1, .out = &loss });
+    const loss_call = .{ .n_rows = 2, .indptr = &indptr, .indices = &indices, .data = &data, .x = &x, .y = &y, .n_other = 50, .f = 4, .regularization = 0.1, .alpha = 1, .confidence = 1, .out = &loss };
+    const loss_result = callForTest(als_loss, loss_call);
     try testing.expectEqual(0, loss_result.status);
     try testing.expectApproxEqRel(@as(f64, 100 + 6), loss[1], 1e-9);
+    // c = alpha·|v|: the three stored cells weigh 1 + 2 + 3 instead of 1 each.
+    try testing.expectEqual(0, callForTest(als_loss, withField(loss_call, "confidence", 0)).status);
+    try testing.expectApproxEqRel(@as(f64, 97 + 6), loss[1], 1e-9);
+    try expectFailure(-1, "Expected confidence to be 0 (c = alpha·|v|) or 1 (c = 1 + alpha·|v|) but found 2", callForTest(als_solve, withField(solve, "confidence", 2)));
 
     var nonfinite = [_]i32{-1};
     const values = [_]f32{ 1, std.math.inf(f32), std.math.nan(f32) };

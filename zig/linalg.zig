@@ -9,26 +9,52 @@ const partition = @import("partition.zig");
 const status = @import("status.zig");
 
 /// Factors the symmetric positive definite n×n row-major `a` in place as
-/// A = UᵀU (Golub & Van Loan, "Matrix Computations", 4th ed., Alg. 4.2.2,
-/// in its right-looking, row-oriented form so every update is a contiguous
-/// axpy). Reads only the upper triangle (j >= i) of A and leaves U there; the
-/// strict lower triangle is scratch and is overwritten.
+/// A = UᵀU (Golub & Van Loan, "Matrix Computations", 4th ed., §4.2.5, the
+/// "up-looking" order of Alg. 4.2.1 by rows of U): row k of U is
+/// (A[k, k..] − Σ_{i<k} U[i, k]·U[i, k..]) scaled by its pivot, so each row is
+/// one transposed matrix-vector product whose sums stay in registers while the
+/// rows above stream past (a right-looking form would load and store the
+/// trailing matrix once per pivot). Reads only the upper triangle (j >= i) of
+/// A and leaves U there; the strict lower triangle is scratch and is overwritten.
 pub fn choleskyFactor(a: []f32, n: usize) error{NotPositiveDefinite}!void {
     assert(a.len == n * n);
     for (0..n) |k| {
         const row_k = a[k * n ..][0..n];
+        // Whole vectors from alignDown(k) (columns < k are scratch), then a tail.
+        var column = simd.alignDown(k);
+        while (n - column >= simd.lanes) {
+            const vectors: usize = @min(cholesky_panel_vectors, (n - column) / simd.lanes);
+            switch (vectors) {
+                inline 1...cholesky_panel_vectors => |v| subtractRowsAbove(v, a, n, k, column),
+                else => unreachable,
+            }
+            column += vectors * simd.lanes;
+        }
+        for (@max(column, k)..n) |j| {
+            var sum = row_k[j];
+            for (0..k) |i| sum -= a[i * n + k] * a[i * n + j];
+            row_k[j] = sum;
+        }
         const pivot = row_k[k];
         if (!(pivot > 0) or !std.math.isFinite(pivot)) return error.NotPositiveDefinite;
         const diagonal = @sqrt(pivot);
-        simd.scale(1 / diagonal, row_k[simd.alignDown(k)..]);
+        simd.scale(1 / diagonal, row_k[k + 1 ..]);
         row_k[k] = diagonal;
-        // Trailing update A[i, i..] -= U[k, i]·U[k, i..] for i > k, started at
-        // alignDown(i) so the body is whole vectors; columns < i are scratch.
-        for (k + 1..n) |i| {
-            const from = simd.alignDown(i);
-            simd.axpy(-row_k[i], row_k[from..], a[i * n + from ..][0 .. n - from]);
-        }
     }
+}
+
+/// Vectors of row k one pass of `choleskyFactor` keeps in registers.
+const cholesky_panel_vectors = 8;
+
+/// A[k, column..column + v·lanes] −= Σ_{i<k} U[i, k]·U[i, column..].
+inline fn subtractRowsAbove(comptime v: usize, a: []f32, n: usize, k: usize, column: usize) void {
+    var sums: [v]simd.V = undefined;
+    inline for (0..v) |q| sums[q] = simd.load(a, k * n + column + q * simd.lanes);
+    for (0..k) |i| {
+        const u: simd.V = @splat(-a[i * n + k]);
+        inline for (0..v) |q| sums[q] = simd.mulAdd(u, simd.load(a, i * n + column + q * simd.lanes), sums[q]);
+    }
+    inline for (0..v) |q| simd.store(a, k * n + column + q * simd.lanes, sums[q]);
 }
 
 /// Solves UᵀU x = b in place (`b` becomes x) with U from `choleskyFactor`.
@@ -46,6 +72,75 @@ pub fn choleskySolve(u: []const f32, n: usize, b: []f32) void {
         k -= 1;
         const tail = simd.dot(u[k * n + k + 1 ..][0 .. n - k - 1], b[k + 1 ..]);
         b[k] = (b[k] - tail) / u[k * n + k];
+    }
+}
+
+/// Rows of A one register tile of `syrkUpper` covers (its accumulators are
+/// syrk_tile_rows × up to syrk_tile_vectors vectors: 16 of the 32 AVX-512 registers).
+const syrk_tile_rows = 4;
+const syrk_tile_vectors = 4;
+
+comptime {
+    // A tile's rows never cross a vector boundary: alignDown(tile_row) <= i for its rows.
+    assert(simd.lanes % syrk_tile_rows == 0);
+}
+
+/// A += Zᵀ Y on the upper triangle of the n×n row-major `a`, for `rows` rows
+/// of `ys` and `zs` (row r at r·stride, stride a multiple of simd.lanes and
+/// >= n, its columns n..stride zero): the rank-`rows` update of a Cholesky
+/// system, A += Σ_r z_r y_rᵀ with z_r = w_r·y_r (a SYRK). Row i is updated from
+/// column alignDown of its tile's first row, so a few entries just left of the
+/// diagonal change too (the strict lower triangle is scratch, as for
+/// `choleskyFactor`). Register-blocked: a 4-row × 4-vector tile of A stays in
+/// registers while every row of the block streams past (from cache), so A is
+/// loaded and stored once per call instead of once per row.
+pub fn syrkUpper(a: []f32, n: usize, ys: []const f32, zs: []const f32, rows: usize, stride: usize) void {
+    assert(a.len == n * n);
+    assert(stride >= n and stride % simd.lanes == 0);
+    assert(ys.len >= rows * stride and zs.len >= rows * stride);
+    if (rows == 0) return;
+    var tile_row: usize = 0;
+    while (tile_row < n) : (tile_row += syrk_tile_rows) {
+        var column = simd.alignDown(tile_row);
+        while (column < n) {
+            const vectors: usize = @min(syrk_tile_vectors, (stride - column) / simd.lanes);
+            switch (vectors) {
+                inline 1...syrk_tile_vectors => |v| syrkTile(v, a, n, ys, zs, rows, stride, tile_row, column),
+                else => unreachable,
+            }
+            column += vectors * simd.lanes;
+        }
+    }
+}
+
+/// A[tile_row..tile_row+4, column..column+v·lanes] += Σ_r zs[r, tile_row..tile_row+4] ⊗ ys[r, column..],
+/// clipped to A's n×n.
+inline fn syrkTile(comptime v: usize, a: []f32, n: usize, ys: []const f32, zs: []const f32, rows: usize, stride: usize, tile_row: usize, column: usize) void {
+    var sums: [syrk_tile_rows][v]simd.V = @splat(@splat(@splat(0)));
+    for (0..rows) |r| {
+        const y_row = ys[r * stride ..][0..stride];
+        const z_row = zs[r * stride ..][0..stride];
+        var y_vectors: [v]simd.V = undefined;
+        inline for (0..v) |k| y_vectors[k] = simd.load(y_row, column + k * simd.lanes);
+        inline for (0..syrk_tile_rows) |t| {
+            const z: simd.V = @splat(z_row[tile_row + t]);
+            inline for (0..v) |k| sums[t][k] = simd.mulAdd(z, y_vectors[k], sums[t][k]);
+        }
+    }
+    inline for (0..syrk_tile_rows) |t| {
+        const i = tile_row + t;
+        if (i < n) {
+            const a_row = a[i * n ..][0..n];
+            inline for (0..v) |k| {
+                const from = column + k * simd.lanes;
+                if (from + simd.lanes <= n) {
+                    simd.store(a_row, from, simd.load(a_row, from) + sums[t][k]);
+                } else if (from < n) {
+                    const partial: [simd.lanes]f32 = sums[t][k];
+                    for (from..n, 0..) |j, lane| a_row[j] += partial[lane];
+                }
+            }
+        }
     }
 }
 

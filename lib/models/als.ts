@@ -5,9 +5,12 @@
  * conjugate gradient method for implicit feedback collaborative filtering"
  * (RecSys 2011). The per-row solves run in `zig/als.zig`.
  *
- * Confidence, as in Python's `implicit`: a stored value v > 0 means preference
- * p = 1 with confidence c = 1 + alpha·v; v < 0 means a dislike, p = 0 with
- * c = 1 + alpha·|v|; a missing entry has p = 0, c = 1.
+ * Preference and confidence: a stored value v > 0 means preference p = 1, v < 0
+ * a dislike (p = 0); a missing entry has p = 0, c = 1. The confidence of a
+ * stored value is, by the `confidence` option, c = alpha·|v| ("alphaValue", the
+ * default: Python `implicit`'s rule, whose fit scales the matrix by alpha and
+ * reads the values as confidences, so the same parameters give the same model)
+ * or c = 1 + alpha·|v| ("onePlusAlphaValue": Hu et al.'s eq. 6).
  *
  * @module
  */
@@ -27,7 +30,8 @@ import {
   commonOptions,
   MatrixFactorizationBase,
 } from "./matrix_factorization.ts";
-import { checkColumns, fitInput, loadAs, requireEntries } from "./model.ts";
+import { checkColumns, fitInput, loadAs, Model, type ModelClass, requireEntries } from "./model.ts";
+import { type TacitFile, TacitFileError } from "../io/format.ts";
 import {
   choice,
   FACTORS_MAX,
@@ -47,8 +51,14 @@ export interface AlternatingLeastSquaresOptions extends CommonModelOptions {
   factors?: number;
   /** λ, the L2 penalty on every factor (0.01). */
   regularization?: number;
-  /** Confidence scale: c = 1 + alpha·|value| (1.0). */
+  /** Confidence scale: c = alpha·|value|, or 1 + alpha·|value| by `confidence` (1.0). */
   alpha?: number;
+  /**
+   * The confidence of a stored value v: "alphaValue" (default) is c = alpha·|v|,
+   * Python `implicit`'s rule; "onePlusAlphaValue" is c = 1 + alpha·|v|, Hu et
+   * al. 2008's eq. 6. A missing entry has c = 1 under both.
+   */
+  confidence?: ConfidenceRule;
   /** Full sweeps (users then items) per fit (15; at most 100000). */
   iterations?: number;
   /** "cg" (conjugate gradient, default) or "cholesky" (exact solve). */
@@ -62,6 +72,9 @@ export interface AlternatingLeastSquaresOptions extends CommonModelOptions {
   /** Compute the training loss after every iteration (false). */
   calculateTrainingLoss?: boolean;
 }
+
+/** How ALS turns a stored value into a confidence (the `confidence` option). */
+export type ConfidenceRule = "alphaValue" | "onePlusAlphaValue";
 
 /** Options of {@link AlternatingLeastSquares.fit}. */
 export interface FitOptions {
@@ -104,7 +117,13 @@ const schema: SchemaFor<AlternatingLeastSquaresOptions, "randomState"> = {
     default: 1.0,
     min: 0,
     max: FLOAT32_MAX,
-    doc: "Confidence scale: c = 1 + alpha·|value|.",
+    doc: "Confidence scale: c = alpha·|value| (or 1 + alpha·|value|, by confidence).",
+  }),
+  confidence: choice<ConfidenceRule>({
+    default: "alphaValue",
+    allowed: ["alphaValue", "onePlusAlphaValue"],
+    doc: 'The confidence of a stored value v: "alphaValue" is c = alpha·|v| (Python ' +
+      'implicit\'s rule), "onePlusAlphaValue" is c = 1 + alpha·|v| (Hu et al. 2008).',
   }),
   iterations: integer({
     default: 15,
@@ -133,6 +152,14 @@ const schema: SchemaFor<AlternatingLeastSquaresOptions, "randomState"> = {
 };
 
 const solverCodes = { cg: 0, cholesky: 1 } as const;
+/** The native `confidence` codes (zig/als.zig Confidence). */
+const confidenceCodes = { alphaValue: 0, onePlusAlphaValue: 1 } as const;
+
+/** The confidence c of a stored value under `rule`: the TypeScript side's one copy. */
+function confidenceOf(rule: ConfidenceRule, alpha: number, value: number): number {
+  const scaled = alpha * Math.abs(value);
+  return rule === "alphaValue" ? scaled : 1 + scaled;
+}
 
 /**
  * Implicit-feedback ALS with `implicit`'s options and defaults.
@@ -152,6 +179,8 @@ export class AlternatingLeastSquares
   extends MatrixFactorizationBase<SchemaFor<AlternatingLeastSquaresOptions, "randomState">> {
   /** The kind of the files `save` writes. */
   static readonly kind: string = "als";
+  /** Version 2 records `confidence`; version 1 files predate it. */
+  static override readonly schemaVersion: number = 2;
 
   /** The factor columns fit gives: factors. */
   protected fittedColumns(): { columns: number; rule: string } {
@@ -161,8 +190,10 @@ export class AlternatingLeastSquares
   readonly factors: number = this.options.factors;
   /** λ, the L2 penalty on every factor. */
   readonly regularization: number = this.options.regularization;
-  /** Confidence scale: c = 1 + alpha·|value|. */
+  /** Confidence scale: c = alpha·|value|, or 1 + alpha·|value| by {@link confidence}. */
   readonly alpha: number = this.options.alpha;
+  /** How a stored value becomes a confidence. */
+  readonly confidence: ConfidenceRule = this.options.confidence;
   /** Full sweeps per fit. */
   readonly iterations: number = this.options.iterations;
   /** The per-row solver of fit. */
@@ -222,6 +253,7 @@ export class AlternatingLeastSquares
               f,
               this.regularization,
               this.alpha,
+              this.confidence,
               { threads: this.numThreads, signal: options.signal },
             );
           }
@@ -268,6 +300,7 @@ export class AlternatingLeastSquares
       f: this.factors,
       regularization: this.regularization,
       alpha: this.alpha,
+      confidence: confidenceCodes[this.confidence],
     }, { threads: this.numThreads, signal });
   }
 
@@ -287,6 +320,7 @@ export class AlternatingLeastSquares
       f: this.rank,
       regularization: this.regularization,
       alpha: this.alpha,
+      confidence: confidenceCodes[this.confidence],
     });
     return out;
   }
@@ -317,6 +351,7 @@ export class AlternatingLeastSquares
       this.rank,
       this.regularization,
       this.alpha,
+      this.confidence,
     );
   }
 
@@ -398,7 +433,7 @@ export class AlternatingLeastSquares
       const j = indices[p]!;
       let dot = 0;
       for (let d = 0; d < f; d++) dot += weighted[d]! * this.itemData[j * f + d]!;
-      const term = (1 + this.alpha * data[p]!) * dot;
+      const term = confidenceOf(this.confidence, this.alpha, data[p]!) * dot;
       score += term;
       liked.push(j);
       terms.push(term);
@@ -431,7 +466,7 @@ export class AlternatingLeastSquares
     }
     const system = Float64Array.from(this.#itemGram.gram);
     for (let p = 0; p < row.indices.length; p++) {
-      const weight = this.alpha * Math.abs(row.data[p]!);
+      const weight = confidenceOf(this.confidence, this.alpha, row.data[p]!) - 1;
       const base = row.indices[p]! * f;
       for (let a = 0; a < f; a++) {
         const ya = weight * this.itemData[base + a]!;
@@ -445,6 +480,30 @@ export class AlternatingLeastSquares
   static load(path: string): Promise<AlternatingLeastSquares> {
     return loadAs(AlternatingLeastSquares, path);
   }
+
+  /**
+   * As {@link Model.fromFile}. A file of schema version 1 was written before the
+   * `confidence` option existed, when c = 1 + alpha·|v| was tacit's only rule:
+   * it is read as `confidence: "onePlusAlphaValue"`, the rule it was trained
+   * with (the new default would silently change the model). A newer file must
+   * record its rule.
+   */
+  static override fromFile<M extends Model>(
+    this: ModelClass<M>,
+    file: TacitFile,
+    path: string,
+  ): M {
+    if (!Object.hasOwn(file.params, "confidence")) {
+      if (file.version >= 2) {
+        throw new TacitFileError(
+          `Expected the params in ${path} to record confidence (written since schema version 2) but found none`,
+          path,
+        );
+      }
+      file = { ...file, params: { ...file.params, confidence: "onePlusAlphaValue" } };
+    }
+    return Model.fromFile.call(this, file, path) as M;
+  }
 }
 
 /** The ALS objective normalised by the total confidence, as `implicit`'s calculate_loss. */
@@ -455,6 +514,7 @@ async function alsLoss(
   f: number,
   regularization: number,
   alpha: number,
+  confidence: ConfidenceRule,
   call: CallOptions = {},
 ): Promise<number> {
   const out = new Float64Array(2);
@@ -469,6 +529,7 @@ async function alsLoss(
     f,
     regularization,
     alpha,
+    confidence: confidenceCodes[confidence],
     out,
   }, call);
   return out[0]! / out[1]!;

@@ -43,7 +43,7 @@ export const abiDescription = {
       ],
     },
     {
-      name: "tacit_als_solve", long: true, size: 120,
+      name: "tacit_als_solve", long: true, size: 128,
       params: [
         { name: "solver", kind: "int", offset: 8 },
         { name: "cg_steps", kind: "int", offset: 12 },
@@ -57,10 +57,11 @@ export const abiDescription = {
         { name: "f", kind: "count", offset: 108 },
         { name: "regularization", kind: "float", offset: 112 },
         { name: "alpha", kind: "float", offset: 116 },
+        { name: "confidence", kind: "int", offset: 120 },
       ],
     },
     {
-      name: "tacit_als_loss", long: true, size: 128,
+      name: "tacit_als_loss", long: true, size: 136,
       params: [
         { name: "n_rows", kind: "count", offset: 8 },
         { name: "indptr", kind: "buffer", element: "i32", access: "read", nullable: false, length: { product: ["n_rows"], scale: 1, add: 1, lastOf: null }, offset: 16, lengthOffset: 24 },
@@ -72,7 +73,8 @@ export const abiDescription = {
         { name: "f", kind: "count", offset: 100 },
         { name: "regularization", kind: "float", offset: 104 },
         { name: "alpha", kind: "float", offset: 108 },
-        { name: "out", kind: "buffer", element: "f64", access: "write", nullable: false, length: { product: [], scale: 2, add: 0, lastOf: null }, offset: 112, lengthOffset: 120 },
+        { name: "confidence", kind: "int", offset: 112 },
+        { name: "out", kind: "buffer", element: "f64", access: "write", nullable: false, length: { product: [], scale: 2, add: 0, lastOf: null }, offset: 120, lengthOffset: 128 },
       ],
     },
     {
