@@ -214,6 +214,7 @@ fn alsSolve(matrix: Matrix, x: []f32, y: []const f32, ni: i32, fi: i32, solver: 
 fn topk(matrix: Matrix, x: []const f32, y: []const f32, n_queries: usize, ni: i32, fi: i32, k: usize, out_ids: []i32, out_scores: []f32) edge.SliceCallResult {
     const f: usize = @intCast(fi);
     const exclude_indptr = matrix.indptr[0 .. n_queries + 1];
+    var path: [1]i32 = undefined;
     return edge.callWithSlices(api.topk_dot, .{
         .queries = x[0 .. n_queries * f],
         .n_q = @as(i32, @intCast(n_queries)),
@@ -228,6 +229,8 @@ fn topk(matrix: Matrix, x: []const f32, y: []const f32, n_queries: usize, ni: i3
         .k = @as(i32, @intCast(k)),
         .out_ids = out_ids,
         .out_scores = out_scores,
+        .precision = 0,
+        .out_path = &path,
     });
 }
 
