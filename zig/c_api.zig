@@ -187,8 +187,9 @@ const topk_dot_declaration: abi.Declaration = .{
 pub const topk_dot = edge.Export(topk_dot_declaration, topkDot);
 
 /// Queries from which auto takes the candidate pass: converting the items
-/// to bf16 costs about as much as scoring a few queries in float32.
-const bf16_auto_queries_min = 32;
+/// to bf16 costs about as much as scoring 300 queries in float32, so it
+/// pays from about 600 (292K × 64 items, one thread).
+const bf16_auto_queries_min = 1024;
 
 fn topkDot(pool: *ThreadPool, a: View(topk_dot_declaration)) Error!void {
     const f = try checks.factorCount(a.f);

@@ -155,7 +155,7 @@ const Candidate = struct { id: i32, upper: f32 };
 /// values[((t·chunks + c)·16 + pair)·32 + item·2 + half]; then per item its
 /// norm and id (unused slots of the last tile: zero values, id −1).
 const Items = struct {
-    values: []u16,
+    values: []align(64) u16,
     norms: []f32,
     ids: []i32,
     count: usize,
@@ -177,7 +177,7 @@ const Items = struct {
         errdefer allocator.free(ids);
         const norms = try allocator.alloc(f32, tiles * tile_rows);
         errdefer allocator.free(norms);
-        const values = try allocator.alloc(u16, tiles * chunks * tile_rows * chunk_factors);
+        const values = try allocator.alignedAlloc(u16, .@"64", tiles * chunks * tile_rows * chunk_factors);
         errdefer allocator.free(values);
         var slot: usize = 0;
         for (0..problem.filter.positionCount()) |position| {
@@ -232,29 +232,56 @@ const Convert = struct {
         const f = convert.problem.f;
         const tile_start = task * tiles_per_task;
         const tile_end = @min(items.tiles, tile_start + tiles_per_task);
+        const Chunk = @Vector(chunk_factors, f32);
+        const Bits = @Vector(chunk_factors, u32);
+        const Pairs = @Vector(chunk_factors / 2, u32);
         var norm_max: f32 = 0;
-        var finite = true;
+        var finite_check: Chunk = @splat(0);
         for (tile_start..tile_end) |tile| {
             const len = items.chunks * tile_rows * chunk_factors;
-            const values = items.values[tile * len ..][0..len];
+            // A factor pair (two bf16, the lower first) is one u32 of the tile.
+            const pairs: []u32 = @alignCast(std.mem.bytesAsSlice(u32, std.mem.sliceAsBytes(items.values[tile * len ..][0..len])));
             for (0..tile_rows) |row| {
                 const slot = tile * tile_rows + row;
                 const id = items.ids[slot];
-                var sum: f64 = 0;
-                for (0..items.f_padded) |d| {
-                    const value: f32 = if (id >= 0 and d < f) convert.problem.items[@as(usize, @intCast(id)) * f + d] else 0;
-                    finite = finite and std.math.isFinite(value);
-                    sum += @as(f64, value) * value;
-                    const chunk = d / chunk_factors;
-                    const within = d % chunk_factors;
-                    values[((chunk * tile_rows + within / 2) * tile_rows + row) * 2 + within % 2] = toBf16(value);
+                var squares: Chunk = @splat(0);
+                for (0..items.chunks) |chunk| {
+                    const start = chunk * chunk_factors;
+                    var chunk_values: Chunk = @splat(0);
+                    if (id >= 0) {
+                        const row_values = convert.problem.items[@as(usize, @intCast(id)) * f ..][0..f];
+                        if (start + chunk_factors <= f) {
+                            chunk_values = row_values[start..][0..chunk_factors].*;
+                        } else {
+                            var values: [chunk_factors]f32 = @splat(0);
+                            @memcpy(values[0 .. f - start], row_values[start..]);
+                            chunk_values = values;
+                        }
+                    }
+                    finite_check += chunk_values - chunk_values;
+                    squares += chunk_values * chunk_values;
+                    // Round to nearest even, as toBf16.
+                    const bits: Bits = @bitCast(chunk_values);
+                    const rounded: @Vector(chunk_factors, u16) = @truncate((bits +% @as(Bits, @splat(0x7fff)) +% ((bits >> @splat(16)) & @as(Bits, @splat(1)))) >> @splat(16));
+                    const chunk_pairs: [chunk_factors / 2]u32 = @as(Pairs, @bitCast(rounded));
+                    for (chunk_pairs, 0..) |pair, p| pairs[(chunk * tile_rows + p) * tile_rows + row] = pair;
                 }
+                // The float32 sum of squares is accurate to (f + 1)·2⁻²⁴ relative
+                // (within the bound's margin) unless squares under- or overflow;
+                // then the row is summed again in f64.
+                const sum_f32 = @reduce(.Add, squares);
+                var sum: f64 = sum_f32;
+                if (!(sum_f32 >= 0x1p-100 and sum_f32 <= 0x1p100) and id >= 0) {
+                    sum = 0;
+                    for (convert.problem.items[@as(usize, @intCast(id)) * f ..][0..f]) |value| sum += @as(f64, value) * value;
+                }
+                sum *= 1 + 0x1p-20 * @as(f64, @floatFromInt(f));
                 const norm = roundUp(@sqrt(sum));
                 items.norms[slot] = norm;
                 norm_max = @max(norm_max, norm);
             }
         }
-        if (!finite) convert.non_finite.store(true, .monotonic);
+        if (@reduce(.Add, finite_check) != 0 or std.math.isNan(@reduce(.Add, finite_check))) convert.non_finite.store(true, .monotonic);
         _ = convert.norm_max_bits.fetchMax(@bitCast(norm_max), .monotonic);
     }
 };

@@ -45,7 +45,7 @@ export interface RankOptions {
  * bf16 pass on the CPU's AMX tiles selects a provably complete candidate set,
  * re-scored in float32: the same ids and scores bit for bit, ties included;
  * float32 where the CPU or OS lacks AMX-BF16), or `"auto"` (the default: the
- * candidate pass when available and the batch has 32 queries or more).
+ * candidate pass when available and the batch has 1024 queries or more).
  */
 export type Precision = "float32" | "bf16Candidates" | "auto";
 
