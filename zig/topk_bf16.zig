@@ -48,9 +48,12 @@ const Problem = topk.Problem;
 /// Which pass-1 kernel runs: AMX tiles, or their scalar emulation (tests).
 pub const Kernel = enum { amx, emulated };
 
+/// The AMX kernel is x86-64 assembly: other targets compile it out.
+const has_amx_asm = builtin.cpu.arch == .x86_64;
+
 /// Whether the AMX kernel can run in this process.
 pub fn amxAvailable() bool {
-    return builtin.cpu.arch == .x86_64 and cpu_features.amxBf16();
+    return has_amx_asm and cpu_features.amxBf16();
 }
 
 /// Items (and queries) per tile row: one AMX tile is 16 rows of 64 bytes.
@@ -349,8 +352,8 @@ const Context = struct {
             .exclusion_ids = problem.filter.exclusionIds(),
         };
         group.init();
-        if (context.kernel == .amx) amx.configure();
-        defer if (context.kernel == .amx) amx.release();
+        if (comptime has_amx_asm) if (context.kernel == .amx) amx.configure();
+        defer if (comptime has_amx_asm) if (context.kernel == .amx) amx.release();
         const block_tiles = block_items / tile_rows;
         var tile: usize = 0;
         while (tile < items.tiles) : (tile += block_tiles) {
@@ -419,7 +422,7 @@ const Group = struct {
                 const a = [2][]const u16{ group.queryTile(query_tile), group.queryTile(query_tile + 1) };
                 const b = [2][]const u16{ items.tileValues(tile), items.tileValues(@min(tile + 1, items.tiles - 1)) };
                 switch (group.context.kernel) {
-                    .amx => amx.product(a, b, items.chunks, items.f_padded, &scores),
+                    .amx => if (comptime has_amx_asm) amx.product(a, b, items.chunks, items.f_padded, &scores) else unreachable,
                     .emulated => emulatedProduct(a, b, items.chunks, items.f_padded, &scores),
                 }
                 for (0..2) |qt| for (0..2) |it| {
