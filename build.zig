@@ -31,14 +31,18 @@ pub fn build(b: *std.Build) void {
         .strip = strip,
     });
 
+    // zig/topk_bf16.zig's AMX instructions are inline assembly that only
+    // LLVM's assembler knows (Zig's own x86 backend, the Debug default, does not).
+    const use_llvm = true;
     const library = b.addLibrary(.{
         .linkage = .dynamic,
         .name = "tacit",
         .root_module = tacit_module,
+        .use_llvm = use_llvm,
     });
     b.installArtifact(library);
 
-    const unit_tests = b.addTest(.{ .root_module = tacit_module });
+    const unit_tests = b.addTest(.{ .root_module = tacit_module, .use_llvm = use_llvm });
     const run_unit_tests = b.addRunArtifact(unit_tests);
     // Always run, so every `zig build test` reports its pass count.
     run_unit_tests.has_side_effects = true;
@@ -48,6 +52,7 @@ pub fn build(b: *std.Build) void {
     // A synthetic benchmark; never part of the default install.
     const bench_exe = b.addExecutable(.{
         .name = "tacit-bench",
+        .use_llvm = use_llvm,
         .root_module = b.createModule(.{
             .root_source_file = b.path("zig/bench.zig"),
             .target = target,

@@ -187,7 +187,8 @@ export type {
   OptionValues,
   SchemaFor,
 } from "./lib/models/options.ts";
-export type { Ids, RankOptions } from "./lib/models/query.ts";
+export type { Ids, Precision, RankOptions } from "./lib/models/query.ts";
+export { bf16CandidatesAvailable } from "./lib/models/query.ts";
 export { TacitFileError } from "./lib/io/format.ts";
 export type { TacitArray, TacitFile, TacitTypedArray } from "./lib/io/format.ts";
 export type { NeighbourSchema, Weighted } from "./lib/models/nearest_neighbours.ts";

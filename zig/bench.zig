@@ -75,8 +75,46 @@ pub fn main(init: std.process.Init.Minimal) !void {
     std.debug.print("topk_dot {d} queries {d:.3} s ({d:.1} GFLOP/s)\n", .{
         n_queries, topk_s, 2.0 * @as(f64, @floatFromInt(n_queries * n_items * f)) / topk_s / 1e9,
     });
+    const flop_per_query = 2.0 * @as(f64, @floatFromInt(n_items * f));
+    std.debug.print("topk_dot float32     {d:.0} users/s\n", .{@as(f64, @floatFromInt(n_queries)) / topk_s});
+    if (tacit.topk_bf16.amxAvailable()) {
+        try benchBf16(allocator, matrix, x, y, n_queries, n_items, f, k, out_ids, out_scores, flop_per_query);
+    } else std.debug.print("topk bf16 candidates: skipped (no AMX-BF16 granted)\n", .{});
+    _ = timer.lap();
     try check(topk(matrix, x, y, 1, ni, fi, k, out_ids[0..k], out_scores[0..k]));
     std.debug.print("topk_dot 1 query     {d:.4} s\n", .{timer.lap()});
+}
+
+/// The bf16 candidate pass (zig/topk_bf16.zig) on the same queries, on its
+/// own pool of the same size; checks its results equal the float32 path's.
+fn benchBf16(allocator: std.mem.Allocator, matrix: Matrix, x: []const f32, y: []const f32, n_queries: usize, n_items: usize, f: usize, k: usize, exact_ids: []const i32, exact_scores: []const f32, flop_per_query: f64) !void {
+    var pool: tacit.ThreadPool = .{};
+    pool.start(@intCast(plain.tacit_get_num_threads()));
+    defer pool.stop();
+    const ids = try allocator.alloc(i32, n_queries * k);
+    defer allocator.free(ids);
+    const scores = try allocator.alloc(f32, n_queries * k);
+    defer allocator.free(scores);
+    const exclusions: tacit.csr.Csr = .{ .indptr = matrix.indptr[0 .. n_queries + 1], .indices = matrix.indices, .data = null };
+    const problem: tacit.topk.Problem = .{
+        .queries = x[0 .. n_queries * f],
+        .items = y,
+        .f = f,
+        .filter = .init(n_items, .{ .exclusions = exclusions }),
+        .k = k,
+        .out_ids = ids,
+        .out_scores = scores,
+    };
+    var stats: tacit.topk_bf16.Stats = .{};
+    var timer = Timer.start();
+    try tacit.topk_bf16.topkDot(allocator, &pool, &problem, .amx, &stats);
+    const seconds = timer.lap();
+    const same = std.mem.eql(i32, ids, exact_ids) and std.mem.eql(u8, std.mem.sliceAsBytes(scores), std.mem.sliceAsBytes(exact_scores));
+    std.debug.print("topk bf16 candidates {d} queries {d:.3} s = {d:.0} users/s ({d:.1} GFLOP/s equivalent); candidates mean {d:.1} max {d}; fallbacks {d}; equal to float32: {}\n", .{
+        n_queries,                                                           seconds,                                                                              @as(f64, @floatFromInt(n_queries)) / seconds,
+        flop_per_query * @as(f64, @floatFromInt(n_queries)) / seconds / 1e9, @as(f64, @floatFromInt(stats.candidates_total)) / @as(f64, @floatFromInt(n_queries)), stats.candidates_max,
+        stats.fallbacks,                                                     same,
+    });
 }
 
 fn argument(args: []const [:0]const u8, index: usize, default: usize) !usize {
@@ -177,6 +215,7 @@ fn alsSolve(matrix: Matrix, x: []f32, y: []const f32, ni: i32, fi: i32, solver: 
 fn topk(matrix: Matrix, x: []const f32, y: []const f32, n_queries: usize, ni: i32, fi: i32, k: usize, out_ids: []i32, out_scores: []f32) edge.SliceCallResult {
     const f: usize = @intCast(fi);
     const exclude_indptr = matrix.indptr[0 .. n_queries + 1];
+    var path: [1]i32 = undefined;
     return edge.callWithSlices(api.topk_dot, .{
         .queries = x[0 .. n_queries * f],
         .n_q = @as(i32, @intCast(n_queries)),
@@ -191,6 +230,8 @@ fn topk(matrix: Matrix, x: []const f32, y: []const f32, n_queries: usize, ni: i3
         .k = @as(i32, @intCast(k)),
         .out_ids = out_ids,
         .out_scores = out_scores,
+        .precision = 0,
+        .out_path = &path,
     });
 }
 

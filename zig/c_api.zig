@@ -18,6 +18,7 @@ const finite = @import("finite.zig");
 const linalg = @import("linalg.zig");
 const als = @import("als.zig");
 const topk = @import("topk.zig");
+const topk_bf16 = @import("topk_bf16.zig");
 const metrics = @import("metrics.zig");
 const abi = @import("abi/declaration.zig");
 const edge = @import("abi/edge.zig");
@@ -167,16 +168,31 @@ fn alsLoss(pool: *ThreadPool, a: View(als_loss_declaration)) Error!void {
 /// ties by id ascending; an item is skipped when it is in the query's row of
 /// the exclusion CSR, when item_mask[item] != 0, or when a candidate list is
 /// given and lacks it. Short rows are padded with −1 / −Infinity.
-const topk_dot_declaration: abi.Declaration = .{ .name = "tacit_topk_dot", .params = &([_]abi.Param{
-    input(.f32, "queries", times(&.{ "n_q", "f" })),
-    count("n_q"),
-    input(.f32, "items", times(&.{ "n_items", "f" })),
-    count("n_items"),
-    count("f"),
-    optionalInput(.i32, "exclude_indptr", plusOne("n_q")),
-    input(.i32, "exclude_indices", lastOf("exclude_indptr")),
-} ++ abi.rankedOutputs("n_items", "n_q")) };
+const topk_dot_declaration: abi.Declaration = .{
+    .name = "tacit_topk_dot",
+    .params = &([_]abi.Param{
+        input(.f32, "queries", times(&.{ "n_q", "f" })),
+        count("n_q"),
+        input(.f32, "items", times(&.{ "n_items", "f" })),
+        count("n_items"),
+        count("f"),
+        optionalInput(.i32, "exclude_indptr", plusOne("n_q")),
+        input(.i32, "exclude_indices", lastOf("exclude_indptr")),
+    } ++ abi.rankedOutputs("n_items", "n_q") ++ [_]abi.Param{
+        // 0: the float32 path; 1: the bf16 candidate pass where the CPU grants
+        // AMX-BF16 (the same results bit for bit; float32 elsewhere); 2: auto,
+        // the candidate pass when it is available and the batch is large enough.
+        int("precision"),
+        // Which ran: 0 float32, 1 the bf16 candidate pass.
+        output(.i32, "out_path", fixed(1)),
+    }),
+};
 pub const topk_dot = edge.Export(topk_dot_declaration, topkDot);
+
+/// Queries from which auto takes the candidate pass: converting the items
+/// to bf16 costs about as much as scoring 300 queries in float32, so it
+/// pays from about 600 (292K × 64 items, one thread).
+const bf16_auto_queries_min = 1024;
 
 fn topkDot(pool: *ThreadPool, a: View(topk_dot_declaration)) Error!void {
     const f = try checks.factorCount(a.f);
@@ -197,7 +213,12 @@ fn topkDot(pool: *ThreadPool, a: View(topk_dot_declaration)) Error!void {
         .out_ids = a.out_ids,
         .out_scores = a.out_scores,
     };
-    topk.topkDot(allocator, pool, &problem) catch |err| switch (err) {
+    if (a.precision < 0 or a.precision > 2) return status.fail(.invalid_argument, "Expected precision to be 0 (float32), 1 (bf16 candidates) or 2 (auto) but found {d}", .{a.precision});
+    const wants_bf16 = a.precision == 1 or (a.precision == 2 and a.n_q >= bf16_auto_queries_min);
+    const bf16 = wants_bf16 and topk_bf16.amxAvailable();
+    a.out_path[0] = @intFromBool(bf16);
+    const result = if (bf16) topk_bf16.topkDot(allocator, pool, &problem, .amx, null) else topk.topkDot(allocator, pool, &problem);
+    result catch |err| switch (err) {
         error.OutOfMemory => return error.OutOfMemory,
         // Name the first non-finite item value (the kernel only saw that one exists).
         error.NonFiniteItem => {
@@ -303,17 +324,22 @@ test "exports validate their arguments and name them" {
     var out_ids: [2 * 3]i32 = undefined;
     var out_scores: [2 * 3]f32 = undefined;
     const queries: [2 * 4]f32 = @splat(1);
-    const query = .{ .queries = &queries, .n_q = 2, .items = &y, .n_items = 50, .f = 4, .exclude_indptr = null, .exclude_indices = null, .item_mask = null, .candidates = null, .n_cand = 0, .k = 3, .out_ids = &out_ids, .out_scores = &out_scores };
+    var path: [1]i32 = undefined;
+    const query = .{ .queries = &queries, .n_q = 2, .items = &y, .n_items = 50, .f = 4, .exclude_indptr = null, .exclude_indices = null, .item_mask = null, .candidates = null, .n_cand = 0, .k = 3, .out_ids = &out_ids, .out_scores = &out_scores, .precision = 1, .out_path = &path };
     try expectFailure(-1, "Expected out_ids to have 0 elements (n_q × k) but found 6", callForTest(topk_dot, withField(query, "k", 0)));
-    try expectFailure(-2, "Expected k to be >= 1 but found 0", callForTest(topk_dot, .{ .queries = &queries, .n_q = 2, .items = &y, .n_items = 50, .f = 4, .k = 0, .out_ids = out_ids[0..0], .out_scores = out_scores[0..0] }));
+    try expectFailure(-2, "Expected k to be >= 1 but found 0", callForTest(topk_dot, .{ .queries = &queries, .n_q = 2, .items = &y, .n_items = 50, .f = 4, .k = 0, .out_ids = out_ids[0..0], .out_scores = out_scores[0..0], .out_path = &path }));
     const candidates = [_]i32{ 3, 2 };
     try testing.expectEqual(-1, callForTest(topk_dot, withField(withField(query, "candidates", &candidates), "n_cand", 2)).status);
     const exclude_indptr = [_]i32{ 0, 1, 1 };
     const exclude_indices = [_]i32{2};
     const two = [_]i32{ 2, 3 };
-    const filtered = .{ .queries = &queries, .n_q = 2, .items = &y, .n_items = 50, .f = 4, .exclude_indptr = &exclude_indptr, .exclude_indices = &exclude_indices, .item_mask = null, .candidates = &two, .n_cand = 2, .k = 3, .out_ids = &out_ids, .out_scores = &out_scores };
-    try testing.expectEqual(0, callForTest(topk_dot, filtered).status);
-    try testing.expectEqualSlices(i32, &.{ 3, -1, -1, 2, 3, -1 }, &out_ids);
+    const filtered = .{ .queries = &queries, .n_q = 2, .items = &y, .n_items = 50, .f = 4, .exclude_indptr = &exclude_indptr, .exclude_indices = &exclude_indices, .item_mask = null, .candidates = &two, .n_cand = 2, .k = 3, .out_ids = &out_ids, .out_scores = &out_scores, .precision = 0, .out_path = &path };
+    for ([_]i32{ 0, 1, 2 }) |precision| {
+        try testing.expectEqual(0, callForTest(topk_dot, withField(filtered, "precision", precision)).status);
+        try testing.expectEqualSlices(i32, &.{ 3, -1, -1, 2, 3, -1 }, &out_ids);
+        try testing.expectEqual(@intFromBool(precision == 1 and topk_bf16.amxAvailable()), path[0]);
+    }
+    try expectFailure(-1, "Expected precision to be 0 (float32), 1 (bf16 candidates) or 2 (auto) but found 3", callForTest(topk_dot, withField(filtered, "precision", 3)));
     try expectFailure(-1, "Expected exclude_indices to have 1 elements (the last entry of exclude_indptr) but found 0", callForTest(topk_dot, withField(filtered, "exclude_indices", exclude_indices[0..0])));
 
     const test_indptr = [_]i32{ 0, 1, 1 };

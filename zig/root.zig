@@ -22,6 +22,8 @@ pub const filter = @import("filter.zig");
 pub const finite = @import("finite.zig");
 pub const als = @import("als.zig");
 pub const topk = @import("topk.zig");
+pub const topk_bf16 = @import("topk_bf16.zig");
+pub const cpu_features = @import("cpu_features.zig");
 pub const bpr = @import("bpr.zig");
 pub const lmf = @import("lmf.zig");
 pub const metrics = @import("metrics.zig");
@@ -77,6 +79,8 @@ test {
     _ = finite;
     _ = als;
     _ = topk;
+    _ = topk_bf16;
+    _ = cpu_features;
     _ = @import("ann/hnsw.zig");
     _ = metrics;
     _ = @import("ann/forest.zig");

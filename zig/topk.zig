@@ -1,14 +1,19 @@
 //! Top-k items by dot product for a batch of queries (recommend, similar items).
 //!
 //! Brute force made cache- and register-friendly: items are copied, a block
-//! at a time (about 256 KiB, so it stays in L2), into tiles of `simd.lanes`
-//! items stored factor-major, so one vector load holds one factor of
-//! `lanes` items. Eight queries are scored against a tile at once, with no
-//! horizontal sums, and a whole group of up to 512 queries reuses each block (re-tiling the
-//! items once per group costs about as much as scoring 40 queries).
+//! at a time (about 32 KiB, so it stays in L1), into tiles of `lanes` items
+//! (16 with AVX-512) stored factor-major, so one vector load holds one factor
+//! of `lanes` items. Eight queries are scored against two tiles at once (16
+//! accumulators; per factor 8 broadcasts and 2 loads feed 16 multiply-adds),
+//! with no horizontal sums, and a whole group of up to 2048 queries reuses each
+//! block (re-tiling all items costs about as much as scoring 40 queries, so
+//! groups are large: about two per thread). Whatever the blocking, a score is
+//! one lane's chain of multiply-adds in factor order, simd.dotInOrder's
+//! arithmetic (zig/ann/exact.zig relies on it).
 //! Each query keeps zig/heap.zig's bounded heap of its best k (score
 //! descending, id ascending) in its own output row; a vector compare against
-//! the heap's root rejects most items before any scalar work. Items are
+//! the query's threshold (the heap's root once full) rejects most items before
+//! any scalar work. Items are
 //! visited in increasing id, so zig/filter.zig's mask is applied while a block
 //! is tiled and each query's exclusions are walked by a cursor. Tiling also
 //! notices a NaN or infinite item value (a NaN score fails every compare, so
@@ -16,6 +21,7 @@
 //! by nothing): the call then fails with `error.NonFiniteItem`.
 
 const std = @import("std");
+const builtin = @import("builtin");
 const assert = std.debug.assert;
 const simd = @import("simd.zig");
 const filter = @import("filter.zig");
@@ -24,14 +30,24 @@ const ThreadPool = @import("ThreadPool.zig");
 const Heap = @import("heap.zig").TopK(i32, f32);
 const Filter = filter.Filter;
 
-const lanes = simd.lanes;
-const V = simd.V;
+/// Items per tile: 16 where the CPU has AVX-512 (simd.lanes stays at 8 there,
+/// LLVM's preference for 256-bit vectors, but this loop is all multiply-adds
+/// and gains from the wider registers), else simd.lanes.
+const lanes = if (builtin.cpu.arch == .x86_64 and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512f)) 16 else simd.lanes;
+const V = @Vector(lanes, f32);
+
+/// simd.mulAdd at the tile width (AVX-512 implies FMA).
+inline fn mulAdd(a: V, b: V, c: V) V {
+    return if (V == simd.V) simd.mulAdd(a, b, c) else @mulAdd(V, a, b, c);
+}
 const LaneBits = @Int(.unsigned, lanes);
 
 /// Queries scored together against one tile (one accumulator vector each).
 const sub_block_queries = 8;
-const group_queries_max = 512;
-const block_bytes_target = 256 * 1024;
+/// Tiles scored together per step (sub_block_queries · tiles_per_step accumulators).
+const tiles_per_step = 2;
+const group_queries_max = 2048;
+const block_bytes_target = 32 * 1024;
 const block_tiles_max = 256;
 
 pub const Problem = struct {
@@ -91,10 +107,10 @@ pub fn topkDot(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const 
     if (context.non_finite.load(.monotonic)) return error.NonFiniteItem;
 }
 
-/// Queries per task: a multiple of 8 in [8, 512], small enough that there are
-/// about four tasks per thread when the batch is small.
+/// Queries per task: a multiple of 8 in [8, 2048], small enough that there are
+/// about two tasks per thread when the batch is small.
 fn groupQueries(n_queries: usize, thread_count: usize) usize {
-    const per_task = std.math.divCeil(usize, n_queries, 4 * thread_count) catch unreachable;
+    const per_task = std.math.divCeil(usize, n_queries, 2 * thread_count) catch unreachable;
     const rounded = std.mem.alignForward(usize, per_task, sub_block_queries);
     return std.math.clamp(rounded, sub_block_queries, group_queries_max);
 }
@@ -162,9 +178,12 @@ const Block = struct {
     fn fill(block: Block, problem: *const Problem, position_start: usize, position_end: usize) Tiles {
         const f = block.f;
         var slot: usize = 0;
-        // v − v is 0 for a finite v and NaN otherwise; summing them costs one
-        // add per copied value and keeps the copy loop branch-free.
-        var finite_check: f32 = 0;
+        // v − v is 0 for a finite v and NaN otherwise; summing them (in
+        // vectors, so the adds do not form one long chain) keeps the copy
+        // loop branch-free.
+        var finite_check: simd.V = @splat(0);
+        var finite_check_tail: f32 = 0;
+        const f_body = simd.alignDown(f);
         for (position_start..position_end) |position| {
             const item = problem.filter.itemAt(position);
             if (problem.filter.isMasked(item)) continue;
@@ -172,9 +191,15 @@ const Block = struct {
             const lane = slot % lanes;
             const row = problem.items[item * f ..][0..f];
             const tile_values = block.values[tile * f * lanes ..][0 .. f * lanes];
-            for (row, 0..) |value, d| {
-                tile_values[d * lanes + lane] = value;
-                finite_check += value - value;
+            var d: usize = 0;
+            while (d < f_body) : (d += simd.lanes) {
+                const chunk = simd.load(row, d);
+                finite_check += chunk - chunk;
+                inline for (0..simd.lanes) |i| tile_values[(d + i) * lanes + lane] = chunk[i];
+            }
+            while (d < f) : (d += 1) {
+                tile_values[d * lanes + lane] = row[d];
+                finite_check_tail += row[d] - row[d];
             }
             block.ids[slot] = @intCast(item);
             slot += 1;
@@ -190,7 +215,7 @@ const Block = struct {
         return .{
             .count = tile_count,
             .last_valid = if (used_last == lanes) all else (@as(LaneBits, 1) << @intCast(used_last)) - 1,
-            .non_finite = finite_check != 0,
+            .non_finite = @reduce(.Add, finite_check) + finite_check_tail != 0,
         };
     }
 };
@@ -200,6 +225,9 @@ const Group = struct {
     context: *const Context,
     query_start: usize,
     heap_len: [group_queries_max]usize = @splat(0),
+    /// A score below it cannot enter the query's heap: the root's score once
+    /// the heap is full, −Infinity before.
+    threshold: [group_queries_max]f32 = @splat(-std.math.inf(f32)),
     /// The filter's exclusionIds(), which every cursor walks.
     exclusion_ids: []const i32,
     /// Entries [0, query_end − query_start) are set.
@@ -217,42 +245,72 @@ const Group = struct {
         return group;
     }
 
-    /// Scores queries [sub_start, sub_end) (at most 8) against every tile.
+    /// Scores queries [sub_start, sub_end) (at most 8) against every tile,
+    /// two tiles at a time: 16 accumulators, and per factor 8 broadcasts and
+    /// 2 tile loads feed 16 multiply-adds.
     fn scoreSubBlock(group: *Group, block: Block, tiles: Block.Tiles, sub_start: usize, sub_end: usize) void {
         const problem = group.context.problem;
         const f = problem.f;
         assert(sub_end - sub_start <= sub_block_queries);
-        var query_rows: [sub_block_queries][]const f32 = undefined;
+        var query_rows: [sub_block_queries][*]const f32 = undefined;
         for (&query_rows, 0..) |*row, j| {
             const query = @min(sub_start + j, sub_end - 1);
-            row.* = problem.queries[query * f ..][0..f];
+            row.* = problem.queries[query * f ..][0..f].ptr;
         }
-        for (0..tiles.count) |tile| {
-            const tile_values = block.values[tile * f * lanes ..][0 .. f * lanes];
-            var scores: [sub_block_queries]V = @splat(@splat(0));
-            for (0..f) |d| {
-                const factor = simd.load(tile_values, d * lanes);
-                inline for (&scores, query_rows) |*score, row| {
-                    score.* = simd.mulAdd(@splat(row[d]), factor, score.*);
-                }
+        var tile: usize = 0;
+        while (tile + tiles_per_step <= tiles.count) : (tile += tiles_per_step) {
+            group.scoreTiles(tiles_per_step, block, tiles, tile, query_rows, sub_start, sub_end);
+        }
+        while (tile < tiles.count) : (tile += 1) {
+            group.scoreTiles(1, block, tiles, tile, query_rows, sub_start, sub_end);
+        }
+    }
+
+    /// Tiles [tile, tile + count) against the sub-block's queries. Every
+    /// score is one lane's chain of multiply-adds in factor order
+    /// (simd.dotInOrder's arithmetic), whatever the blocking.
+    inline fn scoreTiles(
+        group: *Group,
+        comptime count: usize,
+        block: Block,
+        tiles: Block.Tiles,
+        tile: usize,
+        query_rows: [sub_block_queries][*]const f32,
+        sub_start: usize,
+        sub_end: usize,
+    ) void {
+        const f = block.f;
+        var tile_values: [count][*]const f32 = undefined;
+        inline for (&tile_values, 0..) |*values, t| values.* = block.values[(tile + t) * f * lanes ..].ptr;
+        var scores: [sub_block_queries][count]V = @splat(@splat(@splat(0)));
+        for (0..f) |d| {
+            var factors: [count]V = undefined;
+            inline for (&factors, tile_values) |*factor, values| factor.* = values[d * lanes ..][0..lanes].*;
+            inline for (&scores, query_rows) |*row_scores, row| {
+                const q: V = @splat(row[d]);
+                inline for (row_scores, factors) |*score, factor| score.* = mulAdd(q, factor, score.*);
             }
-            const all: LaneBits = std.math.maxInt(LaneBits);
-            const valid = if (tile + 1 == tiles.count) tiles.last_valid else all;
-            const ids = block.ids[tile * lanes ..][0..lanes];
+        }
+        const all: LaneBits = std.math.maxInt(LaneBits);
+        inline for (0..count) |t| {
+            const valid = if (tile + t + 1 == tiles.count) tiles.last_valid else all;
+            const ids = block.ids[(tile + t) * lanes ..][0..lanes];
             for (sub_start..sub_end) |query| {
-                group.offerTile(query, scores[query - sub_start], ids, valid);
+                group.offerTile(query, scores[query - sub_start][t], ids, valid);
             }
         }
     }
 
     /// Offers the tile's scores for one query; a vector compare against the
-    /// heap's worst entry filters the lanes first.
+    /// query's threshold filters the lanes first.
     fn offerTile(group: *Group, query: usize, scores: V, ids: []const i32, valid: LaneBits) void {
         const local = query - group.query_start;
-        const heap = group.heapOf(query);
-        const full = group.heap_len[local] == group.context.heap_capacity;
-        const passing = if (full) scores > @as(V, @splat(heap.scores[0])) else scores == scores;
+        // Not `>`: an empty slot's threshold is −Infinity, which a −Infinity
+        // score (an overflow) passes; a tie with a full heap's root is then
+        // rejected by offer(), as ids only increase.
+        const passing = scores >= @as(V, @splat(group.threshold[local]));
         var bits: LaneBits = @as(LaneBits, @bitCast(passing)) & valid;
+        if (bits == 0) return;
         const score_array: [lanes]f32 = scores;
         for (0..lanes) |_| {
             if (bits == 0) break;
@@ -275,7 +333,10 @@ const Group = struct {
 
     fn offer(group: *Group, query: usize, id: i32, score: f32) void {
         const local = query - group.query_start;
-        group.heap_len[local] = group.heapOf(query).offer(group.heap_len[local], id, score);
+        const heap = group.heapOf(query);
+        const len = heap.offer(group.heap_len[local], id, score);
+        group.heap_len[local] = len;
+        if (len == group.context.heap_capacity) group.threshold[local] = heap.scores[0];
     }
 
     /// Sorts the query's kept items best first and pads the row.
@@ -402,5 +463,35 @@ test "topkDot fails on a NaN or infinite eligible item and ignores a masked one"
         mask[2] = 1;
         try topkDot(allocator, &pool, &problem);
         try testing.expectEqualSlices(i32, &.{ 1, 0, 1, 0 }, &ids);
+    }
+}
+
+test "topkDot's scores are dotInOrder's bit for bit (the contract zig/ann/exact.zig relies on)" {
+    const allocator = testing.allocator;
+    var prng = std.Random.DefaultPrng.init(29);
+    const random = prng.random();
+    var pool: ThreadPool = .{};
+    pool.start(2);
+    defer pool.stop();
+    for ([_]usize{ 1, 17, 64 }) |f| {
+        const n_queries = 21;
+        const n_items = 333;
+        const k = 7;
+        const queries = try allocator.alloc(f32, n_queries * f);
+        defer allocator.free(queries);
+        const items = try allocator.alloc(f32, n_items * f);
+        defer allocator.free(items);
+        for (queries) |*v| v.* = random.floatNorm(f32);
+        for (items) |*v| v.* = random.floatNorm(f32);
+        var output: helpers.Ranking = try .init(allocator, n_queries, k);
+        defer output.deinit(allocator);
+        const problem: Problem = .{ .queries = queries, .items = items, .f = f, .filter = .init(n_items, .{}), .k = k, .out_ids = output.ids, .out_scores = output.scores };
+        try topkDot(allocator, &pool, &problem);
+        for (0..n_queries) |query| {
+            for (output.ids[query * k ..][0..k], output.scores[query * k ..][0..k]) |id, score| {
+                const row: usize = @intCast(id);
+                try testing.expectEqual(simd.dotInOrder(queries[query * f ..][0..f], items[row * f ..][0..f]), score);
+            }
+        }
     }
 }

@@ -29,6 +29,8 @@ import {
   idMask,
   type Ids,
   normalizeRows,
+  type Precision,
+  precisionOption,
   RANK_OPTIONS,
   type Ranked,
   type RankedBatch,
@@ -43,11 +45,18 @@ const FACTOR_RECOMMEND_OPTIONS: readonly string[] = [
   ...RECOMMEND_OPTIONS,
   "recalculateUser",
   "index",
+  "precision",
 ];
 /** The keys of {@link SimilarOptions}. */
-const SIMILAR_ITEMS_OPTIONS: readonly string[] = [...RANK_OPTIONS, "index"];
+const SIMILAR_ITEMS_OPTIONS: readonly string[] = [...RANK_OPTIONS, "index", "precision"];
 /** The keys of {@link SimilarUsersOptions}. */
-const SIMILAR_USERS_OPTIONS: readonly string[] = ["n", "filterUsers", "users", "index"];
+const SIMILAR_USERS_OPTIONS: readonly string[] = [
+  "n",
+  "filterUsers",
+  "users",
+  "index",
+  "precision",
+];
 import { numThreadsOption } from "./training.ts";
 import type { AnnIndex, IndexBuildOptions } from "../ann/index.ts";
 import { AttachedIndexes, type IndexRole, ROLE_METRIC, type RoleRows } from "../ann/attached.ts";
@@ -133,6 +142,12 @@ export interface IndexedQueryOptions {
    * `buildIndexes`) if any, else exact.
    */
   index?: AnnIndex | null;
+  /**
+   * The exact path's arithmetic (`"auto"`): `"float32"`, `"bf16Candidates"`
+   * (an AMX bf16 pass picks a provably complete candidate set, re-scored in
+   * float32: identical results, faster on large batches) or `"auto"`.
+   */
+  precision?: Precision;
 }
 
 /** Options of a factor model's `recommend`. */
@@ -476,6 +491,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   ): Ranked | RankedBatch {
     this.requireFitted("recommend()");
     knownOptions("recommend()", options, FACTOR_RECOMMEND_OPTIONS);
+    precisionOption(options.precision);
     return this.rankItems(
       { users: this.userData, items: this.itemData, columns: this.rank },
       userid,
@@ -549,6 +565,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
         exclude,
         mask,
         candidates,
+        precision: precisionOption(options.precision),
       });
     return typeof userid === "number" ? firstRow(batch) : batch;
   }
@@ -575,6 +592,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
       "filterItems",
       options.items,
       "items",
+      precisionOption(options.precision),
     );
   }
 
@@ -597,6 +615,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
       "filterUsers",
       options.users,
       "users",
+      precisionOption(options.precision),
     );
   }
 
@@ -704,6 +723,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
    * @param n Results per query.
    * @param filter Ids never returned, and its name.
    * @param subset The only ids ranked when given, and its name.
+   * @param precision The exact path's arithmetic.
    */
   protected similar(
     index: AnnIndex | undefined,
@@ -716,6 +736,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     filterName: string,
     subset: ArrayLike<number> | undefined,
     subsetName: string,
+    precision: Precision = "auto",
   ): Ranked | RankedBatch {
     const [count, columns] = normalized.shape;
     const queries = idsInRange(idName, ids, count, what);
@@ -732,6 +753,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
       k,
       mask,
       candidates,
+      precision,
     });
     return typeof ids === "number" ? firstRow(batch) : batch;
   }

@@ -40,6 +40,31 @@ export interface RankOptions {
   items?: ArrayLike<number>;
 }
 
+/**
+ * The arithmetic of the exact top-k: `"float32"`, or `"bf16Candidates"` (a
+ * bf16 pass on the CPU's AMX tiles selects a provably complete candidate set,
+ * re-scored in float32: the same ids and scores bit for bit, ties included;
+ * float32 where the CPU or OS lacks AMX-BF16), or `"auto"` (the default: the
+ * candidate pass when available and the batch has 1024 queries or more).
+ */
+export type Precision = "float32" | "bf16Candidates" | "auto";
+
+/** The values of {@link Precision}, in the native code's numbering. */
+const PRECISIONS: readonly Precision[] = ["float32", "bf16Candidates", "auto"];
+
+/** Validates a `precision` option (undefined: `"auto"`). */
+export function precisionOption(precision: unknown): Precision {
+  if (precision === undefined) return "auto";
+  if (typeof precision === "string" && (PRECISIONS as readonly string[]).includes(precision)) {
+    return precision as Precision;
+  }
+  throw new TypeError(
+    `Expected precision to be one of "float32", "bf16Candidates" or "auto" but found ${
+      String(precision)
+    }`,
+  );
+}
+
 /** The keys of {@link RankOptions}: what `similarItems` takes. */
 export const RANK_OPTIONS: readonly string[] = ["n", "filterItems", "items"];
 
@@ -94,6 +119,8 @@ export interface TopKRequest {
   k: number;
   /** Row q holds the ids query q must not return; rows aligned with queries. */
   exclude?: CsrMatrix | undefined;
+  /** The arithmetic (`"auto"` when omitted); results are the same either way. */
+  precision?: Precision | undefined;
   mask: Uint8Array | null;
   candidates: Int32Array | null;
   /**
@@ -116,6 +143,32 @@ export interface FactorNames {
 /** The exclusion ids of a call without exclusions (read by nobody: length 0). */
 const NO_IDS = new Int32Array(0);
 
+/** Which arithmetic the latest top-k call ran (for tests and benches). */
+let lastPath: "float32" | "bf16Candidates" | undefined;
+
+/**
+ * Whether `precision: "bf16Candidates"` runs the candidate pass on this CPU
+ * (AMX-BF16 granted by the OS), found by one tiny call.
+ */
+export function bf16CandidatesAvailable(): boolean {
+  topKDot({
+    queries: new Float32Array(1),
+    targets: new Float32Array(1),
+    factors: 1,
+    k: 1,
+    mask: null,
+    candidates: null,
+    precision: "bf16Candidates",
+    names: { queries: "queries", targets: "targets", target: "target" },
+  });
+  return lastTopKPath() === "bf16Candidates";
+}
+
+/** Which arithmetic the latest top-k call in this process ran. */
+export function lastTopKPath(): "float32" | "bf16Candidates" | undefined {
+  return lastPath;
+}
+
 /** Runs the native top-k for every query in parallel. */
 export function topKDot(request: TopKRequest): RankedBatch {
   const { queries, targets, factors, k } = request;
@@ -124,6 +177,7 @@ export function topKDot(request: TopKRequest): RankedBatch {
   const ids = new Int32Array(nQueries * k);
   const scores = new Float32Array(nQueries * k);
   if (ids.length === 0) return { ids, scores, shape: [nQueries, k] };
+  const path = new Int32Array(1);
   const call = () =>
     callNative("tacit_topk_dot", {
       queries,
@@ -139,9 +193,12 @@ export function topKDot(request: TopKRequest): RankedBatch {
       k,
       out_ids: ids,
       out_scores: scores,
+      precision: PRECISIONS.indexOf(request.precision ?? "auto"),
+      out_path: path,
     });
   try {
     call();
+    lastPath = path[0] === 1 ? "bf16Candidates" : "float32";
   } catch (error) {
     throw renamedFiniteError(error, request.names);
   }

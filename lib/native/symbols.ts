@@ -78,7 +78,7 @@ export const abiDescription = {
       ],
     },
     {
-      name: "tacit_topk_dot", long: false, size: 160,
+      name: "tacit_topk_dot", long: false, size: 184,
       params: [
         { name: "queries", kind: "buffer", element: "f32", access: "read", nullable: false, length: { product: ["n_q", "f"], scale: 1, add: 0, lastOf: null }, offset: 8, lengthOffset: 16 },
         { name: "n_q", kind: "count", offset: 24 },
@@ -93,6 +93,8 @@ export const abiDescription = {
         { name: "k", kind: "count", offset: 124 },
         { name: "out_ids", kind: "buffer", element: "i32", access: "write", nullable: false, length: { product: ["n_q", "k"], scale: 1, add: 0, lastOf: null }, offset: 128, lengthOffset: 136 },
         { name: "out_scores", kind: "buffer", element: "f32", access: "write", nullable: false, length: { product: ["n_q", "k"], scale: 1, add: 0, lastOf: null }, offset: 144, lengthOffset: 152 },
+        { name: "precision", kind: "int", offset: 160 },
+        { name: "out_path", kind: "buffer", element: "i32", access: "write", nullable: false, length: { product: [], scale: 1, add: 0, lastOf: null }, offset: 168, lengthOffset: 176 },
       ],
     },
     {

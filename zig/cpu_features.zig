@@ -1,0 +1,74 @@
+//! Run-time CPU feature checks for kernels that use instructions beyond the
+//! build's target (the prebuilt libraries target x86_64_v3): the bf16
+//! candidate pass of zig/topk_bf16.zig runs on AMX tiles only when the CPU
+//! has them (cpuid), the OS saves their state (xgetbv: XCR0 bits 17 and 18)
+//! and Linux grants this process the tile data (arch_prctl
+//! ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA = 18). The answer is computed once.
+
+const std = @import("std");
+const builtin = @import("builtin");
+
+const is_x86_64_linux = builtin.cpu.arch == .x86_64 and builtin.os.tag == .linux;
+
+/// 0: not yet asked, 1: usable, 2: not usable.
+var amx_state: std.atomic.Value(u8) = .init(0);
+
+/// Whether AMX-BF16 tiles (tdpbf16ps) may be used by this process.
+pub fn amxBf16() bool {
+    if (!is_x86_64_linux) return false;
+    const state = amx_state.load(.acquire);
+    if (state != 0) return state == 1;
+    const usable = detectAmxBf16();
+    amx_state.store(if (usable) 1 else 2, .release);
+    return usable;
+}
+
+const Cpuid = struct { eax: u32, ebx: u32, ecx: u32, edx: u32 };
+
+fn cpuid(leaf: u32, subleaf: u32) Cpuid {
+    var eax: u32 = undefined;
+    var ebx: u32 = undefined;
+    var ecx: u32 = undefined;
+    var edx: u32 = undefined;
+    asm volatile ("cpuid"
+        : [eax] "={eax}" (eax),
+          [ebx] "={ebx}" (ebx),
+          [ecx] "={ecx}" (ecx),
+          [edx] "={edx}" (edx),
+        : [leaf] "{eax}" (leaf),
+          [subleaf] "{ecx}" (subleaf),
+    );
+    return .{ .eax = eax, .ebx = ebx, .ecx = ecx, .edx = edx };
+}
+
+fn xgetbv0() u64 {
+    var eax: u32 = undefined;
+    var edx: u32 = undefined;
+    asm volatile ("xgetbv"
+        : [eax] "={eax}" (eax),
+          [edx] "={edx}" (edx),
+        : [ecx] "{ecx}" (@as(u32, 0)),
+    );
+    return @as(u64, edx) << 32 | eax;
+}
+
+fn detectAmxBf16() bool {
+    if (cpuid(0, 0).eax < 7) return false;
+    const osxsave = cpuid(1, 0).ecx & (1 << 27) != 0;
+    if (!osxsave) return false;
+    const leaf7 = cpuid(7, 0);
+    const amx_bf16 = leaf7.edx & (1 << 22) != 0;
+    const amx_tile = leaf7.edx & (1 << 24) != 0;
+    if (!amx_bf16 or !amx_tile) return false;
+    const xtile_bits: u64 = (1 << 17) | (1 << 18);
+    if (xgetbv0() & xtile_bits != xtile_bits) return false;
+    const arch_req_xcomp_perm = 0x1023;
+    const xfeature_xtiledata = 18;
+    const rc = std.os.linux.syscall2(.arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata);
+    return std.os.linux.errno(rc) == .SUCCESS;
+}
+
+test "amxBf16 answers the same twice" {
+    const first = amxBf16();
+    try std.testing.expectEqual(first, amxBf16());
+}
