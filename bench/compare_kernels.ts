@@ -15,6 +15,7 @@ import {
   BayesianPersonalizedRanking,
   getNumThreads,
   LogisticMatrixFactorization,
+  type Precision,
   setNumThreads,
 } from "../mod.ts";
 import { BM25Recommender } from "../lib/models/nearest_neighbours.ts";
@@ -47,10 +48,14 @@ function result(kernel: string, value: number, unit: string): void {
 }
 
 /** Users/s of one batched recommend of n = 10 over `users` (after a short warm-up). */
-function recommendRate(model: { recommend: AlternatingLeastSquares["recommend"] }): number {
-  model.recommend(users.subarray(0, 64), plays, { n: 10 });
+function recommendRate(
+  model: { recommend: AlternatingLeastSquares["recommend"] },
+  precision?: Precision,
+): number {
+  const options = precision === undefined ? { n: 10 } : { n: 10, precision };
+  model.recommend(users.subarray(0, 64), plays, options);
   const started = performance.now();
-  model.recommend(users, plays, { n: 10 });
+  model.recommend(users, plays, options);
   return users.length / ((performance.now() - started) / 1000);
 }
 
@@ -76,9 +81,13 @@ if (kernels.includes("als")) {
     );
     result(`als_${solver}`, steady, "s/iteration");
   }
+  // The default ("auto": the exact bf16 candidate pass where the CPU has AMX), then float32 alone.
   const rate = recommendRate(model!);
-  console.log(`tacit recommend: ${rate.toFixed(0)} users/s (n = 10)`);
+  console.log(`tacit recommend: ${rate.toFixed(0)} users/s (n = 10, precision auto)`);
   result("recommend", rate, "users/s");
+  const float32Rate = recommendRate(model!, "float32");
+  console.log(`tacit recommend: ${float32Rate.toFixed(0)} users/s (n = 10, precision float32)`);
+  result("recommend_float32", float32Rate, "users/s");
 }
 
 if (kernels.includes("bpr")) {
