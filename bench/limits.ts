@@ -9,7 +9,9 @@
  *   deno run -A bench/limits.ts [--threads 1,2] [--users 358000 --items 292000
  *                                --nnz 17500000 --factors 64 --recommendUsers 20000]
  *
- * Work models (stated so the fractions can be checked):
+ * Work models (stated so the fractions can be checked; GB/s are set against the
+ * probe of the same access: random 256-byte rows for the factor-row gathers of
+ * ALS and BPR, random 64-byte lines for the kNN accumulator):
  * - ALS CG, one iteration = both halves; a half over R rows and nnz nonzeros
  *   with s steps: (s + 1)·(2f²·R + 4f·nnz) flops (each step one YᵀY·p and a dot
  *   plus an axpy per nonzero; the starting residual costs one more). Traffic:
@@ -59,6 +61,7 @@ interface Peak {
   bf16Gflops: number;
   streamGBs: number;
   randomLineGBs: number;
+  randomRowGBs: number;
 }
 
 /** zig/peak.zig's measurements for 1..max threads (it prints one JSON line on stderr). */
@@ -88,7 +91,9 @@ for (const p of peaks) {
       p.fmaGflops.toFixed(0)
     } GFLOP/s, bf16 dot ${p.bf16Gflops.toFixed(0)} GFLOP/s, stream read ${
       p.streamGBs.toFixed(1)
-    } GB/s, random 64-byte lines ${p.randomLineGBs.toFixed(2)} GB/s`,
+    } GB/s, random 64-byte lines ${p.randomLineGBs.toFixed(2)} GB/s, random 256-byte rows ${
+      p.randomRowGBs.toFixed(2)
+    } GB/s`,
   );
 }
 
@@ -104,8 +109,8 @@ interface Row {
   unit: string;
   flops: number;
   bytes: number;
-  /** Which bandwidth the bytes are measured against. */
-  memory: "random" | "stream";
+  /** Which bandwidth the bytes are measured against: random 64-byte lines, random 256-byte rows, streaming. */
+  memory: "line" | "row" | "stream";
 }
 const rows: Row[] = [];
 
@@ -132,7 +137,7 @@ for (const threads of threadCounts) {
       unit: "s/iteration",
       flops,
       bytes: gather,
-      memory: "random",
+      memory: "row",
     });
   }
 
@@ -146,19 +151,21 @@ for (const threads of threadCounts) {
     { length: Math.min(args.recommendUsers, plays.nRows) },
     (_, k) => (k * 7919) % plays.nRows,
   );
-  model.recommend(users.subarray(0, 256), plays, { n: 10 });
-  const started = performance.now();
-  model.recommend(users, plays, { n: 10 });
-  const recommendSeconds = (performance.now() - started) / 1000;
-  rows.push({
-    kernel: `recommend n = 10, ${users.length} users`,
-    threads,
-    seconds: recommendSeconds,
-    unit: "s",
-    flops: 2 * f * plays.nCols * users.length,
-    bytes: 0,
-    memory: "stream",
-  });
+  for (const precision of ["float32", "auto"] as const) {
+    model.recommend(users.subarray(0, 256), plays, { n: 10, precision });
+    const started = performance.now();
+    model.recommend(users, plays, { n: 10, precision });
+    rows.push({
+      kernel: `recommend n = 10, ${users.length} users, precision ${precision}`,
+      threads,
+      seconds: (performance.now() - started) / 1000,
+      unit: "s",
+      // The float32 work the call stands for (a bf16 pass does it in fewer operations).
+      flops: 2 * f * plays.nCols * users.length,
+      bytes: 0,
+      memory: "stream",
+    });
+  }
 
   const bprSeconds: number[] = [];
   await new BayesianPersonalizedRanking({
@@ -174,7 +181,7 @@ for (const threads of threadCounts) {
     unit: "s/epoch",
     flops: 12 * (f + 1) * plays.nnz,
     bytes: 2 * 3 * (f + 1) * 4 * plays.nnz,
-    memory: "random",
+    memory: "row",
   });
 
   const knnStarted = performance.now();
@@ -186,7 +193,7 @@ for (const threads of threadCounts) {
     unit: "s",
     flops: 2 * sumSquares,
     bytes: 12 * sumSquares,
-    memory: "random",
+    memory: "line",
   });
 }
 
@@ -197,7 +204,9 @@ for (const row of rows) {
   const peak = peaks.find((p) => p.threads === row.threads)!;
   const gflops = row.flops / row.seconds / 1e9;
   const gbs = row.bytes / row.seconds / 1e9;
-  const bandwidth = row.memory === "random" ? peak.randomLineGBs : peak.streamGBs;
+  const bandwidth = { line: peak.randomLineGBs, row: peak.randomRowGBs, stream: peak.streamGBs }[
+    row.memory
+  ];
   console.log(
     `| ${row.kernel} | ${row.threads} | ${row.seconds.toFixed(2)} ${row.unit} | ${
       gflops.toFixed(1)

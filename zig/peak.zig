@@ -1,6 +1,7 @@
 //! The machine's limits, measured rather than guessed, for bench/limits.ts:
 //! float32 FMA throughput (and bf16 dot-product throughput where the CPU has
-//! AVX512-BF16), streaming read bandwidth and random cache-line reads, each
+//! AVX512-BF16), streaming read bandwidth and random reads of one cache line
+//! and of 256-byte rows, each
 //! on 1..threads threads running at once. Prints one JSON object.
 //!
 //!   zig build peak -Doptimize=ReleaseFast -- [threads=2]
@@ -48,11 +49,12 @@ pub fn main(init: std.process.Init.Minimal) !void {
         const fma = try runThreads(threads, fmaProbe, buffers);
         const bf16 = if (has_bf16) try runThreads(threads, bf16Probe, buffers) else 0;
         const stream = try runThreads(threads, streamProbe, buffers);
-        const random = try runThreads(threads, randomProbe, buffers);
+        const random_line = try runThreads(threads, randomProbe(1), buffers);
+        const random_row = try runThreads(threads, randomProbe(4), buffers);
         if (threads > 1) try writer.writeAll(",");
         try writer.print(
-            "{{\"threads\":{d},\"fmaGflops\":{d:.1},\"bf16Gflops\":{d:.1},\"streamGBs\":{d:.2},\"randomLineGBs\":{d:.2}}}",
-            .{ threads, fma, bf16, stream, random },
+            "{{\"threads\":{d},\"fmaGflops\":{d:.1},\"bf16Gflops\":{d:.1},\"streamGBs\":{d:.2},\"randomLineGBs\":{d:.2},\"randomRowGBs\":{d:.2}}}",
+            .{ threads, fma, bf16, stream, random_line, random_row },
         );
     }
     try writer.writeAll("]}\n");
@@ -168,28 +170,33 @@ fn streamProbe(buffer: []V) f64 {
     return @as(f64, @floatFromInt(stream_passes * buffer.len * @sizeOf(V))) / seconds / 1e9;
 }
 
-/// GB/s of reading whole 64-byte lines at independent random positions (the
-/// access of a factor-row gather), eight loads in flight.
-fn randomProbe(buffer: []V) f64 {
-    const lines = buffer.len * @sizeOf(V) / 64;
-    const floats: [*]const f32 = @ptrCast(buffer.ptr);
-    var state: u64 = 0x9E3779B97F4A7C15;
-    var sum: @Vector(16, f32) = @splat(0);
-    const started = nowNs();
-    var done: usize = 0;
-    while (done < random_lines) : (done += 8) {
-        inline for (0..8) |_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            const line = state % lines;
-            const row: *const [16]f32 = @ptrCast(floats + line * 16);
-            sum += row.*;
+/// GB/s of reading `lines_per_read` consecutive 64-byte lines at independent
+/// random positions, eight reads in flight: one line is a scattered scalar's
+/// access, four (256 bytes) that of gathering a 64-factor row.
+fn randomProbe(comptime lines_per_read: usize) Probe {
+    return struct {
+        fn probe(buffer: []V) f64 {
+            const reads = buffer.len * @sizeOf(V) / (64 * lines_per_read);
+            const floats: [*]const f32 = @ptrCast(buffer.ptr);
+            var state: u64 = 0x9E3779B97F4A7C15;
+            var sum: @Vector(16, f32) = @splat(0);
+            const read_count = random_lines / lines_per_read;
+            const started = nowNs();
+            var done: usize = 0;
+            while (done < read_count) : (done += 8) {
+                inline for (0..8) |_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    const first: [*]const [16]f32 = @ptrCast(floats + (state % reads) * 16 * lines_per_read);
+                    inline for (0..lines_per_read) |line| sum += first[line];
+                }
+            }
+            const seconds = secondsSince(started);
+            std.mem.doNotOptimizeAway(sum);
+            return @as(f64, @floatFromInt(read_count * lines_per_read * 64)) / seconds / 1e9;
         }
-    }
-    const seconds = secondsSince(started);
-    std.mem.doNotOptimizeAway(sum);
-    return @as(f64, @floatFromInt(random_lines * 64)) / seconds / 1e9;
+    }.probe;
 }
 
 fn nowNs() i128 {
