@@ -155,10 +155,14 @@ test("similarItems and similarUsers with bf16 candidates equal float32 bit for b
 
 test("an unknown precision is refused", () => {
   const m = model("normal", nUsers, nItems, 3);
-  assert.throws(
-    () => m.recommend(0, liked, { precision: "bf8" as "auto" }),
-    (e: unknown) => e instanceof TypeError && /Expected precision to be one of/.test(e.message),
-  );
+  assert.throws(() => m.recommend(0, liked, { precision: "bf8" as "auto" }), {
+    name: "RangeError",
+    message: "Expected precision to be one of 'float32', 'bf16Candidates', 'auto' but found 'bf8'",
+  });
+  assert.throws(() => m.similarItems(0, { precision: 16 as unknown as "auto" }), {
+    name: "TypeError",
+    message: "Expected precision to be one of 'float32', 'bf16Candidates', 'auto' but found 16",
+  });
 });
 
 test(`the candidate pass ran${available ? "" : " (skipped: no AMX-BF16 on this CPU, both paths ran float32)"}`, () => {

@@ -491,7 +491,6 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   ): Ranked | RankedBatch {
     this.requireFitted("recommend()");
     knownOptions("recommend()", options, FACTOR_RECOMMEND_OPTIONS);
-    precisionOption(options.precision);
     return this.rankItems(
       { users: this.userData, items: this.itemData, columns: this.rank },
       userid,
@@ -521,6 +520,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     const nUsers = factors.users.length / columns;
     const filterLiked = optionalBoolean("filterAlreadyLiked", options.filterAlreadyLiked) ?? true;
     const recalculate = optionalBoolean("recalculateUser", options.recalculateUser) ?? false;
+    const precision = precisionOption(options.precision);
     const needsRows = filterLiked || recalculate;
     if (needsRows) checkColumns("userItems", userItems, nItems, "items");
     const userLimit = recalculate ? userItems.nRows : nUsers;
@@ -565,7 +565,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
         exclude,
         mask,
         candidates,
-        precision: precisionOption(options.precision),
+        precision,
       });
     return typeof userid === "number" ? firstRow(batch) : batch;
   }

@@ -7,7 +7,7 @@
  */
 import { callNative } from "../native/library.ts";
 import type { CsrMatrix } from "../sparse.ts";
-import { idsInRange, positiveInteger } from "../validate.ts";
+import { idsInRange, oneOf, positiveInteger } from "../validate.ts";
 
 /** Ranked results of one query: best first. */
 export interface Ranked {
@@ -54,15 +54,7 @@ const PRECISIONS: readonly Precision[] = ["float32", "bf16Candidates", "auto"];
 
 /** Validates a `precision` option (undefined: `"auto"`). */
 export function precisionOption(precision: unknown): Precision {
-  if (precision === undefined) return "auto";
-  if (typeof precision === "string" && (PRECISIONS as readonly string[]).includes(precision)) {
-    return precision as Precision;
-  }
-  throw new TypeError(
-    `Expected precision to be one of "float32", "bf16Candidates" or "auto" but found ${
-      String(precision)
-    }`,
-  );
+  return precision === undefined ? "auto" : oneOf("precision", precision, PRECISIONS);
 }
 
 /** The keys of {@link RankOptions}: what `similarItems` takes. */
