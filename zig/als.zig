@@ -120,7 +120,7 @@ pub fn solve(
     defer allocator.free(gram);
     try linalg.gram(allocator, pool, y, f, options.weighting.regularization, gram);
 
-    const layout: ScratchLayout = .init(options, f, longestRow(ratings));
+    const layout: ScratchLayout = .init(options, f, ratings.longestRow(.{ .start = 0, .end = ratings.rowCount() }));
     // Zeroed once: the padding columns of every block row stay zero.
     const scratch = try allocator.alignedAlloc(f32, .fromByteUnits(64), pool.threadCount() * layout.len);
     defer allocator.free(scratch);
@@ -147,15 +147,6 @@ pub fn solve(
     pool.run(context.n_tasks, &context, SolveContext.runTask);
     try context.cancellation.check();
     try context.reportFailure();
-}
-
-fn longestRow(ratings: Csr) usize {
-    var longest: usize = 0;
-    for (0..ratings.rowCount()) |row| {
-        const range = ratings.rowRange(row);
-        longest = @max(longest, range.end - range.start);
-    }
-    return longest;
 }
 
 /// Where each part of a thread's scratch lies (in floats, each part a whole

@@ -141,13 +141,13 @@ pub fn fit(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const FitP
 
     var scratch: Scratch = try .init(allocator, pool.threadCount(), n_items, false);
     defer scratch.deinit(allocator);
-    const cursor_stride = maxRowLength(problem.item_users, problem.item_start, problem.item_end);
+    const cursor_stride = problem.item_users.longestRow(.{ .start = problem.item_start, .end = problem.item_end });
     const cursors = try allocator.alloc(u32, pool.threadCount() * cursor_stride);
     defer allocator.free(cursors);
     // Column tiles need sorted user rows; a tile over every column takes any order.
     const padded_items = std.mem.alignForward(usize, n_items, 16);
     assert(problem.tile_columns > 0 and problem.tile_columns % 16 == 0);
-    const tile_width = if (rowsSorted(pool, problem.user_items)) @min(problem.tile_columns, padded_items) else padded_items;
+    const tile_width = if (csr.rowsNonDecreasing(pool, problem.user_items)) @min(problem.tile_columns, padded_items) else padded_items;
     const tiles = try allocator.alloc(Tile, pool.threadCount());
     defer allocator.free(tiles);
     var tiles_ready: usize = 0;
@@ -242,42 +242,6 @@ const CostContext = struct {
             }
             context.prefix_cost[r + 1] = cost;
         }
-    }
-};
-
-/// The longest of rows [start, end).
-fn maxRowLength(matrix: Csr, start: usize, end: usize) usize {
-    var longest: usize = 0;
-    for (start..end) |row| longest = @max(longest, matrix.rowRange(row).end - matrix.rowRange(row).start);
-    return longest;
-}
-
-/// Whether the columns of every row are non-decreasing, in parallel.
-fn rowsSorted(pool: *ThreadPool, matrix: Csr) bool {
-    var context: SortedContext = .{
-        .matrix = matrix,
-        .n_tasks = partition.taskCount(matrix.rowCount(), pool.threadCount(), 4),
-    };
-    pool.run(context.n_tasks, &context, SortedContext.runTask);
-    return !context.unsorted.load(.monotonic);
-}
-
-const SortedContext = struct {
-    matrix: Csr,
-    n_tasks: usize,
-    unsorted: std.atomic.Value(bool) = .init(false),
-
-    fn runTask(context: *SortedContext, task_index: usize, worker_index: usize) void {
-        _ = worker_index;
-        const rows = partition.taskRows(context.matrix.indptr, 1, context.n_tasks, task_index);
-        var descents: usize = 0;
-        for (rows.start..rows.end) |row| {
-            const indices = context.matrix.rowIndices(row);
-            // Branch-free: counts the descents instead of stopping at the first.
-            if (indices.len < 2) continue;
-            for (indices[1..], indices[0 .. indices.len - 1]) |next, previous| descents += @intFromBool(next < previous);
-        }
-        if (descents > 0) context.unsorted.store(true, .monotonic);
     }
 };
 
