@@ -121,6 +121,14 @@ pub fn solve(
     try linalg.gram(allocator, pool, y, f, options.weighting.regularization, gram);
 
     const layout: ScratchLayout = .init(options, f, ratings.longestRow(.{ .start = 0, .end = ratings.rowCount() }));
+    // CG's copy of YᵀY + λI with rows padded to the block stride, for
+    // symvPadded (its product then stays in registers: ≈10% per iteration at f = 64).
+    const gram_rows = try allocator.alignedAlloc(f32, .fromByteUnits(64), if (options.solver == .conjugate_gradient) f * layout.stride else 0);
+    defer allocator.free(gram_rows);
+    @memset(gram_rows, 0);
+    if (options.solver == .conjugate_gradient) {
+        for (0..f) |j| @memcpy(gram_rows[j * layout.stride ..][0..f], gram[j * f ..][0..f]);
+    }
     // Zeroed once: the padding columns of every block row stay zero.
     const scratch = try allocator.alignedAlloc(f32, .fromByteUnits(64), pool.threadCount() * layout.len);
     defer allocator.free(scratch);
@@ -133,6 +141,7 @@ pub fn solve(
         .y = y,
         .f = f,
         .gram = gram,
+        .gram_rows = gram_rows,
         .options = options,
         .scratch = scratch,
         .layout = layout,
@@ -233,6 +242,8 @@ const SolveContext = struct {
     f: usize,
     /// YᵀY + λI, full symmetric f×f.
     gram: []const f32,
+    /// The same with rows padded to layout.stride (CG only; empty for Cholesky).
+    gram_rows: []const f32,
     options: SolveOptions,
     scratch: []f32,
     layout: ScratchLayout,
@@ -324,7 +335,7 @@ const SolveContext = struct {
             context.gather(row, 0, nnz, block, null);
         }
         // r = b − A x.
-        simd.symv(context.gram, x[0..f], r[0..f]);
+        simd.symvPadded(context.gram_rows, stride, x[0..f], r);
         simd.scale(-1, r[0..f]);
         context.addBlockTerms(row, fits, block, x, r, .residual, poll);
         if (poll.stopped) return true;
@@ -335,7 +346,7 @@ const SolveContext = struct {
         for (0..context.options.cg_steps) |_| {
             if (residual_squared_old < residual_squared_min) break;
             if (poll.stop(f * f)) break;
-            simd.symv(context.gram, p[0..f], a_p[0..f]);
+            simd.symvPadded(context.gram_rows, stride, p[0..f], a_p);
             context.addBlockTerms(row, fits, block, p, a_p, .product, poll);
             if (poll.stopped) break;
             const curvature = simd.dot(p[0..f], a_p[0..f]);
@@ -928,8 +939,8 @@ test "syrkUpper's rank-k update equals a dense sum on the upper triangle" {
         const stride = std.mem.alignForward(usize, n, simd.lanes);
         const rows = 11;
         var prng = std.Random.DefaultPrng.init(n);
-        var ys: [rows * 40]f32 = @splat(0);
-        var zs: [rows * 40]f32 = @splat(0);
+        var ys: [rows * 48]f32 = @splat(0); // stride 48 at n = 37 (16 lanes)
+        var zs: [rows * 48]f32 = @splat(0);
         for (0..rows) |r| {
             helpers.fillUniform(prng.random(), ys[r * stride ..][0..n], -1, 1);
             helpers.fillUniform(prng.random(), zs[r * stride ..][0..n], -1, 1);
