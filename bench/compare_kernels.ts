@@ -81,7 +81,7 @@ if (kernels.includes("als")) {
     );
     result(`als_${solver}`, steady, "s/iteration");
   }
-  // The default ("auto": the exact bf16 candidate pass where the CPU has AMX), then float32 alone.
+  // The default ("auto": the exact bf16 candidate pass where the CPU has AMX-BF16 or AVX512-BF16), then float32 alone.
   const rate = recommendRate(model!);
   console.log(`tacit recommend: ${rate.toFixed(0)} users/s (n = 10, precision auto)`);
   result("recommend", rate, "users/s");

@@ -1,8 +1,8 @@
 /**
- * `precision: "bf16Candidates"` (the AMX bf16 candidate pass re-scored in
+ * `precision: "bf16Candidates"` (the bf16 candidate pass re-scored in
  * float32) returns the float32 path's ids and scores bit for bit, on random
  * and adversarial factors, through every filter. Where the CPU lacks
- * AMX-BF16 both calls run float32 (the pass's logic is then covered by the
+ * both AMX-BF16 and AVX512-BF16 both calls run float32 (the pass's logic is then covered by the
  * Zig tests' scalar emulation in zig/topk_bf16.zig) and a test says so.
  */
 import assert from "node:assert/strict";
@@ -165,6 +165,6 @@ test("an unknown precision is refused", () => {
   });
 });
 
-test(`the candidate pass ran${available ? "" : " (skipped: no AMX-BF16 on this CPU, both paths ran float32)"}`, () => {
+test(`the candidate pass ran${available ? "" : " (skipped: neither AMX-BF16 nor AVX512-BF16 on this CPU, both paths ran float32)"}`, () => {
   assert.equal(bf16CandidatesAvailable(), available);
 });

@@ -77,9 +77,9 @@ pub fn main(init: std.process.Init.Minimal) !void {
     });
     const flop_per_query = 2.0 * @as(f64, @floatFromInt(n_items * f));
     std.debug.print("topk_dot float32     {d:.0} users/s\n", .{@as(f64, @floatFromInt(n_queries)) / topk_s});
-    if (tacit.topk_bf16.amxAvailable()) {
-        try benchBf16(allocator, matrix, x, y, n_queries, n_items, f, k, out_ids, out_scores, flop_per_query);
-    } else std.debug.print("topk bf16 candidates: skipped (no AMX-BF16 granted)\n", .{});
+    if (tacit.topk_bf16.fastestKernel()) |kernel| {
+        try benchBf16(allocator, matrix, x, y, n_queries, n_items, f, k, out_ids, out_scores, flop_per_query, kernel);
+    } else std.debug.print("topk bf16 candidates: skipped (neither AMX-BF16 nor AVX512-BF16)\n", .{});
     _ = timer.lap();
     try check(topk(matrix, x, y, 1, ni, fi, k, out_ids[0..k], out_scores[0..k]));
     std.debug.print("topk_dot 1 query     {d:.4} s\n", .{timer.lap()});
@@ -87,7 +87,7 @@ pub fn main(init: std.process.Init.Minimal) !void {
 
 /// The bf16 candidate pass (zig/topk_bf16.zig) on the same queries, on its
 /// own pool of the same size; checks its results equal the float32 path's.
-fn benchBf16(allocator: std.mem.Allocator, matrix: Matrix, x: []const f32, y: []const f32, n_queries: usize, n_items: usize, f: usize, k: usize, exact_ids: []const i32, exact_scores: []const f32, flop_per_query: f64) !void {
+fn benchBf16(allocator: std.mem.Allocator, matrix: Matrix, x: []const f32, y: []const f32, n_queries: usize, n_items: usize, f: usize, k: usize, exact_ids: []const i32, exact_scores: []const f32, flop_per_query: f64, kernel: tacit.topk_bf16.Kernel) !void {
     var pool: tacit.ThreadPool = .{};
     pool.start(@intCast(plain.tacit_get_num_threads()));
     defer pool.stop();
@@ -107,7 +107,7 @@ fn benchBf16(allocator: std.mem.Allocator, matrix: Matrix, x: []const f32, y: []
     };
     var stats: tacit.topk_bf16.Stats = .{};
     var timer = Timer.start();
-    try tacit.topk_bf16.topkDot(allocator, &pool, &problem, .amx, &stats);
+    try tacit.topk_bf16.topkDot(allocator, &pool, &problem, kernel, &stats);
     const seconds = timer.lap();
     const same = std.mem.eql(i32, ids, exact_ids) and std.mem.eql(u8, std.mem.sliceAsBytes(scores), std.mem.sliceAsBytes(exact_scores));
     std.debug.print("topk bf16 candidates {d} queries {d:.3} s = {d:.0} users/s ({d:.1} GFLOP/s equivalent); candidates mean {d:.1} max {d}; fallbacks {d}; equal to float32: {}\n", .{

@@ -215,9 +215,9 @@ fn topkDot(pool: *ThreadPool, a: View(topk_dot_declaration)) Error!void {
     };
     if (a.precision < 0 or a.precision > 2) return status.fail(.invalid_argument, "Expected precision to be 0 (float32), 1 (bf16 candidates) or 2 (auto) but found {d}", .{a.precision});
     const wants_bf16 = a.precision == 1 or (a.precision == 2 and a.n_q >= bf16_auto_queries_min);
-    const bf16 = wants_bf16 and topk_bf16.amxAvailable();
-    a.out_path[0] = @intFromBool(bf16);
-    const result = if (bf16) topk_bf16.topkDot(allocator, pool, &problem, .amx, null) else topk.topkDot(allocator, pool, &problem);
+    const kernel = if (wants_bf16) topk_bf16.fastestKernel() else null;
+    a.out_path[0] = @intFromBool(kernel != null);
+    const result = if (kernel) |bf16_kernel| topk_bf16.topkDot(allocator, pool, &problem, bf16_kernel, null) else topk.topkDot(allocator, pool, &problem);
     result catch |err| switch (err) {
         error.OutOfMemory => return error.OutOfMemory,
         // Name the first non-finite item value (the kernel only saw that one exists).
@@ -337,7 +337,7 @@ test "exports validate their arguments and name them" {
     for ([_]i32{ 0, 1, 2 }) |precision| {
         try testing.expectEqual(0, callForTest(topk_dot, withField(filtered, "precision", precision)).status);
         try testing.expectEqualSlices(i32, &.{ 3, -1, -1, 2, 3, -1 }, &out_ids);
-        try testing.expectEqual(@intFromBool(precision == 1 and topk_bf16.amxAvailable()), path[0]);
+        try testing.expectEqual(@intFromBool(precision == 1 and topk_bf16.fastestKernel() != null), path[0]);
     }
     try expectFailure(-1, "Expected precision to be 0 (float32), 1 (bf16 candidates) or 2 (auto) but found 3", callForTest(topk_dot, withField(filtered, "precision", 3)));
     try expectFailure(-1, "Expected exclude_indices to have 1 elements (the last entry of exclude_indptr) but found 0", callForTest(topk_dot, withField(filtered, "exclude_indices", exclude_indices[0..0])));

@@ -3,7 +3,9 @@
 //! candidate pass of zig/topk_bf16.zig runs on AMX tiles only when the CPU
 //! has them (cpuid), the OS saves their state (xgetbv: XCR0 bits 17 and 18)
 //! and Linux grants this process the tile data (arch_prctl
-//! ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA = 18). The answer is computed once.
+//! ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA = 18); elsewhere it runs on
+//! AVX512-BF16 (vdpbf16ps) when the CPU has it and the OS saves the 512-bit
+//! register state (XCR0 bits 1, 2 and 5–7). Each answer is computed once.
 
 const std = @import("std");
 const builtin = @import("builtin");
@@ -21,6 +23,30 @@ pub fn amxBf16() bool {
     const usable = detectAmxBf16();
     amx_state.store(if (usable) 1 else 2, .release);
     return usable;
+}
+
+var avx512_bf16_state: std.atomic.Value(u8) = .init(0);
+
+/// Whether AVX512-BF16 (vdpbf16ps on zmm registers) may be used.
+pub fn avx512Bf16() bool {
+    if (!is_x86_64_linux) return false;
+    const state = avx512_bf16_state.load(.acquire);
+    if (state != 0) return state == 1;
+    const usable = detectAvx512Bf16();
+    avx512_bf16_state.store(if (usable) 1 else 2, .release);
+    return usable;
+}
+
+/// Whether the CPU is AMD's ("AuthenticAMD" in cpuid leaf 0). Zen 4 and later
+/// run `vdpbf16ps` at twice the flop rate of a float32 FMA (`zig build peak`
+/// on an EPYC Zen 4 core: 470 against 237 GFLOP/s), Intel's Sapphire Rapids
+/// at half of it (109 against 217): only on AMD does the AVX512-BF16
+/// candidate pass beat the float32 path.
+pub fn vendorAmd() bool {
+    if (!is_x86_64_linux) return false;
+    const leaf0 = cpuid(0, 0);
+    // "Auth" "enti" "cAMD" in ebx, edx, ecx.
+    return leaf0.ebx == 0x68747541 and leaf0.edx == 0x69746e65 and leaf0.ecx == 0x444d4163;
 }
 
 const Cpuid = struct { eax: u32, ebx: u32, ecx: u32, edx: u32 };
@@ -68,7 +94,21 @@ fn detectAmxBf16() bool {
     return std.os.linux.errno(rc) == .SUCCESS;
 }
 
-test "amxBf16 answers the same twice" {
+fn detectAvx512Bf16() bool {
+    if (cpuid(0, 0).eax < 7) return false;
+    const osxsave = cpuid(1, 0).ecx & (1 << 27) != 0;
+    if (!osxsave) return false;
+    const avx512f = cpuid(7, 0).ebx & (1 << 16) != 0;
+    const avx512_bf16 = cpuid(7, 1).eax & (1 << 5) != 0;
+    if (!avx512f or !avx512_bf16) return false;
+    // SSE, AVX, opmask, upper halves of zmm0–15, zmm16–31.
+    const zmm_bits: u64 = (1 << 1) | (1 << 2) | (1 << 5) | (1 << 6) | (1 << 7);
+    return xgetbv0() & zmm_bits == zmm_bits;
+}
+
+test "amxBf16 and avx512Bf16 answer the same twice" {
     const first = amxBf16();
     try std.testing.expectEqual(first, amxBf16());
+    const second = avx512Bf16();
+    try std.testing.expectEqual(second, avx512Bf16());
 }

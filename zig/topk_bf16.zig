@@ -3,8 +3,10 @@
 //!
 //! Pass 1 scores every eligible item against every query in bf16 on AMX tiles
 //! (`tdpbf16ps`, 16 queries × 16 items × 32 factors per instruction, where the
-//! CPU and Linux grant them: zig/cpu_features.zig) or, for tests, in a scalar
-//! emulation. Each approximate score s̃_j comes with a rigorous error bound
+//! CPU and Linux grant them: zig/cpu_features.zig), else with AVX512-BF16
+//! (`vdpbf16ps`, one query × 16 items × 2 factors per instruction, on the
+//! same tile layout; on AMD only, where it is fast) or, for tests, in a
+//! scalar emulation. Each approximate score s̃_j comes with a rigorous error bound
 //! e_j ≥ |s̃_j − s_j| against the exact path's score s_j (simd.dotInOrder's
 //! float32 chain). Per query, T = the k-th largest lower bound s̃_j − e_j over
 //! the eligible items; the candidates are {j : s̃_j + e_j ≥ T}. There are k
@@ -45,15 +47,30 @@ const ThreadPool = @import("ThreadPool.zig");
 const Heap = @import("heap.zig").TopK(i32, f32);
 const Problem = topk.Problem;
 
-/// Which pass-1 kernel runs: AMX tiles, or their scalar emulation (tests).
-pub const Kernel = enum { amx, emulated };
+/// Which pass-1 kernel runs: AMX tiles, AVX512-BF16, or their scalar
+/// emulation (tests).
+pub const Kernel = enum { amx, avx512_bf16, emulated };
 
-/// The AMX kernel is x86-64 assembly: other targets compile it out.
+/// The AMX and AVX512-BF16 kernels are x86-64 assembly: other targets
+/// compile them out.
 const has_amx_asm = builtin.cpu.arch == .x86_64;
 
-/// Whether the AMX kernel can run in this process.
-pub fn amxAvailable() bool {
-    return has_amx_asm and cpu_features.amxBf16();
+/// Whether `kernel` can run in this process.
+pub fn kernelAvailable(kernel: Kernel) bool {
+    return switch (kernel) {
+        .amx => has_amx_asm and cpu_features.amxBf16(),
+        .avx512_bf16 => has_amx_asm and cpu_features.avx512Bf16(),
+        .emulated => true,
+    };
+}
+
+/// The hardware kernel that beats the float32 path on this CPU, or null (the
+/// float32 path is then the only one): AMX where granted, else AVX512-BF16 on
+/// AMD only (cpu_features.vendorAmd says why; tests still run it anywhere).
+pub fn fastestKernel() ?Kernel {
+    if (kernelAvailable(.amx)) return .amx;
+    if (kernelAvailable(.avx512_bf16) and cpu_features.vendorAmd()) return .avx512_bf16;
+    return null;
 }
 
 /// Items (and queries) per tile row: one AMX tile is 16 rows of 64 bytes.
@@ -86,9 +103,9 @@ pub const Stats = struct {
 };
 
 /// Fills the problem's outputs exactly as topk.topkDot does (see the file
-/// comment); `kernel` must be `.emulated` unless amxAvailable().
+/// comment); `kernel` must be kernelAvailable.
 pub fn topkDot(allocator: std.mem.Allocator, pool: *ThreadPool, problem: *const Problem, kernel: Kernel, stats: ?*Stats) Error!void {
-    assert(kernel == .emulated or amxAvailable());
+    assert(kernelAvailable(kernel));
     const n_queries = problem.queryCount();
     if (n_queries == 0) return;
     if (problem.f > f_max) return topk.topkDot(allocator, pool, problem);
@@ -423,6 +440,7 @@ const Group = struct {
                 const b = [2][]const u16{ items.tileValues(tile), items.tileValues(@min(tile + 1, items.tiles - 1)) };
                 switch (group.context.kernel) {
                     .amx => if (comptime has_amx_asm) amx.product(a, b, items.chunks, items.f_padded, &scores) else unreachable,
+                    .avx512_bf16 => if (comptime has_amx_asm) avx512.product(a, b, items.chunks, items.f_padded, &scores) else unreachable,
                     .emulated => emulatedProduct(a, b, items.chunks, items.f_padded, &scores),
                 }
                 for (0..2) |qt| for (0..2) |it| {
@@ -559,6 +577,54 @@ fn emulatedProduct(a: [2][]const u16, b: [2][]const u16, chunks: usize, f_padded
         scores[qt][it][r][n] = sum;
     };
 }
+
+/// The AVX512-BF16 kernel. In an item tile's layout the 16 items' values of
+/// one factor pair are one 64-byte vector (pair p of the tile at u16 offset
+/// 32p), so `vdpbf16ps` with the query's pair broadcast adds that pair's
+/// products for 16 items at once. Eight queries × two item tiles (16
+/// accumulators) at a time; each pair's two item vectors serve all eight.
+const avx512 = struct {
+    const V16 = @Vector(16, f32);
+    const query_rows = 8;
+
+    inline fn dotPairs(sum: V16, query_pairs: V16, item_pairs: V16) V16 {
+        return asm ("vdpbf16ps %[q], %[y], %[sum]"
+            : [sum] "=v" (-> V16),
+            : [q] "v" (query_pairs),
+              [y] "v" (item_pairs),
+              [in] "0" (sum),
+        );
+    }
+
+    inline fn loadPairs(values: []const u16, pair: usize) V16 {
+        return @as(*align(1) const V16, @ptrCast(values[pair * 2 * tile_rows ..][0 .. 2 * tile_rows].ptr)).*;
+    }
+
+    fn product(a: [2][]const u16, b: [2][]const u16, chunks: usize, f_padded: usize, scores: *[2][2][tile_rows][tile_rows]f32) void {
+        const pairs = chunks * chunk_factors / 2;
+        for (0..2) |qt| {
+            var row: usize = 0;
+            while (row < tile_rows) : (row += query_rows) {
+                var sums: [query_rows][2]V16 = @splat(@splat(@splat(0)));
+                for (0..pairs) |pair| {
+                    const items0 = loadPairs(b[0], pair);
+                    const items1 = loadPairs(b[1], pair);
+                    inline for (0..query_rows) |r| {
+                        const at = (row + r) * f_padded + 2 * pair;
+                        const word = @as(*align(1) const u32, @ptrCast(a[qt][at..][0..2].ptr)).*;
+                        const query_pairs: V16 = @bitCast(@as(@Vector(16, u32), @splat(word)));
+                        sums[r][0] = dotPairs(sums[r][0], query_pairs, items0);
+                        sums[r][1] = dotPairs(sums[r][1], query_pairs, items1);
+                    }
+                }
+                inline for (0..query_rows) |r| {
+                    scores[qt][0][row + r] = sums[r][0];
+                    scores[qt][1][row + r] = sums[r][1];
+                }
+            }
+        }
+    }
+};
 
 /// The AMX kernel: tmm0–3 accumulate the 2 × 2 score tiles, tmm4–5 hold a
 /// chunk of the two query tiles, tmm6–7 of the two item tiles.
@@ -704,7 +770,14 @@ test "the bf16 candidate pass equals the float32 path bit for bit on adversarial
     defer pool.stop();
     const n_queries = 37;
     const n_items = 301;
-    const kernels: []const Kernel = if (amxAvailable()) &.{ .emulated, .amx } else &.{.emulated};
+    var kernels_buffer: [3]Kernel = undefined;
+    var n_kernels: usize = 0;
+    for ([_]Kernel{ .emulated, .avx512_bf16, .amx }) |kernel| {
+        if (!kernelAvailable(kernel)) continue;
+        kernels_buffer[n_kernels] = kernel;
+        n_kernels += 1;
+    }
+    const kernels = kernels_buffer[0..n_kernels];
     var exclusions = try helpers.randomCsr(allocator, random, .{ .n_rows = n_queries, .n_cols = n_items, .density = 0.2, .repeat = 0.1 });
     defer exclusions.deinit(allocator);
     var mask: [n_items]u8 = undefined;

@@ -144,7 +144,7 @@ export interface IndexedQueryOptions {
   index?: AnnIndex | null;
   /**
    * The exact path's arithmetic (`"auto"`): `"float32"`, `"bf16Candidates"`
-   * (an AMX bf16 pass picks a provably complete candidate set, re-scored in
+   * (a bf16 pass, AMX or AVX512-BF16, picks a provably complete candidate set, re-scored in
    * float32: identical results, faster on large batches) or `"auto"`.
    */
   precision?: Precision;

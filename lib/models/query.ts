@@ -42,9 +42,9 @@ export interface RankOptions {
 
 /**
  * The arithmetic of the exact top-k: `"float32"`, or `"bf16Candidates"` (a
- * bf16 pass on the CPU's AMX tiles selects a provably complete candidate set,
+ * bf16 pass, on AMX tiles or with AVX512-BF16, selects a provably complete candidate set,
  * re-scored in float32: the same ids and scores bit for bit, ties included;
- * float32 where the CPU or OS lacks AMX-BF16), or `"auto"` (the default: the
+ * float32 where the CPU or OS has neither), or `"auto"` (the default: the
  * candidate pass when available and the batch has 1024 queries or more).
  */
 export type Precision = "float32" | "bf16Candidates" | "auto";
@@ -140,7 +140,7 @@ let lastPath: "float32" | "bf16Candidates" | undefined;
 
 /**
  * Whether `precision: "bf16Candidates"` runs the candidate pass on this CPU
- * (AMX-BF16 granted by the OS), found by one tiny call.
+ * (AMX-BF16 granted by the OS, or AVX512-BF16), found by one tiny call.
  */
 export function bf16CandidatesAvailable(): boolean {
   topKDot({
