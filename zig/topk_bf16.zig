@@ -54,12 +54,15 @@ pub const Kernel = enum { amx, avx512_bf16, emulated };
 /// The AMX and AVX512-BF16 kernels are x86-64 assembly: other targets
 /// compile them out.
 const has_amx_asm = builtin.cpu.arch == .x86_64;
+/// The AVX512-BF16 kernel holds 512-bit vectors in registers, so it needs a
+/// build for AVX-512 (the native one); the portable x86_64_v3 build omits it.
+const has_avx512_bf16_asm = has_amx_asm and std.Target.x86.featureSetHas(builtin.cpu.features, .avx512bf16);
 
 /// Whether `kernel` can run in this process.
 pub fn kernelAvailable(kernel: Kernel) bool {
     return switch (kernel) {
         .amx => has_amx_asm and cpu_features.amxBf16(),
-        .avx512_bf16 => has_amx_asm and cpu_features.avx512Bf16(),
+        .avx512_bf16 => has_avx512_bf16_asm and cpu_features.avx512Bf16(),
         .emulated => true,
     };
 }
@@ -440,7 +443,7 @@ const Group = struct {
                 const b = [2][]const u16{ items.tileValues(tile), items.tileValues(@min(tile + 1, items.tiles - 1)) };
                 switch (group.context.kernel) {
                     .amx => if (comptime has_amx_asm) amx.product(a, b, items.chunks, items.f_padded, &scores) else unreachable,
-                    .avx512_bf16 => if (comptime has_amx_asm) avx512.product(a, b, items.chunks, items.f_padded, &scores) else unreachable,
+                    .avx512_bf16 => if (comptime has_avx512_bf16_asm) avx512.product(a, b, items.chunks, items.f_padded, &scores) else unreachable,
                     .emulated => emulatedProduct(a, b, items.chunks, items.f_padded, &scores),
                 }
                 for (0..2) |qt| for (0..2) |it| {
