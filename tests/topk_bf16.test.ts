@@ -1,9 +1,10 @@
 /**
  * `precision: "bf16Candidates"` (the bf16 candidate pass re-scored in
  * float32) returns the float32 path's ids and scores bit for bit, on random
- * and adversarial factors, through every filter. Where the CPU lacks
- * both AMX-BF16 and AVX512-BF16 both calls run float32 (the pass's logic is then covered by the
- * Zig tests' scalar emulation in zig/topk_bf16.zig) and a test says so.
+ * and adversarial factors, through every filter. Where no candidate kernel is
+ * chosen (no AMX-BF16 granted, and no AVX512-BF16 on an AMD CPU) both calls
+ * run float32 (the pass's logic is then covered by the Zig tests, which run
+ * every kernel the CPU can execute and a scalar emulation) and a test says so.
  */
 import assert from "node:assert/strict";
 import { AlternatingLeastSquares, bf16CandidatesAvailable, type CsrMatrix } from "../mod.ts";
@@ -165,6 +166,6 @@ test("an unknown precision is refused", () => {
   });
 });
 
-test(`the candidate pass ran${available ? "" : " (skipped: neither AMX-BF16 nor AVX512-BF16 on this CPU, both paths ran float32)"}`, () => {
+test(`the candidate pass ran${available ? "" : " (skipped: no bf16 candidate kernel chosen on this CPU, both paths ran float32)"}`, () => {
   assert.equal(bf16CandidatesAvailable(), available);
 });

@@ -79,7 +79,7 @@ pub fn main(init: std.process.Init.Minimal) !void {
     std.debug.print("topk_dot float32     {d:.0} users/s\n", .{@as(f64, @floatFromInt(n_queries)) / topk_s});
     if (tacit.topk_bf16.fastestKernel()) |kernel| {
         try benchBf16(allocator, matrix, x, y, n_queries, n_items, f, k, out_ids, out_scores, flop_per_query, kernel);
-    } else std.debug.print("topk bf16 candidates: skipped (neither AMX-BF16 nor AVX512-BF16)\n", .{});
+    } else std.debug.print("topk bf16 candidates: skipped (no candidate kernel chosen on this CPU)\n", .{});
     _ = timer.lap();
     try check(topk(matrix, x, y, 1, ni, fi, k, out_ids[0..k], out_scores[0..k]));
     std.debug.print("topk_dot 1 query     {d:.4} s\n", .{timer.lap()});

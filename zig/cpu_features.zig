@@ -12,29 +12,31 @@ const builtin = @import("builtin");
 
 const is_x86_64_linux = builtin.cpu.arch == .x86_64 and builtin.os.tag == .linux;
 
-/// 0: not yet asked, 1: usable, 2: not usable.
-var amx_state: std.atomic.Value(u8) = .init(0);
+/// The answer of `detect`, asked once per process (false off x86-64 Linux).
+fn Once(comptime detect: fn () bool) type {
+    return struct {
+        /// 0: not yet asked, 1: usable, 2: not usable.
+        var state: std.atomic.Value(u8) = .init(0);
+
+        fn get() bool {
+            if (!is_x86_64_linux) return false;
+            const known = state.load(.acquire);
+            if (known != 0) return known == 1;
+            const usable = detect();
+            state.store(if (usable) 1 else 2, .release);
+            return usable;
+        }
+    };
+}
 
 /// Whether AMX-BF16 tiles (tdpbf16ps) may be used by this process.
 pub fn amxBf16() bool {
-    if (!is_x86_64_linux) return false;
-    const state = amx_state.load(.acquire);
-    if (state != 0) return state == 1;
-    const usable = detectAmxBf16();
-    amx_state.store(if (usable) 1 else 2, .release);
-    return usable;
+    return Once(detectAmxBf16).get();
 }
-
-var avx512_bf16_state: std.atomic.Value(u8) = .init(0);
 
 /// Whether AVX512-BF16 (vdpbf16ps on zmm registers) may be used.
 pub fn avx512Bf16() bool {
-    if (!is_x86_64_linux) return false;
-    const state = avx512_bf16_state.load(.acquire);
-    if (state != 0) return state == 1;
-    const usable = detectAvx512Bf16();
-    avx512_bf16_state.store(if (usable) 1 else 2, .release);
-    return usable;
+    return Once(detectAvx512Bf16).get();
 }
 
 /// Whether the CPU is AMD's ("AuthenticAMD" in cpuid leaf 0). Zen 4 and later
@@ -78,10 +80,15 @@ fn xgetbv0() u64 {
     return @as(u64, edx) << 32 | eax;
 }
 
-fn detectAmxBf16() bool {
+/// Whether cpuid has leaf 7 and the OS enabled xgetbv (OSXSAVE), which both
+/// detections need before reading their feature bits.
+fn hasLeaf7AndXsave() bool {
     if (cpuid(0, 0).eax < 7) return false;
-    const osxsave = cpuid(1, 0).ecx & (1 << 27) != 0;
-    if (!osxsave) return false;
+    return cpuid(1, 0).ecx & (1 << 27) != 0;
+}
+
+fn detectAmxBf16() bool {
+    if (!hasLeaf7AndXsave()) return false;
     const leaf7 = cpuid(7, 0);
     const amx_bf16 = leaf7.edx & (1 << 22) != 0;
     const amx_tile = leaf7.edx & (1 << 24) != 0;
@@ -95,9 +102,7 @@ fn detectAmxBf16() bool {
 }
 
 fn detectAvx512Bf16() bool {
-    if (cpuid(0, 0).eax < 7) return false;
-    const osxsave = cpuid(1, 0).ecx & (1 << 27) != 0;
-    if (!osxsave) return false;
+    if (!hasLeaf7AndXsave()) return false;
     const avx512f = cpuid(7, 0).ebx & (1 << 16) != 0;
     const avx512_bf16 = cpuid(7, 1).eax & (1 << 5) != 0;
     if (!avx512f or !avx512_bf16) return false;

@@ -44,7 +44,7 @@ export interface RankOptions {
  * The arithmetic of the exact top-k: `"float32"`, or `"bf16Candidates"` (a
  * bf16 pass, on AMX tiles or with AVX512-BF16, selects a provably complete candidate set,
  * re-scored in float32: the same ids and scores bit for bit, ties included;
- * float32 where the CPU or OS has neither), or `"auto"` (the default: the
+ * float32 where neither runs: AVX512-BF16 is chosen on AMD only), or `"auto"` (the default: the
  * candidate pass when available and the batch has 1024 queries or more).
  */
 export type Precision = "float32" | "bf16Candidates" | "auto";
