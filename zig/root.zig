@@ -10,6 +10,7 @@ pub const hybrid = @import("hybrid.zig");
 pub const c_api_ranks = @import("c_api_ranks.zig");
 pub const c_api_minibatch = @import("c_api_minibatch.zig");
 pub const c_api_ann = @import("c_api_ann.zig");
+pub const c_api_gpu = @import("c_api_gpu.zig");
 pub const ann = @import("ann/index.zig");
 pub const status = @import("status.zig");
 pub const ThreadPool = @import("ThreadPool.zig");
@@ -57,6 +58,8 @@ test {
     _ = c_api_ranks;
     _ = c_api_minibatch;
     _ = c_api_ann;
+    _ = c_api_gpu;
+    _ = @import("gpu/cuda.zig");
     _ = @import("ann/visited.zig");
     _ = @import("ann/serial.zig");
     _ = @import("ann/exact.zig");

@@ -28,6 +28,8 @@ pub const Status = enum(c_int) {
     internal = -6,
     /// The caller asked the call to stop (Context.cancel_requested) and it did.
     cancelled = -7,
+    /// The GPU is unavailable, or a CUDA call or kernel failed (zig/gpu/).
+    device = -8,
 };
 
 /// The error set every kernel returns; `statusOf` maps it onto `Status`.
@@ -39,6 +41,7 @@ pub const Error = error{
     Numerical,
     Internal,
     Cancelled,
+    Device,
 };
 
 pub fn statusOf(err: Error) Status {
@@ -50,6 +53,7 @@ pub fn statusOf(err: Error) Status {
         error.Numerical => .numerical,
         error.Internal => .internal,
         error.Cancelled => .cancelled,
+        error.Device => .device,
     };
 }
 
@@ -63,6 +67,7 @@ fn errorOf(status: Status) Error {
         .numerical => error.Numerical,
         .internal => error.Internal,
         .cancelled => error.Cancelled,
+        .device => error.Device,
     };
 }
 

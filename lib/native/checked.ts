@@ -41,6 +41,8 @@ export const Status = {
   internal: -6,
   /** The call stopped because its caller asked it to (an AbortSignal fired during it). */
   cancelled: -7,
+  /** The GPU is unavailable, or a CUDA call or kernel failed. */
+  device: -8,
 } as const;
 
 /** The error a native call raised that is neither a TypeError nor a RangeError, with its status. */

@@ -96,12 +96,16 @@ pub const HandleKind = enum {
     any,
     bytes,
     ann_index,
+    gpu_factors,
+    gpu_csr,
 
     pub fn object(kind: HandleKind) ?handles.Kind {
         return switch (kind) {
             .any => null,
             .bytes => .bytes,
             .ann_index => .ann_index,
+            .gpu_factors => .gpu_factors,
+            .gpu_csr => .gpu_csr,
         };
     }
 };

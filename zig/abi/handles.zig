@@ -20,6 +20,10 @@ pub const Kind = enum(u8) {
     bytes = 1,
     /// An approximate-nearest-neighbour index (zig/ann/index.zig).
     ann_index = 2,
+    /// A factor matrix in GPU memory (zig/c_api_gpu.zig).
+    gpu_factors = 3,
+    /// A sparse matrix in GPU memory (zig/c_api_gpu.zig).
+    gpu_csr = 4,
 };
 
 const Entry = struct {

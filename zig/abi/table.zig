@@ -19,6 +19,7 @@ const c_api_hybrid = @import("../c_api_hybrid.zig");
 const c_api_ranks = @import("../c_api_ranks.zig");
 const c_api_minibatch = @import("../c_api_minibatch.zig");
 const c_api_ann = @import("../c_api_ann.zig");
+const c_api_gpu = @import("../c_api_gpu.zig");
 const byte_store = @import("../bytes.zig");
 
 pub const exports = .{
@@ -51,6 +52,15 @@ pub const exports = .{
     c_api_ann.serialized_len,
     c_api_ann.serialize,
     c_api_ann.load,
+    c_api_gpu.open,
+    c_api_gpu.memory,
+    c_api_gpu.factors_create,
+    c_api_gpu.factors_copy,
+    c_api_gpu.csr_create,
+    c_api_gpu.als_solve,
+    c_api_gpu.als_loss,
+    c_api_gpu.topk,
+    c_api_gpu.bpr_epoch,
     byte_store.create,
     byte_store.copy,
     byte_store.release,
