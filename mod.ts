@@ -50,6 +50,8 @@ export type {
 export type { IndexRole } from "./lib/ann/attached.ts";
 export type { IndexKindName } from "./lib/ann/kinds.ts";
 export { getNumThreads, NativeError, setNumThreads } from "./lib/native/library.ts";
+export { gpuAvailability, GpuFactors, gpuMemory, GpuUnavailableError } from "./lib/native/gpu.ts";
+export type { GpuAvailability, GpuDevice, GpuStorage } from "./lib/native/gpu.ts";
 export { Dataset, IdMap } from "./lib/dataset.ts";
 export type {
   BuildFeaturesOptions,
@@ -177,6 +179,7 @@ export type { ModelClass, ModelRecommendOptions, ModelSchema } from "./lib/model
 export { MatrixFactorizationBase } from "./lib/models/matrix_factorization.ts";
 export type {
   CommonModelOptions,
+  Device,
   FactorSchema,
   QueryFactors,
 } from "./lib/models/matrix_factorization.ts";

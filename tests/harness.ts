@@ -6,11 +6,18 @@
 
 type TestFn = () => void | Promise<void>;
 type Register = (name: string, fn: TestFn) => void;
+type Skip = (name: string, fn: TestFn) => void;
 
 declare const Bun: unknown;
 declare const Deno: {
   test(
-    options: { name: string; fn: TestFn; sanitizeResources: boolean; sanitizeOps: boolean },
+    options: {
+      name: string;
+      fn: TestFn;
+      sanitizeResources: boolean;
+      sanitizeOps: boolean;
+      ignore?: boolean;
+    },
   ): void;
 } | undefined;
 
@@ -31,3 +38,28 @@ async function pickRegister(): Promise<Register> {
 }
 
 export const test: Register = await pickRegister();
+
+async function pickSkip(): Promise<Skip> {
+  if (typeof Bun !== "undefined") {
+    const specifier = "bun:" + "test";
+    const bunTest = (await import(specifier)) as {
+      test: { skip: (name: string, fn: TestFn) => void };
+    };
+    return (name, fn) => bunTest.test.skip(name, fn);
+  }
+  return (name, fn) =>
+    Deno!.test({ name, fn, sanitizeResources: false, sanitizeOps: false, ignore: true });
+}
+
+const skip: Skip = await pickSkip();
+
+/**
+ * `test` when `reason` is undefined; otherwise the test is registered as
+ * skipped (Deno: "ignored", Bun: "skip"), never as passed, and the reason
+ * is printed once per `group` on stderr.
+ */
+export function testUnless(reason: string | undefined, group: string): Register {
+  if (reason === undefined) return test;
+  console.error(`${group}: skipped: ${reason}`);
+  return skip;
+}

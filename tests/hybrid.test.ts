@@ -199,6 +199,7 @@ test("LightFM is the same class, with LightFM's defaults", () => {
     deterministic: false,
     numThreads: 0,
     dtype: "float32",
+    device: "cpu",
   });
 });
 

@@ -144,8 +144,11 @@ test("defaults are implicit's", () => {
     solver: "cg",
     cgSteps: 3,
     calculateTrainingLoss: false,
+    gpuStorage: "float32",
     numThreads: 0,
     dtype: "float32",
+    // implicit's use_gpu defaults to "GPU when CUDA is present"; tacit's device to "cpu" (README).
+    device: "cpu",
   });
   assert.deepEqual(new BayesianPersonalizedRanking().parameters(), {
     factors: 100,
@@ -156,6 +159,7 @@ test("defaults are implicit's", () => {
     deterministic: false,
     numThreads: 0,
     dtype: "float32",
+    device: "cpu",
   });
   assert.deepEqual(new LogisticMatrixFactorization().parameters(), {
     factors: 30,
@@ -166,6 +170,7 @@ test("defaults are implicit's", () => {
     negativeSampling: "implicit",
     numThreads: 0,
     dtype: "float32",
+    device: "cpu",
   });
   for (const Model of [ItemItemRecommender, CosineRecommender, TFIDFRecommender]) {
     assert.deepEqual(new Model().parameters(), { k: 20, numThreads: 0 });

@@ -29,7 +29,9 @@ import {
   type CommonModelOptions,
   commonOptions,
   MatrixFactorizationBase,
+  resolveDevice,
 } from "./matrix_factorization.ts";
+import { alsLossOnGpu, alsSolveOnGpu, GpuCsr, GpuFactors, type GpuStorage } from "../native/gpu.ts";
 import { checkColumns, fitInput, loadAs, Model, type ModelClass, requireEntries } from "./model.ts";
 import { type TacitFile, TacitFileError } from "../io/format.ts";
 import {
@@ -71,6 +73,12 @@ export interface AlternatingLeastSquaresOptions extends CommonModelOptions {
   cgSteps?: number;
   /** Compute the training loss after every iteration (false). */
   calculateTrainingLoss?: boolean;
+  /**
+   * How the factors are stored in GPU memory with `device: "gpu"`
+   * ("float32"; "float16" or "bfloat16" halve the memory, every product
+   * still accumulating in float32). The host copy is float32 either way.
+   */
+  gpuStorage?: GpuStorage;
 }
 
 /** How ALS turns a stored value into a confidence (the `confidence` option). */
@@ -148,6 +156,11 @@ const schema: SchemaFor<AlternatingLeastSquaresOptions, "randomState"> = {
     default: false,
     doc: "Compute the training loss after every iteration.",
   }),
+  gpuStorage: choice<GpuStorage>({
+    default: "float32",
+    allowed: ["float32", "float16", "bfloat16"],
+    doc: 'GPU storage of the factors ("float16"/"bfloat16" halve it; arithmetic stays float32).',
+  }),
   ...commonOptions,
 };
 
@@ -202,6 +215,8 @@ export class AlternatingLeastSquares
   readonly cgSteps: number = this.options.cgSteps;
   /** Whether fit computes the loss after every iteration. */
   readonly calculateTrainingLoss: boolean = this.options.calculateTrainingLoss;
+  /** The factors' storage in GPU memory. */
+  readonly gpuStorage: GpuStorage = this.options.gpuStorage;
   /** YᵀY + λI of the current item factors, kept for explain. */
   #itemGram: { source: Float32Array; gram: Float32Array } | undefined;
 
@@ -233,6 +248,9 @@ export class AlternatingLeastSquares
       random.fillUniform(users, 0, 0.01);
       random.fillUniform(items, 0, 0.01);
     });
+    if (resolveDevice(this.device, "ALS fit()", true) === "gpu") {
+      return await this.fitOnGpu(userItems, itemUsers, users, items, options);
+    }
     let loss = Number.NaN;
     try {
       await runIterations({
@@ -275,6 +293,83 @@ export class AlternatingLeastSquares
     return this;
   }
 
+  /** The GPU storage of the factors (the `gpuStorage` option). */
+  protected override deviceStorage(): GpuStorage {
+    return this.gpuStorage;
+  }
+
+  /**
+   * fit on the GPU (cuda/als.cu): the same iterations as the CPU's on device
+   * copies of both matrices and both factor sets; the factors are copied back
+   * once at the end, and the model keeps the device copies for its queries.
+   */
+  private async fitOnGpu(
+    userItems: CsrMatrix,
+    itemUsers: CsrMatrix,
+    users: Float32Array,
+    items: Float32Array,
+    options: FitOptions,
+  ): Promise<this> {
+    const [nUsers, nItems] = userItems.shape;
+    const f = this.factors;
+    const solve = {
+      solver: this.solver,
+      cgSteps: this.cgSteps,
+      regularization: this.regularization,
+      alpha: this.alpha,
+      confidence: confidenceCodes[this.confidence],
+    };
+    using byUser = GpuCsr.upload(userItems, { values: true });
+    using byItem = GpuCsr.upload(itemUsers, { values: true });
+    const gpuUsers = GpuFactors.upload(users, nUsers, f, this.gpuStorage);
+    let gpuItems: GpuFactors | undefined;
+    let loss = Number.NaN;
+    try {
+      const deviceItems = gpuItems = GpuFactors.upload(items, nItems, f, this.gpuStorage);
+      await runIterations({
+        label: "ALS (GPU)",
+        iterations: this.iterations,
+        progress: options.progress,
+        signal: options.signal,
+        step: async () => {
+          const call = { signal: options.signal };
+          await alsSolveOnGpu(byUser, gpuUsers, deviceItems, solve, call);
+          options.signal?.throwIfAborted();
+          await alsSolveOnGpu(byItem, deviceItems, gpuUsers, solve, call);
+          if (this.calculateTrainingLoss) {
+            options.signal?.throwIfAborted();
+            const [objective, total] = await alsLossOnGpu(
+              byUser,
+              gpuUsers,
+              deviceItems,
+              solve,
+              call,
+            );
+            loss = objective / total;
+          }
+        },
+        report: (iteration, seconds) => {
+          options.callback?.(iteration, seconds, loss);
+          return this.calculateTrainingLoss ? { loss: loss.toFixed(6) } : {};
+        },
+      });
+      this.commitFactors("ALS", gpuUsers.download(), deviceItems.download(), f, DIVERGENCE_ADVICE, {
+        users: gpuUsers,
+        items: deviceItems,
+      });
+    } catch (error) {
+      gpuUsers.dispose();
+      gpuItems?.dispose();
+      if (error instanceof NativeError && error.status === Status.numerical) {
+        throw new RangeError(
+          `ALS diverged (${error.message}); the model was left unchanged. ${DIVERGENCE_ADVICE}`,
+        );
+      }
+      throw error;
+    }
+    return this;
+  }
+
   /**
    * One half-sweep of fit: solves every row of `rows` against the fixed side.
    * An abort stops the native call (leaving `solved` partly updated: fit
@@ -304,8 +399,20 @@ export class AlternatingLeastSquares
     }, { threads: this.numThreads, signal });
   }
 
-  /** Exact (Cholesky) solve of each row against fixed factors. */
+  /**
+   * Exact (Cholesky) solve of each row against fixed factors: on the GPU
+   * against its copy of `fixed` when the model is there.
+   */
   private solveRows(rows: CsrMatrix, fixed: Float32Array): Float32Array {
+    const gpu = this.gpuFactors();
+    if (gpu !== undefined && rows.nRows > 0) {
+      const fixedOnGpu = fixed === this.itemData
+        ? gpu.items
+        : fixed === this.userData
+        ? gpu.users
+        : undefined;
+      if (fixedOnGpu !== undefined) return this.solveRowsOnGpu(rows, fixedOnGpu);
+    }
     const out = new Float32Array(rows.nRows * this.rank);
     callNative("tacit_als_solve", {
       solver: solverCodes.cholesky,
@@ -323,6 +430,28 @@ export class AlternatingLeastSquares
       confidence: confidenceCodes[this.confidence],
     });
     return out;
+  }
+
+  /** As {@link solveRows}, on the GPU (recalculateUser, partial fits of a model there). */
+  private solveRowsOnGpu(rows: CsrMatrix, fixed: GpuFactors): Float32Array {
+    using matrix = GpuCsr.upload(rows, { values: true });
+    using solved = GpuFactors.upload(
+      new Float32Array(rows.nRows * this.rank),
+      rows.nRows,
+      this.rank,
+      fixed.storage,
+    );
+    callNative("tacit_gpu_als_solve", {
+      ratings: matrix.handle,
+      x: solved.handle,
+      y: fixed.handle,
+      solver: solverCodes.cholesky,
+      cg_steps: this.cgSteps,
+      regularization: this.regularization,
+      alpha: this.alpha,
+      confidence: confidenceCodes[this.confidence],
+    });
+    return solved.download();
   }
 
   /** Checks that an item × user matrix has one column per user of the model. */
@@ -343,6 +472,16 @@ export class AlternatingLeastSquares
       throw new RangeError(
         `userItems has ${userItems.nRows} rows but the model has ${this.nUsers} users`,
       );
+    }
+    const gpu = this.gpuFactors();
+    if (gpu !== undefined) {
+      using matrix = GpuCsr.upload(userItems, { values: true });
+      const [objective, total] = await alsLossOnGpu(matrix, gpu.users, gpu.items, {
+        regularization: this.regularization,
+        alpha: this.alpha,
+        confidence: confidenceCodes[this.confidence],
+      });
+      return objective / total;
     }
     return await alsLoss(
       userItems,

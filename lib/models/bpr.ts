@@ -18,12 +18,14 @@
  * @module
  */
 import { callNativeAsync } from "../native/library.ts";
+import { GpuCsr, GpuFactors } from "../native/gpu.ts";
 import { Random } from "../random.ts";
 import type { CsrMatrix } from "../sparse.ts";
 import {
   type CommonModelOptions,
   commonOptions,
   MatrixFactorizationBase,
+  resolveDevice,
 } from "./matrix_factorization.ts";
 import { fitInput, loadAs, requireEntries } from "./model.ts";
 import {
@@ -210,8 +212,62 @@ export class BayesianPersonalizedRanking
       columns,
       (users, items) => initialise(userItems, users, items, this.factors, random),
     );
-    const rowOf = rowOfNonzeros(userItems);
     const counts = new Int32Array(2);
+    const report = (epoch: number, seconds: number) => {
+      const [correct, skipped] = [counts[0]!, counts[1]!];
+      const stepped = userItems.nnz - skipped;
+      options.callback?.(epoch, seconds, correct, skipped);
+      return {
+        train_auc: stepped > 0 ? `${(100 * correct / stepped).toFixed(2)}%` : "n/a",
+        skipped: `${skipped} (${(100 * skipped / userItems.nnz).toFixed(2)}%)`,
+      };
+    };
+    if (resolveDevice(this.device, "BPR fit()", true) === "gpu") {
+      // cuda/bpr.cu: the same sampling and step, Hogwild over warps; the
+      // factors come back once at the end and stay on the GPU for queries.
+      using likes = GpuCsr.upload(userItems, { values: false, sorted: true, rowOf: true });
+      const gpuUsers = GpuFactors.upload(users, nUsers, columns);
+      let gpuItems: GpuFactors | undefined;
+      try {
+        const deviceItems = gpuItems = GpuFactors.upload(items, nItems, columns);
+        await runIterations({
+          label: "BPR (GPU)",
+          iterations: this.iterations,
+          progress: options.progress,
+          signal: options.signal,
+          step: () =>
+            callNativeAsync("tacit_gpu_bpr_epoch", {
+              likes: likes.handle,
+              user_factors: gpuUsers.handle,
+              item_factors: deviceItems.handle,
+              learning_rate: this.learningRate,
+              regularization: this.regularization,
+              verify_negatives: this.verifyNegativeSamples ? 1 : 0,
+              seed: random.nextUint32() | 0,
+              n_samples: userItems.nnz,
+              out_counts: counts,
+            }, { signal: options.signal }),
+          report,
+        });
+        this.commitFactors(
+          "BPR",
+          gpuUsers.download(),
+          deviceItems.download(),
+          columns,
+          "Try a smaller learningRate.",
+          {
+            users: gpuUsers,
+            items: deviceItems,
+          },
+        );
+      } catch (error) {
+        gpuUsers.dispose();
+        gpuItems?.dispose();
+        throw error;
+      }
+      return this;
+    }
+    const rowOf = rowOfNonzeros(userItems);
     await runIterations({
       label: "BPR",
       iterations: this.iterations,
@@ -235,15 +291,7 @@ export class BayesianPersonalizedRanking
           n_samples: userItems.nnz,
           out_counts: counts,
         }, { threads: this.numThreads, signal: options.signal }),
-      report: (epoch, seconds) => {
-        const [correct, skipped] = [counts[0]!, counts[1]!];
-        const stepped = userItems.nnz - skipped;
-        options.callback?.(epoch, seconds, correct, skipped);
-        return {
-          train_auc: stepped > 0 ? `${(100 * correct / stepped).toFixed(2)}%` : "n/a",
-          skipped: `${skipped} (${(100 * skipped / userItems.nnz).toFixed(2)}%)`,
-        };
-      },
+      report,
     });
     this.commitFactors("BPR", users, items, columns, "Try a smaller learningRate.");
     return this;

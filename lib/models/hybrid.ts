@@ -43,6 +43,7 @@ import {
   nonFiniteCount,
   normalizedFactors,
   type QueryFactors,
+  resolveDevice,
   type SimilarOptions,
   type SimilarUsersOptions,
 } from "./matrix_factorization.ts";
@@ -453,6 +454,8 @@ export class HybridFactorization
   ): Promise<this> {
     using _fit = this.startFit();
     options = fitOptions(owner, options, FIT_OPTIONS);
+    // No GPU kernels (yet): "auto" trains on the CPU, "gpu" is refused.
+    resolveDevice(this.device, `HybridFactorization ${owner}`, false);
     interactions = fitInput("interactions", interactions);
     if (interactions.nnz === 0) {
       throw new RangeError(

@@ -43,6 +43,7 @@ import {
   commonOptions,
   MatrixFactorizationBase,
   type RecommendOptions,
+  resolveDevice,
 } from "./matrix_factorization.ts";
 import { fitInput, loadAs, requireEntries } from "./model.ts";
 import {
@@ -223,6 +224,8 @@ export class LogisticMatrixFactorization
    */
   async fit(userItems: CsrMatrix, options: LmfFitOptions = {}): Promise<this> {
     using _fit = this.startFit();
+    // No GPU kernels (yet): "auto" trains on the CPU, "gpu" is refused.
+    resolveDevice(this.device, "LMF fit()", false);
     options = fitOptions("fit()", options);
     userItems = fitInput("userItems", userItems);
     requireEntries("userItems", userItems);

@@ -19,6 +19,13 @@ import {
   type RankPredictor,
 } from "../evaluation/ranks.ts";
 import { callNative } from "../native/library.ts";
+import {
+  GPU_K_MAX,
+  gpuAvailability,
+  GpuFactors,
+  type GpuStorage,
+  requireGpu,
+} from "../native/gpu.ts";
 import { checkColumns, inFile, Model, type ModelRecommendOptions } from "./model.ts";
 import { choice, integer, type SchemaFor } from "./options.ts";
 import {
@@ -99,6 +106,38 @@ export interface CommonModelOptions {
   numThreads?: number;
   /** Only "float32" is supported. */
   dtype?: "float32";
+  /**
+   * Where `fit` runs ("cpu", the default): "gpu" runs the model's CUDA
+   * kernels and throws `GpuUnavailableError` when no GPU is usable; "auto"
+   * takes the GPU when the CUDA library loads and finds a device, else the
+   * CPU. A model fitted on the GPU keeps its factors there for its queries
+   * (`onGpu`, `toCpu()`); a model without GPU kernels refuses "gpu".
+   */
+  device?: Device;
+}
+
+/** The `device` option: where fit runs. */
+export type Device = "cpu" | "gpu" | "auto";
+
+/**
+ * Where a fit with the `device` option runs: "gpu" when asked and usable
+ * (else {@link GpuUnavailableError}), "auto" falls back to the CPU.
+ *
+ * @param device The option's value.
+ * @param what What asks, for the message, e.g. `"ALS fit()"`.
+ * @param supported Whether the model has GPU kernels.
+ */
+export function resolveDevice(device: Device, what: string, supported: boolean): "cpu" | "gpu" {
+  if (device === "cpu") return "cpu";
+  if (!supported) {
+    if (device === "auto") return "cpu";
+    throw new RangeError(
+      `Expected device to be "cpu" or "auto" for ${what} (it has no GPU kernels) but found "gpu"`,
+    );
+  }
+  if (device === "auto") return gpuAvailability().available ? "gpu" : "cpu";
+  requireGpu(`${what} with device: "gpu"`);
+  return "gpu";
 }
 
 /** The schema of {@link CommonModelOptions}: what every factor model's schema holds. */
@@ -113,7 +152,20 @@ export const commonOptions: FactorSchema = {
   }),
   numThreads: numThreadsOption,
   dtype: choice({ default: "float32", allowed: ["float32"], doc: 'Only "float32" is supported.' }),
+  device: choice<Device>({
+    default: "cpu",
+    allowed: ["cpu", "gpu", "auto"],
+    doc:
+      'Where fit runs: "cpu", "gpu" (throws when no GPU is usable) or "auto" (the GPU when usable).',
+  }),
 };
+
+/** The model's factors in GPU memory, with the normalized copies the similarity queries upload. */
+interface GpuResidence {
+  users: GpuFactors;
+  items: GpuFactors;
+  normalized: { users?: GpuFactors; items?: GpuFactors };
+}
 
 /** A row-major factor matrix: a view of the model's state, not a copy. */
 export interface FactorMatrix {
@@ -181,6 +233,9 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
   readonly randomState: number | undefined = this.options.randomState;
   /** The factors' element type. */
   readonly dtype: "float32" = this.options.dtype;
+  /** Where fit runs (the `device` option); {@link onGpu} says where the factors are. */
+  readonly device: Device = this.options.device;
+  #gpu: GpuResidence | undefined;
   /** User factors, row-major `[nUsers, rank]`. */
   protected userData: Float32Array = new Float32Array(0);
   /** Item factors, row-major `[nItems, rank]`. */
@@ -278,19 +333,125 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     items: Float32Array,
     columns: number,
     advice: string,
+    gpu?: { users: GpuFactors; items: GpuFactors },
   ): void {
     assertFiniteFactors(label, "user", users, advice);
     assertFiniteFactors(label, "item", items, advice);
-    this.setFactors(users, items, columns);
+    this.setFactors(users, items, columns, gpu);
   }
 
-  /** Replaces both factor matrices (after fit, load or partial fit). */
-  protected setFactors(userData: Float32Array, itemData: Float32Array, rank: number): void {
+  /**
+   * Replaces both factor matrices (after fit, load or partial fit). A model
+   * on the GPU stays there: `gpu` are the device copies of the new factors
+   * (a GPU fit's own), else the new factors are uploaded.
+   */
+  protected setFactors(
+    userData: Float32Array,
+    itemData: Float32Array,
+    rank: number,
+    gpu?: { users: GpuFactors; items: GpuFactors },
+  ): void {
+    const wasOnGpu = this.#gpu !== undefined;
+    this.#releaseGpu();
     this.userData = userData;
     this.itemData = itemData;
     this.rank = rank;
     this.#normalizedItems = undefined;
     this.#normalizedUsers = undefined;
+    if (gpu !== undefined) this.#gpu = { ...gpu, normalized: {} };
+    else if (wasOnGpu) this.#gpu = this.#upload();
+  }
+
+  /** The storage of the factors on the GPU (ALS's `gpuStorage` option; float32 otherwise). */
+  protected deviceStorage(): GpuStorage {
+    return "float32";
+  }
+
+  #upload(): GpuResidence {
+    const storage = this.deviceStorage();
+    const users = GpuFactors.upload(this.userData, this.nUsers, this.rank, storage);
+    try {
+      return {
+        users,
+        items: GpuFactors.upload(this.itemData, this.nItems, this.rank, storage),
+        normalized: {},
+      };
+    } catch (error) {
+      users.dispose();
+      throw error;
+    }
+  }
+
+  #releaseGpu(): void {
+    const gpu = this.#gpu;
+    this.#gpu = undefined;
+    if (gpu === undefined) return;
+    for (const matrix of [gpu.users, gpu.items, gpu.normalized.users, gpu.normalized.items]) {
+      matrix?.dispose();
+    }
+  }
+
+  /** Whether the factors are in GPU memory (after a GPU fit or `toGpu()`); queries then rank there. */
+  get onGpu(): boolean {
+    return this.#gpu !== undefined;
+  }
+
+  /**
+   * Copies the factors to the GPU, where `recommend`, `similarItems` and
+   * `similarUsers` then rank (exact, same results as the CPU's within float
+   * rounding; `n` above 2048 ranks on the CPU). The host copy stays valid:
+   * `userFactors`, `save` and every CPU path keep working.
+   *
+   * @throws GpuUnavailableError when no GPU is usable.
+   */
+  toGpu(): this {
+    this.requireFitted("toGpu()");
+    requireGpu(`${this.constructor.name}.toGpu()`);
+    this.#gpu ??= this.#upload();
+    return this;
+  }
+
+  /** Frees the GPU copies; queries rank on the CPU again. Idempotent. */
+  toCpu(): this {
+    this.#releaseGpu();
+    return this;
+  }
+
+  /** Frees what the model holds outside the JavaScript heap (its GPU copies). */
+  dispose(): void {
+    this.#releaseGpu();
+  }
+
+  /** `using` support: the same as {@link dispose}. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /**
+   * The device matrix a query over `role` ranks against, when the model is
+   * on the GPU and the query can run there: the factors themselves, or
+   * their normalized copy (uploaded on first use).
+   */
+  protected gpuTargets(
+    role: "items" | "users",
+    normalized: FactorMatrix | undefined,
+    k: number,
+  ): GpuFactors | undefined {
+    const gpu = this.#gpu;
+    if (gpu === undefined || k > GPU_K_MAX) return undefined;
+    if (normalized === undefined) return gpu[role];
+    gpu.normalized[role] ??= GpuFactors.upload(
+      normalized.data,
+      normalized.shape[0],
+      normalized.shape[1],
+      this.deviceStorage(),
+    );
+    return gpu.normalized[role];
+  }
+
+  /** The device copies of the factors, when the model is on the GPU. */
+  protected gpuFactors(): { users: GpuFactors; items: GpuFactors } | undefined {
+    return this.#gpu;
   }
 
   /** Fitted once it has factors. */
@@ -566,6 +727,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
         mask,
         candidates,
         precision,
+        gpu: factors.items === this.itemData ? this.gpuTargets("items", undefined, k) : undefined,
       });
     return typeof userid === "number" ? firstRow(batch) : batch;
   }
@@ -593,6 +755,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
       options.items,
       "items",
       precisionOption(options.precision),
+      "items",
     );
   }
 
@@ -616,6 +779,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
       options.users,
       "users",
       precisionOption(options.precision),
+      "users",
     );
   }
 
@@ -737,6 +901,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
     subset: ArrayLike<number> | undefined,
     subsetName: string,
     precision: Precision = "auto",
+    role?: "items" | "users",
   ): Ranked | RankedBatch {
     const [count, columns] = normalized.shape;
     const queries = idsInRange(idName, ids, count, what);
@@ -754,6 +919,7 @@ export abstract class MatrixFactorizationBase<S extends FactorSchema = FactorSch
       mask,
       candidates,
       precision,
+      gpu: role === undefined ? undefined : this.gpuTargets(role, normalized, k),
     });
     return typeof ids === "number" ? firstRow(batch) : batch;
   }

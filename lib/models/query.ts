@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { GpuFactors } from "../native/gpu.ts";
 import { callNative } from "../native/library.ts";
 import type { CsrMatrix } from "../sparse.ts";
 import { idsInRange, oneOf, positiveInteger } from "../validate.ts";
@@ -122,6 +123,11 @@ export interface TopKRequest {
    * drop the target from every ranking); the message names it this way.
    */
   names: FactorNames;
+  /**
+   * The targets' copy in GPU memory (the same rows as `targets`): the ranking
+   * then runs there (cuBLAS scores, the filters inside the select-k kernel).
+   */
+  gpu?: GpuFactors | undefined;
 }
 
 /** The user-facing names of a top-k's two matrices and of one target row. */
@@ -169,6 +175,28 @@ export function topKDot(request: TopKRequest): RankedBatch {
   const ids = new Int32Array(nQueries * k);
   const scores = new Float32Array(nQueries * k);
   if (ids.length === 0) return { ids, scores, shape: [nQueries, k] };
+  if (request.gpu !== undefined) {
+    try {
+      callNative("tacit_gpu_topk", {
+        queries,
+        n_q: nQueries,
+        items: request.gpu.handle,
+        n_items: nTargets,
+        f: factors,
+        exclude_indptr: request.exclude?.indptr ?? null,
+        exclude_indices: request.exclude?.indices ?? NO_IDS,
+        item_mask: request.mask,
+        candidates: request.candidates,
+        n_cand: request.candidates?.length ?? 0,
+        k,
+        out_ids: ids,
+        out_scores: scores,
+      });
+    } catch (error) {
+      throw renamedFiniteError(error, request.names);
+    }
+    return { ids, scores, shape: [nQueries, k] };
+  }
   const path = new Int32Array(1);
   const call = () =>
     callNative("tacit_topk_dot", {

@@ -1,0 +1,278 @@
+/**
+ * The GPU backend. Without a usable GPU (CI, every machine without CUDA) the
+ * first group runs: the loader's reason, "auto" falling back to the CPU,
+ * "gpu" refused with a clear error. The parity group needs a device: it is
+ * registered as skipped, with the reason printed, when there is none, and
+ * then holds the GPU to the CPU path — ALS factors after one iteration from
+ * the same start, recommend for every filter combination, BPR's held-out AUC.
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  AlternatingLeastSquares,
+  BayesianPersonalizedRanking,
+  CsrMatrix,
+  gpuAvailability,
+  GpuUnavailableError,
+  HybridFactorization,
+} from "../mod.ts";
+import { listeningDataset } from "../lib/datasets/synthetic.ts";
+import { heldOutAuc, holdOutOnePerUser } from "./holdout.ts";
+import { randomMatrix } from "./reference.ts";
+import { test, testUnless } from "./harness.ts";
+
+const quiet = { progress: false } as const;
+const state = gpuAvailability();
+const unavailable = state.available ? undefined : `GPU unavailable: ${state.reason}`;
+const noGpu = unavailable === undefined ? "a GPU is present" : undefined;
+
+testUnless(noGpu, "gpu fallback tests")(
+  "gpuAvailability() says why no GPU is usable, in one line",
+  () => {
+    assert.equal(state.available, false);
+    if (state.available) return;
+    assert.ok(state.reason.length > 0 && !state.reason.includes("\n"), state.reason);
+  },
+);
+
+testUnless(noGpu, "gpu fallback tests")(
+  'device: "auto" trains on the CPU and gives the CPU\'s factors when no GPU is usable',
+  async () => {
+    const plays = randomMatrix(30, 20, 0.2, 3);
+    const options = { factors: 4, iterations: 2, randomState: 5 };
+    const cpu = await new AlternatingLeastSquares({ ...options, device: "cpu" }).fit(plays, quiet);
+    const auto = await new AlternatingLeastSquares({ ...options, device: "auto" }).fit(
+      plays,
+      quiet,
+    );
+    assert.equal(auto.onGpu, false);
+    assert.deepEqual(auto.userFactors.data, cpu.userFactors.data);
+    assert.deepEqual(auto.itemFactors.data, cpu.itemFactors.data);
+  },
+);
+
+testUnless(noGpu, "gpu fallback tests")(
+  'device: "gpu" and toGpu() throw GpuUnavailableError naming the reason; the model is unchanged',
+  async () => {
+    const plays = randomMatrix(30, 20, 0.2, 4);
+    const model = await new AlternatingLeastSquares({ factors: 3, iterations: 1, randomState: 1 })
+      .fit(plays, quiet);
+    const before = model.userFactors.data.slice();
+    const gpu = new AlternatingLeastSquares({ factors: 3, iterations: 1, device: "gpu" });
+    await assert.rejects(gpu.fit(plays, quiet), (error: unknown) => {
+      assert.ok(error instanceof GpuUnavailableError);
+      assert.match(
+        error.message,
+        /ALS fit\(\) with device: "gpu" needs a GPU, but the GPU is unavailable: \S/,
+      );
+      assert.equal(error.reason, (state as { reason: string }).reason);
+      return true;
+    });
+    assert.throws(() => model.toGpu(), GpuUnavailableError);
+    assert.equal(model.onGpu, false);
+    assert.deepEqual(model.userFactors.data, before);
+    await assert.rejects(
+      new BayesianPersonalizedRanking({ factors: 2, iterations: 1, device: "gpu" }).fit(
+        plays,
+        quiet,
+      ),
+      GpuUnavailableError,
+    );
+  },
+);
+
+test('a model without GPU kernels refuses device: "gpu" and trains "auto" on the CPU', async () => {
+  const plays = randomMatrix(20, 10, 0.3, 6);
+  await assert.rejects(
+    new HybridFactorization({ noComponents: 2, device: "gpu" }).fit(plays, {
+      epochs: 1,
+      progress: false,
+    }),
+    /Expected device to be "cpu" or "auto" for HybridFactorization fit\(\) \(it has no GPU kernels\) but found "gpu"/,
+  );
+  const auto = await new HybridFactorization({ noComponents: 2, device: "auto", randomState: 1 })
+    .fit(plays, { epochs: 1, progress: false });
+  assert.equal(auto.onGpu, false);
+});
+
+test("the device option is checked like every option", () => {
+  assert.throws(
+    () => new AlternatingLeastSquares({ device: "cuda" as "gpu" }),
+    /device/,
+  );
+  assert.throws(
+    () => new AlternatingLeastSquares({ gpuStorage: "int8" as "float16" }),
+    /gpuStorage/,
+  );
+  assert.equal(new AlternatingLeastSquares().device, "cpu");
+  assert.equal(new AlternatingLeastSquares({ device: "auto" }).parameters().device, "auto");
+});
+
+// ---------------------------------------------------------------------------
+// Parity with the CPU: needs a device.
+
+const gpuTest = testUnless(unavailable, "gpu parity tests");
+
+/** max |a − b| / max |b|. */
+function maxRelative(a: Float32Array, b: Float32Array): number {
+  let diff = 0;
+  let scale = 0;
+  for (let k = 0; k < b.length; k++) {
+    diff = Math.max(diff, Math.abs(a[k]! - b[k]!));
+    scale = Math.max(scale, Math.abs(b[k]!));
+  }
+  return diff / Math.max(scale, 1e-30);
+}
+
+for (const solver of ["cg", "cholesky"] as const) {
+  gpuTest(
+    `ALS ${solver} on the GPU: one iteration from the same start equals the CPU's within 1e-4 (factors 1, 3, 33, 64, 100, 1024)`,
+    async () => {
+      const plays = randomMatrix(300, 200, 0.05, 11);
+      for (const factors of [1, 3, 33, 64, 100, 1024]) {
+        if (solver === "cholesky" && factors === 1024) continue; // f³ per row: CG covers 1024
+        const options = { factors, iterations: 1, solver, regularization: 0.1, randomState: 2 };
+        const cpu = await new AlternatingLeastSquares(options).fit(plays, quiet);
+        const gpu = await new AlternatingLeastSquares({ ...options, device: "gpu" }).fit(
+          plays,
+          quiet,
+        );
+        assert.equal(gpu.onGpu, true);
+        const users = maxRelative(gpu.userFactors.data, cpu.userFactors.data);
+        const items = maxRelative(gpu.itemFactors.data, cpu.itemFactors.data);
+        assert.ok(
+          users <= 1e-4 && items <= 1e-4,
+          `factors ${factors}: users ${users}, items ${items}`,
+        );
+        const [cpuLoss, gpuLoss] = [await cpu.loss(plays), await gpu.loss(plays)];
+        assert.ok(
+          Math.abs(cpuLoss - gpuLoss) <= 1e-4 * Math.abs(cpuLoss),
+          `loss ${gpuLoss} vs ${cpuLoss}`,
+        );
+        gpu.dispose();
+      }
+    },
+  );
+}
+
+gpuTest("ALS fp16 and bf16 storage on the GPU stay close to float32", async () => {
+  const plays = randomMatrix(300, 200, 0.05, 12);
+  const options = { factors: 32, iterations: 3, regularization: 0.1, randomState: 2 };
+  const cpu = await new AlternatingLeastSquares(options).fit(plays, quiet);
+  for (const gpuStorage of ["float16", "bfloat16"] as const) {
+    const gpu = await new AlternatingLeastSquares({ ...options, device: "gpu", gpuStorage }).fit(
+      plays,
+      quiet,
+    );
+    const error = maxRelative(gpu.itemFactors.data, cpu.itemFactors.data);
+    assert.ok(error < 0.05, `${gpuStorage}: ${error}`);
+    gpu.dispose();
+  }
+});
+
+gpuTest(
+  "GPU recommend equals the CPU's for every filter combination, over more queries than a block",
+  async () => {
+    // 9000 users: more than one GEMM block (at most 8192 queries).
+    const plays = randomMatrix(9000, 700, 0.01, 13);
+    const model = await new AlternatingLeastSquares({ factors: 24, iterations: 2, randomState: 4 })
+      .fit(plays, quiet);
+    const users = Int32Array.from({ length: 9000 }, (_, k) => k);
+    const filterItems = [3, 10, 500];
+    const items = Array.from({ length: 300 }, (_, k) => 2 * k + 1);
+    for (const filterAlreadyLiked of [false, true]) {
+      for (const withFilter of [false, true]) {
+        for (const withItems of [false, true]) {
+          for (const n of [1, 10, 257]) {
+            const options = {
+              n,
+              filterAlreadyLiked,
+              ...(withFilter ? { filterItems } : {}),
+              ...(withItems ? { items } : {}),
+            };
+            model.toCpu();
+            const cpu = model.recommend(users, plays, options);
+            model.toGpu();
+            const gpu = model.recommend(users, plays, options);
+            const label = JSON.stringify({ n, filterAlreadyLiked, withFilter, withItems });
+            assert.deepEqual(gpu.shape, cpu.shape, label);
+            assert.deepEqual(gpu.ids, cpu.ids, label);
+            for (let k = 0; k < cpu.scores.length; k++) {
+              const [a, b] = [gpu.scores[k]!, cpu.scores[k]!];
+              assert.ok(
+                a === b || Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b)),
+                `${label} at ${k}: ${a} vs ${b}`,
+              );
+            }
+          }
+        }
+      }
+    }
+    model.toCpu();
+    const cpuSimilar = model.similarItems(Int32Array.from({ length: 700 }, (_, k) => k), { n: 5 });
+    model.toGpu();
+    const gpuSimilar = model.similarItems(Int32Array.from({ length: 700 }, (_, k) => k), { n: 5 });
+    assert.deepEqual(gpuSimilar.ids, cpuSimilar.ids);
+    model.dispose();
+  },
+);
+
+gpuTest(
+  "GPU recommend pads past the eligible items with -1 and -Infinity, as the CPU",
+  async () => {
+    const plays = CsrMatrix.fromDense([[1, 0, 1, 0], [0, 1, 0, 0]]);
+    const model = await new AlternatingLeastSquares({
+      factors: 2,
+      iterations: 2,
+      randomState: 1,
+      device: "gpu",
+    })
+      .fit(plays, quiet);
+    const ranked = model.recommend(0, plays, { n: 4 });
+    assert.deepEqual([...ranked.ids.slice(2)], [-1, -1]);
+    assert.deepEqual([...ranked.scores.slice(2)], [-Infinity, -Infinity]);
+    model.dispose();
+  },
+);
+
+gpuTest(
+  "BPR on the GPU reaches the CPU's held-out AUC within 0.01 on a planted-genre log",
+  async () => {
+    const data = listeningDataset({ users: 1200, itemsPerGenre: 25, loyalty: 0.95, seed: 5 });
+    const { train, heldOut } = holdOutOnePerUser(data.plays, 17);
+    const auc = async (device: "cpu" | "gpu") => {
+      const model = await new BayesianPersonalizedRanking({ factors: 16, randomState: 3, device })
+        .fit(train, quiet);
+      const value = heldOutAuc(
+        data.plays,
+        heldOut,
+        model.userFactors.data,
+        model.itemFactors.data,
+        model.factorCount,
+      );
+      model.dispose();
+      return value;
+    };
+    const [cpu, gpu] = [await auc("cpu"), await auc("gpu")];
+    assert.ok(Math.abs(cpu - gpu) <= 0.01, `GPU AUC ${gpu} vs CPU ${cpu}`);
+  },
+);
+
+gpuTest("a GPU-trained model saves, and loads on the CPU with the same factors", async () => {
+  const plays = randomMatrix(50, 40, 0.2, 21);
+  const model = await new AlternatingLeastSquares({
+    factors: 8,
+    iterations: 2,
+    randomState: 1,
+    device: "gpu",
+  })
+    .fit(plays, quiet);
+  const path = join(mkdtempSync(join(tmpdir(), "tacit-gpu-")), "gpu.tacit");
+  await model.save(path);
+  const loaded = await AlternatingLeastSquares.load(path);
+  assert.equal(loaded.onGpu, false);
+  assert.deepEqual(loaded.userFactors.data, model.userFactors.data);
+  model.dispose();
+});
