@@ -24,8 +24,9 @@ constexpr int select_threads = 256;
 constexpr int k_max = 2048;
 constexpr int radix_bins = 2048;
 
+// Larger key, larger score; −0 becomes +0 first (the CPU ranks them as equal, by id).
 __device__ __forceinline__ uint32_t keyOf(float score) {
-  uint32_t bits = __float_as_uint(score);
+  uint32_t bits = __float_as_uint(score + 0.0f);
   return (bits & 0x80000000u) ? ~bits : bits | 0x80000000u;
 }
 

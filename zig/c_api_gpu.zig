@@ -241,11 +241,13 @@ fn csrCreate(pool: *ThreadPool, a: View(csr_create_declaration)) Error!void {
     errdefer api.free(object.indices);
     try upload(api, object.indptr, std.mem.sliceAsBytes(a.indptr));
     try upload(api, object.indices, std.mem.sliceAsBytes(a.indices[0..nnz]));
+    // Freed with the object on any later failure (free accepts null).
+    errdefer api.free(object.values);
+    errdefer api.free(object.row_of);
     if (a.data) |data| {
         object.values = try deviceAlloc(api, nnz * 4, "a sparse matrix's values");
         try upload(api, object.values.?, std.mem.sliceAsBytes(data[0..nnz]));
     }
-    errdefer api.free(object.values);
     if (with_row_of) {
         const rows = try allocator.alloc(i32, nnz);
         defer allocator.free(rows);
@@ -253,7 +255,6 @@ fn csrCreate(pool: *ThreadPool, a: View(csr_create_declaration)) Error!void {
         object.row_of = try deviceAlloc(api, nnz * 4, "a sparse matrix's row of each entry");
         try upload(api, object.row_of.?, std.mem.sliceAsBytes(rows));
     }
-    errdefer api.free(object.row_of);
     a.out_handle[0] = try handles.register(.gpu_csr, object, GpuCsr.destroy);
 }
 
