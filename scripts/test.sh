@@ -40,13 +40,13 @@ deno_status=${PIPESTATUS[0]}
 bun test tests/ 2>&1 | tee "$log/bun"
 bun_status=${PIPESTATUS[0]}
 
-count() { grep -Eo "$1" "$2" | grep -Eo '[0-9]+' | tail -n 1; }
+count() { grep -aEo "$1" "$2" | grep -Eo '[0-9]+' | tail -n 1; }
 zig_failed=$(count '[0-9]+ failed' "$log/zig"); zig_failed=${zig_failed:-0}
 deno_passed=$(count '[0-9]+ passed' "$log/deno"); deno_failed=$(count '[0-9]+ failed' "$log/deno")
 deno_skipped=$(count '[0-9]+ ignored' "$log/deno"); bun_skipped=$(count '^ *[0-9]+ skip$' "$log/bun")
 bun_passed=$(count '^ *[0-9]+ pass$' "$log/bun"); bun_failed=$(count '^ *[0-9]+ fail$' "$log/bun")
 # zig prints "N/M tests passed": the passed count is the first number.
-zig_passed=$(grep -Eo '[0-9]+/[0-9]+ tests passed' "$log/zig" | tail -n 1 | cut -d/ -f1); zig_passed=${zig_passed:-0}
+zig_passed=$(grep -aEo '[0-9]+/[0-9]+ tests passed' "$log/zig" | tail -n 1 | cut -d/ -f1); zig_passed=${zig_passed:-0}
 passed=$(( checks_passed + zig_passed + ${deno_passed:-0} + ${bun_passed:-0} ))
 failed=$(( checks_failed + zig_failed + ${deno_failed:-0} + ${bun_failed:-0} ))
 status=0
@@ -55,6 +55,6 @@ for s in $zig_status $deno_status $bun_status; do [ "$s" -eq 0 ] || status=1; do
 [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
 echo "checks: ${checks_passed} passed, zig: ${zig_passed} passed, deno: ${deno_passed:-0} passed, bun: ${bun_passed:-0} passed"
 skipped=$(( ${deno_skipped:-0} + ${bun_skipped:-0} ))
-grep -h ": skipped: " "$log/deno" "$log/bun" 2>/dev/null | sort -u
+grep -ah "^skipped tests: " "$log/deno" "$log/bun" 2>/dev/null | sort -u
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
 exit $status

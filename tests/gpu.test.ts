@@ -15,10 +15,13 @@ import {
   BayesianPersonalizedRanking,
   CsrMatrix,
   gpuAvailability,
+  GpuFactors,
+  gpuMemory,
   GpuUnavailableError,
   HybridFactorization,
 } from "../mod.ts";
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
+import { NativeError, Status } from "../lib/native/library.ts";
 import { heldOutAuc, holdOutOnePerUser } from "./holdout.ts";
 import { randomMatrix } from "./reference.ts";
 import { test, testUnless } from "./harness.ts";
@@ -80,6 +83,25 @@ testUnless(noGpu, "gpu fallback tests")(
       ),
       GpuUnavailableError,
     );
+  },
+);
+
+testUnless(noGpu, "gpu fallback tests")(
+  "every GPU export refuses with status device and the reason when no GPU is usable",
+  () => {
+    const reason = (state as { reason: string }).reason;
+    assert.throws(() => GpuFactors.upload(new Float32Array(4), 2, 2), (error: unknown) => {
+      assert.ok(error instanceof NativeError);
+      assert.equal(error.status, Status.device);
+      assert.match(error.message, /^GPU unavailable: /);
+      // Once the CUDA library loaded, its own reason; before, that it was not opened.
+      assert.ok(
+        error.message.includes(reason) || error.message.includes("was not opened"),
+        error.message,
+      );
+      return true;
+    });
+    assert.throws(() => gpuMemory(), GpuUnavailableError);
   },
 );
 

@@ -56,10 +56,10 @@ const skip: Skip = await pickSkip();
 /**
  * `test` when `reason` is undefined; otherwise the test is registered as
  * skipped (Deno: "ignored", Bun: "skip"), never as passed, and the reason
- * is printed once per `group` on stderr.
+ * is printed once per `group` on stderr ("skipped tests: <group>: <reason>").
  */
 export function testUnless(reason: string | undefined, group: string): Register {
   if (reason === undefined) return test;
-  console.error(`${group}: skipped: ${reason}`);
+  console.error(`skipped tests: ${group}: ${reason}`);
   return skip;
 }

@@ -204,11 +204,12 @@ pub fn open(path: []const u8) *const Opened {
 /// The result of the last open whose library did not load.
 var last_failure: Opened = .{};
 
-/// The library opened earlier, if any call opened it.
+/// The library opened earlier, else the last open that failed, else null.
 pub fn current() ?*const Opened {
     _ = std.c.pthread_mutex_lock(&mutex);
     defer _ = std.c.pthread_mutex_unlock(&mutex);
-    return if (opened) |*o| o else null;
+    if (opened) |*o| return o;
+    return if (last_failure.reason_len > 0) &last_failure else null;
 }
 
 fn unavailable(comptime format: []const u8, args: anytype) Opened {
