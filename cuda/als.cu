@@ -15,6 +15,7 @@
 #include "common.cuh"
 
 #include <algorithm>
+#include <climits>
 #include <type_traits>
 #include <vector>
 
@@ -22,7 +23,12 @@ using namespace tacit;
 
 namespace {
 
+// Warps per row: 4 for most rows; the rows tc_csr lists as long (more than
+// its long_row_nnz entries: a power-law matrix's popular items) get a block
+// of 32 warps in a second launch, so one long row does not hold a whole
+// half-sweep up.
 constexpr int cg_warps = 4;
+constexpr int cg_warps_long = 32;
 constexpr int no_row = 0x7fffffff;
 
 struct Weighting {
@@ -74,8 +80,8 @@ __device__ __forceinline__ void gramTimes(const float *gram, int f, const float 
 }
 
 // Adds the row's nonzero terms to out (shared): with `residual`,
-// Σ (t − w (y·v)) y, else Σ w (y·v) y. `partial` holds cg_warps × f floats.
-template <typename T, int E>
+// Σ (t − w (y·v)) y, else Σ w (y·v) y. `partial` holds WARPS × f floats.
+template <typename T, int E, int WARPS>
 __device__ void addNonzeroTerms(const int32_t *indices, const float *values, int begin, int end, const T *y, int f,
                                 Weighting weighting, const float *v, float *out, float *partial, bool residual) {
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -86,7 +92,7 @@ __device__ void addNonzeroTerms(const int32_t *indices, const float *values, int
     v_own[e] = j < f ? v[j] : 0.0f;
     acc[e] = 0.0f;
   }
-  for (int nz = begin + warp; nz < end; nz += cg_warps) {
+  for (int nz = begin + warp; nz < end; nz += WARPS) {
     float y_row[E];
     loadRow<T, E>(y + (size_t)indices[nz] * f, f, lane, y_row);
     float dot = 0.0f;
@@ -108,7 +114,7 @@ __device__ void addNonzeroTerms(const int32_t *indices, const float *values, int
   __syncthreads();
   for (int j = threadIdx.x; j < f; j += blockDim.x) {
     float sum = out[j];
-    for (int w = 0; w < cg_warps; ++w) sum += partial[w * f + j];
+    for (int w = 0; w < WARPS; ++w) sum += partial[w * f + j];
     out[j] = sum;
   }
   __syncthreads();
@@ -120,22 +126,27 @@ __device__ float sharedDot(const float *a, const float *b, int f, float *reduce)
   return blockSum(sum, reduce);
 }
 
-// One block per row of [row_begin, row_end); see the file's comment.
-template <typename T, int E>
-__global__ void __launch_bounds__(cg_warps * 32) conjugateGradientRows(
-    const int32_t *indptr, const int32_t *indices, const float *values, int64_t row_begin, int64_t row_end, T *x,
-    const T *y, int f, const float *gram_global, bool gram_in_shared, Weighting weighting, int cg_steps,
-    int *failed_row) {
+// One block per row of [row_begin, row_end) — the rows themselves, or with
+// `row_list` the rows it lists at those positions; without a list, rows of
+// more than `skip_nnz` nonzeros are left to the long-row launch. See the
+// file's comment.
+template <typename T, int E, int WARPS>
+__global__ void __launch_bounds__(WARPS * 32) conjugateGradientRows(
+    const int32_t *indptr, const int32_t *indices, const float *values, int64_t row_begin, int64_t row_end,
+    const int32_t *row_list, int skip_nnz, T *x, const T *y, int f, const float *gram_global, bool gram_in_shared,
+    Weighting weighting, int cg_steps, int *failed_row) {
   extern __shared__ float shared[];
   float *xs = shared, *r = xs + f, *p = r + f, *ap = p + f, *partial = ap + f;
-  float *reduce = partial + cg_warps * f;
+  float *reduce = partial + WARPS * f;
   float *gram_shared = reduce + 32;
   const float *gram = gram_in_shared ? gram_shared : gram_global;
   if (gram_in_shared) {
     for (int i = threadIdx.x; i < f * f; i += blockDim.x) gram_shared[i] = gram_global[i];
   }
-  for (int64_t row = row_begin + blockIdx.x; row < row_end; row += gridDim.x) {
+  for (int64_t position = row_begin + blockIdx.x; position < row_end; position += gridDim.x) {
+    const int64_t row = row_list ? row_list[position] : position;
     const int begin = indptr[row], end = indptr[row + 1];
+    if (!row_list && end - begin > skip_nnz) continue;
     T *x_row = x + (size_t)row * f;
     __syncthreads();
     if (begin == end) {
@@ -148,7 +159,7 @@ __global__ void __launch_bounds__(cg_warps * 32) conjugateGradientRows(
     gramTimes(gram, f, xs, r);
     for (int j = threadIdx.x; j < f; j += blockDim.x) r[j] = -r[j];
     __syncthreads();
-    addNonzeroTerms<T, E>(indices, values, begin, end, y, f, weighting, xs, r, partial, true);
+    addNonzeroTerms<T, E, WARPS>(indices, values, begin, end, y, f, weighting, xs, r, partial, true);
     for (int j = threadIdx.x; j < f; j += blockDim.x) p[j] = r[j];
     float residual_old = sharedDot(r, r, f, reduce);
     bool finite = isfinite(residual_old);
@@ -157,7 +168,7 @@ __global__ void __launch_bounds__(cg_warps * 32) conjugateGradientRows(
       __syncthreads();
       gramTimes(gram, f, p, ap);
       __syncthreads();
-      addNonzeroTerms<T, E>(indices, values, begin, end, y, f, weighting, p, ap, partial, false);
+      addNonzeroTerms<T, E, WARPS>(indices, values, begin, end, y, f, weighting, p, ap, partial, false);
       float curvature = sharedDot(p, ap, f, reduce);
       if (!isfinite(curvature)) { finite = false; break; }
       if (!(curvature > 0.0f)) break;
@@ -285,11 +296,13 @@ __global__ void choleskyRows(const int32_t *indptr, const int32_t *indices, cons
   }
 }
 
-template <typename T, int E>
-int32_t launchConjugateGradient(tc_call *call, const tc_als_args *args, const T *y, T *x, const float *gram,
-                                int *failed_row) {
+// One launch of the CG kernel over positions [0, n) in batches (the
+// cancellation flag is read between them): the rows, or `row_list`'s.
+template <typename T, int E, int WARPS>
+int32_t launchRows(tc_call *call, const tc_als_args *args, const T *y, T *x, const float *gram, int *failed_row,
+                   int64_t n, const int32_t *row_list, int skip_nnz) {
   const int f = args->f;
-  const size_t vectors_bytes = sizeof(float) * ((4 + cg_warps) * (size_t)f + 32);
+  const size_t vectors_bytes = sizeof(float) * ((4 + WARPS) * (size_t)f + 32);
   const size_t gram_bytes = sizeof(float) * (size_t)f * f;
   int device = 0, shared_max = 0, multiprocessors = 0;
   cudaGetDevice(&device);
@@ -299,22 +312,35 @@ int32_t launchConjugateGradient(tc_call *call, const tc_als_args *args, const T 
   const bool gram_in_shared = vectors_bytes + gram_bytes <= 40 * 1024;
   const size_t shared_bytes = vectors_bytes + (gram_in_shared ? gram_bytes : 0);
   if ((int)shared_bytes > shared_max) return fail(call, TC_INVALID, "CG needs %zu bytes of shared memory per block, more than the %d the device allows", shared_bytes, shared_max);
-  TC_CUDA(call, cudaFuncSetAttribute(conjugateGradientRows<T, E>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)shared_bytes), "cudaFuncSetAttribute (CG)");
-  const int64_t n_rows = args->ratings.n_rows;
+  TC_CUDA(call, cudaFuncSetAttribute(conjugateGradientRows<T, E, WARPS>, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)shared_bytes), "cudaFuncSetAttribute (CG)");
   // Batches bound the time between two looks at the cancellation flag.
-  const int64_t batch_rows = 1 << 16;
-  const int grid = std::max(1, multiprocessors) * 16;
-  for (int64_t begin = 0; begin < n_rows; begin += batch_rows) {
+  const int64_t batch_rows = WARPS == cg_warps ? 1 << 16 : 1 << 10;
+  const int grid = std::max(1, multiprocessors) * (WARPS == cg_warps ? 16 : 2);
+  for (int64_t begin = 0; begin < n; begin += batch_rows) {
     if (cancelled(call)) return fail(call, TC_CANCELLED, "cancelled");
-    const int64_t end = std::min(n_rows, begin + batch_rows);
+    const int64_t end = std::min(n, begin + batch_rows);
     const int blocks = (int)std::min<int64_t>(grid, end - begin);
-    conjugateGradientRows<T, E><<<blocks, cg_warps * 32, shared_bytes>>>(
-        args->ratings.device_indptr, args->ratings.device_indices, args->ratings.device_values, begin, end, x, y, f,
-        gram, gram_in_shared, Weighting{args->alpha, args->confidence}, args->cg_steps, failed_row);
+    conjugateGradientRows<T, E, WARPS><<<blocks, WARPS * 32, shared_bytes>>>(
+        args->ratings.device_indptr, args->ratings.device_indices, args->ratings.device_values, begin, end, row_list,
+        skip_nnz, x, y, f, gram, gram_in_shared, Weighting{args->alpha, args->confidence}, args->cg_steps, failed_row);
     TC_CUDA(call, cudaGetLastError(), "the CG kernel launch");
     TC_CUDA(call, cudaDeviceSynchronize(), "the CG kernel");
   }
   return TC_OK;
+}
+
+// The short rows with 4 warps each, then the long ones (listed by libtacit
+// when it uploaded the matrix) with 32.
+template <typename T, int E>
+int32_t launchConjugateGradient(tc_call *call, const tc_als_args *args, const T *y, T *x, const float *gram,
+                                int *failed_row) {
+  const tc_csr &ratings = args->ratings;
+  const bool split = ratings.device_long_rows != nullptr && ratings.n_long_rows > 0;
+  TC_TRY((launchRows<T, E, cg_warps>(call, args, y, x, gram, failed_row, ratings.n_rows, nullptr,
+                                      split ? ratings.long_row_nnz : INT32_MAX)));
+  if (!split) return TC_OK;
+  return launchRows<T, E, cg_warps_long>(call, args, y, x, gram, failed_row, ratings.n_long_rows,
+                                         ratings.device_long_rows, INT32_MAX);
 }
 
 template <typename T>

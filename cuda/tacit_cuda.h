@@ -77,6 +77,12 @@ typedef struct {
   int64_t n_rows;
   int64_t n_cols;
   int64_t nnz;
+  /* Optional: the rows with more than long_row_nnz entries, ascending (device,
+     n_long_rows), which the ALS kernels give more threads. */
+  const int32_t *device_long_rows;
+  int64_t n_long_rows;
+  int32_t long_row_nnz;
+  int32_t reserved;
 } tc_csr;
 
 typedef struct {

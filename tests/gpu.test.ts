@@ -179,6 +179,35 @@ for (const solver of ["cg", "cholesky"] as const) {
   );
 }
 
+gpuTest(
+  "ALS on the GPU gives a row of more than 4096 entries (a popular item) the CPU's solution",
+  async () => {
+    // 6000 users all play item 0 (a long row of the item × user matrix), a few others each.
+    const rows: number[] = [];
+    const cols: number[] = [];
+    const values: number[] = [];
+    for (let user = 0; user < 6000; user++) {
+      for (const item of [0, 1 + (user % 40), 1 + ((user * 7) % 40)]) {
+        rows.push(user);
+        cols.push(item);
+        values.push(1 + (user % 3));
+      }
+    }
+    const plays = CsrMatrix.fromCoo({ rows, cols, values, shape: [6000, 41] });
+    for (const solver of ["cg", "cholesky"] as const) {
+      const options = { factors: 16, iterations: 1, solver, regularization: 0.1, randomState: 3 };
+      const cpu = await new AlternatingLeastSquares(options).fit(plays, quiet);
+      const gpu = await new AlternatingLeastSquares({ ...options, device: "gpu" }).fit(
+        plays,
+        quiet,
+      );
+      const error = maxRelative(gpu.itemFactors.data, cpu.itemFactors.data);
+      assert.ok(error <= 1e-4, `${solver}: ${error}`);
+      gpu.dispose();
+    }
+  },
+);
+
 gpuTest("ALS fp16 and bf16 storage on the GPU stay close to float32", async () => {
   const plays = randomMatrix(300, 200, 0.05, 12);
   const options = { factors: 32, iterations: 3, regularization: 0.1, randomState: 2 };

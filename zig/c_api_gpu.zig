@@ -56,9 +56,16 @@ pub const GpuCsr = struct {
     indices: *anyopaque,
     values: ?*anyopaque,
     row_of: ?*anyopaque,
+    /// Rows of more than long_row_nnz entries, ascending (null when none).
+    long_rows: ?*anyopaque,
+    n_long_rows: usize,
     n_rows: usize,
     n_cols: usize,
     nnz: usize,
+
+    /// Entries from which a row is long: the ALS kernels give it a block of
+    /// 32 warps instead of 4 (cuda/als.cu).
+    const long_row_nnz = 4096;
 
     fn destroy(erased: *anyopaque) void {
         const self: *GpuCsr = @ptrCast(@alignCast(erased));
@@ -66,6 +73,7 @@ pub const GpuCsr = struct {
         self.api.free(self.indices);
         self.api.free(self.values);
         self.api.free(self.row_of);
+        self.api.free(self.long_rows);
         allocator.destroy(self);
     }
 
@@ -77,6 +85,9 @@ pub const GpuCsr = struct {
             .n_rows = @intCast(self.n_rows),
             .n_cols = @intCast(self.n_cols),
             .nnz = @intCast(self.nnz),
+            .device_long_rows = if (self.long_rows) |rows| @ptrCast(@alignCast(rows)) else null,
+            .n_long_rows = @intCast(self.n_long_rows),
+            .long_row_nnz = long_row_nnz,
         };
     }
 };
@@ -234,7 +245,7 @@ fn csrCreate(pool: *ThreadPool, a: View(csr_create_declaration)) Error!void {
     const nnz = matrix.nnz();
     const object = try allocator.create(GpuCsr);
     errdefer allocator.destroy(object);
-    object.* = .{ .api = api, .indptr = undefined, .indices = undefined, .values = null, .row_of = null, .n_rows = a.n_rows, .n_cols = a.n_cols, .nnz = nnz };
+    object.* = .{ .api = api, .indptr = undefined, .indices = undefined, .values = null, .row_of = null, .long_rows = null, .n_long_rows = 0, .n_rows = a.n_rows, .n_cols = a.n_cols, .nnz = nnz };
     object.indptr = try deviceAlloc(api, a.indptr.len * 4, "a sparse matrix's row pointers");
     errdefer api.free(object.indptr);
     object.indices = try deviceAlloc(api, nnz * 4, "a sparse matrix's column ids");
@@ -244,6 +255,7 @@ fn csrCreate(pool: *ThreadPool, a: View(csr_create_declaration)) Error!void {
     // Freed with the object on any later failure (free accepts null).
     errdefer api.free(object.values);
     errdefer api.free(object.row_of);
+    errdefer api.free(object.long_rows);
     if (a.data) |data| {
         object.values = try deviceAlloc(api, nnz * 4, "a sparse matrix's values");
         try upload(api, object.values.?, std.mem.sliceAsBytes(data[0..nnz]));
@@ -254,6 +266,16 @@ fn csrCreate(pool: *ThreadPool, a: View(csr_create_declaration)) Error!void {
         for (0..a.n_rows) |r| @memset(rows[@intCast(a.indptr[r])..@intCast(a.indptr[r + 1])], @intCast(r));
         object.row_of = try deviceAlloc(api, nnz * 4, "a sparse matrix's row of each entry");
         try upload(api, object.row_of.?, std.mem.sliceAsBytes(rows));
+    }
+    var long_rows: std.ArrayList(i32) = .empty;
+    defer long_rows.deinit(allocator);
+    for (0..a.n_rows) |r| {
+        if (a.indptr[r + 1] - a.indptr[r] > GpuCsr.long_row_nnz) try long_rows.append(allocator, @intCast(r));
+    }
+    if (long_rows.items.len > 0) {
+        object.long_rows = try deviceAlloc(api, long_rows.items.len * 4, "a sparse matrix's long rows");
+        object.n_long_rows = long_rows.items.len;
+        try upload(api, object.long_rows.?, std.mem.sliceAsBytes(long_rows.items));
     }
     a.out_handle[0] = try handles.register(.gpu_csr, object, GpuCsr.destroy);
 }

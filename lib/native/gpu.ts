@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { dirname, join, resolve } from "node:path";
 import { Access } from "./access.ts";
 import { NativeHandle } from "./handle.ts";
 import { callNative, callNativeAsync } from "./library.ts";
@@ -61,18 +62,28 @@ export class GpuUnavailableError extends Error {
 const CUDA_LIBRARY = "libtacit_cuda.so";
 let availability: GpuAvailability | undefined;
 
+/** `path` made absolute (the native side refuses a path dlopen would search for); as given when the working directory cannot be read. */
+function absolute(path: string): string {
+  if (path.startsWith("/")) return path;
+  try {
+    return resolve(path);
+  } catch {
+    return path;
+  }
+}
+
 /** The CUDA library candidates, in order, with what each was. */
 function candidates(access: Access): { path: string; from: string }[] {
   const found: { path: string; from: string }[] = [];
   const override = access.env("TACIT_CUDA_LIB");
-  if (override !== undefined) return [{ path: override, from: "TACIT_CUDA_LIB" }];
+  if (override !== undefined) return [{ path: absolute(override), from: "TACIT_CUDA_LIB" }];
   const checkout = new URL("../../cuda-out/" + CUDA_LIBRARY, import.meta.url);
   if (checkout.protocol === "file:") {
     found.push({ path: decodeURIComponent(checkout.pathname), from: "the checkout's cuda-out/" });
   }
   const cpu = access.env("TACIT_LIB");
   if (cpu !== undefined) {
-    found.push({ path: cpu.replace(/[^/]*$/, CUDA_LIBRARY), from: "beside TACIT_LIB" });
+    found.push({ path: join(dirname(absolute(cpu)), CUDA_LIBRARY), from: "beside TACIT_LIB" });
   }
   return found;
 }

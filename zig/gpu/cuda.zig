@@ -41,6 +41,10 @@ pub const Csr = extern struct {
     n_rows: i64,
     n_cols: i64,
     nnz: i64,
+    device_long_rows: ?*const i32 = null,
+    n_long_rows: i64 = 0,
+    long_row_nnz: i32 = 0,
+    reserved: i32 = 0,
 };
 
 pub const AlsArgs = extern struct {
@@ -167,7 +171,7 @@ const symbol_names = .{
 
 /// What opening the library gave: the functions and the device, or why not.
 pub const Opened = struct {
-    /// dlopen succeeded (the functions may still be unusable: no device).
+    /// The library loaded and passed the ABI checks (there may still be no device).
     loaded: bool = false,
     api: ?Api = null,
     device: DeviceInfo = .{},
@@ -184,10 +188,10 @@ const reason_capacity = 400;
 var mutex: std.c.pthread_mutex_t = std.c.PTHREAD_MUTEX_INITIALIZER;
 var opened: ?Opened = null;
 
-/// Opens the library at `path` once per process: once a library loaded,
-/// later calls return its result whatever their path (a process has one CUDA
-/// library); a path that did not load is not remembered, so a later call may
-/// name the right one.
+/// Opens the library at `path` once per process: once a library loaded and
+/// passed its checks, later calls return its result whatever their path (a
+/// process has one CUDA library); a path that did not load, or loaded
+/// something else, is not remembered, so a later call may name the right one.
 pub fn open(path: []const u8) *const Opened {
     _ = std.c.pthread_mutex_lock(&mutex);
     defer _ = std.c.pthread_mutex_unlock(&mutex);
@@ -226,6 +230,11 @@ fn unavailableLoaded(loaded: bool, comptime format: []const u8, args: anytype) O
 fn openOnce(path: []const u8) Opened {
     var path_z: [4096]u8 = undefined;
     if (path.len == 0 or path.len >= path_z.len) return unavailable("the CUDA library path is empty or too long", .{});
+    // A path without '/' would make dlopen search the library path, an empty one
+    // (or one cut short by a NUL) would open the program itself.
+    if (std.mem.indexOfScalar(u8, path, 0) != null or std.mem.indexOfScalar(u8, path, '/') == null) {
+        return unavailable("Expected the CUDA library path to contain '/' and no NUL byte but found a {d}-byte path that does not", .{path.len});
+    }
     @memcpy(path_z[0..path.len], path);
     path_z[path.len] = 0;
     const handle = std.c.dlopen(@ptrCast(&path_z), .{ .NOW = true }) orelse {
@@ -234,15 +243,15 @@ fn openOnce(path: []const u8) Opened {
     };
     var api: Api = undefined;
     inline for (symbol_names) |pair| {
-        const symbol = std.c.dlsym(handle, pair[1]) orelse return unavailableLoaded(true, "{s} has no symbol {s}; rebuild it (bash scripts/build_cuda.sh)", .{ path, pair[1] });
+        const symbol = std.c.dlsym(handle, pair[1]) orelse return unavailable("{s} has no symbol {s}; rebuild it (bash scripts/build_cuda.sh)", .{ path, pair[1] });
         @field(api, pair[0]) = @ptrCast(@alignCast(symbol));
     }
     const version = api.abi_version();
-    if (version != abi_version) return unavailableLoaded(true, "{s} has CUDA ABI version {d} but this libtacit expects {d}; rebuild it", .{ path, version, abi_version });
+    if (version != abi_version) return unavailable("{s} has CUDA ABI version {d} but this libtacit expects {d}; rebuild it", .{ path, version, abi_version });
     var layout: [expected_layout.len + 1]u64 = undefined;
     const n = api.layout(&layout, layout.len);
     if (n != expected_layout.len or !std.mem.eql(u64, layout[0..n], &expected_layout)) {
-        return unavailableLoaded(true, "{s}'s struct layout differs from this libtacit's (cuda/tacit_cuda.h vs zig/gpu/cuda.zig); rebuild both", .{path});
+        return unavailable("{s}'s struct layout differs from this libtacit's (cuda/tacit_cuda.h vs zig/gpu/cuda.zig); rebuild both", .{path});
     }
     var result: Opened = .{ .loaded = true };
     var message: [reason_capacity]u8 = undefined;
@@ -286,4 +295,15 @@ test "the expected layout lists every struct's size and field offsets" {
     try std.testing.expectEqual(@as(u64, @sizeOf(Call)), expected_layout[0]);
     try std.testing.expectEqual(@as(u64, 0), expected_layout[1]);
     try std.testing.expectEqual(@as(u64, 8), expected_layout[2]);
+}
+
+test "a path dlopen would search for, or one cut by a NUL, is refused and not remembered" {
+    for ([_][]const u8{ "libtacit_cuda.so", "\x00\x00\x00", "" }) |path| {
+        const result = open(path);
+        try std.testing.expect(!result.loaded and result.api == null);
+        try std.testing.expect(result.why().len > 0);
+    }
+    const missing = open("/nonexistent/libtacit_cuda.so");
+    try std.testing.expect(std.mem.indexOf(u8, missing.why(), "could not load /nonexistent/libtacit_cuda.so") != null);
+    try std.testing.expect(opened == null);
 }
