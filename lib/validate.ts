@@ -99,9 +99,9 @@ export const OPTION_ALIASES: Readonly<Record<string, string | { readonly unsuppo
   filter_items: "filterItems",
   recalculate_user: "recalculateUser",
   num_threads: "numThreads",
-  use_gpu: { unsupported: "tacit runs on the CPU: a device option is not supported" },
-  useGpu: { unsupported: "tacit runs on the CPU: a device option is not supported" },
-  device: { unsupported: "tacit runs on the CPU: a device option is not supported" },
+  // implicit's use_gpu = True is device: "gpu" (the factor models; the others run on the CPU).
+  use_gpu: "device",
+  useGpu: "device",
 };
 
 /**
@@ -120,7 +120,7 @@ export const OPTION_ALIASES: Readonly<Record<string, string | { readonly unsuppo
  * equal(optionHint("N", ["n", "filterItems"]), " (did you mean 'n'?)");
  * equal(optionHint("filter_items", ["n", "filterItems"]), " (did you mean 'filterItems'?)");
  * equal(optionHint("K", ["n"]), "");
- * equal(optionHint("use_gpu", ["n"]), " (tacit runs on the CPU: a device option is not supported)");
+ * equal(optionHint("use_gpu", ["factors", "device"]), " (did you mean 'device'?)");
  * ```
  */
 export function optionHint(

@@ -182,7 +182,7 @@ test("model constructors suggest tacit's names for other libraries' spellings", 
   refuses(
     () => new AlternatingLeastSquares(never({ use_gpu: true })),
     TypeError,
-    /'use_gpu' \(.*device option is not supported\)/,
+    /'use_gpu' \(did you mean 'device'\?\)/,
   );
   refuses(
     () => new BayesianPersonalizedRanking(never({ learning_rate: 0.1 })),

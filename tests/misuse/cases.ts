@@ -21,6 +21,7 @@ import {
   CsrMatrix,
   Dataset,
   fetchMovielens,
+  gpuAvailability,
   HybridFactorization,
   IdMap,
   leaveKOutSplit,
@@ -934,4 +935,31 @@ Object.assign(CASES, {
       /userid = 40 is out of range for a model with 12 rows in userItems/,
     );
   },
+});
+
+// ---------------------------------------------------------------------------
+// The GPU: without a usable one (every machine without CUDA), asking for it is
+// refused with the loader's reason; with one these cases check nothing more.
+
+Object.assign(CASES, {
+  'gpu: device: "gpu" without a usable GPU rejects with GpuUnavailableError': async () => {
+    if (gpuAvailability().available) return;
+    await refused(
+      () => new AlternatingLeastSquares({ factors: 2, device: "gpu" }).fit(plays(), quiet),
+      "GpuUnavailableError",
+      /ALS fit\(\) with device: "gpu" needs a GPU, but the GPU is unavailable: \S/,
+    );
+  },
+  'gpu: device: "cuda" is not a device': () =>
+    refused(
+      () => new AlternatingLeastSquares(never({ device: "cuda" })),
+      "RangeError",
+      /device/,
+    ),
+  "gpu: toGpu() of an unfitted model": () =>
+    refused(
+      () => new AlternatingLeastSquares({ factors: 2 }).toGpu(),
+      "NotFittedError",
+      /toGpu\(\)/,
+    ),
 });
