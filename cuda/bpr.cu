@@ -92,7 +92,12 @@ extern "C" int32_t tacit_cuda_bpr_epoch(tc_call *call, tc_bpr_args *args) {
   // Enough warps to fill the device; each launch covers a slice of them so the
   // cancellation flag is read every few million samples.
   const int threads = 256, warps_per_block = threads / 32;
-  const int64_t warps = std::max<int64_t>(1, std::min<int64_t>(args->n_samples, (int64_t)std::max(1, multiprocessors) * 64));
+  // At most one warp per 8 rows (users + items): Hogwild relies on two
+  // concurrent steps rarely touching the same row, which a small matrix under
+  // thousands of warps would break.
+  const int64_t rows = args->likes.n_rows + args->likes.n_cols;
+  const int64_t warps = std::max<int64_t>(
+      1, std::min<int64_t>({args->n_samples, (int64_t)std::max(1, multiprocessors) * 64, std::max<int64_t>(32, rows / 8)}));
   const int64_t samples_per_warp = (args->n_samples + warps - 1) / warps;
   const int64_t warps_per_launch = std::max<int64_t>(warps_per_block, std::min<int64_t>(warps, (1 << 22) / std::max<int64_t>(1, samples_per_warp)));
   for (int64_t w0 = 0; w0 < warps; w0 += warps_per_launch) {
