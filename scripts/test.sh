@@ -3,7 +3,8 @@
 # missing, runs the static checks (deno fmt --check, deno lint, deno doc --lint
 # mod.ts, deno publish --dry-run: one check each), builds the native library,
 # compiles the CUDA library (scripts/build_cuda.sh), then runs the Zig unit tests, the
-# TypeScript suite (and JSDoc examples) under Deno, and the same suite under Bun. Ends with one
+# TypeScript suite (and JSDoc examples) under Deno, the same suite under Bun, and the GPU tests
+# on the CUDA kernels compiled for the CPU (scripts/build_cuda_emulated.sh). Ends with one
 # line "tests: N passed, M failed, K skipped" summing all (skipped: the GPU tests without a GPU).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -39,21 +40,31 @@ deno test -A --doc --quiet lib/ mod.ts tests/ 2>&1 | tee "$log/deno"
 deno_status=${PIPESTATUS[0]}
 bun test tests/ 2>&1 | tee "$log/bun"
 bun_status=${PIPESTATUS[0]}
+# The GPU parity tests once more, their kernels compiled for the CPU (tests/cuda_emulator:
+# every thread a fiber, barriers real): the kernels' logic against the CPU path on any machine.
+emu_status=0
+if bash scripts/build_cuda_emulated.sh > "$log/emu_build" 2>&1; then
+  TACIT_CUDA_LIB="$PWD/cuda-out/emulated/libtacit_cuda.so" deno test -A --quiet tests/gpu.test.ts 2>&1 | tee "$log/emu"
+  emu_status=${PIPESTATUS[0]}
+else
+  emu_status=1; echo "check failed: bash scripts/build_cuda_emulated.sh"; tail -n 40 "$log/emu_build"
+fi
 
 count() { grep -aEo "$1" "$2" | grep -Eo '[0-9]+' | tail -n 1; }
 zig_failed=$(count '[0-9]+ failed' "$log/zig"); zig_failed=${zig_failed:-0}
 deno_passed=$(count '[0-9]+ passed' "$log/deno"); deno_failed=$(count '[0-9]+ failed' "$log/deno")
 deno_skipped=$(count '[0-9]+ ignored' "$log/deno"); bun_skipped=$(count '^ *[0-9]+ skip$' "$log/bun")
+emu_passed=$(count '[0-9]+ passed' "$log/emu" 2>/dev/null); emu_failed=$(count '[0-9]+ failed' "$log/emu" 2>/dev/null)
 bun_passed=$(count '^ *[0-9]+ pass$' "$log/bun"); bun_failed=$(count '^ *[0-9]+ fail$' "$log/bun")
 # zig prints "N/M tests passed": the passed count is the first number.
 zig_passed=$(grep -aEo '[0-9]+/[0-9]+ tests passed' "$log/zig" | tail -n 1 | cut -d/ -f1); zig_passed=${zig_passed:-0}
-passed=$(( checks_passed + zig_passed + ${deno_passed:-0} + ${bun_passed:-0} ))
-failed=$(( checks_failed + zig_failed + ${deno_failed:-0} + ${bun_failed:-0} ))
+passed=$(( checks_passed + zig_passed + ${deno_passed:-0} + ${bun_passed:-0} + ${emu_passed:-0} ))
+failed=$(( checks_failed + zig_failed + ${deno_failed:-0} + ${bun_failed:-0} + ${emu_failed:-0} ))
 status=0
 [ "$checks_failed" -eq 0 ] || status=1
-for s in $zig_status $deno_status $bun_status; do [ "$s" -eq 0 ] || status=1; done
+for s in $zig_status $deno_status $bun_status $emu_status; do [ "$s" -eq 0 ] || status=1; done
 [ "$status" -eq 0 ] || [ "$failed" -gt 0 ] || failed=1
-echo "checks: ${checks_passed} passed, zig: ${zig_passed} passed, deno: ${deno_passed:-0} passed, bun: ${bun_passed:-0} passed"
+echo "checks: ${checks_passed} passed, zig: ${zig_passed} passed, deno: ${deno_passed:-0} passed, bun: ${bun_passed:-0} passed, GPU tests on the emulator: ${emu_passed:-0} passed"
 skipped=$(( ${deno_skipped:-0} + ${bun_skipped:-0} ))
 grep -ah "^skipped tests: " "$log/deno" "$log/bun" 2>/dev/null | sort -u
 echo "tests: ${passed} passed, ${failed} failed, ${skipped} skipped"
