@@ -339,6 +339,45 @@ gpuTest(
   },
 );
 
+gpuTest('device: "auto" trains on the GPU when one is usable', async () => {
+  const plays = randomMatrix(40, 30, 0.2, 31);
+  const model = await new AlternatingLeastSquares({ factors: 4, iterations: 1, device: "auto" })
+    .fit(plays, quiet);
+  assert.equal(model.onGpu, true);
+  model.dispose();
+  assert.equal(model.onGpu, false);
+});
+
+gpuTest(
+  "an aborted GPU fit rejects with the signal's reason and leaves the model as it was",
+  async () => {
+    const plays = randomMatrix(2000, 300, 0.05, 32);
+    const gpu = new AlternatingLeastSquares({
+      factors: 8,
+      iterations: 1,
+      randomState: 1,
+      device: "gpu",
+    });
+    await gpu.fit(plays, quiet);
+    const fitted = gpu.userFactors.data.slice();
+    // 500 iterations: far longer than the 20 ms before the abort, on any GPU.
+    const long = new AlternatingLeastSquares({ ...gpu.parameters(), iterations: 500 });
+    long.assignFactors(gpu.userFactors, gpu.itemFactors);
+    long.toGpu();
+    const controller = new AbortController();
+    const reason = new Error("stop now");
+    setTimeout(() => controller.abort(reason), 20);
+    await assert.rejects(
+      long.fit(plays, { progress: false, signal: controller.signal }),
+      (error) => error === reason,
+    );
+    assert.deepEqual(long.userFactors.data, fitted);
+    assert.equal(long.onGpu, true);
+    gpu.dispose();
+    long.dispose();
+  },
+);
+
 gpuTest("a GPU-trained model saves, and loads on the CPU with the same factors", async () => {
   const plays = randomMatrix(50, 40, 0.2, 21);
   const model = await new AlternatingLeastSquares({
