@@ -134,12 +134,8 @@ template <typename Body> int32_t withStorage(tc_call *call, int32_t dtype, Body 
   }
 }
 
-__device__ __forceinline__ float warpSum(float v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
-
-__device__ __forceinline__ double warpSum(double v) {
+// The sum of `v` over the warp, returned to every lane.
+template <typename T> __device__ __forceinline__ T warpSum(T v) {
   for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
   return v;
 }

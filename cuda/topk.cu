@@ -5,11 +5,14 @@
 // select-k kernel — one thread block per query — skips NaN, masked and
 // non-candidate targets inside the scan, so nothing is over-fetched.
 //
-// Select-k: scores become order-preserving unsigned keys; three radix passes
-// (11, 11 and 10 bits, a shared-memory histogram each) find the k-th largest
-// key; every key above it is taken, and of the keys equal to it the smallest
-// ids (an ordered block scan in id order); a bitonic sort in shared memory
-// puts the k best first, ties by smaller id: the CPU's order (zig/heap.zig).
+// Select-k: scores become order-preserving unsigned keys. A first scan
+// counts the eligible keys into an 11-bit histogram of their top bits; while
+// more than k_max keys sit at or above the bin of the k-th largest, a
+// further radix pass (11, then 10 bits) narrows that bin. As soon as they fit
+// in shared memory, one scan collects them all and a bitonic sort puts the k
+// best first, ties by smaller id: the CPU's order (zig/heap.zig). Typically
+// that is two or three reads of a row. Only when more than k_max keys equal
+// the k-th largest exactly does a last, ordered scan take the ties in id order.
 #include "common.cuh"
 
 #include <algorithm>
@@ -50,12 +53,56 @@ struct SelectShared {
   unsigned warp_counts[select_threads / 32];
   unsigned taken;
   unsigned selected_digit;
-  unsigned remaining;
+  unsigned above_in_pass;
 };
+
+static_assert(radix_bins % select_threads == 0 && (radix_bins / 2) % select_threads == 0,
+              "each thread owns whole bins of the histogram");
 
 __device__ __forceinline__ bool eligible(float score, int32_t id, const uint8_t *mask) {
   return !isnan(score) && !(mask && mask[id]);
 }
+
+// The sum of `v` over the threads after this one; `shared` one value per warp.
+__device__ unsigned blockSumAfter(unsigned v, unsigned *shared) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = blockDim.x >> 5;
+  unsigned suffix = v;  // over lanes lane..31
+  for (int offset = 1; offset < 32; offset <<= 1) {
+    const unsigned other = __shfl_down_sync(0xffffffffu, suffix, offset);
+    if (lane + offset < 32) suffix += other;
+  }
+  __syncthreads();  // `shared` may still be read
+  if (lane == 0) shared[warp] = suffix;
+  __syncthreads();
+  unsigned after = suffix - v;
+  for (int w = warp + 1; w < warps; ++w) after += shared[w];
+  return after;
+}
+
+// The bin of `bins` that holds the `remaining`-th largest key, into
+// s.selected_digit, and the count of keys in higher bins, into
+// s.above_in_pass. Thread t owns a run of bins; higher threads, higher bins.
+__device__ void selectDigit(SelectShared &s, int bins, unsigned remaining) {
+  const int per = bins / blockDim.x, first = threadIdx.x * per;
+  unsigned chunk = 0;
+  for (int b = 0; b < per; ++b) chunk += s.histogram[first + b];
+  unsigned above = blockSumAfter(chunk, s.warp_counts);
+  if (above < remaining && remaining <= above + chunk) {
+    for (int b = first + per - 1; b >= first; --b) {
+      if (above + s.histogram[b] >= remaining) {
+        s.selected_digit = b;
+        s.above_in_pass = above;
+        break;
+      }
+      above += s.histogram[b];
+    }
+  }
+  __syncthreads();
+}
+
+// Radix pass p looks at `widthOf(p)` bits starting at bit `shiftOf(p)`: 11, 11, 10 from the top.
+__device__ __forceinline__ int shiftOf(int pass) { return pass == 0 ? 21 : pass == 1 ? 10 : 0; }
+__device__ __forceinline__ int widthOf(int pass) { return pass == 2 ? 10 : 11; }
 
 // One block per query of the GEMM block; see the file's comment.
 __global__ void __launch_bounds__(select_threads) selectTopK(const float *scores, int64_t n_targets,
@@ -68,78 +115,70 @@ __global__ void __launch_bounds__(select_threads) selectTopK(const float *scores
   const int64_t positions = candidates ? n_candidates : n_targets;
   auto idAt = [&](int64_t position) -> int32_t { return candidates ? candidates[position] : (int32_t)position; };
 
-  // Eligible targets: when at most k, every one is taken.
-  unsigned local = 0;
+  // The first pass's histogram over every eligible key; its sum is their count.
+  for (int b = threadIdx.x; b < radix_bins; b += blockDim.x) s.histogram[b] = 0;
+  __syncthreads();
   for (int64_t p = threadIdx.x; p < positions; p += blockDim.x) {
-    int32_t id = idAt(p);
-    local += eligible(row[id], id, mask);
-  }
-  // Block sum of `local`.
-  {
-    unsigned v = local;
-    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    if ((threadIdx.x & 31) == 0) s.warp_counts[threadIdx.x >> 5] = v;
+    const int32_t id = idAt(p);
+    const float score = row[id];
+    if (eligible(score, id, mask)) atomicAdd(&s.histogram[keyOf(score) >> shiftOf(0)], 1u);
   }
   __syncthreads();
-  unsigned total = 0;
-  for (int w = 0; w < select_threads / 32; ++w) total += s.warp_counts[w];
+  unsigned local = 0;
+  for (int b = threadIdx.x; b < radix_bins; b += blockDim.x) local += s.histogram[b];
+  const unsigned total = blockSum(local, s.warp_counts);
   const unsigned want = total < (unsigned)k ? total : (unsigned)k;
 
-  // The k-th largest key: prefix/prefix_mask narrow it pass by pass.
+  // Invariant: `above` keys exceed `prefix` in the bits of `prefix_mask`,
+  // `matching` equal it, and the want-th largest is the `remaining`-th of those.
   uint32_t prefix = 0, prefix_mask = 0;
-  unsigned remaining = want;
-  if (want > 0 && want < total) {
-    const int shifts[3] = {21, 10, 0};
-    const int widths[3] = {11, 11, 10};
-    for (int pass = 0; pass < 3; ++pass) {
-      const int bins = 1 << widths[pass];
+  unsigned above = 0, matching = total, remaining = want;
+  for (int pass = 0; pass < 3 && want > 0 && above + matching > (unsigned)k_max; ++pass) {
+    const int bins = 1 << widthOf(pass);
+    if (pass > 0) {
       for (int b = threadIdx.x; b < bins; b += blockDim.x) s.histogram[b] = 0;
       __syncthreads();
       for (int64_t p = threadIdx.x; p < positions; p += blockDim.x) {
-        int32_t id = idAt(p);
-        float score = row[id];
+        const int32_t id = idAt(p);
+        const float score = row[id];
         if (!eligible(score, id, mask)) continue;
-        uint32_t key = keyOf(score);
-        if ((key & prefix_mask) == prefix) atomicAdd(&s.histogram[(key >> shifts[pass]) & (bins - 1)], 1u);
+        const uint32_t key = keyOf(score);
+        if ((key & prefix_mask) == prefix) atomicAdd(&s.histogram[(key >> shiftOf(pass)) & (bins - 1)], 1u);
       }
-      __syncthreads();
-      if (threadIdx.x == 0) {
-        unsigned above = 0;
-        int digit = bins - 1;
-        for (; digit > 0; --digit) {
-          if (above + s.histogram[digit] >= remaining) break;
-          above += s.histogram[digit];
-        }
-        s.selected_digit = digit;
-        s.remaining = remaining - above;
-      }
-      __syncthreads();
-      prefix |= (uint32_t)s.selected_digit << shifts[pass];
-      prefix_mask |= (uint32_t)(bins - 1) << shifts[pass];
-      remaining = s.remaining;
       __syncthreads();
     }
+    selectDigit(s, bins, remaining);
+    const unsigned digit = s.selected_digit, in_pass = s.above_in_pass;
+    matching = s.histogram[digit];
+    above += in_pass;
+    remaining -= in_pass;
+    prefix |= digit << shiftOf(pass);
+    prefix_mask |= (uint32_t)(bins - 1) << shiftOf(pass);
+    __syncthreads();  // before the histogram and the selection are written again
   }
-  // Take every key above the threshold (all eligible when want == total),
-  // then `remaining` keys equal to it in increasing id.
+
+  // When they fit: every key at or above `prefix`. Otherwise (more than
+  // k_max exact ties at the want-th key) those above it, then `remaining`
+  // of the ties in increasing id.
+  const bool fits = above + matching <= (unsigned)k_max;
   if (threadIdx.x == 0) s.taken = 0;
   __syncthreads();
-  const bool take_all = want == total;
-  for (int64_t p = threadIdx.x; p < positions; p += blockDim.x) {
-    int32_t id = idAt(p);
-    float score = row[id];
-    if (!eligible(score, id, mask)) continue;
-    uint32_t key = keyOf(score);
-    if (take_all || key > prefix) {
-      unsigned slot = atomicAdd(&s.taken, 1u);
-      s.keys[slot] = key;
-      s.ids[slot] = id;
+  if (want > 0) {
+    for (int64_t p = threadIdx.x; p < positions; p += blockDim.x) {
+      const int32_t id = idAt(p);
+      const float score = row[id];
+      if (!eligible(score, id, mask)) continue;
+      const uint32_t key = keyOf(score);
+      if (fits ? (key & prefix_mask) >= prefix : key > prefix) {
+        const unsigned slot = atomicAdd(&s.taken, 1u);
+        s.keys[slot] = key;
+        s.ids[slot] = id;
+      }
     }
   }
   __syncthreads();
-  if (!take_all) {
+  if (!fits) {
     unsigned equal_taken = 0;
-    const unsigned greater = s.taken;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     for (int64_t base = 0; base < positions && equal_taken < remaining; base += blockDim.x) {
       const int64_t p = base + threadIdx.x;
@@ -147,7 +186,7 @@ __global__ void __launch_bounds__(select_threads) selectTopK(const float *scores
       int32_t id = 0;
       if (p < positions) {
         id = idAt(p);
-        float score = row[id];
+        const float score = row[id];
         equal = eligible(score, id, mask) && keyOf(score) == prefix;
       }
       const unsigned ballot = __ballot_sync(0xffffffffu, equal);
@@ -160,18 +199,19 @@ __global__ void __launch_bounds__(select_threads) selectTopK(const float *scores
       }
       const unsigned rank = equal_taken + before + __popc(ballot & ((1u << lane) - 1u));
       if (equal && rank < remaining) {
-        s.keys[greater + rank] = prefix;
-        s.ids[greater + rank] = id;
+        s.keys[above + rank] = prefix;
+        s.ids[above + rank] = id;
       }
       equal_taken += chunk_total;
       __syncthreads();
     }
   }
   __syncthreads();
-  // Bitonic sort of the `want` entries, padded to a power of two with entries that rank last.
+  // Bitonic sort of the collected entries, padded to a power of two with entries that rank last.
+  const int collected = fits ? (int)(above + matching) : (int)want;
   int size = 1;
-  while (size < (int)want) size <<= 1;
-  for (int i = want + threadIdx.x; i < size; i += blockDim.x) {
+  while (size < collected) size <<= 1;
+  for (int i = collected + threadIdx.x; i < size; i += blockDim.x) {
     s.keys[i] = 0;
     s.ids[i] = INT_MAX;
   }
@@ -231,11 +271,13 @@ extern "C" int32_t tacit_cuda_topk(tc_call *call, tc_topk_args *args) {
       TC_TRY(candidates.allocate(call, sizeof(int32_t) * args->n_candidates, "the candidate ids"));
       TC_CUDA(call, cudaMemcpy(candidates.pointer, args->candidates, sizeof(int32_t) * args->n_candidates, cudaMemcpyHostToDevice), "cudaMemcpy (candidates)");
     }
-    // Queries per block: the scores and outputs in half the free memory, at most 8192.
+    // Queries per block: the scores and outputs in half the free memory, at most 8192
     size_t free_bytes = 0, total_bytes = 0;
     TC_CUDA(call, cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
     const size_t per_query = sizeof(float) * (size_t)nt + 8 * (size_t)k;
+    // and fewer than 2^31 scores, so no index into the block overflows a 32-bit int.
     int64_t block = std::min<int64_t>(nq, std::min<int64_t>(8192, (int64_t)(free_bytes / 2 / per_query)));
+    block = std::min<int64_t>(block, std::max<int64_t>(1, INT32_MAX / std::max<int64_t>(nt, 1)));
     if (block < 1) {
       return fail(call, TC_OUT_OF_MEMORY, "GPU out of memory: the scores of one query need %zu bytes but %zu of %zu are free", per_query, free_bytes, total_bytes);
     }

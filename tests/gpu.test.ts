@@ -19,11 +19,12 @@ import {
   gpuMemory,
   GpuUnavailableError,
   HybridFactorization,
+  type RecommendOptions,
 } from "../mod.ts";
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
 import { NativeError, Status } from "../lib/native/library.ts";
 import { heldOutAuc, holdOutOnePerUser } from "./holdout.ts";
-import { randomMatrix, relativeError } from "./reference.ts";
+import { randomMatrix, relativeError, seeded } from "./reference.ts";
 import { test, testUnless } from "./harness.ts";
 
 const quiet = { progress: false } as const;
@@ -255,13 +256,21 @@ function assertSameRanking(
 gpuTest(
   "GPU recommend equals the CPU's for every filter combination, over more queries than a block",
   async () => {
-    // 9000 users: more than one GEMM block (at most 8192 queries).
+    // 9000 users: more than one GEMM block (at most 8192 queries). Every
+    // filter combination runs on the first 600 of them; two run on all 9000,
+    // whose second block's exclusions start past the first's (the emulator
+    // that runs these without a GPU takes about a millisecond per query).
     const plays = randomMatrix(9000, 700, 0.01, 13);
     const model = await new AlternatingLeastSquares({ factors: 24, iterations: 2, randomState: 4 })
       .fit(plays, quiet);
-    const users = Int32Array.from({ length: 9000 }, (_, k) => k);
+    const everyone = Int32Array.from({ length: 9000 }, (_, k) => k);
+    const some = everyone.subarray(0, 600);
     const filterItems = [3, 10, 500];
     const items = Array.from({ length: 300 }, (_, k) => 2 * k + 1);
+    const cases: { users: Int32Array; options: RecommendOptions }[] = [
+      { users: everyone, options: { n: 10, filterAlreadyLiked: true, filterItems, items } },
+      { users: everyone, options: { n: 257, filterAlreadyLiked: true } },
+    ];
     for (const filterAlreadyLiked of [false, true]) {
       for (const withFilter of [false, true]) {
         for (const withItems of [false, true]) {
@@ -272,15 +281,18 @@ gpuTest(
               ...(withFilter ? { filterItems } : {}),
               ...(withItems ? { items } : {}),
             };
-            model.toCpu();
-            const cpu = model.recommend(users, plays, options);
-            model.toGpu();
-            const gpu = model.recommend(users, plays, options);
-            const label = JSON.stringify({ n, filterAlreadyLiked, withFilter, withItems });
-            assertSameRanking(gpu, cpu, label);
+            cases.push({ users: some, options });
           }
         }
       }
+    }
+    for (const { users, options } of cases) {
+      model.toCpu();
+      const cpu = model.recommend(users, plays, options);
+      model.toGpu();
+      const gpu = model.recommend(users, plays, options);
+      const label = JSON.stringify({ users: users.length, ...options, items: !!options.items });
+      assertSameRanking(gpu, cpu, label);
     }
     model.toCpu();
     const cpuSimilar = model.similarItems(Int32Array.from({ length: 700 }, (_, k) => k), { n: 5 });
@@ -290,6 +302,80 @@ gpuTest(
     model.dispose();
   },
 );
+
+gpuTest(
+  "GPU recommend's select-k gives the CPU's exact ranking on 6000 items: radix passes, more than 2048 exact ties, ±0",
+  async () => {
+    // Factors whose dot products are exact in float32, so the GPU must give
+    // the CPU's ids and scores exactly. Item columns: a permutation of the
+    // integers (distinct scores), id % 2 (3000 exact ties per value) and
+    // 1 + j·2⁻²³ for a permutation j (consecutive floats: they share their
+    // top 22 bits, so the select-k needs all three radix passes). Every 97th
+    // item is a zero row, which gives +0 or −0.
+    const nItems = 6000;
+    const next = seeded(29);
+    const integers = shuffled(nItems, next);
+    const ulps = shuffled(nItems, next);
+    const items = new Float32Array(nItems * 3);
+    for (let i = 0; i < nItems; i++) {
+      if (i % 97 === 0) continue;
+      items.set([integers[i]!, i % 2, 1 + ulps[i]! * 2 ** -23], 3 * i);
+    }
+    const users = [
+      [1, 0, 0], // distinct
+      [-1, 0, 0], // distinct, negative
+      [0, 1, 0], // ties at 1
+      [0, -1, 0], // ties at 0 and −0
+      [1, 1000, 0], // ties broken by the integers
+      [0, 0, 1], // consecutive floats
+      [0, 0, -1],
+      [-1, -1, -1], // zero rows give −0
+      [0, 0, 0], // every item ties at 0
+    ];
+    const plays = randomMatrix(users.length, nItems, 0.05, 31);
+    const model = new AlternatingLeastSquares({ factors: 3 });
+    model.assignFactors(
+      { data: Float32Array.from(users.flat()), shape: [users.length, 3] },
+      { data: items, shape: [nItems, 3] },
+    );
+    const queries = Int32Array.from(users, (_, u) => u);
+    const filterItems = Array.from({ length: nItems / 7 }, (_, k) => 7 * k + 2);
+    const candidates = Array.from({ length: nItems }, (_, k) => k).filter((k) => k % 4 !== 3);
+    for (const filterAlreadyLiked of [false, true]) {
+      for (const withFilter of [false, true]) {
+        for (const withItems of [false, true]) {
+          for (const n of [1, 10, 257, 2048]) {
+            const options = {
+              n,
+              filterAlreadyLiked,
+              ...(withFilter ? { filterItems } : {}),
+              ...(withItems ? { items: candidates } : {}),
+            };
+            model.toCpu();
+            const cpu = model.recommend(queries, plays, options);
+            model.toGpu();
+            const gpu = model.recommend(queries, plays, options);
+            const label = JSON.stringify({ n, filterAlreadyLiked, withFilter, withItems });
+            assert.deepEqual(gpu.shape, cpu.shape, label);
+            assert.deepEqual(gpu.ids, cpu.ids, label);
+            assert.deepEqual(gpu.scores, cpu.scores, label);
+          }
+        }
+      }
+    }
+    model.dispose();
+  },
+);
+
+/** 0..n-1 in a random order (Fisher–Yates). */
+function shuffled(n: number, next: () => number): Int32Array {
+  const order = Int32Array.from({ length: n }, (_, k) => k);
+  for (let k = n - 1; k > 0; k--) {
+    const j = Math.floor(next() * (k + 1));
+    [order[k], order[j]] = [order[j]!, order[k]!];
+  }
+  return order;
+}
 
 gpuTest(
   "GPU recommend pads past the eligible items with -1 and -Infinity, as the CPU",

@@ -29,7 +29,8 @@ extern thread_local dim3 threadIdx_, blockIdx_, blockDim_, gridDim_;
 void syncBlock();
 int syncBlockOr(int value);
 int syncBlockCount(int value);
-uint64_t warpExchange(uint64_t value, int lane_source_xor, bool is_ballot, bool predicate);
+// A lane's value from lane ^ offset (or lane + offset when `down`; its own when that lane is past the warp).
+uint64_t warpExchange(uint64_t value, int offset, bool is_ballot, bool predicate, bool down = false);
 void run(dim3 grid, dim3 block, size_t shared_bytes, void (*body)(void *), void *context);
 extern unsigned char shared_memory[];
 }  // namespace tacit_emu
@@ -62,6 +63,9 @@ inline double __shfl_xor_sync(unsigned, double v, int offset) {
 }
 inline unsigned __shfl_xor_sync(unsigned, unsigned v, int offset) {
   return (unsigned)tacit_emu::warpExchange(v, offset, false, false);
+}
+inline unsigned __shfl_down_sync(unsigned, unsigned v, int offset) {
+  return (unsigned)tacit_emu::warpExchange(v, offset, false, false, true);
 }
 inline unsigned __ballot_sync(unsigned, int predicate) {
   return (unsigned)tacit_emu::warpExchange(0, 0, true, predicate != 0);

@@ -54,7 +54,7 @@ struct Fiber {
   int block_value = 0;
   uint64_t warp_value = 0;
   int warp_offset = 0;
-  bool ballot = false, predicate = false;
+  bool ballot = false, predicate = false, down = false;  // down: __shfl_down_sync, else xor
   uint64_t result = 0;
 };
 
@@ -116,7 +116,8 @@ bool releaseWarps(unsigned threads) {
       if (f.ballot) {
         f.result = ballot;
       } else {
-        unsigned source = first + ((i - first) ^ (unsigned)f.warp_offset);
+        const unsigned lane = i - first;
+        unsigned source = first + (f.down ? lane + (unsigned)f.warp_offset : lane ^ (unsigned)f.warp_offset);
         f.result = source < last && fibers[source].wait == Wait::warp ? fibers[source].warp_value : f.warp_value;
       }
     }
@@ -161,10 +162,11 @@ void syncBlock() { blockBarrier(BlockKind::plain, 0); }
 int syncBlockOr(int value) { return blockBarrier(BlockKind::any, value); }
 int syncBlockCount(int value) { return blockBarrier(BlockKind::count, value); }
 
-uint64_t warpExchange(uint64_t value, int offset, bool is_ballot, bool predicate) {
+uint64_t warpExchange(uint64_t value, int offset, bool is_ballot, bool predicate, bool down) {
   current->wait = Wait::warp;
   current->warp_value = value;
   current->warp_offset = offset;
+  current->down = down;
   current->ballot = is_ballot;
   current->predicate = predicate;
   yieldToScheduler();
