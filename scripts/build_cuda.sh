@@ -4,9 +4,10 @@
 #                                         .tools/cuda on first use, ~850 MB, ~10 s here)
 #   NVCC=/path/to/nvcc bash scripts/build_cuda.sh   a CUDA toolkit already on the machine
 #                                         (scripts/gpu_check.sh on a GPU machine)
-# Machine code for sm_80 (A100) and sm_90 (H100/H200) plus compute_80 PTX for
-# newer GPUs: a driver that supports an older CUDA 13.x runs the machine code
-# without a PTX JIT. cudart is linked statically, cuBLAS dynamically (rpath to
+# Machine code for sm_80 (A100; also runs on sm_86/sm_89), sm_90 (H100/H200),
+# sm_100 (B200) and sm_120 (RTX 50xx), plus compute_80 PTX for anything else:
+# a driver that supports an older CUDA 13.x runs the machine code without a
+# PTX JIT. nvcc compiles the targets in parallel (--threads 0): about 30 s on 2 cores. cudart is linked statically, cuBLAS dynamically (rpath to
 # the toolkit's lib folder, then the library's own folder).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,8 +41,9 @@ else
 fi
 mkdir -p cuda-out
 "$NVCC" --version | tail -n 2 >&2
-"$NVCC" -O3 -std=c++17 -shared -Xcompiler -fPIC,-fvisibility=hidden $include \
+"$NVCC" -O3 -std=c++17 --threads 0 -shared -Xcompiler -fPIC,-fvisibility=hidden $include \
   -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+  -gencode arch=compute_100,code=sm_100 -gencode arch=compute_120,code=sm_120 \
   -gencode arch=compute_80,code=compute_80 \
   -cudart static -L"$libdir" -lcublas \
   -Xlinker -rpath,"$libdir":'$ORIGIN' \
