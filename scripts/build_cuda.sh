@@ -7,8 +7,9 @@
 # Machine code for sm_80 (A100; also runs on sm_86/sm_89), sm_90 (H100/H200),
 # sm_100 (B200) and sm_120 (RTX 50xx), plus compute_80 PTX for anything else:
 # a driver that supports an older CUDA 13.x runs the machine code without a
-# PTX JIT. nvcc compiles the targets in parallel (--threads 0): about 30 s on 2 cores. cudart is linked statically, cuBLAS dynamically (rpath to
-# the toolkit's lib folder, then the library's own folder).
+# PTX JIT. nvcc compiles the targets in parallel (--threads 0): about 30 s on
+# 2 cores. cudart is linked statically, cuBLAS dynamically (rpath to the
+# toolkit's lib folder, then the library's own folder).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
