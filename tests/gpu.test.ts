@@ -305,7 +305,7 @@ gpuTest(
 
 gpuTest(
   "GPU recommend's select-k gives the CPU's exact ranking on 6000 items: radix passes, more than 2048 exact ties, ±0",
-  async () => {
+  () => {
     // Factors whose dot products are exact in float32, so the GPU must give
     // the CPU's ids and scores exactly. Item columns: a permutation of the
     // integers (distinct scores), id % 2 (3000 exact ties per value) and
