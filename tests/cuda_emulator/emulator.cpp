@@ -3,9 +3,19 @@
 // warp intrinsic (warp barrier). A barrier that some live thread never reaches
 // is a deadlock in the kernel: it is reported and the process aborts. Device
 // memory is host memory; cublasGemmEx is a plain loop. Test-only.
+//
+// TACIT_EMU_ORDER sets the order in which blocks run, and in which a block's
+// threads run between two barriers: "forward" (the default), "reverse" or
+// "shuffle" (a fixed seed). A thread that reads what another writes without
+// a barrier between them (a race on a GPU) sees the write in one order and
+// not in another, so a kernel that passes in all three has no such race that
+// the tests reach.
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
+#include <numeric>
 #include <vector>
 
 #include "cublas_v2.h"
@@ -173,7 +183,33 @@ uint64_t warpExchange(uint64_t value, int offset, bool is_ballot, bool predicate
   return current->result;
 }
 
+enum class Order { forward, reverse, shuffle };
+
+Order orderFromEnvironment() {
+  const char *name = std::getenv("TACIT_EMU_ORDER");
+  if (name == nullptr || std::strcmp(name, "forward") == 0) return Order::forward;
+  if (std::strcmp(name, "reverse") == 0) return Order::reverse;
+  if (std::strcmp(name, "shuffle") == 0) return Order::shuffle;
+  std::fprintf(stderr, "emulator: TACIT_EMU_ORDER must be forward, reverse or shuffle, not %s\n", name);
+  std::abort();
+}
+
+// 0..count-1 in the order `order` runs them; `state` drives the shuffle.
+void arrange(std::vector<unsigned> &sequence, unsigned count, Order order, uint64_t &state) {
+  sequence.resize(count);
+  std::iota(sequence.begin(), sequence.end(), 0u);
+  if (order == Order::reverse) std::reverse(sequence.begin(), sequence.end());
+  if (order != Order::shuffle) return;
+  for (unsigned i = count; i > 1; --i) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17;  // xorshift64
+    std::swap(sequence[i - 1], sequence[state % i]);
+  }
+}
+
 void run(dim3 grid, dim3 block, size_t shared_bytes, void (*body)(void *), void *context) {
+  static const Order order = orderFromEnvironment();
+  thread_local uint64_t state = 0x9e3779b97f4a7c15u;
+  thread_local std::vector<unsigned> blocks, threads_in_order;
   const unsigned threads = block.x;
   if (threads == 0 || threads > 1024 || shared_bytes > sizeof(shared_memory)) {
     std::fprintf(stderr, "emulator: bad launch (%u threads, %zu shared bytes)\n", threads, shared_bytes);
@@ -184,11 +220,13 @@ void run(dim3 grid, dim3 block, size_t shared_bytes, void (*body)(void *), void 
   body_context = context;
   gridDim_ = grid;
   blockDim_ = block;
-  for (unsigned b = 0; b < grid.x; ++b) {
+  arrange(blocks, grid.x, order, state);
+  for (const unsigned b : blocks) {
     blockIdx_ = dim3(b);
     for (unsigned i = 0; i < threads; ++i) prepare(fibers[i]);
     for (;;) {
-      for (unsigned i = 0; i < threads; ++i) {
+      arrange(threads_in_order, threads, order, state);
+      for (const unsigned i : threads_in_order) {
         if (fibers[i].wait == Wait::none) resume(i, threads);
       }
       bool done = true;
