@@ -19,10 +19,7 @@ while [ $# -gt 0 ]; do
   esac
   shift 2
 done
-py="$PWD/.tools/bench-py"
-if [ ! -d "$py/implicit" ]; then
-  python3 -m pip install --quiet --disable-pip-version-check --target "$py" implicit==0.7.3 numpy scipy threadpoolctl >&2
-fi
+. bench/implicit_setup.sh
 log=bench/out/compare_implicit.txt
 mkdir -p bench/out
 "$DENO" run -A bench/dump_matrix.ts

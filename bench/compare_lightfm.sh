@@ -48,7 +48,7 @@ if [[ ,$libs, == *,lightfm,* ]]; then
   if ! PYTHONPATH="$py" python3 -c "import lightfm._lightfm_fast_openmp" 2>/dev/null; then
     echo "installing lightfm 1.17 into .tools/bench-py" >&2
     python3 -m pip install --quiet --disable-pip-version-check --target "$py" \
-      numpy scipy setuptools wheel cython >&2
+      numpy==2.4.6 scipy==1.17.1 setuptools wheel cython >&2  # the numpy and scipy of bench/implicit_setup.sh
     # No build isolation: the sdist's setup.py needs setuptools from $py (PYTHONPATH);
     # --no-deps: lightfm's scikit-learn and requests serve only its Dataset and downloads.
     PYTHONPATH="$py" python3 -m pip install --quiet --disable-pip-version-check \

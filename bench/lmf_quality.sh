@@ -8,10 +8,7 @@ cd "$(dirname "$0")/.."
 . scripts/toolchain.sh
 threads=${1:-2}
 seed=${2:-1}
-py="$PWD/.tools/bench-py"
-if [ ! -d "$py/implicit" ]; then
-  python3 -m pip install --quiet --disable-pip-version-check --target "$py" implicit==0.7.3 numpy scipy threadpoolctl >&2
-fi
+. bench/implicit_setup.sh
 zig build -Doptimize=ReleaseFast
 deno run -A bench/lmf_quality.ts --threads "$threads" --seed "$seed"
 OPENBLAS_NUM_THREADS=1 PYTHONPATH="$py" python3 -W ignore bench/implicit_lmf_quality.py "$threads" "$seed"
