@@ -24,7 +24,7 @@ import {
 import { listeningDataset } from "../lib/datasets/synthetic.ts";
 import { NativeError, Status } from "../lib/native/library.ts";
 import { heldOutAuc, holdOutOnePerUser } from "./holdout.ts";
-import { randomMatrix, relativeError, seeded } from "./reference.ts";
+import { bruteTopK, dot, randomMatrix, relativeError, seeded } from "./reference.ts";
 import { test, testUnless } from "./harness.ts";
 
 const quiet = { progress: false } as const;
@@ -270,22 +270,11 @@ gpuTest(
     const cases: { users: Int32Array; options: RecommendOptions }[] = [
       { users: everyone, options: { n: 10, filterAlreadyLiked: true, filterItems, items } },
       { users: everyone, options: { n: 257, filterAlreadyLiked: true } },
+      ...filterCombinations([1, 10, 257], filterItems, items).map((options) => ({
+        users: some,
+        options,
+      })),
     ];
-    for (const filterAlreadyLiked of [false, true]) {
-      for (const withFilter of [false, true]) {
-        for (const withItems of [false, true]) {
-          for (const n of [1, 10, 257]) {
-            const options = {
-              n,
-              filterAlreadyLiked,
-              ...(withFilter ? { filterItems } : {}),
-              ...(withItems ? { items } : {}),
-            };
-            cases.push({ users: some, options });
-          }
-        }
-      }
-    }
     for (const { users, options } of cases) {
       model.toCpu();
       const cpu = model.recommend(users, plays, options);
@@ -329,7 +318,7 @@ gpuTest(
       [1, 1000, 0], // ties broken by the integers
       [0, 0, 1], // consecutive floats
       [0, 0, -1],
-      [-1, -1, -1], // zero rows give −0
+      [-1, -1, -0], // exact (the last product is −0), and zero rows give −0
       [0, 0, 0], // every item ties at 0
     ];
     const plays = randomMatrix(users.length, nItems, 0.05, 31);
@@ -341,31 +330,66 @@ gpuTest(
     const queries = Int32Array.from(users, (_, u) => u);
     const filterItems = Array.from({ length: nItems / 7 }, (_, k) => 7 * k + 2);
     const candidates = Array.from({ length: nItems }, (_, k) => k).filter((k) => k % 4 !== 3);
-    for (const filterAlreadyLiked of [false, true]) {
-      for (const withFilter of [false, true]) {
-        for (const withItems of [false, true]) {
-          for (const n of [1, 10, 257, 2048]) {
-            const options = {
-              n,
-              filterAlreadyLiked,
-              ...(withFilter ? { filterItems } : {}),
-              ...(withItems ? { items: candidates } : {}),
-            };
-            model.toCpu();
-            const cpu = model.recommend(queries, plays, options);
-            model.toGpu();
-            const gpu = model.recommend(queries, plays, options);
-            const label = JSON.stringify({ n, filterAlreadyLiked, withFilter, withItems });
-            assert.deepEqual(gpu.shape, cpu.shape, label);
-            assert.deepEqual(gpu.ids, cpu.ids, label);
-            assert.deepEqual(gpu.scores, cpu.scores, label);
-          }
-        }
+    const itemScores = users.map((user) =>
+      Array.from({ length: nItems }, (_, i) => dot(Float32Array.from(user), 0, items, i, 3))
+    );
+    for (const options of filterCombinations([1, 10, 257, 2048], filterItems, candidates)) {
+      model.toCpu();
+      const cpu = model.recommend(queries, plays, options);
+      model.toGpu();
+      const gpu = model.recommend(queries, plays, options);
+      const label = JSON.stringify({
+        ...options,
+        filterItems: !!options.filterItems,
+        items: !!options.items,
+      });
+      assert.deepEqual(gpu.shape, cpu.shape, label);
+      assert.deepEqual(gpu.ids, cpu.ids, label);
+      assert.deepEqual(gpu.scores, cpu.scores, label);
+      // And both equal a brute-force ranking of the exact scores.
+      const n = gpu.shape[1];
+      for (let u = 0; u < users.length; u++) {
+        const exclude = new Set([
+          ...(options.filterAlreadyLiked ? plays.row(u).indices : []),
+          ...Array.from(options.filterItems ?? []),
+        ]);
+        const only = options.items === undefined ? undefined : new Set(Array.from(options.items));
+        const want = bruteTopK(itemScores[u]!, n, exclude, only);
+        assert.deepEqual([...gpu.ids.subarray(u * n, (u + 1) * n)], want.ids, `${label} user ${u}`);
+        assert.deepEqual(
+          [...gpu.scores.subarray(u * n, (u + 1) * n)],
+          want.scores,
+          `${label} user ${u}`,
+        );
       }
     }
     model.dispose();
   },
 );
+
+/** Every combination of filterAlreadyLiked, filterItems and items, for each `n`. */
+function filterCombinations(
+  ns: number[],
+  filterItems: number[],
+  items: number[],
+): RecommendOptions[] {
+  const combinations: RecommendOptions[] = [];
+  for (const filterAlreadyLiked of [false, true]) {
+    for (const withFilter of [false, true]) {
+      for (const withItems of [false, true]) {
+        for (const n of ns) {
+          combinations.push({
+            n,
+            filterAlreadyLiked,
+            ...(withFilter ? { filterItems } : {}),
+            ...(withItems ? { items } : {}),
+          });
+        }
+      }
+    }
+  }
+  return combinations;
+}
 
 /** 0..n-1 in a random order (Fisher–Yates). */
 function shuffled(n: number, next: () => number): Int32Array {
