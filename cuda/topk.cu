@@ -271,10 +271,10 @@ extern "C" int32_t tacit_cuda_topk(tc_call *call, tc_topk_args *args) {
       TC_TRY(candidates.allocate(call, sizeof(int32_t) * args->n_candidates, "the candidate ids"));
       TC_CUDA(call, cudaMemcpy(candidates.pointer, args->candidates, sizeof(int32_t) * args->n_candidates, cudaMemcpyHostToDevice), "cudaMemcpy (candidates)");
     }
-    // Queries per block: the scores and outputs in half the free memory, at most 8192
     size_t free_bytes = 0, total_bytes = 0;
     TC_CUDA(call, cudaMemGetInfo(&free_bytes, &total_bytes), "cudaMemGetInfo");
     const size_t per_query = sizeof(float) * (size_t)nt + 8 * (size_t)k;
+    // Queries per block: the scores and outputs in half the free memory, at most 8192
     // and fewer than 2^31 scores, so no index into the block overflows a 32-bit int.
     int64_t block = std::min<int64_t>(nq, std::min<int64_t>(8192, (int64_t)(free_bytes / 2 / per_query)));
     block = std::min<int64_t>(block, std::max<int64_t>(1, INT32_MAX / std::max<int64_t>(nt, 1)));
