@@ -5,7 +5,14 @@
 # Sourced by bench/compare_implicit.sh and bench/lmf_quality.sh; sets $py.
 py="$PWD/.tools/bench-py"
 implicit_packages="implicit==0.7.3 numpy==2.4.6 scipy==1.17.1 threadpoolctl==3.8.0"
-if ! PYTHONPATH="$py" python3 -c "import implicit, numpy; assert implicit.__version__ == '0.7.3' and numpy.__version__ == '2.4.6'" 2>/dev/null; then
+# Installed already when every package of the list has its pinned version.
+pinned() {
+  PYTHONPATH="$py" python3 -c '
+import sys
+from importlib.metadata import version
+sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))' "$@" 2>/dev/null
+}
+if ! pinned $implicit_packages; then
   echo "installing $implicit_packages into .tools/bench-py" >&2
   python3 -m pip install --quiet --disable-pip-version-check --upgrade --target "$py" $implicit_packages >&2
 fi
